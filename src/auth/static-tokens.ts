@@ -1,0 +1,43 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { StaticToken } from '../config.js';
+import type { AuthResult, Authenticator } from './principal.js';
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The static tokens of `WEBHOOKS_AUTH_TOKENS`. Tokens are compared as SHA-256 digests with timingSafeEqual,
+ * and every configured token is compared on every call, so timing tells nothing about which matched.
+ */
+export class StaticTokenAuthenticator implements Authenticator {
+  private readonly entries: { role: StaticToken['role']; digest: Buffer; id: string }[];
+
+  constructor(tokens: readonly StaticToken[]) {
+    this.entries = tokens.map(({ role, token }) => ({
+      role,
+      digest: digest(token),
+      id: `token:${role}:${digest(token).toString('hex').slice(0, 8)}`,
+    }));
+  }
+
+  authenticate(token: string): Promise<AuthResult> {
+    const candidate = digest(token);
+    let match: (typeof this.entries)[number] | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, candidate) && !match) match = entry;
+    }
+    return Promise.resolve(match ? { kind: 'principal', principal: { id: match.id, role: match.role } } : { kind: 'unknown' });
+  }
+}
+
+/** Tries each authenticator in turn; the first that knows the token decides. */
+export class ChainAuthenticator implements Authenticator {
+  constructor(private readonly chain: readonly Authenticator[]) {}
+
+  async authenticate(token: string): Promise<AuthResult> {
+    for (const authenticator of this.chain) {
+      const result = await authenticator.authenticate(token);
+      if (result.kind !== 'unknown') return result;
+    }
+    return { kind: 'unknown' };
+  }
+}

@@ -1,0 +1,191 @@
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
+ * setting added here and forgotten there fails CI.
+ */
+export const SETTINGS = {
+  storage: 'AzureWebJobsStorage',
+  secretKey: 'WEBHOOKS_SECRET_KEY',
+  secretKeyPrevious: 'WEBHOOKS_SECRET_KEY_PREVIOUS',
+  authTokens: 'WEBHOOKS_AUTH_TOKENS',
+  oidcIssuer: 'WEBHOOKS_AUTH_OIDC_ISSUER',
+  oidcAudience: 'WEBHOOKS_AUTH_OIDC_AUDIENCE',
+  allowHttpTargets: 'WEBHOOKS_ALLOW_HTTP_TARGETS',
+  allowPrivateTargets: 'WEBHOOKS_ALLOW_PRIVATE_TARGETS',
+  retrySchedule: 'DELIVERY_RETRY_SCHEDULE',
+  deliveryTimeout: 'DELIVERY_TIMEOUT',
+  databricksWorkspaceUrl: 'DATABRICKS_WORKSPACE_URL',
+  rateLimit: 'WEBHOOKS_RATE_LIMIT',
+} as const;
+
+export const DEFAULT_RETRY_SCHEDULE = '0s,5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_DELIVERY_TIMEOUT = '15s';
+export const DEFAULT_RATE_LIMIT = '1200/1m';
+export const DEV_STORAGE = 'UseDevelopmentStorage=true';
+
+export type Role = 'admin' | 'manager' | 'publisher';
+export const ROLES: readonly Role[] = ['admin', 'manager', 'publisher'];
+
+export interface StaticToken {
+  role: Role;
+  token: string;
+}
+
+export type StorageSettings =
+  | { kind: 'connectionString'; connectionString: string }
+  | {
+      kind: 'identity';
+      queueServiceUri: string;
+      tableServiceUri: string;
+      credential?: string;
+      clientId?: string;
+    };
+
+export interface Config {
+  storage: StorageSettings;
+  secretKey: Buffer;
+  previousSecretKey?: Buffer;
+  authTokens: StaticToken[];
+  oidc?: { issuer: string; audience: string };
+  allowHttpTargets: boolean;
+  allowPrivateTargets: boolean;
+  retryScheduleMs: number[];
+  deliveryTimeoutMs: number;
+  databricksWorkspaceUrl?: string;
+  /** Requests per principal and instance: a burst of `capacity`, refilled over `windowMs`; capacity 0 is off. */
+  rateLimit: { capacity: number; windowMs: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+const value = (env: Env, name: string): string | undefined => {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+};
+
+/** Reads every setting once, typed, and fails with a message that says how to fix it. */
+export function loadConfig(env: Env = process.env): Config {
+  const oidcIssuer = value(env, SETTINGS.oidcIssuer);
+  const oidcAudience = value(env, SETTINGS.oidcAudience);
+  if ((oidcIssuer === undefined) !== (oidcAudience === undefined)) {
+    throw new ConfigError(`${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} must be set together`);
+  }
+  const previous = value(env, SETTINGS.secretKeyPrevious);
+  const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
+  return {
+    storage: parseStorageSettings(env),
+    secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
+    ...(previous ? { previousSecretKey: parseSecretKey(previous, SETTINGS.secretKeyPrevious) } : {}),
+    authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? ''),
+    ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience } } : {}),
+    allowHttpTargets: parseBoolean(env, SETTINGS.allowHttpTargets),
+    allowPrivateTargets: parseBoolean(env, SETTINGS.allowPrivateTargets),
+    retryScheduleMs: parseRetrySchedule(value(env, SETTINGS.retrySchedule) ?? DEFAULT_RETRY_SCHEDULE),
+    deliveryTimeoutMs: parsePositiveDuration(env, SETTINGS.deliveryTimeout, DEFAULT_DELIVERY_TIMEOUT),
+    ...(workspace ? { databricksWorkspaceUrl: parseWorkspaceSetting(workspace) } : {}),
+    rateLimit: parseRateLimit(value(env, SETTINGS.rateLimit) ?? DEFAULT_RATE_LIMIT),
+  };
+}
+
+export function parseSecretKey(raw: string | undefined, setting: string): Buffer {
+  const howTo = `make one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`;
+  if (raw === undefined) throw new ConfigError(`${setting} is not set. It must be base64 of 32 random bytes; ${howTo}`);
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== raw) {
+    throw new ConfigError(`${setting} must be base64 of exactly 32 bytes (got ${key.length}); ${howTo}`);
+  }
+  return key;
+}
+
+export function parseAuthTokens(raw: string): StaticToken[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const colon = entry.indexOf(':');
+      const role = entry.slice(0, colon);
+      const token = entry.slice(colon + 1);
+      if (colon < 1 || !ROLES.includes(role as Role) || token.length < 16) {
+        throw new ConfigError(
+          `${SETTINGS.authTokens}: each entry is role:token with role one of ${ROLES.join(', ')} and a token of at least 16 characters`,
+        );
+      }
+      return { role: role as Role, token };
+    });
+}
+
+export function parseRetrySchedule(raw: string): number[] {
+  const schedule = raw.split(',').map((part) => parseDuration(part, SETTINGS.retrySchedule));
+  if (schedule.length === 0 || schedule.length > 50) {
+    throw new ConfigError(`${SETTINGS.retrySchedule} must list between 1 and 50 delays`);
+  }
+  const max = 7 * 24 * 3_600_000;
+  if (schedule.some((ms) => ms > max)) throw new ConfigError(`${SETTINGS.retrySchedule}: a delay may not exceed 7 days (the queue's limit)`);
+  return schedule;
+}
+
+export function parseRateLimit(raw: string): { capacity: number; windowMs: number } {
+  if (raw === '0' || raw.toLowerCase() === 'off') return { capacity: 0, windowMs: 1 };
+  const [count, window] = raw.split('/');
+  const capacity = Number(count);
+  if (!Number.isInteger(capacity) || capacity < 1 || window === undefined) {
+    throw new ConfigError(`${SETTINGS.rateLimit} must be <requests>/<duration> (for example 1200/1m) or 0 for no limit`);
+  }
+  const windowMs = parseDuration(window, SETTINGS.rateLimit);
+  if (windowMs <= 0) throw new ConfigError(`${SETTINGS.rateLimit}: the duration must be greater than zero`);
+  return { capacity, windowMs };
+}
+
+function parsePositiveDuration(env: Env, setting: string, fallback: string): number {
+  const ms = parseDuration(value(env, setting) ?? fallback, setting);
+  if (ms <= 0) throw new ConfigError(`${setting} must be greater than zero`);
+  return ms;
+}
+
+function parseBoolean(env: Env, setting: string): boolean {
+  const raw = value(env, setting)?.toLowerCase();
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${setting} must be true or false`);
+}
+
+function parseWorkspaceSetting(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${SETTINGS.databricksWorkspaceUrl} must be a URL such as https://adb-123.4.azuredatabricks.net`);
+  }
+  return url.origin;
+}
+
+/**
+ * The storage account, as the Functions host reads it: a connection string in `AzureWebJobsStorage`, or the
+ * identity-based `AzureWebJobsStorage__*` settings (account name, or explicit service URIs).
+ */
+export function parseStorageSettings(env: Env): StorageSettings {
+  const connectionString = value(env, SETTINGS.storage);
+  if (connectionString) return { kind: 'connectionString', connectionString };
+  const prefix = `${SETTINGS.storage}__`;
+  const accountName = value(env, `${prefix}accountName`);
+  const queueServiceUri = value(env, `${prefix}queueServiceUri`) ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+  const tableServiceUri = value(env, `${prefix}tableServiceUri`) ?? (accountName && `https://${accountName}.table.core.windows.net`);
+  if (!queueServiceUri || !tableServiceUri) {
+    throw new ConfigError(
+      `Storage is not configured: set ${SETTINGS.storage} to a connection string (${DEV_STORAGE} for Azurite), ` +
+        `or ${prefix}accountName, or both ${prefix}queueServiceUri and ${prefix}tableServiceUri`,
+    );
+  }
+  const credential = value(env, `${prefix}credential`);
+  const clientId = value(env, `${prefix}clientId`);
+  return {
+    kind: 'identity',
+    queueServiceUri,
+    tableServiceUri,
+    ...(credential ? { credential } : {}),
+    ...(clientId ? { clientId } : {}),
+  };
+}

@@ -1,0 +1,27 @@
+/** What one attempt came to, before any decision about it. */
+export type AttemptResult =
+  | { kind: 'response'; status: number; body: string; retryAfterMs?: number }
+  | { kind: 'error'; error: string; retryable: boolean };
+
+export type Outcome =
+  | { kind: 'success' }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  | { kind: 'permanent'; reason: string; disableWebhook: boolean };
+
+const RETRYABLE_4XX = new Set([408, 429]);
+
+/**
+ * 2xx succeeds. Network errors, timeouts, 408, 429, 5xx and 3xx (never followed) are retried. Any other 4xx
+ * is permanent; 410 Gone also disables the webhook. A target the policy blocks is permanent.
+ */
+export function classifyAttempt(result: AttemptResult): Outcome {
+  if (result.kind === 'error') {
+    return result.retryable ? { kind: 'retry', reason: result.error } : { kind: 'permanent', reason: result.error, disableWebhook: false };
+  }
+  const { status } = result;
+  if (status >= 200 && status < 300) return { kind: 'success' };
+  const reason = `HTTP ${status}${result.body ? `: ${result.body.slice(0, 200)}` : ''}`;
+  if (status === 410) return { kind: 'permanent', reason, disableWebhook: true };
+  if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) return { kind: 'permanent', reason, disableWebhook: false };
+  return { kind: 'retry', reason, ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) };
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { ApiError, invalidParameter } from '../errors.js';
+import { parseWith } from '../http/validate.js';
+import { decodePageToken, encodePageToken } from '../storage/page-token.js';
+import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
+import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
+import { audit, findWebhook } from '../webhooks/webhook-service.js';
+import type { Webhook } from '../webhooks/webhook.js';
+import type { DelivererDeps, DeliveryMessage } from './deliverer.js';
+import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, type ApiDelivery, type Delivery } from './delivery.js';
+
+const listSchema = z.strictObject({
+  webhook_id: webhookIdSchema,
+  status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
+  max_results: maxResultsSchema.optional(),
+  page_token: z.string().max(4096).optional(),
+});
+
+const timestampSchema = z.union([z.number(), z.string().regex(/^\d{1,13}$/)], { error: 'must be epoch milliseconds' }).transform(Number);
+
+const redeliverSchema = z.union(
+  [z.strictObject({ delivery_id: z.string().min(1).max(128) }), z.strictObject({ webhook_id: webhookIdSchema, since_timestamp: timestampSchema })],
+  { error: 'send {"delivery_id"} or {"webhook_id", "since_timestamp"}' },
+);
+
+/** Redelivery by time range resends at most this many FAILED deliveries per call. */
+export const MAX_REDELIVER = 1000;
+
+/** The webhook a delivery call is about, with the caller's access to it checked. */
+async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
+  requireRole(principal, ['admin', 'manager'], action);
+  const { value: webhook } = await findWebhook(deps.webhooks, webhookId);
+  requireScopeAccess(principal, webhook.modelName, `${action} of registry-wide webhooks`);
+  return webhook;
+}
+
+export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
+  requireRole(principal, ['admin', 'manager'], 'read deliveries');
+  const query = parseWith(listSchema, input);
+  await webhookFor(deps, principal, query.webhook_id, 'read deliveries');
+  const after = query.page_token === undefined ? undefined : decodePageToken(query.page_token);
+  if (after && after.p !== query.webhook_id) throw invalidParameter("Invalid parameter 'page_token': it belongs to another webhook's deliveries");
+  const page = await deps.deliveries.list({
+    webhookId: query.webhook_id,
+    ...(query.status ? { status: query.status } : {}),
+    ...(after ? { after } : {}),
+    limit: query.max_results ?? DEFAULT_LIST_RESULTS,
+  });
+  return {
+    ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
+    ...(page.next ? { next_page_token: encodePageToken(page.next) } : {}),
+  };
+}
+
+/**
+ * Sends deliveries again, keeping their ids (and so their `webhook-id`): one by id, whatever its status, or
+ * every FAILED one of a webhook since a time. Each starts a fresh retry schedule. The record is marked
+ * PENDING before the message is enqueued, so the worker never sees a stale status.
+ */
+export async function redeliver(deps: DelivererDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
+  requireRole(principal, ['admin', 'manager'], 'redeliver');
+  const input = parseWith(redeliverSchema, body ?? {});
+  let webhook: Webhook;
+  let targets: Delivery[];
+  if ('delivery_id' in input) {
+    const key = parseDeliveryId(input.delivery_id);
+    if (!key) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
+    webhook = await webhookFor(deps, principal, key.webhookId, 'redeliver');
+    const delivery = await deps.deliveries.get(input.delivery_id);
+    if (!delivery) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
+    targets = [delivery];
+  } else {
+    webhook = await webhookFor(deps, principal, input.webhook_id, 'redeliver');
+    targets = (await deps.deliveries.list({ webhookId: webhook.id, status: 'FAILED', sinceTimestamp: input.since_timestamp, limit: MAX_REDELIVER })).deliveries;
+  }
+  if (webhook.status !== 'ACTIVE') {
+    throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
+  }
+  const now = deps.clock();
+  for (const delivery of targets) {
+    await deps.deliveries.put({ ...delivery, status: 'PENDING', nextAttemptTimestamp: now });
+    const message: DeliveryMessage = { delivery_id: delivery.id, attempt: delivery.attempts + 1, schedule_index: 0 };
+    await deps.deliveryQueue.send(message);
+  }
+  await audit(deps, principal, 'redeliver', webhook, { deliveries: targets.length });
+  return { delivery_ids: targets.map((delivery) => delivery.id) };
+}

@@ -1,0 +1,72 @@
+import { sha256Hex } from '../ids.js';
+import { invertedTimestamp, timestampFromInverted } from '../storage/key-encoding.js';
+import type { EventName } from '../webhooks/events.js';
+
+export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One event's delivery to one webhook, across all its attempts. */
+export interface Delivery {
+  /** Stable across retries, crashes and redeliveries: it is the `webhook-id` header. */
+  id: string;
+  webhookId: string;
+  event: EventName;
+  eventId: string;
+  eventTimestamp: number;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode?: number;
+  lastError?: string;
+  createdTimestamp: number;
+  lastAttemptTimestamp?: number;
+  nextAttemptTimestamp?: number;
+  /** The exact body sent, so retries and redeliveries are byte-identical. */
+  payload: string;
+}
+
+/** The row key: event time inverted (newest first), then a hash of event and webhook. */
+export const deliveryRowKey = (eventTimestamp: number, eventId: string, webhookId: string): string =>
+  `${invertedTimestamp(eventTimestamp)}_${sha256Hex(eventId, webhookId).slice(0, 16)}`;
+
+/**
+ * A delivery id is `<webhook id>_<row key>`: deterministic from the event and webhook (a re-run after a crash
+ * finds the same row and sends the same `webhook-id`), and it locates its row without an index.
+ */
+export const deliveryIdOf = (webhookId: string, rowKey: string): string => `${webhookId}_${rowKey}`;
+
+export function parseDeliveryId(id: string): { webhookId: string; rowKey: string } | undefined {
+  const match = /^([0-9a-f]{32})_(\d{13}_[0-9a-f]{16})$/.exec(id);
+  return match?.[1] && match[2] ? { webhookId: match[1], rowKey: match[2] } : undefined;
+}
+
+export const eventTimestampOfRowKey = (rowKey: string): number => timestampFromInverted(rowKey.slice(0, 13));
+
+export interface ApiDelivery {
+  id: string;
+  webhook_id: string;
+  event: EventName;
+  event_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code?: number;
+  last_error?: string;
+  created_timestamp: number;
+  last_attempt_timestamp?: number;
+  next_attempt_timestamp?: number;
+}
+
+export function toApiDelivery(delivery: Delivery): ApiDelivery {
+  return {
+    id: delivery.id,
+    webhook_id: delivery.webhookId,
+    event: delivery.event,
+    event_id: delivery.eventId,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    ...(delivery.lastStatusCode !== undefined ? { last_status_code: delivery.lastStatusCode } : {}),
+    ...(delivery.lastError !== undefined ? { last_error: delivery.lastError } : {}),
+    created_timestamp: delivery.createdTimestamp,
+    ...(delivery.lastAttemptTimestamp !== undefined ? { last_attempt_timestamp: delivery.lastAttemptTimestamp } : {}),
+    ...(delivery.nextAttemptTimestamp !== undefined ? { next_attempt_timestamp: delivery.nextAttemptTimestamp } : {}),
+  };
+}

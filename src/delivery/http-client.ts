@@ -1,0 +1,170 @@
+import { isIP, type LookupFunction } from 'node:net';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { errorMessage } from '../errors.js';
+import { isIpLiteral } from './blocked-addresses.js';
+import type { AttemptResult } from './classify-outcome.js';
+import { parseRetryAfter } from './retry-policy.js';
+import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from './target-policy.js';
+
+export interface OutboundRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  verifyTls: boolean;
+}
+
+/** Every outbound call goes through this: webhook deliveries, test calls and the Databricks Jobs API. */
+export interface OutboundClient {
+  send(request: OutboundRequest): Promise<AttemptResult>;
+}
+
+export interface HttpClientOptions {
+  policy: TargetPolicy;
+  resolve: Resolver;
+  /** Connect to the last byte of the response. */
+  timeoutMs: number;
+  /** Response bytes read at most; the rest is dropped and the connection closed. */
+  maxResponseBytes: number;
+  /** Sockets per origin, so one endpoint cannot take every connection. */
+  connectionsPerOrigin: number;
+  now: () => number;
+}
+
+/**
+ * Resolves through `resolve` and refuses the whole name if any address is blocked, so the address connected
+ * to has always been checked (DNS rebinding gets no second answer).
+ */
+function guardedLookup(resolve: Resolver, policy: TargetPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        try {
+          for (const address of addresses) assertAddressAllowed(address, hostname, policy);
+          const wanted = addresses
+            .map((address) => ({ address, family: isIP(address) }))
+            .filter((entry) => entry.family !== 0 && (!options.family || entry.family === options.family));
+          const first = wanted[0];
+          if (!first) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+          if (options.all) callback(null, wanted);
+          else callback(null, first.address, first.family);
+        } catch (error) {
+          callback(error as NodeJS.ErrnoException, '', 0);
+        }
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, '', 0),
+    );
+  };
+}
+
+/** A connector that checks IP-literal hosts before connecting and the peer address after. */
+function guardedConnector(options: HttpClientOptions, verifyTls: boolean): buildConnector.connector {
+  const connect = buildConnector({
+    rejectUnauthorized: verifyTls,
+    lookup: guardedLookup(options.resolve, options.policy),
+    timeout: options.timeoutMs,
+  });
+  return (connectOptions, callback) => {
+    const host = connectOptions.hostname.replace(/^\[|\]$/g, '');
+    try {
+      if (isIpLiteral(host)) assertAddressAllowed(host, host, options.policy);
+    } catch (error) {
+      callback(error as Error, null);
+      return;
+    }
+    connect(connectOptions, (error, socket) => {
+      if (error) {
+        callback(error, null);
+        return;
+      }
+      try {
+        assertAddressAllowed(socket.remoteAddress ?? '', host, options.policy);
+      } catch (blocked) {
+        socket.destroy();
+        callback(blocked as Error, null);
+        return;
+      }
+      callback(null, socket);
+    });
+  };
+}
+
+const causeChain = (error: unknown): unknown[] => {
+  const chain: unknown[] = [];
+  for (let current = error; current && chain.length < 5; current = (current as { cause?: unknown }).cause) chain.push(current);
+  return chain;
+};
+
+/** A short, secret-free account of why an attempt failed, and whether trying again can help. */
+function describeFailure(error: unknown, timeoutMs: number): { error: string; retryable: boolean } {
+  const chain = causeChain(error);
+  const blocked = chain.find((entry) => entry instanceof BlockedTargetError);
+  if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false };
+  if (chain.some((entry) => entry instanceof Error && (entry.name === 'TimeoutError' || entry.name === 'AbortError'))) {
+    return { error: `timed out after ${timeoutMs} ms`, retryable: true };
+  }
+  const coded = chain.find((entry): entry is Error & { code: string } => entry instanceof Error && typeof (entry as { code?: unknown }).code === 'string');
+  const last = chain[chain.length - 1];
+  const detail = coded && coded.code !== 'UND_ERR_SOCKET' ? `${coded.code}: ${coded.message}` : errorMessage(last);
+  return { error: `network error: ${detail}`, retryable: true };
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Buffer;
+    const room = limit - total;
+    chunks.push(bytes.length > room ? bytes.subarray(0, room) : bytes);
+    total += Math.min(bytes.length, room);
+    if (total >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The undici client every outbound request uses: the target policy on the address connected to, TLS
+ * verification per target, one deadline from connect to the last byte, no redirects, a cap on the response
+ * read, and a bounded number of sockets per origin.
+ */
+export class GuardedHttpClient implements OutboundClient {
+  private readonly agents: { verified: Agent; unverified: Agent };
+
+  constructor(private readonly options: HttpClientOptions) {
+    const agent = (verifyTls: boolean) =>
+      new Agent({
+        connect: guardedConnector(options, verifyTls),
+        connections: options.connectionsPerOrigin,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        keepAliveTimeout: 4_000,
+      });
+    this.agents = { verified: agent(true), unverified: agent(false) };
+  }
+
+  async send(outbound: OutboundRequest): Promise<AttemptResult> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    try {
+      const response = await request(outbound.url, {
+        method: outbound.method,
+        headers: outbound.headers,
+        ...(outbound.body !== undefined ? { body: outbound.body } : {}),
+        dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
+        signal,
+      });
+      const body = await readCapped(response.body, this.options.maxResponseBytes);
+      const retryAfterHeader = response.headers['retry-after'];
+      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
+      return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    } catch (error) {
+      return { kind: 'error', ...describeFailure(error, this.options.timeoutMs) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.agents.verified.close(), this.agents.unverified.close()]);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Clock } from '../ids.js';
+import type { Webhook } from '../webhooks/webhook.js';
+import { classifyAttempt, type AttemptResult, type Outcome } from './classify-outcome.js';
+import type { OutboundClient } from './http-client.js';
+import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';
+import { USER_AGENT } from './sign-payload.js';
+import type { TargetSender } from './target-sender.js';
+import { parseTargetUrl, type TargetPolicy } from './target-policy.js';
+
+/** How long what `jobs/get` said about a job is trusted: a changed job is picked up within this time. */
+export const JOB_SHAPE_TTL_MS = 60_000;
+
+const PERMANENT_WORKSPACE_ANSWERS = new Set([401, 403, 404]);
+
+/** The reason in a Databricks error body (`{"error_code", "message"}`), or the body itself. */
+export function databricksReason(status: number, body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error_code?: unknown; message?: unknown };
+    const code = typeof parsed.error_code === 'string' ? parsed.error_code : '';
+    const message = typeof parsed.message === 'string' ? parsed.message : '';
+    if (code || message) return `HTTP ${status} ${code}: ${message}`.trim();
+  } catch {
+    // not JSON: fall through
+  }
+  return `HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ''}`;
+}
+
+/**
+ * Job targets: `POST {workspace}/api/2.1/jobs/run-now` with the payload placed as the job's tasks take it,
+ * read from `jobs/get` (cached for JOB_SHAPE_TTL_MS per workspace and job).
+ */
+export class JobTargetSender implements TargetSender {
+  private readonly shapes = new Map<string, { shape: JobShape; expires: number }>();
+
+  constructor(
+    private readonly client: OutboundClient,
+    private readonly options: { policy: TargetPolicy; defaultWorkspaceUrl?: string | undefined; clock: Clock; shapeTtlMs?: number },
+  ) {}
+
+  workspaceOf(webhook: Webhook): string | undefined {
+    return webhook.target.kind === 'job' ? (webhook.target.workspaceUrl ?? this.options.defaultWorkspaceUrl) : undefined;
+  }
+
+  originOf(webhook: Webhook): string {
+    return this.workspaceOf(webhook) ?? '';
+  }
+
+  async send(webhook: Webhook, payload: string): Promise<AttemptResult> {
+    const { target } = webhook;
+    if (target.kind !== 'job') throw new Error('JobTargetSender needs a job target');
+    const workspace = this.workspaceOf(webhook);
+    if (!workspace) return { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false };
+    try {
+      parseTargetUrl(workspace, 'job_spec.workspace_url', this.options.policy);
+    } catch (error) {
+      return { kind: 'error', error: `blocked: ${error instanceof Error ? error.message : String(error)}`, retryable: false };
+    }
+    const headers = { authorization: `Bearer ${target.accessToken}`, 'user-agent': USER_AGENT };
+    const shape = await this.shapeOf(workspace, target.jobId, headers);
+    if (typeof shape !== 'string') return shape;
+    return this.client.send({
+      url: `${workspace}/api/2.1/jobs/run-now`,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: runNowBody(target.jobId, shape, payload),
+      verifyTls: true,
+    });
+  }
+
+  /** 401, 403 and 404 from the workspace are permanent (bad token, no access, no such job); the rest as for HTTP. */
+  classify(result: AttemptResult): Outcome {
+    if (result.kind === 'response' && PERMANENT_WORKSPACE_ANSWERS.has(result.status)) {
+      return { kind: 'permanent', reason: databricksReason(result.status, result.body), disableWebhook: false };
+    }
+    const outcome = classifyAttempt(result);
+    if (outcome.kind !== 'success' && result.kind === 'response') return { ...outcome, reason: databricksReason(result.status, result.body) };
+    return outcome;
+  }
+
+  private async shapeOf(workspace: string, jobId: string, headers: Record<string, string>): Promise<JobShape | AttemptResult> {
+    const key = `${workspace}|${jobId}`;
+    const now = this.options.clock();
+    const cached = this.shapes.get(key);
+    if (cached && cached.expires > now) return cached.shape;
+    const answer = await this.client.send({ url: `${workspace}/api/2.1/jobs/get?job_id=${jobId}`, method: 'GET', headers, verifyTls: true });
+    if (answer.kind === 'error' || answer.status < 200 || answer.status >= 300) return answer;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true };
+    }
+    const shape = jobShapeOf(parsed);
+    if (this.shapes.size > 10_000) this.shapes.clear();
+    this.shapes.set(key, { shape, expires: now + (this.options.shapeTtlMs ?? JOB_SHAPE_TTL_MS) });
+    return shape;
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { invalidParameter } from '../errors.js';
+import type { Clock, IdSource } from '../ids.js';
+import { parseWith } from '../http/validate.js';
+import type { MessageQueue } from '../storage/message-queue.js';
+import { EVENT_NAMES } from '../webhooks/events.js';
+import { requireRole } from '../webhooks/permissions.js';
+import { MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
+import { buildPayload } from './payload.js';
+
+export interface PublishDeps {
+  eventQueue: MessageQueue;
+  clock: Clock;
+  newId: IdSource;
+}
+
+/** Queue messages hold at most 64 KiB of base64, i.e. 48 KiB of JSON; events are packed below that. */
+const MAX_MESSAGE_JSON_BYTES = 45_000;
+
+const batchSchema = z.strictObject({
+  events: z
+    .array(publishedEventSchema)
+    .min(1, { error: 'must hold at least one event' })
+    .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` }),
+});
+
+const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b : a));
+
+/** The largest payload this event can become, whichever webhook and event name it is sent as. */
+const payloadBytes = (event: RegistryEvent): number => Buffer.byteLength(buildPayload(event, '0'.repeat(32), LONGEST_EVENT_NAME), 'utf8');
+
+/**
+ * Validates one event or `{"events": [...]}` (up to 100), gives each an event id, and answers once all of
+ * them are durably on the `registry-events` queue. Nothing is enqueued unless every event is valid.
+ */
+export async function publishEvents(deps: PublishDeps, principal: Principal, body: unknown): Promise<{ event_ids: string[] }> {
+  requireRole(principal, ['publisher', 'admin'], 'publish events');
+  if (body === undefined) throw invalidParameter('Missing request body: send one event, or {"events": [...]}');
+  const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
+  const inputs = isBatch ? parseWith(batchSchema, body).events : [parseWith(publishedEventSchema, body)];
+  const now = deps.clock();
+  const events = inputs.map((input) => normalizeEvent(input, { eventId: deps.newId(), now, publishedBy: principal.id }));
+  events.forEach((event, index) => {
+    const bytes = payloadBytes(event);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw invalidParameter(`Invalid parameter '${isBatch ? `events[${index}]` : 'body'}': its payload would be ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
+    }
+  });
+  await Promise.all(packMessages(events, principal.id).map((message) => deps.eventQueue.send(message)));
+  return { event_ids: events.map((event) => event.eventId) };
+}
+
+/** Packs events into as few queue messages as fit, each in the publish call's own `{"events": [...]}` form. */
+export function packMessages(events: readonly RegistryEvent[], publishedBy: string): { events: Record<string, unknown>[]; published_by: string }[] {
+  const messages: { events: Record<string, unknown>[]; published_by: string }[] = [];
+  let current: Record<string, unknown>[] = [];
+  let size = 0;
+  for (const event of events) {
+    const form = toQueueForm(event);
+    const bytes = Buffer.byteLength(JSON.stringify(form), 'utf8') + 1;
+    if (current.length > 0 && size + bytes > MAX_MESSAGE_JSON_BYTES) {
+      messages.push({ events: current, published_by: publishedBy });
+      current = [];
+      size = 0;
+    }
+    current.push(form);
+    size += bytes;
+  }
+  if (current.length > 0) messages.push({ events: current, published_by: publishedBy });
+  return messages;
+}

@@ -1,0 +1,28 @@
+/** How long to wait before an attempt, by the schedule of `DELIVERY_RETRY_SCHEDULE`. */
+export interface RetryDecision {
+  /** Milliseconds to wait, or undefined when the schedule is exhausted. */
+  delayMs: number | undefined;
+}
+
+export const JITTER = 0.2;
+
+/**
+ * The delay before the attempt at `index` of the schedule (0 is the first attempt, never jittered). Later
+ * delays get ±20% jitter so that retries of a burst spread out. A `Retry-After` from the receiver is honoured
+ * within the schedule's bounds: never sooner than the schedule says, never later than its longest delay.
+ */
+export function delayBeforeAttempt(schedule: readonly number[], index: number, retryAfterMs: number | undefined, random: () => number): number | undefined {
+  const base = schedule[index];
+  if (base === undefined) return undefined;
+  const jittered = index === 0 ? base : Math.round(base * (1 - JITTER + 2 * JITTER * random()));
+  if (retryAfterMs === undefined) return jittered;
+  return Math.min(Math.max(retryAfterMs, jittered), Math.max(...schedule, jittered));
+}
+
+/** Parses `Retry-After`: delay-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

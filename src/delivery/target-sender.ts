@@ -1,0 +1,64 @@
+import type { Webhook } from '../webhooks/webhook.js';
+import type { AttemptResult, Outcome } from './classify-outcome.js';
+import { classifyAttempt } from './classify-outcome.js';
+import type { OutboundClient } from './http-client.js';
+import { deliveryHeaders } from './sign-payload.js';
+
+/** One kind of target: how to send a payload to it, and what its answer means. */
+export interface TargetSender {
+  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult>;
+  classify(result: AttemptResult): Outcome;
+  /** Where the attempt goes, for per-origin bookkeeping. */
+  originOf(webhook: Webhook): string;
+}
+
+/** HTTP targets: a signed POST of the payload. */
+export class HttpTargetSender implements TargetSender {
+  constructor(
+    private readonly client: OutboundClient,
+    private readonly now: () => number,
+  ) {}
+
+  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult> {
+    const { target } = webhook;
+    if (target.kind !== 'http') throw new Error('HttpTargetSender needs an HTTP target');
+    return this.client.send({
+      url: target.url,
+      method: 'POST',
+      headers: deliveryHeaders({
+        body: payload,
+        messageId,
+        timestampSeconds: Math.floor(this.now() / 1000),
+        secret: target.secret,
+        authorization: target.authorization,
+      }),
+      body: payload,
+      verifyTls: target.enableSslVerification,
+    });
+  }
+
+  classify(result: AttemptResult): Outcome {
+    return classifyAttempt(result);
+  }
+
+  originOf(webhook: Webhook): string {
+    return webhook.target.kind === 'http' ? originOrRaw(webhook.target.url) : '';
+  }
+}
+
+export const originOrRaw = (url: string): string => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+};
+
+/** Picks the sender for a webhook's target kind. */
+export class TargetSenders {
+  constructor(private readonly senders: { http: TargetSender; job: TargetSender }) {}
+
+  for(webhook: Webhook): TargetSender {
+    return this.senders[webhook.target.kind];
+  }
+}

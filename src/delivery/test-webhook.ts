@@ -1,0 +1,46 @@
+import type { Principal } from '../auth/principal.js';
+import { invalidParameter } from '../errors.js';
+import type { IdSource } from '../ids.js';
+import { parseWith } from '../http/validate.js';
+import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
+import { testWebhookSchema } from '../webhooks/schemas.js';
+import { audit, findWebhook } from '../webhooks/webhook-service.js';
+import type { DelivererDeps } from './deliverer.js';
+import { buildPayload } from './payload.js';
+import { sampleEvent } from './sample-event.js';
+import { targetUnreachable } from './target-policy.js';
+
+export interface TestCallResult {
+  status_code: number;
+  status: number;
+  body: string;
+}
+
+/**
+ * Sends a mock event to a webhook of any status (TEST_MODE, ACTIVE or DISABLED), signed and with the headers
+ * of a real delivery, and answers the target's status and body. A target that cannot be reached answers
+ * TARGET_UNREACHABLE (502) with the reason; a target the policy blocks, INVALID_PARAMETER_VALUE.
+ */
+export async function testWebhook(deps: DelivererDeps & { newId: IdSource }, principal: Principal, body: unknown): Promise<TestCallResult> {
+  requireRole(principal, ['admin', 'manager'], 'test webhooks');
+  const input = parseWith(testWebhookSchema, body);
+  const { value: webhook } = await findWebhook(deps.webhooks, input.id);
+  requireScopeAccess(principal, webhook.modelName, 'test registry-wide webhooks');
+  const eventName = input.event ?? webhook.events[0];
+  if (eventName === undefined || !webhook.events.includes(eventName)) {
+    throw invalidParameter(`Invalid parameter 'event': the webhook is not subscribed to ${input.event ?? 'any event'}; it has ${webhook.events.join(', ')}`);
+  }
+  const payload = buildPayload(sampleEvent(eventName, webhook.modelName, deps.clock(), `test_${deps.newId()}`), webhook.id, eventName);
+  const sender = deps.senders.for(webhook);
+  const result = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, payload, `test_${deps.newId()}`));
+  const field = webhook.target.kind === 'http' ? 'http_url_spec.url' : 'job_spec.workspace_url';
+  await audit(deps, principal, 'test', webhook, {
+    event: eventName,
+    ...(result.kind === 'response' ? { status_code: result.status } : { error: result.error }),
+  });
+  if (result.kind === 'error') {
+    if (!result.retryable) throw invalidParameter(`Invalid parameter '${field}': ${result.error}`);
+    throw targetUnreachable(field, result.error);
+  }
+  return { status_code: result.status, status: result.status, body: result.body };
+}

@@ -1,0 +1,76 @@
+import type { HttpHandler, HttpMethod, StorageQueueHandler } from '@azure/functions';
+import { ApiError } from './errors.js';
+import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
+import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
+import { healthHandler } from './functions/health.js';
+import { webhookHandlers } from './functions/webhook-functions.js';
+import { QUEUES } from './storage/names.js';
+
+export interface HttpFunction {
+  kind: 'http';
+  name: string;
+  /** Relative to the host's route prefix (`api`). */
+  route: string;
+  methods: HttpMethod[];
+  handler: HttpHandler;
+}
+
+export interface QueueFunction {
+  kind: 'queue';
+  name: string;
+  queueName: string;
+  handler: StorageQueueHandler;
+}
+
+export type FunctionDefinition = HttpFunction | QueueFunction;
+
+/** The connection setting the queue triggers use (the host reads `AzureWebJobsStorage` and its `__` forms). */
+export const QUEUE_CONNECTION = 'AzureWebJobsStorage';
+
+const API = '2.0/mlflow/registry-webhooks';
+const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+/**
+ * The one function table: every function's name, trigger and handler. `src/app.ts` registers it with the
+ * Functions host and the local runtime serves it; no route or queue name is written anywhere else.
+ */
+export function functionTable(services: ServicesProvider): FunctionDefinition[] {
+  const webhooks = webhookHandlers(services);
+  const events = eventHandlers(services);
+  const api: HttpFunction[] = [
+    { kind: 'http', name: 'health', route: 'health', methods: ['GET'], handler: healthHandler(services) },
+    { kind: 'http', name: 'webhooks-create', route: `${API}/create`, methods: ['POST'], handler: webhooks.create },
+    { kind: 'http', name: 'webhooks-list', route: `${API}/list`, methods: ['GET', 'POST'], handler: webhooks.list },
+    { kind: 'http', name: 'webhooks-update', route: `${API}/update`, methods: ['PATCH'], handler: webhooks.update },
+    { kind: 'http', name: 'webhooks-delete', route: `${API}/delete`, methods: ['DELETE'], handler: webhooks.delete },
+    { kind: 'http', name: 'webhooks-test', route: `${API}/test`, methods: ['POST'], handler: webhooks.test },
+    { kind: 'http', name: 'events-publish', route: `${API}/publish`, methods: ['POST'], handler: events.publish },
+    { kind: 'http', name: 'deliveries-list', route: `${API}/deliveries`, methods: ['GET'], handler: events.deliveries },
+    { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
+  ];
+  return [
+    ...api,
+    { kind: 'http', name: 'not-found', route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
+    { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
+    { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
+  ];
+}
+
+/**
+ * The catch-all route: the host tries it only when no other route (with its method) matched, so a known
+ * path here was called with the wrong method (405), and anything else is an unknown endpoint (404).
+ */
+function notFoundHandler(api: readonly HttpFunction[]): HttpHandler {
+  return (request) => {
+    const path = new URL(request.url).pathname.replace(/^\/api\//, '').replace(/\/+$/, '');
+    const known = api.find((fn) => fn.route === path);
+    if (known) {
+      return errorResponse(
+        new ApiError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on /api/${path}; use ${known.methods.join(' or ')}`, {
+          Allow: known.methods.join(', '),
+        }),
+      );
+    }
+    return errorResponse(new ApiError('ENDPOINT_NOT_FOUND', `No API found for '${request.method} ${new URL(request.url).pathname}'`));
+  };
+}

@@ -1,0 +1,98 @@
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { authorizeRequest } from '../auth/authorize-request.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiError, errorMessage } from '../errors.js';
+import { readJsonBody } from '../http/read-body.js';
+import type { JsonValue } from '../http/parse-json.js';
+import { loggerOf, type Logger } from '../logger.js';
+import { statusCodeOf } from '../storage/rest-errors.js';
+import type { Services } from '../services.js';
+
+export type ServicesProvider = () => Promise<Services>;
+
+export interface EndpointCall {
+  request: HttpRequest;
+  principal: Principal;
+  services: Services;
+  log: Logger;
+}
+
+export interface EndpointResult {
+  status?: number;
+  body: unknown;
+}
+
+/** The one place an error becomes a response: `{"error_code", "message"}` with the code's status. */
+export function errorResponse(error: ApiError): HttpResponseInit {
+  return { status: error.status, headers: error.headers, jsonBody: { error_code: error.code, message: error.message } };
+}
+
+/** Storage that cannot be reached is a passing condition (503); anything else unexpected is a 500 without details. */
+function unexpectedError(error: unknown, context: InvocationContext): ApiError {
+  const status = statusCodeOf(error);
+  const code = (error as { code?: unknown }).code;
+  if (status === undefined && typeof code === 'string' && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|REQUEST_SEND_ERROR/.test(code)) {
+    context.warn(`storage unreachable: ${code}`);
+    return new ApiError('TEMPORARILY_UNAVAILABLE', 'Storage is unreachable; try again shortly', { 'Retry-After': '5' });
+  }
+  context.error(`unexpected error in ${context.functionName}: ${error instanceof Error ? (error.stack ?? error.message) : errorMessage(error)}`);
+  return new ApiError('INTERNAL_ERROR', `An internal error occurred (invocation ${context.invocationId})`);
+}
+
+/**
+ * Wraps a core call as an HTTP handler: resolves the principal from the bearer token, applies the rate limit,
+ * runs the call, and maps the result or any error to the response. Handlers never build error bodies.
+ */
+export function endpoint(services: ServicesProvider, run: (call: EndpointCall) => Promise<EndpointResult>): HttpHandler {
+  return async (request, context) => {
+    try {
+      const resolved = await services();
+      const principal = await authorizeRequest(request.headers.get('authorization'), resolved.authenticator);
+      const waitMs = resolved.rateLimiter.take(principal.id);
+      if (waitMs > 0) {
+        throw new ApiError('REQUEST_LIMIT_EXCEEDED', `Too many requests from ${principal.id}; retry after ${Math.ceil(waitMs / 1000)} s`, {
+          'Retry-After': String(Math.ceil(waitMs / 1000)),
+        });
+      }
+      const result = await run({ request, principal, services: resolved, log: loggerOf(context) });
+      return { status: result.status ?? 200, jsonBody: result.body };
+    } catch (error) {
+      return errorResponse(error instanceof ApiError ? error : unexpectedError(error, context));
+    }
+  };
+}
+
+/** The JSON body, which must be an object when present. */
+export async function objectBody(request: HttpRequest): Promise<Record<string, JsonValue> | undefined> {
+  const body = await readJsonBody(request);
+  if (body === undefined) return undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body === 'bigint') {
+    throw new ApiError('INVALID_PARAMETER_VALUE', "Invalid parameter 'body': must be a JSON object");
+  }
+  return body;
+}
+
+/**
+ * Parameters from the query string and, where the method allows a body, the JSON body (body wins). The
+ * Functions host drops GET bodies before a handler sees them, so a GET that carries one is refused rather
+ * than answered as if it had no parameters.
+ */
+export async function parametersOf(request: HttpRequest, repeatable: readonly string[] = []): Promise<Record<string, unknown>> {
+  const query: Record<string, unknown> = {};
+  const search = new URL(request.url).searchParams;
+  for (const key of new Set(search.keys())) {
+    const values = search.getAll(key);
+    query[key] = repeatable.includes(key) ? values : values.length === 1 ? values[0] : values;
+  }
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    const declared = Number(request.headers.get('content-length') ?? '0');
+    if (declared > 0 || request.headers.has('transfer-encoding')) {
+      throw new ApiError(
+        'MALFORMED_REQUEST',
+        'GET request bodies are dropped by the Azure Functions host; send the parameters in the query string (curl -G --data-urlencode name=value) or POST the JSON body',
+      );
+    }
+    return query;
+  }
+  return { ...query, ...(await objectBody(request)) };
+}

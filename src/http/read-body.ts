@@ -1,0 +1,49 @@
+import type { HttpRequest } from '@azure/functions';
+import { ApiError } from '../errors.js';
+import { JsonSyntaxError, parseJson, type JsonValue } from './parse-json.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const tooLarge = () => new ApiError('REQUEST_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)`);
+
+/** Reads the raw body, refusing more than `limit` bytes without buffering the excess. */
+export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw tooLarge();
+  const stream = request.body;
+  if (!stream) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The JSON body, or undefined when there is none. Any Content-Type is read as JSON, because the Databricks
+ * docs' `curl -d` sends form-urlencoded; a declared charset other than UTF-8 is refused.
+ */
+export async function readJsonBody(request: HttpRequest): Promise<JsonValue | undefined> {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers.get('content-type') ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+    throw new ApiError('MALFORMED_REQUEST', `Request bodies must be UTF-8 JSON; charset '${charset}' is not supported`);
+  }
+  const bytes = await readBodyBytes(request);
+  if (bytes.byteLength === 0) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ApiError('MALFORMED_REQUEST', 'The request body is not valid UTF-8');
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return parseJson(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new ApiError('MALFORMED_REQUEST', `The request body is not valid JSON: ${error.message}`);
+    throw error;
+  }
+}

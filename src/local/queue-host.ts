@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { InvocationContext } from './functions-lib.js';
+import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
+import type { QueueFunction } from '../function-table.js';
+import { onEnqueued } from '../storage/enqueue-signal.js';
+import type { QueueHostSettings } from './host-json.js';
+import type { HostLog } from './http-host.js';
+
+/** The host receives with a 10-minute visibility (its lease) and renews it while the function runs. */
+export const HOST_LEASE_MS = 10 * 60_000;
+const MIN_POLL_MS = 100;
+
+const isStrictBase64 = (text: string): boolean => /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0;
+
+/** Message text the worker hands to a handler: JSON objects and arrays parsed, anything else as a string. */
+function handlerInput(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/**
+ * A queue trigger as the Functions host runs it: batches of `batchSize`, a new batch whenever no more than
+ * `newBatchThreshold` are in flight, polling that backs off from 100 ms to `maxPollingInterval` while the
+ * queue is empty and wakes at once when the app enqueues, base64 messages, a renewed lease, delete on
+ * success, the message made visible again after `visibilityTimeout` on failure, and `<queue>-poison` once
+ * `dequeueCount` reaches `maxDequeueCount` (at once for a message that is not base64).
+ */
+export class QueueListener {
+  private running = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private wakeUp: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly fn: QueueFunction,
+    private readonly queue: QueueClient,
+    private readonly poison: QueueClient,
+    private readonly settings: QueueHostSettings,
+    private readonly log: HostLog,
+    private readonly leaseMs = HOST_LEASE_MS,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.unsubscribe = onEnqueued((queue, delayMs) => {
+      if (queue !== this.fn.queueName) return;
+      if (delayMs <= 0) this.wakeUp?.();
+      else setTimeout(() => this.wakeUp?.(), delayMs + 50).unref();
+    });
+    this.loop = this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wakeUp?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async poll(): Promise<void> {
+    let delay = MIN_POLL_MS;
+    while (this.running) {
+      if (this.inFlight.size > this.settings.newBatchThreshold) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      let messages: DequeuedMessageItem[] = [];
+      try {
+        const received = await this.queue.receiveMessages({
+          numberOfMessages: this.settings.batchSize,
+          visibilityTimeout: Math.ceil(this.leaseMs / 1000),
+        });
+        messages = received.receivedMessageItems;
+      } catch (error) {
+        this.log('warning', this.fn.name, `receiving from ${this.fn.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (messages.length > 0) {
+        delay = MIN_POLL_MS;
+        for (const message of messages) {
+          const work = this.process(message).finally(() => this.inFlight.delete(work));
+          this.inFlight.add(work);
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          delay = MIN_POLL_MS / 2;
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+      delay = Math.min(delay * 2, this.settings.maxPollingIntervalMs);
+    }
+  }
+
+  private async process(message: DequeuedMessageItem): Promise<void> {
+    const { maxDequeueCount, visibilityTimeoutMs, messageEncoding } = this.settings;
+    let popReceipt = message.popReceipt;
+    try {
+      if (messageEncoding === 'base64' && !isStrictBase64(message.messageText)) {
+        this.log('warning', this.fn.name, `Message decoding has failed! Check MessageEncoding settings. MessageId=${message.messageId}.`);
+        await this.moveToPoison(message, popReceipt);
+        return;
+      }
+      if (message.dequeueCount > maxDequeueCount) {
+        await this.moveToPoison(message, popReceipt);
+        return;
+      }
+      const text = messageEncoding === 'base64' ? Buffer.from(message.messageText, 'base64').toString('utf8') : message.messageText;
+      const context = new InvocationContext({
+        invocationId: randomUUID(),
+        functionName: this.fn.name,
+        logHandler: (level, ...args) => this.log(level, this.fn.name, args.map(String).join(' ')),
+        triggerMetadata: {
+          id: message.messageId,
+          queueTrigger: text,
+          dequeueCount: message.dequeueCount,
+          insertionTime: message.insertedOn.toISOString(),
+          expirationTime: message.expiresOn.toISOString(),
+          nextVisibleTime: message.nextVisibleOn.toISOString(),
+          popReceipt: message.popReceipt,
+        },
+        options: { trigger: { type: 'queueTrigger', name: 'queueItem', queueName: this.fn.queueName, connection: 'AzureWebJobsStorage' } },
+      });
+      const renew = setInterval(() => {
+        this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(this.leaseMs / 1000)).then(
+          (updated) => (popReceipt = updated.popReceipt ?? popReceipt),
+          () => undefined,
+        );
+      }, this.leaseMs / 2);
+      let failed = false;
+      try {
+        await this.fn.handler(handlerInput(text), context);
+      } catch (error) {
+        failed = true;
+        this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${context.invocationId}): ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        clearInterval(renew);
+      }
+      if (!failed) await this.queue.deleteMessage(message.messageId, popReceipt);
+      else if (message.dequeueCount >= maxDequeueCount) await this.moveToPoison(message, popReceipt);
+      else await this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(visibilityTimeoutMs / 1000));
+    } catch (error) {
+      // Storage itself failed: the lease runs out and the message comes back, as with the real host.
+      this.log('warning', this.fn.name, `completing message ${message.messageId} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async moveToPoison(message: DequeuedMessageItem, popReceipt: string): Promise<void> {
+    this.log('warning', this.fn.name, `Message has reached MaxDequeueCount of ${this.settings.maxDequeueCount}. Moving message to queue '${this.poison.name}'.`);
+    await this.poison.createIfNotExists();
+    await this.poison.sendMessage(message.messageText, { messageTimeToLive: -1 });
+    await this.queue.deleteMessage(message.messageId, popReceipt);
+  }
+}

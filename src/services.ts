@@ -1,0 +1,141 @@
+import { ChainAuthenticator, StaticTokenAuthenticator } from './auth/static-tokens.js';
+import type { Authenticator } from './auth/principal.js';
+import { loadConfig, type Config } from './config.js';
+import type { DelivererDeps } from './delivery/deliverer.js';
+import type { FanOutDeps } from './delivery/fan-out.js';
+import { GuardedHttpClient } from './delivery/http-client.js';
+import { JobTargetSender } from './delivery/job-target-sender.js';
+import { OriginGate } from './delivery/origin-gate.js';
+import type { PublishDeps } from './delivery/publish-events.js';
+import { SubscriberLookup } from './delivery/subscriber-lookup.js';
+import { systemResolver, type Resolver, type TargetPolicy } from './delivery/target-policy.js';
+import { HttpTargetSender, TargetSenders } from './delivery/target-sender.js';
+import { RateLimiter } from './http/rate-limiter.js';
+import { randomHexId, systemClock, type Clock } from './ids.js';
+import { silentLogger } from './logger.js';
+import { TableAuditLog } from './storage/audit-log.js';
+import { createStorageClients, type StorageClients } from './storage/azure-clients.js';
+import { TableDeliveryStore } from './storage/delivery-store.js';
+import { TableEventClaims } from './storage/event-claims.js';
+import { StorageMessageQueue } from './storage/message-queue.js';
+import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from './storage/names.js';
+import { isConflict } from './storage/rest-errors.js';
+import { SecretBox } from './storage/secret-box.js';
+import { TableWebhookStore } from './storage/table-webhook-store.js';
+import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from './webhooks/webhook-service.js';
+
+/** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Sockets per target origin and instance. */
+export const CONNECTIONS_PER_ORIGIN = 32;
+
+/** Everything the functions need, built once per process from the settings. */
+export interface Services {
+  config: Config;
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  webhooks: WebhookDeps;
+  delivery: FanOutDeps & { newId: () => string };
+  publish: PublishDeps;
+  storage: StorageClients;
+  webhookStore: TableWebhookStore;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  resolve?: Resolver;
+  authenticators?: Authenticator[];
+}
+
+export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
+  const clock = overrides.clock ?? systemClock;
+  const resolve = overrides.resolve ?? systemResolver;
+  const storage = createStorageClients(config.storage);
+  const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
+  const box = new SecretBox(config.secretKey, config.previousSecretKey);
+  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box);
+  const audit = new TableAuditLog(storage.table(TABLES.audit));
+  const client = new GuardedHttpClient({
+    policy,
+    resolve,
+    timeoutMs: config.deliveryTimeoutMs,
+    maxResponseBytes: MAX_RESPONSE_BYTES,
+    connectionsPerOrigin: CONNECTIONS_PER_ORIGIN,
+    now: clock,
+  });
+  const senders = new TargetSenders({
+    http: new HttpTargetSender(client, clock),
+    job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
+  });
+  const delivererDeps: DelivererDeps = {
+    webhooks: webhookStore,
+    deliveries: new TableDeliveryStore(storage.table(TABLES.deliveries)),
+    audit,
+    deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
+    senders,
+    gate: new OriginGate(clock),
+    clock,
+    random: Math.random,
+    retryScheduleMs: config.retryScheduleMs,
+    defaultWorkspaceUrl: config.databricksWorkspaceUrl,
+    log: silentLogger,
+  };
+  return {
+    config,
+    authenticator: new ChainAuthenticator([new StaticTokenAuthenticator(config.authTokens), ...(overrides.authenticators ?? [])]),
+    rateLimiter: new RateLimiter(config.rateLimit.capacity, config.rateLimit.windowMs, clock),
+    webhooks: {
+      store: webhookStore,
+      audit,
+      clock,
+      newId: randomHexId,
+      policy,
+      resolve,
+      defaultWorkspaceUrl: config.databricksWorkspaceUrl,
+      limits: DEFAULT_WEBHOOK_LIMITS,
+    },
+    delivery: {
+      ...delivererDeps,
+      claims: new TableEventClaims(storage.table(TABLES.eventClaims)),
+      subscribers: new SubscriberLookup(webhookStore, clock),
+      poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
+      newId: randomHexId,
+    },
+    publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock, newId: randomHexId },
+    storage,
+    webhookStore,
+  };
+}
+
+/**
+ * Creates every table and queue the app uses if it is missing. In Azure `infra/` provisions them and the
+ * identity may lack the right to create; that is logged and ignored.
+ */
+export async function ensureStorage(storage: StorageClients, log: (message: string) => void = () => undefined): Promise<void> {
+  const ignoreExisting = async (create: () => Promise<unknown>, what: string) => {
+    try {
+      await create();
+    } catch (error) {
+      if (!isConflict(error)) log(`could not create ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  await Promise.all([
+    ...ALL_TABLES.map((name) => ignoreExisting(() => storage.tableService().createTable(name), `table ${name}`)),
+    ...ALL_QUEUES.map((name) => ignoreExisting(() => storage.queue(name).createIfNotExists(), `queue ${name}`)),
+  ]);
+}
+
+let appServices: Promise<Services> | undefined;
+
+/** The process's services, from the environment; storage is ensured once, on first use. */
+export function getAppServices(): Promise<Services> {
+  appServices ??= (async () => {
+    const services = buildServices(loadConfig());
+    await ensureStorage(services.storage, (message) => console.warn(message));
+    return services;
+  })();
+  appServices.catch(() => {
+    appServices = undefined;
+  });
+  return appServices;
+}

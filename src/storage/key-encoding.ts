@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Table keys forbid `/`, `\`, `#`, `?` and control characters, and are limited to 1 KiB. A model name may hold
+ * any of them, so its partition key is the name with those characters (and `%`) percent-encoded, prefixed
+ * `m_`; a name whose encoded form would be long is stored under `h_` and the SHA-256 of the name instead. The
+ * two prefixes and the registry-wide partition `r_` never collide, so the mapping stays one-to-one.
+ */
+export const REGISTRY_WIDE_SCOPE = 'r_';
+const MAX_READABLE_KEY = 400;
+
+const needsEscape = (char: string): boolean => {
+  const code = char.codePointAt(0) ?? 0;
+  return char === '%' || char === '/' || char === '\\' || char === '#' || char === '?' || code < 0x20 || (code >= 0x7f && code <= 0x9f);
+};
+
+export function scopeKeyOf(modelName: string | undefined): string {
+  if (modelName === undefined) return REGISTRY_WIDE_SCOPE;
+  let escaped = '';
+  for (const char of modelName) {
+    escaped += needsEscape(char) ? encodeURIComponent(char) : char;
+    if (escaped.length > MAX_READABLE_KEY) return `h_${createHash('sha256').update(modelName, 'utf8').digest('hex')}`;
+  }
+  return `m_${escaped}`;
+}
+
+/** 13-digit inverted epoch milliseconds: row keys that sort newest first. */
+export function invertedTimestamp(ms: number): string {
+  return String(9_999_999_999_999 - Math.trunc(ms)).padStart(13, '0');
+}
+
+export function timestampFromInverted(inverted: string): number {
+  return 9_999_999_999_999 - Number(inverted);
+}

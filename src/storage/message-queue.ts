@@ -1,0 +1,26 @@
+import type { QueueClient } from '@azure/storage-queue';
+import { notifyEnqueued } from './enqueue-signal.js';
+
+/** JSON messages on a Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
+export interface MessageQueue {
+  send(message: unknown, delayMs?: number): Promise<void>;
+  /** Sends text as it is (base64-encoded), e.g. an unreadable message moved to a poison queue. */
+  sendText(text: string, delayMs?: number): Promise<void>;
+}
+
+export class StorageMessageQueue implements MessageQueue {
+  constructor(private readonly client: QueueClient) {}
+
+  send(message: unknown, delayMs = 0): Promise<void> {
+    return this.sendText(JSON.stringify(message), delayMs);
+  }
+
+  async sendText(text: string, delayMs = 0): Promise<void> {
+    const visibilityTimeout = Math.ceil(Math.max(0, delayMs) / 1000);
+    await this.client.sendMessage(Buffer.from(text, 'utf8').toString('base64'), {
+      messageTimeToLive: -1,
+      ...(visibilityTimeout > 0 ? { visibilityTimeout } : {}),
+    });
+    notifyEnqueued(this.client.name, visibilityTimeout * 1000);
+  }
+}

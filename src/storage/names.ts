@@ -1,0 +1,22 @@
+/**
+ * Every table and queue the app uses. The infra consistency test checks each one is provisioned, so a name
+ * added here and forgotten in `infra/` fails CI.
+ */
+export const TABLES = {
+  webhooks: 'webhooks',
+  webhookIds: 'webhookids',
+  deliveries: 'deliveries',
+  audit: 'audit',
+  eventClaims: 'eventclaims',
+} as const;
+
+export const QUEUES = {
+  registryEvents: 'registry-events',
+  deliveries: 'webhook-deliveries',
+} as const;
+
+/** The Functions host moves a message that failed `maxDequeueCount` times to `<queue>-poison`. */
+export const poisonQueueOf = (queue: string): string => `${queue}-poison`;
+
+export const ALL_QUEUES: readonly string[] = Object.values(QUEUES).flatMap((queue) => [queue, poisonQueueOf(queue)]);
+export const ALL_TABLES: readonly string[] = Object.values(TABLES);

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { invalidParameter } from '../errors.js';
+
+/** Keyset position: the partition and row key of the last item returned. */
+export interface Cursor {
+  p: string;
+  r: string;
+}
+
+const cursorSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max(1024) });
+
+/** Page tokens are opaque to callers: base64url JSON of the keyset position. */
+export const encodePageToken = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+
+export function decodePageToken(token: string): Cursor {
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('not base64url');
+    const parsed = cursorSchema.safeParse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // fall through to the one error below
+  }
+  throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
+}

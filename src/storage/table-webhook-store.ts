@@ -1,0 +1,203 @@
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import type { EventName } from '../webhooks/events.js';
+import type { Target, Webhook, WebhookStatus } from '../webhooks/webhook.js';
+import { scopeKeyOf } from './key-encoding.js';
+import type { Cursor } from './page-token.js';
+import { isPreconditionFailed, readOrUndefined } from './rest-errors.js';
+import type { SecretBox } from './secret-box.js';
+import { ConcurrentUpdateError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+
+interface WebhookEntity {
+  partitionKey: string;
+  rowKey: string;
+  ModelName?: string;
+  Description?: string;
+  /** JSON list of event names. */
+  Events: string;
+  Status: WebhookStatus;
+  TargetKind: 'http' | 'job';
+  Url?: string;
+  EnableSslVerification?: boolean;
+  Secret?: string;
+  Authorization?: string;
+  JobId?: string;
+  WorkspaceUrl?: string;
+  AccessToken?: string;
+  CreatedAt: number;
+  UpdatedAt: number;
+}
+
+interface IdIndexEntity {
+  partitionKey: string;
+  rowKey: string;
+  Scope: string;
+}
+
+/** The fields that hold sealed secrets, for the rotation command and the no-plaintext test. */
+export const SEALED_FIELDS = ['Secret', 'Authorization', 'AccessToken'] as const;
+type SealedField = (typeof SEALED_FIELDS)[number];
+
+const sealContext = (id: string, field: SealedField): string => `webhook/${id}/${field}`;
+
+/**
+ * Webhooks in Table Storage. `webhooks` is partitioned by scope (a model's encoded name, or registry-wide);
+ * `webhookids` maps an id to its partition, because update, delete and test arrive with the id alone.
+ */
+export class TableWebhookStore implements WebhookStore {
+  constructor(
+    private readonly webhooks: TableClient,
+    private readonly ids: TableClient,
+    private readonly box: SecretBox,
+  ) {}
+
+  async insert(webhook: Webhook): Promise<void> {
+    const scope = scopeKeyOf(webhook.modelName);
+    // The index goes first: a webhook row is never unreachable by id. A crash in between leaves an index row
+    // that points at nothing, which reads as "not found".
+    await this.ids.upsertEntity<IdIndexEntity>({ partitionKey: webhook.id, rowKey: '', Scope: scope }, 'Replace');
+    await this.webhooks.createEntity(this.toEntity(webhook));
+  }
+
+  async get(id: string): Promise<Versioned<Webhook> | undefined> {
+    const index = await readOrUndefined(() => this.ids.getEntity<IdIndexEntity>(id, ''));
+    if (!index) return undefined;
+    const entity = await readOrUndefined(() => this.webhooks.getEntity<WebhookEntity>(index.Scope, id));
+    return entity ? { value: this.fromEntity(entity), etag: entity.etag } : undefined;
+  }
+
+  async replace(webhook: Webhook, etag: string): Promise<void> {
+    try {
+      await this.webhooks.updateEntity(this.toEntity(webhook), 'Replace', { etag });
+    } catch (error) {
+      if (isPreconditionFailed(error)) throw new ConcurrentUpdateError();
+      throw error;
+    }
+  }
+
+  async setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void> {
+    const patch = { partitionKey: scopeKeyOf(webhook.modelName), rowKey: webhook.id, Status: status, UpdatedAt: now };
+    await this.webhooks.updateEntity(patch, 'Merge', { etag: '*' });
+  }
+
+  async remove(webhook: Webhook): Promise<void> {
+    await readOrUndefined(() => this.webhooks.deleteEntity(scopeKeyOf(webhook.modelName), webhook.id));
+    await readOrUndefined(() => this.ids.deleteEntity(webhook.id, ''));
+  }
+
+  async list(query: WebhookQuery): Promise<WebhookPage> {
+    const filter = keysetFilter(query.scope, query.after);
+    const found: Webhook[] = [];
+    const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: filter ? { filter } : {} }).byPage({ maxPageSize: 1000 });
+    for await (const page of pages) {
+      for (const entity of page) {
+        const webhook = this.fromEntity(entity);
+        if (!subscribesToAny(webhook, query.events)) continue;
+        if (found.length === query.limit) {
+          const last = found[found.length - 1];
+          return { webhooks: found, ...(last ? { next: { p: scopeKeyOf(last.modelName), r: last.id } } : {}) };
+        }
+        found.push(webhook);
+      }
+    }
+    return { webhooks: found };
+  }
+
+  async listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
+    const filter = odata`PartitionKey eq ${scope} and Status eq ${status}`;
+    const found: Webhook[] = [];
+    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) found.push(this.fromEntity(entity));
+    return found;
+  }
+
+  async countScope(scope: string): Promise<number> {
+    let count = 0;
+    const filter = odata`PartitionKey eq ${scope}`;
+    for await (const _ of this.webhooks.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) count += 1;
+    return count;
+  }
+
+  /**
+   * Re-seals every secret that was sealed with a key other than the current one. Each row is updated only if
+   * it did not change meanwhile, so running it again, or beside live traffic, is safe. Answers the counts.
+   */
+  async resealSecrets(): Promise<{ scanned: number; resealed: number }> {
+    let scanned = 0;
+    let resealed = 0;
+    for await (const entity of this.webhooks.listEntities<WebhookEntity>()) {
+      scanned += 1;
+      const patch: Partial<Record<SealedField, string>> = {};
+      for (const field of SEALED_FIELDS) {
+        const sealed = entity[field];
+        if (sealed && this.box.isStale(sealed)) {
+          patch[field] = this.box.seal(this.box.open(sealed, sealContext(entity.rowKey, field)), sealContext(entity.rowKey, field));
+        }
+      }
+      if (Object.keys(patch).length === 0) continue;
+      try {
+        await this.webhooks.updateEntity({ partitionKey: entity.partitionKey, rowKey: entity.rowKey, ...patch }, 'Merge', { etag: entity.etag });
+        resealed += 1;
+      } catch (error) {
+        // Changed meanwhile: the writer sealed with the current key already.
+        if (!isPreconditionFailed(error)) throw error;
+      }
+    }
+    return { scanned, resealed };
+  }
+
+  private toEntity(webhook: Webhook): WebhookEntity {
+    const seal = (field: SealedField, plaintext: string | undefined) =>
+      plaintext === undefined || plaintext === '' ? {} : { [field]: this.box.seal(plaintext, sealContext(webhook.id, field)) };
+    const { target } = webhook;
+    return {
+      partitionKey: scopeKeyOf(webhook.modelName),
+      rowKey: webhook.id,
+      ...(webhook.modelName !== undefined ? { ModelName: webhook.modelName } : {}),
+      ...(webhook.description !== undefined ? { Description: webhook.description } : {}),
+      Events: JSON.stringify(webhook.events),
+      Status: webhook.status,
+      TargetKind: target.kind,
+      ...(target.kind === 'http'
+        ? { Url: target.url, EnableSslVerification: target.enableSslVerification, ...seal('Secret', target.secret), ...seal('Authorization', target.authorization) }
+        : { JobId: target.jobId, ...(target.workspaceUrl ? { WorkspaceUrl: target.workspaceUrl } : {}), ...seal('AccessToken', target.accessToken) }),
+      CreatedAt: webhook.creationTimestamp,
+      UpdatedAt: webhook.lastUpdatedTimestamp,
+    };
+  }
+
+  private fromEntity(entity: TableEntityResult<WebhookEntity> | WebhookEntity): Webhook {
+    const open = (field: SealedField) => {
+      const sealed = entity[field];
+      return sealed ? this.box.open(sealed, sealContext(entity.rowKey, field)) : undefined;
+    };
+    const secret = open('Secret');
+    const authorization = open('Authorization');
+    const target: Target =
+      entity.TargetKind === 'http'
+        ? {
+            kind: 'http',
+            url: entity.Url ?? '',
+            enableSslVerification: entity.EnableSslVerification ?? true,
+            ...(secret !== undefined ? { secret } : {}),
+            ...(authorization !== undefined ? { authorization } : {}),
+          }
+        : { kind: 'job', jobId: entity.JobId ?? '', accessToken: open('AccessToken') ?? '', ...(entity.WorkspaceUrl ? { workspaceUrl: entity.WorkspaceUrl } : {}) };
+    return {
+      id: entity.rowKey,
+      ...(entity.ModelName !== undefined ? { modelName: entity.ModelName } : {}),
+      ...(entity.Description !== undefined ? { description: entity.Description } : {}),
+      events: JSON.parse(entity.Events) as EventName[],
+      status: entity.Status,
+      target,
+      creationTimestamp: entity.CreatedAt,
+      lastUpdatedTimestamp: entity.UpdatedAt,
+    };
+  }
+}
+
+/** Keyset pagination: rows after the cursor, within one partition or across the table. */
+function keysetFilter(scope: string | undefined, after: Cursor | undefined): string | undefined {
+  if (scope !== undefined) {
+    return after ? odata`PartitionKey eq ${scope} and RowKey gt ${after.r}` : odata`PartitionKey eq ${scope}`;
+  }
+  return after ? odata`PartitionKey gt ${after.p} or (PartitionKey eq ${after.p} and RowKey gt ${after.r})` : undefined;
+}

@@ -1,0 +1,53 @@
+import type { EventName } from '../webhooks/events.js';
+import type { Webhook, WebhookStatus } from '../webhooks/webhook.js';
+import type { Cursor } from './page-token.js';
+
+export interface Versioned<T> {
+  value: T;
+  /** Opaque version for optimistic concurrency. */
+  etag: string;
+}
+
+export interface WebhookQuery {
+  /** Only this partition (a model's scope key); all webhooks when absent. */
+  scope?: string;
+  /** Webhooks subscribed to any of these. */
+  events?: readonly EventName[];
+  after?: Cursor;
+  limit: number;
+}
+
+export interface WebhookPage {
+  webhooks: Webhook[];
+  /** Present when more webhooks follow. */
+  next?: Cursor;
+}
+
+/** A write lost a race with another write of the same webhook. */
+export class ConcurrentUpdateError extends Error {
+  constructor() {
+    super('the webhook changed while it was being updated');
+    this.name = 'ConcurrentUpdateError';
+  }
+}
+
+/**
+ * Webhook definitions, partitioned by scope (a model, or registry-wide) so that finding the webhooks of one
+ * model reads two partitions, never the whole table.
+ */
+export interface WebhookStore {
+  insert(webhook: Webhook): Promise<void>;
+  get(id: string): Promise<Versioned<Webhook> | undefined>;
+  /** Replaces the webhook if it is still at `etag`; throws ConcurrentUpdateError otherwise. */
+  replace(webhook: Webhook, etag: string): Promise<void>;
+  /** Sets only the status (used by the delivery path, so it cannot undo a concurrent user update). */
+  setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void>;
+  remove(webhook: Webhook): Promise<void>;
+  list(query: WebhookQuery): Promise<WebhookPage>;
+  /** Every webhook of one scope with the given status. */
+  listScope(scope: string, status: WebhookStatus): Promise<Webhook[]>;
+  countScope(scope: string): Promise<number>;
+}
+
+export const subscribesToAny = (webhook: Webhook, events: readonly EventName[] | undefined): boolean =>
+  events === undefined || events.length === 0 || webhook.events.some((event) => events.includes(event));

@@ -1,0 +1,29 @@
+import { isStageEvent, specificEventFor, type EventName, type GenericStageEvent } from './events.js';
+import type { RegistryEvent } from './registry-event.js';
+import type { Webhook } from './webhook.js';
+
+export interface Match {
+  webhook: Webhook;
+  /** The name the payload carries: the generic one if subscribed to it, otherwise the stage-specific one. */
+  eventName: EventName;
+}
+
+/**
+ * Which webhooks an event reaches: ACTIVE ones, of the event's model or registry-wide, subscribed to the
+ * event or, for stage events, to its stage-specific name. Each webhook at most once.
+ */
+export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): Match[] {
+  const specific =
+    isStageEvent(event.event) && event.toStage !== undefined ? specificEventFor(event.event as GenericStageEvent, event.toStage) : undefined;
+  const seen = new Set<string>();
+  const matches: Match[] = [];
+  for (const webhook of webhooks) {
+    if (webhook.status !== 'ACTIVE' || seen.has(webhook.id)) continue;
+    if (webhook.modelName !== undefined && webhook.modelName !== event.modelName) continue;
+    const eventName = webhook.events.includes(event.event) ? event.event : specific && webhook.events.includes(specific) ? specific : undefined;
+    if (eventName === undefined) continue;
+    seen.add(webhook.id);
+    matches.push({ webhook, eventName });
+  }
+  return matches;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { isEventName, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
+import { modelNameSchema, text } from './schemas.js';
+
+/** A registry event after validation: stage-specific names folded into the generic name and `to_stage`. */
+export interface RegistryEvent {
+  eventId: string;
+  event: EventName;
+  modelName: string;
+  version?: string;
+  toStage?: Stage;
+  fromStage?: Stage;
+  tags?: { key: string; value: string }[];
+  comment?: string;
+  userId?: string;
+  eventTimestamp: number;
+  text?: string;
+  /** Who published it (a principal id, or `queue`), for the audit log. */
+  publishedBy: string;
+}
+
+export const MAX_EVENTS_PER_PUBLISH = 100;
+/** The serialized payload of one event may not exceed this, so every delivery fits a queue message and a table row. */
+export const MAX_PAYLOAD_BYTES = 32 * 1024;
+
+const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(', ')}` });
+const MAX_TIMESTAMP = 9_999_999_999_999;
+
+export const publishedEventSchema = z
+  .strictObject({
+    event: z.string().refine(isEventName, { error: 'unknown event' }),
+    model_name: modelNameSchema,
+    version: z
+      .union([text(), z.number()], { error: 'must be a string or an integer' })
+      .transform((value) => String(value))
+      .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' })
+      .optional(),
+    to_stage: stageSchema.optional(),
+    from_stage: stageSchema.optional(),
+    tags: z
+      .array(z.strictObject({ key: text().min(1).max(250), value: text().max(5000) }))
+      .min(1, { error: 'must hold at least one tag' })
+      .max(100)
+      .optional(),
+    comment: text().max(10_000).optional(),
+    user_id: text().min(1).max(256).optional(),
+    event_timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
+    text: text().min(1).max(4000).optional(),
+    event_id: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, { error: 'must be visible ASCII without spaces' })
+      .optional(),
+  })
+  .superRefine((input, ctx) => {
+    const event = input.event;
+    const specific = genericOf(event);
+    if (specific && input.to_stage !== undefined && input.to_stage !== specific.stage) {
+      ctx.addIssue({ code: 'custom', path: ['to_stage'], message: `must be ${specific.stage} for ${event}` });
+    }
+    for (const field of requiredFieldsOf(event)) {
+      if (field === 'to_stage' && specific) continue;
+      if (input[field] === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [field], message: `required for ${event}` });
+    }
+  });
+
+export type PublishedEvent = z.output<typeof publishedEventSchema>;
+
+/** Folds a specific stage event into its generic name, fills defaults, and keeps who published it. */
+export function normalizeEvent(input: PublishedEvent, defaults: { eventId: string; now: number; publishedBy: string }): RegistryEvent {
+  const named = input.event;
+  const specific = genericOf(named);
+  const toStage = specific ? specific.stage : input.to_stage;
+  return {
+    eventId: input.event_id ?? defaults.eventId,
+    event: specific ? specific.generic : named,
+    modelName: input.model_name,
+    ...(input.version !== undefined ? { version: input.version } : {}),
+    ...(toStage !== undefined ? { toStage } : {}),
+    ...(input.from_stage !== undefined ? { fromStage: input.from_stage } : {}),
+    ...(input.tags ? { tags: input.tags } : {}),
+    ...(input.comment !== undefined ? { comment: input.comment } : {}),
+    ...(input.user_id !== undefined ? { userId: input.user_id } : {}),
+    eventTimestamp: input.event_timestamp ?? defaults.now,
+    ...(input.text !== undefined ? { text: input.text } : {}),
+    publishedBy: defaults.publishedBy,
+  };
+}
+
+/** The queue form of an event: the publish wire format, plus the event id and publisher decided at publish time. */
+export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
+  return {
+    event: event.event,
+    model_name: event.modelName,
+    ...(event.version !== undefined ? { version: event.version } : {}),
+    ...(event.toStage !== undefined ? { to_stage: event.toStage } : {}),
+    ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
+    ...(event.tags ? { tags: event.tags } : {}),
+    ...(event.comment !== undefined ? { comment: event.comment } : {}),
+    ...(event.userId !== undefined ? { user_id: event.userId } : {}),
+    event_timestamp: event.eventTimestamp,
+    ...(event.text !== undefined ? { text: event.text } : {}),
+    event_id: event.eventId,
+  };
+}

@@ -1,0 +1,231 @@
+import type { Principal } from '../auth/principal.js';
+import { ApiError, invalidParameter } from '../errors.js';
+import type { Clock, IdSource } from '../ids.js';
+import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../delivery/target-policy.js';
+import type { AuditAction, AuditLog } from '../storage/audit-log.js';
+import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
+import { decodePageToken, encodePageToken } from '../storage/page-token.js';
+import { ConcurrentUpdateError, type WebhookStore } from '../storage/webhook-store.js';
+import { parseWith } from '../http/validate.js';
+import type { EventName } from './events.js';
+import { requireRole, requireScopeAccess } from './permissions.js';
+import {
+  createWebhookSchema,
+  DEFAULT_LIST_RESULTS,
+  idOnlySchema,
+  isWellFormedWebhookId,
+  listWebhooksSchema,
+  updateWebhookSchema,
+  type CreateWebhookInput,
+  type UpdateWebhookInput,
+} from './schemas.js';
+import { describeTarget, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type Target, type Webhook } from './webhook.js';
+
+export interface WebhookLimits {
+  perModel: number;
+  registryWide: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { perModel: 100, registryWide: 1000 };
+
+/** What the management calls need; tests pass in-memory fakes, the app the Table-backed ones. */
+export interface WebhookDeps {
+  store: WebhookStore;
+  audit: AuditLog;
+  clock: Clock;
+  newId: IdSource;
+  policy: TargetPolicy;
+  resolve: Resolver;
+  defaultWorkspaceUrl?: string | undefined;
+  limits: WebhookLimits;
+}
+
+const MANAGE = ['admin', 'manager'] as const;
+
+export async function createWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<{ webhook: ApiWebhook }> {
+  requireRole(principal, MANAGE, 'create webhooks');
+  const input = parseWith(createWebhookSchema, body);
+  requireScopeAccess(principal, input.model_name, 'create registry-wide webhooks');
+  assertEventsFitScope(input.events, input.model_name);
+  const target = await targetForCreate(deps, input);
+  await assertBelowLimit(deps, input.model_name);
+  const now = deps.clock();
+  const webhook: Webhook = {
+    id: deps.newId(),
+    ...(input.model_name !== undefined ? { modelName: input.model_name } : {}),
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    events: input.events,
+    status: input.status ?? 'ACTIVE',
+    target,
+    creationTimestamp: now,
+    lastUpdatedTimestamp: now,
+  };
+  await deps.store.insert(webhook);
+  await audit(deps, principal, 'create', webhook);
+  return { webhook: toApiWebhook(webhook) };
+}
+
+export async function updateWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<{ webhook: ApiWebhook }> {
+  requireRole(principal, MANAGE, 'update webhooks');
+  const input = parseWith(updateWebhookSchema, body);
+  if (input.http_url_spec && input.job_spec) throw invalidParameter("Only one of 'http_url_spec' or 'job_spec' may be set");
+  for (let attempt = 1; ; attempt += 1) {
+    const { value: existing, etag } = await findWebhook(deps.store, input.id);
+    requireScopeAccess(principal, existing.modelName, 'update registry-wide webhooks');
+    const updated = await applyUpdate(deps, existing, input);
+    try {
+      await deps.store.replace(updated, etag);
+    } catch (error) {
+      if (error instanceof ConcurrentUpdateError && attempt < 3) continue;
+      throw error;
+    }
+    await audit(deps, principal, 'update', updated);
+    return { webhook: toApiWebhook(updated) };
+  }
+}
+
+export async function deleteWebhook(deps: WebhookDeps, principal: Principal, input: unknown): Promise<Record<string, never>> {
+  requireRole(principal, MANAGE, 'delete webhooks');
+  const { id } = parseWith(idOnlySchema, input);
+  const { value: webhook } = await findWebhook(deps.store, id);
+  requireScopeAccess(principal, webhook.modelName, 'delete registry-wide webhooks');
+  await deps.store.remove(webhook);
+  await audit(deps, principal, 'delete', webhook);
+  return {};
+}
+
+export async function listWebhooks(
+  deps: WebhookDeps,
+  principal: Principal,
+  input: unknown,
+): Promise<{ webhooks?: ApiWebhook[]; next_page_token?: string }> {
+  requireRole(principal, MANAGE, 'list webhooks');
+  const query = parseWith(listWebhooksSchema, input);
+  requireScopeAccess(principal, query.model_name, 'list webhooks of all models');
+  const scope = query.model_name === undefined ? undefined : scopeKeyOf(query.model_name);
+  const after = query.page_token === undefined ? undefined : decodePageToken(query.page_token);
+  if (after && scope !== undefined && after.p !== scope) {
+    throw invalidParameter("Invalid parameter 'page_token': it belongs to a listing of another model");
+  }
+  const page = await deps.store.list({
+    ...(scope !== undefined ? { scope } : {}),
+    ...(query.events ? { events: query.events } : {}),
+    ...(after ? { after } : {}),
+    limit: query.max_results ?? DEFAULT_LIST_RESULTS,
+  });
+  return {
+    ...(page.webhooks.length > 0 ? { webhooks: page.webhooks.map(toApiWebhook) } : {}),
+    ...(page.next ? { next_page_token: encodePageToken(page.next) } : {}),
+  };
+}
+
+/** The webhook with this id, or RESOURCE_DOES_NOT_EXIST. Ids that could never exist are not looked up. */
+export async function findWebhook(store: WebhookStore, id: string): Promise<{ value: Webhook; etag: string }> {
+  const found = isWellFormedWebhookId(id) ? await store.get(id) : undefined;
+  if (!found) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${id}' does not exist`);
+  return found;
+}
+
+export async function audit(
+  deps: Pick<WebhookDeps, 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
+  principal: Principal,
+  action: AuditAction,
+  webhook: Webhook,
+  details?: Record<string, string | number | boolean>,
+): Promise<void> {
+  await deps.audit.append([
+    {
+      timestamp: deps.clock(),
+      principal: principal.id,
+      action,
+      webhookId: webhook.id,
+      target: describeTarget(webhook.target, deps.defaultWorkspaceUrl),
+      ...(details ? { details } : {}),
+    },
+  ]);
+}
+
+function assertEventsFitScope(events: readonly EventName[], modelName: string | undefined): void {
+  if (modelName !== undefined && events.includes('REGISTERED_MODEL_CREATED')) {
+    throw invalidParameter("Invalid parameter 'events': REGISTERED_MODEL_CREATED is allowed only on registry-wide webhooks (without model_name)");
+  }
+}
+
+async function assertBelowLimit(deps: WebhookDeps, modelName: string | undefined): Promise<void> {
+  const scope = scopeKeyOf(modelName);
+  const limit = scope === REGISTRY_WIDE_SCOPE ? deps.limits.registryWide : deps.limits.perModel;
+  if ((await deps.store.countScope(scope)) >= limit) {
+    const which = modelName === undefined ? 'registry-wide webhooks' : `webhooks for model_name '${modelName}'`;
+    throw invalidParameter(`Invalid parameter 'model_name': at most ${limit} ${which} may exist; delete one first`);
+  }
+}
+
+async function targetForCreate(deps: WebhookDeps, input: CreateWebhookInput): Promise<Target> {
+  const { http_url_spec: http, job_spec: job } = input;
+  if ((http === undefined) === (job === undefined)) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
+  if (http) {
+    await checkTargetUrl(http.url, 'http_url_spec.url', deps.policy, deps.resolve);
+    return {
+      kind: 'http',
+      url: http.url,
+      enableSslVerification: http.enable_ssl_verification ?? true,
+      ...(http.secret ? { secret: http.secret } : {}),
+      ...(http.authorization ? { authorization: http.authorization } : {}),
+    };
+  }
+  if (!job) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
+  return jobTarget(deps, job.job_id, job.access_token, job.workspace_url);
+}
+
+async function jobTarget(deps: WebhookDeps, jobId: string, accessToken: string, workspaceUrl: string | undefined): Promise<JobTarget> {
+  if (workspaceUrl === undefined) {
+    if (!deps.defaultWorkspaceUrl) {
+      throw invalidParameter("Missing required parameter 'job_spec.workspace_url': no default workspace is configured (DATABRICKS_WORKSPACE_URL)");
+    }
+    return { kind: 'job', jobId, accessToken };
+  }
+  const origin = await checkWorkspaceUrl(workspaceUrl, 'job_spec.workspace_url', deps.policy, deps.resolve);
+  return { kind: 'job', jobId, accessToken, workspaceUrl: origin };
+}
+
+async function applyUpdate(deps: WebhookDeps, existing: Webhook, input: UpdateWebhookInput): Promise<Webhook> {
+  const events = input.events ?? existing.events;
+  assertEventsFitScope(events, existing.modelName);
+  return {
+    ...existing,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    events,
+    status: input.status ?? existing.status,
+    target: await updatedTarget(deps, existing.target, input),
+    lastUpdatedTimestamp: Math.max(deps.clock(), existing.lastUpdatedTimestamp),
+  };
+}
+
+/** Omitted spec fields keep their values; `""` clears secret and authorization; the other spec kind switches. */
+async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWebhookInput): Promise<Target> {
+  const { http_url_spec: http, job_spec: job } = input;
+  if (http) {
+    const previous: Partial<HttpTarget> = current.kind === 'http' ? current : {};
+    const url = http.url ?? previous.url;
+    if (url === undefined) throw invalidParameter("Missing required parameter 'http_url_spec.url': needed to switch to an HTTP target");
+    const secret = http.secret ?? previous.secret;
+    const authorization = http.authorization ?? previous.authorization;
+    await checkTargetUrl(url, 'http_url_spec.url', deps.policy, deps.resolve);
+    return {
+      kind: 'http',
+      url,
+      enableSslVerification: http.enable_ssl_verification ?? previous.enableSslVerification ?? true,
+      ...(secret ? { secret } : {}),
+      ...(authorization ? { authorization } : {}),
+    };
+  }
+  if (job) {
+    const previous: Partial<JobTarget> = current.kind === 'job' ? current : {};
+    const jobId = job.job_id ?? previous.jobId;
+    const accessToken = job.access_token ?? previous.accessToken;
+    if (jobId === undefined) throw invalidParameter("Missing required parameter 'job_spec.job_id': needed to switch to a job target");
+    if (accessToken === undefined) throw invalidParameter("Missing required parameter 'job_spec.access_token': needed to switch to a job target");
+    return jobTarget(deps, jobId, accessToken, job.workspace_url ?? previous.workspaceUrl);
+  }
+  return current;
+}

@@ -1,0 +1,72 @@
+import type { EventName } from './events.js';
+
+export const WEBHOOK_STATUSES = ['ACTIVE', 'TEST_MODE', 'DISABLED'] as const;
+export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
+
+export interface HttpTarget {
+  kind: 'http';
+  url: string;
+  /** Signs payloads. Write-only: never returned or logged. */
+  secret?: string;
+  /** Sent verbatim as the Authorization header. Write-only. */
+  authorization?: string;
+  enableSslVerification: boolean;
+}
+
+export interface JobTarget {
+  kind: 'job';
+  /** Digits, kept as a string so 16-digit ids survive. */
+  jobId: string;
+  /** Write-only. */
+  accessToken: string;
+  workspaceUrl?: string;
+}
+
+export type Target = HttpTarget | JobTarget;
+
+export interface Webhook {
+  id: string;
+  modelName?: string;
+  description?: string;
+  events: EventName[];
+  status: WebhookStatus;
+  target: Target;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+}
+
+/** The webhook as the API returns it: write-only fields left out. */
+export interface ApiWebhook {
+  id: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  status: WebhookStatus;
+  events: EventName[];
+  model_name?: string;
+  description?: string;
+  http_url_spec?: { url: string; enable_ssl_verification: boolean };
+  job_spec?: { job_id: string; workspace_url?: string };
+}
+
+export function toApiWebhook(webhook: Webhook): ApiWebhook {
+  const { target } = webhook;
+  return {
+    id: webhook.id,
+    creation_timestamp: webhook.creationTimestamp,
+    last_updated_timestamp: webhook.lastUpdatedTimestamp,
+    status: webhook.status,
+    events: [...webhook.events],
+    ...(webhook.modelName !== undefined ? { model_name: webhook.modelName } : {}),
+    ...(webhook.description !== undefined ? { description: webhook.description } : {}),
+    ...(target.kind === 'http'
+      ? { http_url_spec: { url: target.url, enable_ssl_verification: target.enableSslVerification } }
+      : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),
+  };
+}
+
+/** What the audit log may say about a target: never a secret. */
+export function describeTarget(target: Target, defaultWorkspaceUrl?: string): Record<string, string | boolean> {
+  return target.kind === 'http'
+    ? { url: target.url, enable_ssl_verification: target.enableSslVerification }
+    : { job_id: target.jobId, workspace_url: target.workspaceUrl ?? defaultWorkspaceUrl ?? '' };
+}
