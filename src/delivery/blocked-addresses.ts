@@ -49,8 +49,9 @@ function whyBlockedV6(address: ipaddr.IPv6): string | undefined {
   if (address.isIPv4MappedAddress()) return whyBlockedV4(address.toIPv4Address());
   if (address.match(NAT64)) return whyBlockedV4(v4FromBytes(bytes.slice(12)));
   if (address.match(SIX_TO_FOUR)) return whyBlockedV4(v4FromBytes(bytes.slice(2)));
-  if (!address.match(GLOBAL_UNICAST_V6)) return `not global unicast (${address.range()})`;
-  return v6Ranges.find(({ range }) => address.match(range))?.reason;
+  const special = v6Ranges.find(({ range }) => address.match(range))?.reason;
+  if (special !== undefined) return special;
+  return address.match(GLOBAL_UNICAST_V6) ? undefined : `not global unicast (${address.range()})`;
 }
 
 /**

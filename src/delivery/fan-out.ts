@@ -36,7 +36,7 @@ const batchSchema = z.strictObject({
 function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'not a JSON object' };
   if (!('events' in body)) return { events: [body], publishedBy: 'queue' };
-  const batch = batchSchema.safeParse(body);
+  const batch = batchSchema.safeParse(body, { reportInput: true });
   if (!batch.success) return { problem: batch.error.issues[0] ? describeIssue(batch.error.issues[0]) : 'invalid batch' };
   return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue' };
 }
@@ -56,7 +56,7 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
   const { publishedBy } = envelope;
   const events: RegistryEvent[] = [];
   for (const [index, candidate] of envelope.events.entries()) {
-    const parsed = publishedEventSchema.safeParse(candidate);
+    const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       await poison(deps, JSON.stringify(candidate), `${meta.id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);

@@ -18,7 +18,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Validates input at the edge; anything invalid becomes INVALID_PARAMETER_VALUE naming the field. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   throw invalidParameter(issue ? describeIssue(issue) : 'Invalid request');

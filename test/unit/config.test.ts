@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { loadConfig, parseAuthTokens, parseRateLimit, parseRetrySchedule, parseStorageSettings } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseDuration, parseTimeSpan } from '../../src/duration.js';
+
+const key = randomBytes(32).toString('base64');
+const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: key };
+
+describe('config', () => {
+  it('reads the defaults of SPEC section 7', () => {
+    const config = loadConfig(base);
+    assert.deepEqual(config.retryScheduleMs, [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    assert.equal(config.deliveryTimeoutMs, 15_000);
+    assert.equal(config.allowHttpTargets, false);
+    assert.equal(config.allowPrivateTargets, false);
+    assert.deepEqual(config.authTokens, []);
+    assert.equal(config.oidc, undefined);
+    assert.equal(config.databricksWorkspaceUrl, undefined);
+    assert.equal(config.secretKey.length, 32);
+  });
+
+  it('refuses to start without a secret key, saying how to make one', () => {
+    assert.throws(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /WEBHOOKS_SECRET_KEY is not set/);
+      assert.match(error.message, /randomBytes\(32\)/);
+      return true;
+    });
+  });
+
+  it('refuses a key that is not base64 of 32 bytes', () => {
+    for (const bad of [randomBytes(16).toString('base64'), 'not base64!!', `${key}x`]) {
+      assert.throws(() => loadConfig({ ...base, WEBHOOKS_SECRET_KEY: bad }), /exactly 32 bytes/);
+    }
+    assert.throws(() => loadConfig({ ...base, WEBHOOKS_SECRET_KEY_PREVIOUS: 'short' }), /WEBHOOKS_SECRET_KEY_PREVIOUS/);
+  });
+
+  it('parses role:token lists, the token being everything after the first colon', () => {
+    assert.deepEqual(parseAuthTokens('admin:abc:def-0123456789abc, manager:m-0123456789abcdef'), [
+      { role: 'admin', token: 'abc:def-0123456789abc' },
+      { role: 'manager', token: 'm-0123456789abcdef' },
+    ]);
+    assert.throws(() => parseAuthTokens('root:0123456789abcdef0'), /role one of admin, manager, publisher/);
+    assert.throws(() => parseAuthTokens('admin:short'), /at least 16/);
+    assert.throws(() => parseAuthTokens('admin'), /role:token/);
+  });
+
+  it('parses durations with ms, s, m and h', () => {
+    assert.equal(parseDuration('250ms', 'X'), 250);
+    assert.equal(parseDuration('1.5h', 'X'), 5_400_000);
+    assert.throws(() => parseDuration('5 minutes', 'X'), /X: '5 minutes' is not a duration/);
+    assert.deepEqual(parseRetrySchedule('0s, 200ms,1m'), [0, 200, 60_000]);
+    assert.throws(() => parseRetrySchedule('8d'), /not a duration/);
+    assert.throws(() => parseRetrySchedule('200h'), /7 days/);
+    assert.throws(() => loadConfig({ ...base, DELIVERY_TIMEOUT: '0s' }), /greater than zero/);
+  });
+
+  it('parses host.json TimeSpans', () => {
+    assert.equal(parseTimeSpan('00:00:02', 0), 2000);
+    assert.equal(parseTimeSpan('1.02:03:04.5', 0), ((24 + 2) * 60 + 3) * 60_000 + 4500);
+    assert.equal(parseTimeSpan(1500, 0), 1500);
+    assert.equal(parseTimeSpan('garbage', 42), 42);
+  });
+
+  it('parses the rate limit', () => {
+    assert.deepEqual(parseRateLimit('10/1s'), { capacity: 10, windowMs: 1000 });
+    assert.equal(parseRateLimit('0').capacity, 0);
+    assert.throws(() => parseRateLimit('ten/1s'), /WEBHOOKS_RATE_LIMIT/);
+  });
+
+  it('requires both OIDC settings or neither', () => {
+    assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTH_OIDC_ISSUER: 'https://issuer.example' }), /must be set together/);
+    const config = loadConfig({ ...base, WEBHOOKS_AUTH_OIDC_ISSUER: 'https://i.example/v2.0', WEBHOOKS_AUTH_OIDC_AUDIENCE: 'api://x' });
+    assert.deepEqual(config.oidc, { issuer: 'https://i.example/v2.0', audience: 'api://x' });
+  });
+
+  it('keeps the workspace URL as an origin', () => {
+    assert.equal(loadConfig({ ...base, DATABRICKS_WORKSPACE_URL: 'https://adb-1.2.azuredatabricks.net/' }).databricksWorkspaceUrl, 'https://adb-1.2.azuredatabricks.net');
+    assert.throws(() => loadConfig({ ...base, DATABRICKS_WORKSPACE_URL: 'not a url' }), /DATABRICKS_WORKSPACE_URL/);
+  });
+
+  describe('storage settings, as the Functions host reads them', () => {
+    it('takes a connection string', () => {
+      assert.deepEqual(parseStorageSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }), { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
+    });
+
+    it('derives service URIs from an account name', () => {
+      assert.deepEqual(parseStorageSettings({ AzureWebJobsStorage__accountName: 'acct', AzureWebJobsStorage__credential: 'managedidentity', AzureWebJobsStorage__clientId: 'cid' }), {
+        kind: 'identity',
+        queueServiceUri: 'https://acct.queue.core.windows.net',
+        tableServiceUri: 'https://acct.table.core.windows.net',
+        credential: 'managedidentity',
+        clientId: 'cid',
+      });
+    });
+
+    it('takes explicit service URIs', () => {
+      const settings = parseStorageSettings({ AzureWebJobsStorage__queueServiceUri: 'https://q.example', AzureWebJobsStorage__tableServiceUri: 'https://t.example' });
+      assert.deepEqual(settings, { kind: 'identity', queueServiceUri: 'https://q.example', tableServiceUri: 'https://t.example' });
+    });
+
+    it('says what to set when nothing is', () => {
+      assert.throws(() => parseStorageSettings({}), /Storage is not configured/);
+      assert.throws(() => parseStorageSettings({ AzureWebJobsStorage__queueServiceUri: 'https://q.example' }), /tableServiceUri/);
+    });
+  });
+});
