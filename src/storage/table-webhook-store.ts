@@ -118,19 +118,26 @@ export class TableWebhookStore implements WebhookStore {
 
   /**
    * Re-seals every secret that was sealed with a key other than the current one. Each row is updated only if
-   * it did not change meanwhile, so running it again, or beside live traffic, is safe. Answers the counts.
+   * it did not change meanwhile, so running it again, or beside live traffic, is safe. A row sealed with a key
+   * that is neither current nor previous cannot be opened; it is counted and left as it is.
    */
-  async resealSecrets(): Promise<{ scanned: number; resealed: number }> {
+  async resealSecrets(): Promise<{ scanned: number; resealed: number; unreadable: string[] }> {
     let scanned = 0;
     let resealed = 0;
+    const unreadable: string[] = [];
     for await (const entity of this.webhooks.listEntities<WebhookEntity>()) {
       scanned += 1;
       const patch: Partial<Record<SealedField, string>> = {};
-      for (const field of SEALED_FIELDS) {
-        const sealed = entity[field];
-        if (sealed && this.box.isStale(sealed)) {
-          patch[field] = this.box.seal(this.box.open(sealed, sealContext(entity.rowKey, field)), sealContext(entity.rowKey, field));
+      try {
+        for (const field of SEALED_FIELDS) {
+          const sealed = entity[field];
+          if (sealed && this.box.isStale(sealed)) {
+            patch[field] = this.box.seal(this.box.open(sealed, sealContext(entity.rowKey, field)), sealContext(entity.rowKey, field));
+          }
         }
+      } catch {
+        unreadable.push(entity.rowKey);
+        continue;
       }
       if (Object.keys(patch).length === 0) continue;
       try {
@@ -141,7 +148,7 @@ export class TableWebhookStore implements WebhookStore {
         if (!isPreconditionFailed(error)) throw error;
       }
     }
-    return { scanned, resealed };
+    return { scanned, resealed, unreadable };
   }
 
   private toEntity(webhook: Webhook): WebhookEntity {

@@ -25,6 +25,8 @@ export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
   connections: number;
+  /** The most sockets open at one time. */
+  peakConnections: number;
   setBehaviour(behaviour: Behaviour): void;
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
+  let peakConnections = 0;
   const handler = (incoming: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -53,6 +56,7 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
   server.on('connection', (socket: Socket) => {
     connections += 1;
     sockets.add(socket);
+    peakConnections = Math.max(peakConnections, sockets.size);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -62,6 +66,9 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
     requests,
     get connections() {
       return connections;
+    },
+    get peakConnections() {
+      return peakConnections;
     },
     setBehaviour: (next) => (behaviour = next),
     close: () =>

@@ -4,6 +4,7 @@ import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
 import { invertedTimestamp, REGISTRY_WIDE_SCOPE, scopeKeyOf, timestampFromInverted } from '../../src/storage/key-encoding.js';
 
 /** Table keys may not hold these, and may not exceed 1 KiB (512 UTF-16 units). */
+// eslint-disable-next-line no-control-regex -- control characters are what Table keys forbid
 const validTableKey = (key: string): boolean => !/[/\\#?\u0000-\u001f\u007f-\u009f]/.test(key) && key.length <= 512;
 
 

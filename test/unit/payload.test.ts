@@ -25,7 +25,7 @@ describe('payloads', () => {
   });
 
   it('carry tags, comment and user as the doc shows, and no version for REGISTERED_MODEL_CREATED', () => {
-    const tags = JSON.parse(buildPayload({ ...base, event: 'MODEL_VERSION_TAG_SET', toStage: undefined, fromStage: undefined, userId: 'example@yourdomain.com', tags: [{ key: 'key1', value: 'value1' }, { key: 'key2', value: 'value2' }] } as RegistryEvent, 'w', 'MODEL_VERSION_TAG_SET')) as Record<string, unknown>;
+    const tags = JSON.parse(buildPayload({ ...base, event: 'MODEL_VERSION_TAG_SET', toStage: undefined, fromStage: undefined, userId: 'example@yourdomain.com', tags: [{ key: 'key1', value: 'value1' }, { key: 'key2', value: 'value2' }] }, 'w', 'MODEL_VERSION_TAG_SET')) as Record<string, unknown>;
     assert.deepEqual(tags.tags, [{ key: 'key1', value: 'value1' }, { key: 'key2', value: 'value2' }]);
     assert.equal(tags.text, "example@yourdomain.com set version tag(s) 'key1' => 'value1', 'key2' => 'value2' for registered model 'someModel' version 8.");
     assert.equal(tags.to_stage, undefined);

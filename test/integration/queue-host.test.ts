@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InvocationContext } from '@azure/functions';
+import type { QueueFunction } from '../../src/function-table.js';
+import type { QueueHostSettings } from '../../src/local/host-json.js';
+import { readHostJson } from '../../src/local/host-json.js';
+import { QueueListener } from '../../src/local/queue-host.js';
+import { StorageMessageQueue } from '../../src/storage/message-queue.js';
+import { testAzurite } from '../support/azurite.js';
+import { waitFor } from '../support/runtime-process.js';
+
+const settings: QueueHostSettings = { batchSize: 4, newBatchThreshold: 2, maxPollingIntervalMs: 500, visibilityTimeoutMs: 0, maxDequeueCount: 3, messageEncoding: 'base64' };
+const quiet = () => undefined;
+
+describe('local queue trigger, as the Functions host runs it', async () => {
+  const azurite = await testAzurite();
+  let queueIndex = 0;
+
+  async function listen(handler: (message: unknown, context: InvocationContext) => Promise<void>, overrides: Partial<QueueHostSettings> = {}) {
+    const name = `host-queue-${queueIndex++}`;
+    const queue = azurite.clients.queue(name);
+    const poison = azurite.clients.queue(`${name}-poison`);
+    await queue.createIfNotExists();
+    const fn: QueueFunction = { kind: 'queue', name: `fn-${name}`, queueName: name, handler };
+    const listener = new QueueListener(fn, queue, poison, { ...settings, ...overrides }, quiet, 4000);
+    return { name, queue, poison, listener };
+  }
+
+  const poisonTexts = async (poison: ReturnType<typeof azurite.clients.queue>) => {
+    if (!(await poison.exists())) return [];
+    const peeked = await poison.peekMessages({ numberOfMessages: 32 });
+    return peeked.peekedMessageItems.map((message) => message.messageText);
+  };
+
+  it('reads base64 settings and short polling from host.json', () => {
+    const host = readHostJson(new URL('../../host.json', import.meta.url).pathname);
+    assert.equal(host.routePrefix, 'api');
+    assert.equal(host.queues.messageEncoding, 'base64');
+    assert.ok(host.queues.maxPollingIntervalMs <= 5000, 'a delayed retry is picked up promptly');
+    assert.equal(host.queues.maxDequeueCount, 5);
+  });
+
+  it('hands JSON messages over as objects, text as strings, with trigger metadata, and deletes them on success', async () => {
+    const seen: { message: unknown; metadata: Record<string, unknown> | undefined }[] = [];
+    const { queue, listener } = await listen((message, context) => {
+      seen.push({ message, metadata: context.triggerMetadata });
+      return Promise.resolve();
+    });
+    listener.start();
+    await queue.sendMessage(Buffer.from('{"event":"X","n":1}').toString('base64'));
+    await queue.sendMessage(Buffer.from('plain text').toString('base64'));
+    await waitFor('both messages', () => (seen.length === 2 ? true : undefined));
+    await listener.stop();
+    const object = seen.find((entry) => typeof entry.message === 'object');
+    assert.deepEqual(object?.message, { event: 'X', n: 1 });
+    assert.equal(object?.metadata?.dequeueCount, 1);
+    assert.equal(object?.metadata?.queueTrigger, '{"event":"X","n":1}');
+    assert.match(String(object?.metadata?.id), /\w/);
+    assert.ok(!Number.isNaN(Date.parse(String(object?.metadata?.insertionTime))));
+    assert.ok(seen.some((entry) => entry.message === 'plain text'));
+    assert.equal((await queue.peekMessages()).peekedMessageItems.length, 0);
+  });
+
+  it('retries a failing message with a rising dequeueCount, then moves it to <queue>-poison as it was', async () => {
+    const counts: number[] = [];
+    const { queue, poison, listener } = await listen((_message, context) => {
+      counts.push(Number(context.triggerMetadata?.dequeueCount));
+      return Promise.reject(new Error('always fails'));
+    });
+    listener.start();
+    const original = Buffer.from('{"fail":true}').toString('base64');
+    await queue.sendMessage(original);
+    await waitFor('the poison queue', async () => ((await poisonTexts(poison)).length === 1 ? true : undefined));
+    await listener.stop();
+    assert.deepEqual(counts, [1, 2, 3]);
+    assert.deepEqual(await poisonTexts(poison), [original]);
+    assert.equal((await queue.peekMessages()).peekedMessageItems.length, 0);
+  });
+
+  it('poisons a message that is not base64 at once, without running the function', async () => {
+    let calls = 0;
+    const { queue, poison, listener } = await listen(() => {
+      calls += 1;
+      return Promise.resolve();
+    });
+    listener.start();
+    await queue.sendMessage('{"raw": "json, not base64"}');
+    await waitFor('the poison queue', async () => ((await poisonTexts(poison)).length === 1 ? true : undefined));
+    await listener.stop();
+    assert.equal(calls, 0);
+    assert.deepEqual(await poisonTexts(poison), ['{"raw": "json, not base64"}']);
+  });
+
+  it('poisons a message already dequeued more than maxDequeueCount times (crashed runs) without running it', async () => {
+    let calls = 0;
+    const { queue, poison, listener } = await listen(() => {
+      calls += 1;
+      return Promise.resolve();
+    });
+    await queue.sendMessage(Buffer.from('"crashy"').toString('base64'));
+    for (let index = 0; index < 3; index += 1) await queue.receiveMessages({ visibilityTimeout: 1 }).then(() => new Promise((resolve) => setTimeout(resolve, 1100)));
+    listener.start();
+    await waitFor('the poison queue', async () => ((await poisonTexts(poison)).length === 1 ? true : undefined));
+    await listener.stop();
+    assert.equal(calls, 0);
+  });
+
+  it('wakes at once when the app enqueues, instead of waiting out the polling back-off', async () => {
+    const seen: unknown[] = [];
+    const { name, listener } = await listen(
+      (message) => {
+        seen.push(message);
+        return Promise.resolve();
+      },
+      { maxPollingIntervalMs: 60_000 },
+    );
+    listener.start();
+    await new Promise((resolve) => setTimeout(resolve, 3300));
+    await new StorageMessageQueue(azurite.clients.queue(name)).send({ woke: true });
+    await waitFor('the message', () => (seen.length === 1 ? true : undefined), 2000);
+    await listener.stop();
+    assert.deepEqual(seen, [{ woke: true }]);
+  });
+
+  it('runs a batch concurrently, up to batchSize plus newBatchThreshold', async () => {
+    let running = 0;
+    let peak = 0;
+    const { queue, listener } = await listen(async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      running -= 1;
+    });
+    for (let index = 0; index < 12; index += 1) await queue.sendMessage(Buffer.from(`"m${index}"`).toString('base64'));
+    let done = 0;
+    const counter = setInterval(() => undefined, 1000);
+    listener.start();
+    await waitFor('all messages', async () => {
+      done = (await queue.getProperties()).approximateMessagesCount ?? 0;
+      return done === 0 && running === 0 ? true : undefined;
+    });
+    clearInterval(counter);
+    await listener.stop();
+    assert.ok(peak > 1, `ran concurrently (peak ${peak})`);
+    assert.ok(peak <= settings.batchSize + settings.newBatchThreshold, `peak ${peak}`);
+  });
+});

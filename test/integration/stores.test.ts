@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it, before } from 'node:test';
+import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/delivery/delivery.js';
+import { TableAuditLog } from '../../src/storage/audit-log.js';
+import { TableDeliveryStore, type DeliveryStore } from '../../src/storage/delivery-store.js';
+import { TableEventClaims, type EventClaims } from '../../src/storage/event-claims.js';
+import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../../src/storage/key-encoding.js';
+import { TABLES } from '../../src/storage/names.js';
+import { SecretBox } from '../../src/storage/secret-box.js';
+import { TableWebhookStore } from '../../src/storage/table-webhook-store.js';
+import { ConcurrentUpdateError, type WebhookStore } from '../../src/storage/webhook-store.js';
+import type { Webhook } from '../../src/webhooks/webhook.js';
+import { testAzurite } from '../support/azurite.js';
+import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
+import { MemoryDeliveryStore, MemoryEventClaims, MemoryWebhookStore } from '../support/memory.js';
+
+const SECRET = 'plaintext-secret-value-0001';
+const AUTHORIZATION = 'Bearer plaintext-authorization-0002';
+const ACCESS_TOKEN = 'dapi-plaintext-access-token-0003';
+
+let n = 0;
+/** A webhook; an override of undefined removes the field, as the stores never return undefined keys. */
+const webhook = (overrides: Partial<Webhook> = {}): Webhook => {
+  const made: Webhook = {
+    id: randomBytes(16).toString('hex'),
+    modelName: 'model',
+    events: ['MODEL_VERSION_CREATED'],
+    status: 'ACTIVE',
+    target: { kind: 'http', url: 'https://x.example/hook', enableSslVerification: true, secret: SECRET, authorization: AUTHORIZATION },
+    creationTimestamp: 1000 + n++,
+    lastUpdatedTimestamp: 2000,
+    ...overrides,
+  };
+  if (made.modelName === undefined) delete made.modelName;
+  return made;
+};
+
+function webhookStoreContract(name: string, make: () => Promise<WebhookStore>): void {
+  describe(`WebhookStore contract: ${name}`, () => {
+    let store: WebhookStore;
+    before(async () => (store = await make()));
+
+    it('round-trips a webhook of each target kind, secrets included', async () => {
+      const http = webhook();
+      const job = webhook({ modelName: undefined, target: { kind: 'job', jobId: '1234567890123456789', accessToken: ACCESS_TOKEN, workspaceUrl: 'https://adb.example' } });
+      await store.insert(http);
+      await store.insert(job);
+      assert.deepEqual((await store.get(http.id))?.value, http);
+      assert.deepEqual((await store.get(job.id))?.value, job);
+      assert.equal(await store.get('0'.repeat(32)), undefined);
+    });
+
+    it('stores, finds and lists every special model name', async () => {
+      for (const modelName of SPECIAL_MODEL_NAMES) {
+        const created = webhook({ modelName, description: `d ${modelName}` });
+        await store.insert(created);
+        assert.deepEqual((await store.get(created.id))?.value, created, modelName);
+        const inScope = await store.listScope(scopeKeyOf(modelName), 'ACTIVE');
+        assert.ok(inScope.some((found) => found.id === created.id), modelName);
+        const page = await store.list({ scope: scopeKeyOf(modelName), limit: 10 });
+        assert.ok(page.webhooks.some((found) => found.id === created.id && found.modelName === modelName), modelName);
+      }
+    });
+
+    it('replaces only at the expected version', async () => {
+      const created = webhook();
+      await store.insert(created);
+      const found = await store.get(created.id);
+      assert.ok(found);
+      await store.replace({ ...created, description: 'one' }, found.etag);
+      await assert.rejects(store.replace({ ...created, description: 'two' }, found.etag), ConcurrentUpdateError);
+      assert.equal((await store.get(created.id))?.value.description, 'one');
+    });
+
+    it('sets the status without touching other fields, and removes', async () => {
+      const created = webhook({ description: 'keep me' });
+      await store.insert(created);
+      await store.setStatus(created, 'DISABLED', 99);
+      const found = (await store.get(created.id))?.value;
+      assert.equal(found?.status, 'DISABLED');
+      assert.equal(found?.description, 'keep me');
+      assert.equal(found?.lastUpdatedTimestamp, 99);
+      await store.remove(created);
+      assert.equal(await store.get(created.id), undefined);
+    });
+
+    it('lists a scope by status, counts it, and pages a filtered listing with keyset tokens', async () => {
+      const scope = `scope-${name}`;
+      const made: Webhook[] = [];
+      for (let index = 0; index < 7; index += 1) {
+        const created = webhook({ modelName: scope, events: index % 2 ? ['COMMENT_CREATED'] : ['MODEL_VERSION_CREATED'], status: index === 6 ? 'TEST_MODE' : 'ACTIVE' });
+        made.push(created);
+        await store.insert(created);
+      }
+      assert.equal(await store.countScope(scopeKeyOf(scope)), 7);
+      assert.equal((await store.listScope(scopeKeyOf(scope), 'ACTIVE')).length, 6);
+      const seen: string[] = [];
+      let after;
+      do {
+        const page = await store.list({ scope: scopeKeyOf(scope), events: ['COMMENT_CREATED'], limit: 2, ...(after ? { after } : {}) });
+        seen.push(...page.webhooks.map((found) => found.id));
+        after = page.next;
+      } while (after);
+      assert.deepEqual(seen.sort(), made.filter((_, index) => index % 2).map((found) => found.id).sort());
+    });
+
+    it('lists across all scopes in key order', async () => {
+      const page = await store.list({ limit: 1000 });
+      const keys = page.webhooks.map((found) => `${scopeKeyOf(found.modelName)}\u0000${found.id}`);
+      assert.deepEqual(keys, [...keys].sort());
+      assert.ok(page.webhooks.some((found) => scopeKeyOf(found.modelName) === REGISTRY_WIDE_SCOPE));
+    });
+  });
+}
+
+function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>): void {
+  describe(`DeliveryStore contract: ${name}`, () => {
+    const webhookId = randomBytes(16).toString('hex');
+    const delivery = (eventTimestamp: number, status: Delivery['status']): Delivery => ({
+      id: deliveryIdOf(webhookId, deliveryRowKey(eventTimestamp, `e${eventTimestamp}`, webhookId)),
+      webhookId,
+      event: 'MODEL_VERSION_CREATED',
+      eventId: `e${eventTimestamp}`,
+      eventTimestamp,
+      status,
+      attempts: 1,
+      createdTimestamp: eventTimestamp + 5,
+      lastAttemptTimestamp: eventTimestamp + 6,
+      payload: '{"event":"MODEL_VERSION_CREATED"}',
+    });
+
+    it('puts, gets and lists newest first, by status and since a time, in pages', async () => {
+      const store = await make();
+      const all = [1000, 2000, 3000, 4000, 5000].map((ts, index) => delivery(ts, index % 2 ? 'FAILED' : 'SUCCEEDED'));
+      for (const item of all) await store.put(item);
+      assert.deepEqual(await store.get(all[0]?.id ?? ''), all[0]);
+      assert.equal(await store.get('nonsense'), undefined);
+      const first = await store.list({ webhookId, limit: 2 });
+      assert.deepEqual(first.deliveries.map((item) => item.eventTimestamp), [5000, 4000]);
+      assert.ok(first.next);
+      const second = await store.list({ webhookId, limit: 10, after: first.next });
+      assert.deepEqual(second.deliveries.map((item) => item.eventTimestamp), [3000, 2000, 1000]);
+      assert.equal(second.next, undefined);
+      assert.deepEqual((await store.list({ webhookId, status: 'FAILED', limit: 10 })).deliveries.map((item) => item.eventTimestamp), [4000, 2000]);
+      assert.deepEqual((await store.list({ webhookId, sinceTimestamp: 3000, limit: 10 })).deliveries.map((item) => item.eventTimestamp), [5000, 4000, 3000]);
+    });
+  });
+}
+
+function eventClaimsContract(name: string, make: () => Promise<EventClaims>): void {
+  describe(`EventClaims contract: ${name}`, () => {
+    it('lets one claimant in, keeps it in, and frees the id after 24 h', async () => {
+      const claims = await make();
+      const id = `evt-${randomBytes(4).toString('hex')}`;
+      assert.equal(await claims.claim(id, 'msg-a', 0), true);
+      assert.equal(await claims.claim(id, 'msg-a', 10), true, 'the same message again');
+      assert.equal(await claims.claim(id, 'msg-b', 20), false, 'another message within 24 h');
+      assert.equal(await claims.claim(id, 'msg-b', 24 * 3_600_000 + 1), true, 'after 24 h');
+      assert.equal(await claims.claim(id, 'msg-a', 24 * 3_600_000 + 2), false);
+    });
+  });
+}
+
+describe('stores on Azurite', async () => {
+  const azurite = await testAzurite();
+  const box = new SecretBox(randomBytes(32));
+  const tableStore = new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box);
+
+  webhookStoreContract('memory', () => Promise.resolve(new MemoryWebhookStore()));
+  webhookStoreContract('table', () => Promise.resolve(tableStore));
+  deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
+  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries))));
+  eventClaimsContract('memory', () => Promise.resolve(new MemoryEventClaims()));
+  eventClaimsContract('table', () => Promise.resolve(new TableEventClaims(azurite.clients.table(TABLES.eventClaims))));
+
+  it('never stores a secret, authorization or access token in plaintext', async () => {
+    await tableStore.insert(webhook());
+    await tableStore.insert(webhook({ target: { kind: 'job', jobId: '1', accessToken: ACCESS_TOKEN } }));
+    let rows = 0;
+    for await (const entity of azurite.clients.table(TABLES.webhooks).listEntities()) {
+      rows += 1;
+      const raw = JSON.stringify(entity);
+      for (const secret of [SECRET, AUTHORIZATION, ACCESS_TOKEN, 'plaintext']) assert.ok(!raw.includes(secret), `row ${entity.rowKey} holds ${secret}`);
+    }
+    assert.ok(rows >= 2);
+  });
+
+  it('re-seals every secret with a new key, and a second run changes nothing', async () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const tables = [azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds)] as const;
+    const withOld = new TableWebhookStore(...tables, new SecretBox(oldKey));
+    const created = webhook({ modelName: 'rotation' });
+    await withOld.insert(created);
+    const rotated = new TableWebhookStore(...tables, new SecretBox(newKey, oldKey));
+    const first = await rotated.resealSecrets();
+    assert.ok(first.resealed >= 1);
+    assert.ok(first.unreadable.length > 0, 'rows sealed by other tests with a third key are reported, not fatal');
+    assert.ok(!first.unreadable.includes(created.id));
+    const second = await rotated.resealSecrets();
+    assert.equal(second.resealed, 0);
+    assert.deepEqual(second.unreadable, first.unreadable);
+    const onlyNew = new TableWebhookStore(...tables, new SecretBox(newKey));
+    assert.deepEqual((await onlyNew.get(created.id))?.value, created);
+  });
+
+  it('writes audit entries in batches, without secrets', async () => {
+    const audit = new TableAuditLog(azurite.clients.table(TABLES.audit));
+    const now = Date.UTC(2026, 10, 28, 12);
+    await audit.append(
+      Array.from({ length: 150 }, (_, index) => ({
+        timestamp: now + index,
+        principal: 'p',
+        action: 'deliver' as const,
+        webhookId: `w${index}`,
+        target: { url: 'https://x.example', enable_ssl_verification: true },
+      })),
+    );
+    let count = 0;
+    for await (const entity of azurite.clients.table(TABLES.audit).listEntities<{ Action: string; Target: string }>({ queryOptions: { filter: "PartitionKey eq '20261128'" } })) {
+      count += 1;
+      assert.equal(entity.Action, 'deliver');
+      assert.deepEqual(JSON.parse(entity.Target), { url: 'https://x.example', enable_ssl_verification: true });
+    }
+    assert.equal(count, 150);
+  });
+});

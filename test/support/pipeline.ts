@@ -1,0 +1,81 @@
+import type { AttemptResult } from '../../src/delivery/classify-outcome.js';
+import { classifyAttempt } from '../../src/delivery/classify-outcome.js';
+import type { FanOutDeps } from '../../src/delivery/fan-out.js';
+import { OriginGate } from '../../src/delivery/origin-gate.js';
+import { SubscriberLookup } from '../../src/delivery/subscriber-lookup.js';
+import { TargetSenders, type TargetSender } from '../../src/delivery/target-sender.js';
+import { silentLogger } from '../../src/logger.js';
+import type { Webhook } from '../../src/webhooks/webhook.js';
+import { ManualClock, MemoryAuditLog, MemoryDeliveryStore, MemoryEventClaims, MemoryQueue, MemoryWebhookStore } from './memory.js';
+
+export interface SentAttempt {
+  webhookId: string;
+  payload: string;
+  messageId: string;
+}
+
+/** A sender that records what it was asked to send and answers from a script per webhook. */
+export class ScriptedSender implements TargetSender {
+  readonly sent: SentAttempt[] = [];
+  private readonly scripts = new Map<string, AttemptResult[]>();
+
+  answer(webhookId: string, ...results: AttemptResult[]): void {
+    this.scripts.set(webhookId, results);
+  }
+
+  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult> {
+    this.sent.push({ webhookId: webhook.id, payload, messageId });
+    const script = this.scripts.get(webhook.id) ?? [];
+    return Promise.resolve(script.length > 1 ? (script.shift() as AttemptResult) : (script[0] ?? { kind: 'response', status: 200, body: 'OK' }));
+  }
+
+  classify(result: AttemptResult) {
+    return classifyAttempt(result);
+  }
+
+  originOf(webhook: Webhook): string {
+    return webhook.target.kind === 'http' ? new URL(webhook.target.url).origin : 'job';
+  }
+}
+
+export function pipelineDeps(schedule = [0, 1000, 2000]) {
+  const clock = new ManualClock();
+  const webhooks = new MemoryWebhookStore();
+  const deliveries = new MemoryDeliveryStore();
+  const audit = new MemoryAuditLog();
+  const deliveryQueue = new MemoryQueue();
+  const poison = new MemoryQueue();
+  const sender = new ScriptedSender();
+  const gate = new OriginGate(clock.read);
+  const deps: FanOutDeps = {
+    webhooks,
+    deliveries,
+    audit,
+    deliveryQueue,
+    senders: new TargetSenders({ http: sender, job: sender }),
+    gate,
+    clock: clock.read,
+    random: () => 0.5,
+    retryScheduleMs: schedule,
+    log: silentLogger,
+    claims: new MemoryEventClaims(),
+    subscribers: new SubscriberLookup(webhooks, clock.read),
+    poison,
+  };
+  return { deps, clock, webhooks, deliveries, audit, deliveryQueue, poison, sender, gate };
+}
+
+let counter = 0;
+export function makeWebhook(overrides: Partial<Webhook> = {}): Webhook {
+  counter += 1;
+  return {
+    id: counter.toString(16).padStart(32, 'a'),
+    modelName: 'M',
+    events: ['MODEL_VERSION_CREATED'],
+    status: 'ACTIVE',
+    target: { kind: 'http', url: `https://receiver-${counter}.example/hook`, enableSslVerification: true },
+    creationTimestamp: 0,
+    lastUpdatedTimestamp: 0,
+    ...overrides,
+  };
+}

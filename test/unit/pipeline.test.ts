@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
+import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
+
+const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });
+const created = (overrides: Record<string, unknown> = {}) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'M', version: '1', event_id: 'evt-1', ...overrides });
+
+describe('fan-out', () => {
+  it('delivers an event to each matching ACTIVE webhook once, records and audits each', async () => {
+    const { deps, webhooks, sender, deliveries, audit } = pipelineDeps();
+    const a = makeWebhook();
+    const b = makeWebhook({ modelName: undefined });
+    const other = makeWebhook({ modelName: 'N' });
+    const testMode = makeWebhook({ status: 'TEST_MODE' });
+    for (const webhook of [a, b, other, testMode]) await webhooks.insert(webhook);
+    await processEventMessage(deps, { events: [created()], published_by: 'token:publisher:12345678' }, meta());
+    assert.deepEqual(sender.sent.map((sent) => sent.webhookId).sort(), [a.id, b.id].sort());
+    assert.deepEqual([...deliveries.rows.values()].map((delivery) => delivery.status), ['SUCCEEDED', 'SUCCEEDED']);
+    assert.equal(audit.entries.length, 2);
+    assert.ok(audit.entries.every((entry) => entry.action === 'deliver' && entry.principal === 'token:publisher:12345678'));
+    const payload = JSON.parse(sender.sent[0]?.payload ?? '{}') as Record<string, unknown>;
+    assert.equal(payload.event, 'MODEL_VERSION_CREATED');
+    assert.equal(sender.sent[0]?.messageId, [...deliveries.rows.keys()].find((id) => id.startsWith(sender.sent[0]?.webhookId ?? '')));
+  });
+
+  it('drops an event id published again within 24 h, but not the same message processed again', async () => {
+    const { deps, webhooks, sender, clock } = pipelineDeps();
+    await webhooks.insert(makeWebhook());
+    await processEventMessage(deps, created(), meta({ id: 'first' }));
+    await processEventMessage(deps, created(), meta({ id: 'second' }));
+    assert.equal(sender.sent.length, 1);
+    clock.advance(24 * 3_600_000 + 1);
+    await processEventMessage(deps, created(), meta({ id: 'third' }));
+    assert.equal(sender.sent.length, 2, 'after 24 h the id is new again');
+  });
+
+  it('on a re-run of the same message, skips deliveries already recorded and makes the rest', async () => {
+    const { deps, webhooks, sender, deliveries } = pipelineDeps();
+    const a = makeWebhook();
+    const b = makeWebhook();
+    await webhooks.insert(a);
+    await webhooks.insert(b);
+    await processEventMessage(deps, created(), meta());
+    const [firstA] = [...deliveries.rows.values()].filter((delivery) => delivery.webhookId === a.id);
+    deliveries.rows.delete([...deliveries.rows.keys()].find((id) => id.startsWith(b.id)) ?? '');
+    sender.sent.length = 0;
+    await processEventMessage(deps, created(), meta({ dequeueCount: 2 }));
+    assert.deepEqual(sender.sent.map((sent) => sent.webhookId), [b.id]);
+    assert.deepEqual([...deliveries.rows.values()].find((delivery) => delivery.webhookId === a.id), firstA);
+  });
+
+  it('uses the same delivery id (webhook-id) for the same event and webhook, always', async () => {
+    const run = async () => {
+      const { deps, webhooks, sender } = pipelineDeps();
+      await webhooks.insert(makeWebhook({ id: 'f'.repeat(32) }));
+      await processEventMessage(deps, created({ event_timestamp: 1700000000000 }), meta({ id: String(Math.random()) }));
+      return sender.sent[0]?.messageId;
+    };
+    const first = await run();
+    assert.match(first ?? '', /^f{32}_\d{13}_[0-9a-f]{16}$/);
+    assert.equal(await run(), first);
+  });
+
+  it('poisons an unreadable message and an invalid event, and still delivers the valid ones', async () => {
+    const { deps, webhooks, sender, poison } = pipelineDeps();
+    await webhooks.insert(makeWebhook());
+    await processEventMessage(deps, 'not json at all', meta({ text: 'not json at all' }));
+    assert.deepEqual(poison.drain().map((message) => message.text), ['not json at all']);
+    await processEventMessage(deps, { events: [created({ version: undefined }), created({ event_id: 'ok' })] }, meta());
+    const poisoned = poison.drain();
+    assert.equal(poisoned.length, 1);
+    assert.match(poisoned[0]?.text ?? '', /MODEL_VERSION_CREATED/);
+    assert.equal(sender.sent.length, 1);
+    await processEventMessage(deps, [1, 2], meta());
+    await processEventMessage(deps, { events: 'x' }, meta());
+    assert.equal(poison.drain().length, 2);
+  });
+});
+
+describe('retries', () => {
+  const failing = { kind: 'response' as const, status: 503, body: 'down' };
+
+  it('enqueues the next attempt with the schedule delay before recording RETRYING, then succeeds', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000, 2000]);
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing, { kind: 'response', status: 200, body: 'OK' });
+    await processEventMessage(deps, created(), meta());
+    const [delivery] = [...deliveries.rows.values()];
+    assert.equal(delivery?.status, 'RETRYING');
+    assert.equal(delivery?.attempts, 1);
+    assert.equal(delivery?.lastStatusCode, 503);
+    assert.match(delivery?.lastError ?? '', /HTTP 503: down/);
+    const [next] = deliveryQueue.drain();
+    assert.equal(next?.delayMs, 1000);
+    assert.deepEqual(next?.body, { delivery_id: delivery?.id, attempt: 2, schedule_index: 1 });
+    await processDeliveryMessage(deps, next?.body);
+    const done = deliveries.rows.get(delivery?.id ?? '');
+    assert.equal(done?.status, 'SUCCEEDED');
+    assert.equal(done?.attempts, 2);
+    assert.equal(done?.lastError, undefined);
+    assert.equal(new Set(sender.sent.map((sent) => sent.messageId)).size, 1, 'same webhook-id on the retry');
+    assert.equal(new Set(sender.sent.map((sent) => sent.payload)).size, 1, 'byte-identical payload');
+  });
+
+  it('marks FAILED after the last scheduled attempt', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000]);
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing);
+    await processEventMessage(deps, created(), meta());
+    await processDeliveryMessage(deps, deliveryQueue.drain()[0]?.body as DeliveryMessage);
+    const [delivery] = [...deliveries.rows.values()];
+    assert.equal(delivery?.status, 'FAILED');
+    assert.equal(delivery?.attempts, 2);
+    assert.match(delivery?.lastError ?? '', /gave up after 2 attempts/);
+    assert.equal(deliveryQueue.messages.length, 0);
+  });
+
+  it('gives up at once on a 4xx, and 410 disables the webhook with an audit entry', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue, audit } = pipelineDeps();
+    const bad = makeWebhook();
+    const gone = makeWebhook();
+    await webhooks.insert(bad);
+    await webhooks.insert(gone);
+    sender.answer(bad.id, { kind: 'response', status: 400, body: 'bad' });
+    sender.answer(gone.id, { kind: 'response', status: 410, body: 'gone' });
+    await processEventMessage(deps, created(), meta());
+    assert.deepEqual([...deliveries.rows.values()].map((delivery) => delivery.status), ['FAILED', 'FAILED']);
+    assert.equal(deliveryQueue.messages.length, 0);
+    assert.equal((await webhooks.get(gone.id))?.value.status, 'DISABLED');
+    assert.equal((await webhooks.get(bad.id))?.value.status, 'ACTIVE');
+    assert.ok(audit.entries.some((entry) => entry.action === 'disable' && entry.webhookId === gone.id && entry.principal === 'system'));
+  });
+
+  it('drops a stale message of a duplicate chain without sending', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps();
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing, { kind: 'response', status: 200, body: 'OK' });
+    await processEventMessage(deps, created(), meta());
+    const message = deliveryQueue.drain()[0]?.body as DeliveryMessage;
+    await processDeliveryMessage(deps, message);
+    await processDeliveryMessage(deps, message);
+    assert.equal(sender.sent.length, 2);
+    assert.equal([...deliveries.rows.values()][0]?.attempts, 2);
+  });
+
+  it('stops retrying a webhook that was deleted or is no longer ACTIVE', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps();
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing);
+    await processEventMessage(deps, created(), meta());
+    await webhooks.setStatus(webhook, 'DISABLED', 1);
+    await processDeliveryMessage(deps, deliveryQueue.drain()[0]?.body as DeliveryMessage);
+    const [delivery] = [...deliveries.rows.values()];
+    assert.equal(delivery?.status, 'FAILED');
+    assert.equal(delivery?.lastError, 'not attempted: webhook is DISABLED');
+    assert.equal(sender.sent.length, 1);
+  });
+
+  it('defers attempts to a congested origin without using up an attempt', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue, gate, clock } = pipelineDeps();
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    const origin = sender.originOf(webhook);
+    const release: (() => void)[] = [];
+    const stuck = Array.from({ length: 8 }, () => gate.track(origin, () => new Promise<void>((resolve) => release.push(resolve))));
+    clock.advance(1001);
+    await processEventMessage(deps, created(), meta());
+    assert.equal(sender.sent.length, 0);
+    const [delivery] = [...deliveries.rows.values()];
+    assert.equal(delivery?.status, 'PENDING');
+    assert.equal(delivery?.attempts, 0);
+    const [deferred] = deliveryQueue.drain();
+    assert.deepEqual(deferred?.body, { delivery_id: delivery?.id, attempt: 1, schedule_index: 0 });
+    assert.ok((deferred?.delayMs ?? 0) >= 4000);
+    for (const resolve of release) resolve();
+    await Promise.all(stuck);
+    await processDeliveryMessage(deps, deferred?.body);
+    assert.equal(sender.sent.length, 1);
+    assert.equal(deliveries.rows.get(delivery?.id ?? '')?.status, 'SUCCEEDED');
+  });
+});
