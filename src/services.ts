@@ -101,7 +101,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
       newId: randomHexId,
     },
-    publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock, newId: randomHexId },
+    publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock },
     storage,
     webhookStore,
   };

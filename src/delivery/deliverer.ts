@@ -41,10 +41,30 @@ export const DEFER_MS = 5000;
 const MAX_ERROR_CHARS = 500;
 
 /**
- * Makes one attempt and records where the delivery stands. On a retryable failure the next attempt is
- * enqueued before the record is written, so a crash in between can only cause a duplicate, never a loss.
+ * The record is the truth about a delivery; a queue message only triggers its next step. A PENDING or
+ * RETRYING record names that step (attempt number, schedule index, time), so it can always be enqueued again.
  */
-export async function attemptAndRecord(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
+export function nextStepOf(delivery: Delivery, now: number): { message: DeliveryMessage; delayMs: number } | undefined {
+  if ((delivery.status !== 'PENDING' && delivery.status !== 'RETRYING') || delivery.nextScheduleIndex === undefined) return undefined;
+  return {
+    message: { delivery_id: delivery.id, attempt: delivery.attempts + 1, schedule_index: delivery.nextScheduleIndex },
+    delayMs: Math.max(0, (delivery.nextAttemptTimestamp ?? now) - now),
+  };
+}
+
+/** Enqueues the next step of each record that has one. Call it only after the records are written. */
+export async function enqueueNextSteps(deps: DelivererDeps, deliveries: readonly Delivery[]): Promise<void> {
+  const now = deps.clock();
+  await Promise.all(
+    deliveries.map((delivery) => {
+      const next = nextStepOf(delivery, now);
+      return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
+    }),
+  );
+}
+
+/** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
+export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
   const sender = deps.senders.for(webhook);
   const startedAt = deps.clock();
   let outcome: Outcome;
@@ -56,25 +76,13 @@ export async function attemptAndRecord(deps: DelivererDeps, webhook: Webhook, de
   } catch (error) {
     outcome = { kind: 'retry', reason: `internal error: ${errorMessage(error)}` };
   }
-  const attempted: Delivery = {
-    ...delivery,
-    attempts: message.attempt,
-    lastAttemptTimestamp: startedAt,
-    ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}),
-  };
-  delete attempted.nextAttemptTimestamp;
-  if (statusCode === undefined) delete attempted.lastStatusCode;
-  const recorded = await settle(deps, webhook, attempted, outcome, message);
-  await deps.deliveries.put(recorded);
-  return recorded;
+  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, ...rest } = delivery;
+  const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
+  return settle(deps, webhook, attempted, outcome, message);
 }
 
 async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, outcome: Outcome, message: DeliveryMessage): Promise<Delivery> {
-  if (outcome.kind === 'success') {
-    const succeeded: Delivery = { ...delivery, status: 'SUCCEEDED' };
-    delete succeeded.lastError;
-    return succeeded;
-  }
+  if (outcome.kind === 'success') return { ...delivery, status: 'SUCCEEDED' };
   const reason = outcome.reason.slice(0, MAX_ERROR_CHARS);
   if (outcome.kind === 'permanent') {
     if (outcome.disableWebhook) await disableWebhook(deps, webhook, reason);
@@ -82,12 +90,8 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
   }
   const nextIndex = message.schedule_index + 1;
   const delayMs = delayBeforeAttempt(deps.retryScheduleMs, nextIndex, outcome.retryAfterMs, deps.random);
-  if (delayMs === undefined) {
-    return { ...delivery, status: 'FAILED', lastError: `gave up after ${delivery.attempts} attempts: ${reason}` };
-  }
-  const next: DeliveryMessage = { delivery_id: delivery.id, attempt: message.attempt + 1, schedule_index: nextIndex };
-  await deps.deliveryQueue.send(next, delayMs);
-  return { ...delivery, status: 'RETRYING', lastError: reason, nextAttemptTimestamp: deps.clock() + delayMs };
+  if (delayMs === undefined) return { ...delivery, status: 'FAILED', lastError: `gave up after ${delivery.attempts} attempts: ${reason}` };
+  return { ...delivery, status: 'RETRYING', lastError: reason, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: nextIndex };
 }
 
 /** 410 Gone: the receiver says the endpoint is gone for good. Only the status changes, so a concurrent edit survives. */
@@ -95,47 +99,42 @@ async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: str
   const now = deps.clock();
   await deps.webhooks.setStatus(webhook, 'DISABLED', now);
   await deps.audit.append([
-    {
-      timestamp: now,
-      principal: 'system',
-      action: 'disable',
-      webhookId: webhook.id,
-      target: describeTarget(webhook.target, deps.defaultWorkspaceUrl),
-      details: { reason },
-    },
+    { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTarget(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
   ]);
   deps.log.warn(`webhook ${webhook.id} disabled: its endpoint answered 410 Gone`);
 }
 
 /** Puts an attempt off because its origin is congested; the attempt number is not used up. */
-export async function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
+export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage): Delivery {
   const delayMs = Math.round(DEFER_MS * (0.8 + 0.4 * deps.random()));
-  await deps.deliveryQueue.send(message, delayMs);
-  return { ...delivery, nextAttemptTimestamp: deps.clock() + delayMs };
+  return { ...delivery, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
 }
 
 /**
- * Works one delivery-queue message: drops it if a newer attempt already happened (a duplicate chain after a
- * crash), fails the delivery if its webhook is gone or no longer ACTIVE, defers it while the origin is
- * congested, and otherwise makes the attempt.
+ * Works one delivery-queue message. A message whose attempt is already recorded is a duplicate; if it is the
+ * same message come back (the host saw no success, e.g. a crash between writing the record and enqueueing the
+ * next step), the record's next step is enqueued again. A delivery whose webhook is gone or no longer ACTIVE
+ * fails; one to a congested origin is put off; otherwise the attempt is made, recorded, and its next step
+ * enqueued.
  */
-export async function processDeliveryMessage(deps: DelivererDeps, message: DeliveryMessage): Promise<void> {
+export async function processDeliveryMessage(deps: DelivererDeps, message: DeliveryMessage, dequeueCount = 1): Promise<void> {
   const delivery = await deps.deliveries.get(message.delivery_id);
   if (!delivery) {
     deps.log.warn(`delivery ${message.delivery_id} not found; message dropped`);
     return;
   }
-  if (delivery.attempts >= message.attempt) return;
+  if (delivery.attempts >= message.attempt) {
+    if (dequeueCount > 1 && delivery.attempts === message.attempt) await enqueueNextSteps(deps, [delivery]);
+    return;
+  }
   const found = await deps.webhooks.get(delivery.webhookId);
   if (!found || found.value.status !== 'ACTIVE') {
-    const why = found ? `webhook is ${found.value.status}` : 'webhook was deleted';
-    await deps.deliveries.put({ ...delivery, status: 'FAILED', lastError: `not attempted: ${why}`, nextAttemptTimestamp: undefined });
+    const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, ...rest } = delivery;
+    await deps.deliveries.put({ ...rest, status: 'FAILED', lastError: `not attempted: ${found ? `webhook is ${found.value.status}` : 'webhook was deleted'}` });
     return;
   }
   const webhook = found.value;
-  if (deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook))) {
-    await deps.deliveries.put(await deferAttempt(deps, delivery, message));
-    return;
-  }
-  await attemptAndRecord(deps, webhook, delivery, message);
+  const settled = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook)) ? deferAttempt(deps, delivery, message) : await attemptDelivery(deps, webhook, delivery, message);
+  await deps.deliveries.put(settled);
+  await enqueueNextSteps(deps, [settled]);
 }

@@ -7,7 +7,7 @@ import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
-import type { DelivererDeps, DeliveryMessage } from './deliverer.js';
+import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
 import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, type ApiDelivery, type Delivery } from './delivery.js';
 
 const listSchema = z.strictObject({
@@ -77,12 +77,9 @@ export async function redeliver(deps: DelivererDeps, principal: Principal, body:
   if (webhook.status !== 'ACTIVE') {
     throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
   }
-  const now = deps.clock();
-  for (const delivery of targets) {
-    await deps.deliveries.put({ ...delivery, status: 'PENDING', nextAttemptTimestamp: now });
-    const message: DeliveryMessage = { delivery_id: delivery.id, attempt: delivery.attempts + 1, schedule_index: 0 };
-    await deps.deliveryQueue.send(message);
-  }
+  const pending = targets.map((delivery): Delivery => ({ ...delivery, status: 'PENDING', nextAttemptTimestamp: deps.clock(), nextScheduleIndex: 0 }));
+  await deps.deliveries.putAll(pending);
+  await enqueueNextSteps(deps, pending);
   await audit(deps, principal, 'redeliver', webhook, { deliveries: targets.length });
   return { delivery_ids: targets.map((delivery) => delivery.id) };
 }

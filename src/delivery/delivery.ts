@@ -20,6 +20,8 @@ export interface Delivery {
   createdTimestamp: number;
   lastAttemptTimestamp?: number;
   nextAttemptTimestamp?: number;
+  /** While PENDING or RETRYING: the retry-schedule index of the next attempt. */
+  nextScheduleIndex?: number;
   /** The exact body sent, so retries and redeliveries are byte-identical. */
   payload: string;
 }

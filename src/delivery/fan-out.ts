@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
-import type { EventClaims } from '../storage/event-claims.js';
 import type { AuditEntry } from '../storage/audit-log.js';
+import type { EventClaims } from '../storage/event-claims.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, type RegistryEvent } from '../webhooks/registry-event.js';
-import { describeTarget } from '../webhooks/webhook.js';
-import { attemptAndRecord, deferAttempt, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { describeTarget, type Webhook } from '../webhooks/webhook.js';
+import { attemptDelivery, deferAttempt, enqueueNextSteps, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from './payload.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -42,10 +42,11 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string }
 }
 
 /**
- * Works one `registry-events` message: each event is checked, claimed (a re-published event id within 24 h
- * is dropped), matched to its webhooks, and the first attempt to each is made right away, all in parallel.
- * A message that cannot be read, or an event in it that is invalid, goes to the poison queue with its reason
- * logged; the rest of the message is still delivered.
+ * Works one `registry-events` message: each event is checked, matched to its webhooks, and the first attempt
+ * to each is made right away, all in parallel. Events whose id the publisher chose are claimed first (a
+ * re-published id within 24 h is dropped). The records are then written together, one transaction per
+ * webhook, and the audit entries likewise. A message that cannot be read, or an event in it that is invalid,
+ * goes to the poison queue with its reason logged; the rest of the message is still delivered.
  */
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
   const envelope = readEnvelope(body);
@@ -53,20 +54,42 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     await poison(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
     return;
   }
-  const { publishedBy } = envelope;
+  const events = await admitEvents(deps, envelope.events, envelope.publishedBy, meta);
+  const subscribers = new Map<string, Promise<Webhook[]>>();
+  for (const event of events) {
+    if (!subscribers.has(event.modelName)) subscribers.set(event.modelName, deps.subscribers.forModel(event.modelName, meta.insertedAt));
+  }
+  const planned = await Promise.all(
+    events.map(async (event) => matchEvent(event, await (subscribers.get(event.modelName) ?? Promise.resolve([]))).map((match) => ({ event, match }))),
+  );
+  const started = await Promise.all(planned.flat().map(({ event, match }) => deliverFirst(deps, event, match, meta)));
+  const fresh = started.filter((entry) => !entry.existing).map((entry) => entry.delivery);
+  await deps.deliveries.putAll(fresh);
+  await enqueueNextSteps(deps, started.map((entry) => entry.delivery));
+  if (started.length > 0) await deps.audit.append(started.map((entry) => entry.audit));
+}
+
+/** Validates, de-duplicates and claims the events of one message; invalid ones are poisoned. */
+async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy: string, meta: QueueMessageMeta): Promise<RegistryEvent[]> {
   const events: RegistryEvent[] = [];
-  for (const [index, candidate] of envelope.events.entries()) {
+  const seen = new Set<string>();
+  for (const [index, candidate] of candidates.entries()) {
     const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       await poison(deps, JSON.stringify(candidate), `${meta.id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
       continue;
     }
-    events.push(normalizeEvent(parsed.data, { eventId: `${meta.id}:${index}`, now: deps.clock(), publishedBy }));
+    const event = normalizeEvent(parsed.data, { eventId: `${meta.id}:${index}`, now: deps.clock(), publishedBy });
+    if (seen.has(event.eventId)) continue;
+    seen.add(event.eventId);
+    events.push(event);
   }
-  const audits = await Promise.all(events.map((event) => fanOutEvent(deps, event, meta)));
-  const entries = audits.flat();
-  if (entries.length > 0) await deps.audit.append(entries);
+  const admitted = await Promise.all(events.map((event) => (event.idSupplied ? deps.claims.claim(event.eventId, meta.id, deps.clock()) : Promise.resolve(true))));
+  for (const [index, event] of events.entries()) {
+    if (!admitted[index]) deps.log.info(`event ${event.eventId} was already processed within 24 h; dropped as a duplicate`);
+  }
+  return events.filter((_, index) => admitted[index]);
 }
 
 async function poison(deps: FanOutDeps, text: string, reason: string): Promise<void> {
@@ -74,40 +97,18 @@ async function poison(deps: FanOutDeps, text: string, reason: string): Promise<v
   await deps.poison.sendText(text);
 }
 
-async function fanOutEvent(deps: FanOutDeps, event: RegistryEvent, meta: QueueMessageMeta): Promise<AuditEntry[]> {
-  if (!(await deps.claims.claim(event.eventId, meta.id, deps.clock()))) {
-    deps.log.info(`event ${event.eventId} was already processed within 24 h; dropped as a duplicate`);
-    return [];
-  }
-  const matches = matchEvent(event, await deps.subscribers.forModel(event.modelName, meta.insertedAt));
-  const started = await Promise.all(matches.map((match) => deliverFirst(deps, event, match, meta)));
-  return started.flatMap((delivery, index) => {
-    const match = matches[index];
-    return delivery && match
-      ? [
-          {
-            timestamp: delivery.createdTimestamp,
-            principal: event.publishedBy,
-            action: 'deliver' as const,
-            webhookId: match.webhook.id,
-            target: describeTarget(match.webhook.target, deps.defaultWorkspaceUrl),
-            details: { event: match.eventName, event_id: event.eventId, delivery_id: delivery.id, status: delivery.status },
-          },
-        ]
-      : [];
-  });
-}
-
 /**
- * The first attempt of one delivery, inline. When the message is being processed again (a crash or a failed
- * run), a delivery that already has a record was handled (its next step is queued, or it is final) and is
- * skipped; the rest are made, with the same delivery id and so the same `webhook-id`.
+ * The first attempt of one delivery, inline (or deferred, if its origin is congested); answers the record to
+ * write and its audit entry. The caller writes the records, then enqueues their next steps. When the message
+ * is processed again (a crash or a failed run), a delivery that already has a record is not attempted again;
+ * its record is answered as it is, so a next step that may not have been enqueued is enqueued again. The rest
+ * are made with the same delivery id, and so the same `webhook-id`.
  */
-async function deliverFirst(deps: FanOutDeps, event: RegistryEvent, match: Match, meta: QueueMessageMeta): Promise<Delivery | undefined> {
+async function deliverFirst(deps: FanOutDeps, event: RegistryEvent, match: Match, meta: QueueMessageMeta): Promise<{ delivery: Delivery; audit: AuditEntry; existing: boolean }> {
   const { webhook, eventName } = match;
   const id = deliveryIdOf(webhook.id, deliveryRowKey(event.eventTimestamp, event.eventId, webhook.id));
-  if (meta.dequeueCount > 1 && (await deps.deliveries.get(id))) return undefined;
-  const delivery: Delivery = {
+  const existing = meta.dequeueCount > 1 ? await deps.deliveries.get(id) : undefined;
+  const pending: Delivery = {
     id,
     webhookId: webhook.id,
     event: eventName,
@@ -119,10 +120,18 @@ async function deliverFirst(deps: FanOutDeps, event: RegistryEvent, match: Match
     payload: buildPayload(event, webhook.id, eventName),
   };
   const message: DeliveryMessage = { delivery_id: id, attempt: 1, schedule_index: 0 };
-  if (deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook))) {
-    const deferred = await deferAttempt(deps, delivery, message);
-    await deps.deliveries.put(deferred);
-    return deferred;
-  }
-  return attemptAndRecord(deps, webhook, delivery, message);
+  const congested = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook));
+  const delivery = existing ?? (congested ? deferAttempt(deps, pending, message) : await attemptDelivery(deps, webhook, pending, message));
+  return {
+    existing: existing !== undefined,
+    delivery,
+    audit: {
+      timestamp: pending.createdTimestamp,
+      principal: event.publishedBy,
+      action: 'deliver',
+      webhookId: webhook.id,
+      target: describeTarget(webhook.target, deps.defaultWorkspaceUrl),
+      details: { event: eventName, event_id: event.eventId, delivery_id: id, status: delivery.status, ...(existing ? { replayed: true } : {}) },
+    },
+  };
 }

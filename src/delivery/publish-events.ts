@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../errors.js';
-import type { Clock, IdSource } from '../ids.js';
+import type { Clock } from '../ids.js';
 import { parseWith } from '../http/validate.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
@@ -12,7 +12,6 @@ import { buildPayload } from './payload.js';
 export interface PublishDeps {
   eventQueue: MessageQueue;
   clock: Clock;
-  newId: IdSource;
 }
 
 /** Queue messages hold at most 64 KiB of base64, i.e. 48 KiB of JSON; events are packed below that. */
@@ -31,8 +30,9 @@ const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b
 const payloadBytes = (event: RegistryEvent): number => Buffer.byteLength(buildPayload(event, '0'.repeat(32), LONGEST_EVENT_NAME), 'utf8');
 
 /**
- * Validates one event or `{"events": [...]}` (up to 100), gives each an event id, and answers once all of
- * them are durably on the `registry-events` queue. Nothing is enqueued unless every event is valid.
+ * Validates one event or `{"events": [...]}` (up to 100) and answers once all of them are durably on the
+ * `registry-events` queue, with their event ids: the publisher's own, or `<queue message id>:<index>`.
+ * Nothing is enqueued unless every event is valid.
  */
 export async function publishEvents(deps: PublishDeps, principal: Principal, body: unknown): Promise<{ event_ids: string[] }> {
   requireRole(principal, ['publisher', 'admin'], 'publish events');
@@ -40,33 +40,39 @@ export async function publishEvents(deps: PublishDeps, principal: Principal, bod
   const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
   const inputs = isBatch ? parseWith(batchSchema, body).events : [parseWith(publishedEventSchema, body)];
   const now = deps.clock();
-  const events = inputs.map((input) => normalizeEvent(input, { eventId: deps.newId(), now, publishedBy: principal.id }));
+  const events = inputs.map((input) => normalizeEvent(input, { eventId: '', now, publishedBy: principal.id }));
+  const firstIndexOfId = new Map<string, number>();
   events.forEach((event, index) => {
+    const earlier = event.idSupplied ? firstIndexOfId.get(event.eventId) : undefined;
+    if (earlier !== undefined) throw invalidParameter(`Invalid parameter 'events[${index}].event_id': repeats the event_id of events[${earlier}]`);
+    firstIndexOfId.set(event.eventId, index);
     const bytes = payloadBytes(event);
     if (bytes > MAX_PAYLOAD_BYTES) {
       throw invalidParameter(`Invalid parameter '${isBatch ? `events[${index}]` : 'body'}': its payload would be ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
     }
   });
-  await Promise.all(packMessages(events, principal.id).map((message) => deps.eventQueue.send(message)));
-  return { event_ids: events.map((event) => event.eventId) };
+  const groups = packMessages(events);
+  const messageIds = await Promise.all(
+    groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: principal.id })),
+  );
+  return { event_ids: groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`))) };
 }
 
-/** Packs events into as few queue messages as fit, each in the publish call's own `{"events": [...]}` form. */
-export function packMessages(events: readonly RegistryEvent[], publishedBy: string): { events: Record<string, unknown>[]; published_by: string }[] {
-  const messages: { events: Record<string, unknown>[]; published_by: string }[] = [];
-  let current: Record<string, unknown>[] = [];
+/** Groups events, in order, into as few queue messages as fit. */
+export function packMessages(events: readonly RegistryEvent[]): RegistryEvent[][] {
+  const groups: RegistryEvent[][] = [];
+  let current: RegistryEvent[] = [];
   let size = 0;
   for (const event of events) {
-    const form = toQueueForm(event);
-    const bytes = Buffer.byteLength(JSON.stringify(form), 'utf8') + 1;
+    const bytes = Buffer.byteLength(JSON.stringify(toQueueForm(event)), 'utf8') + 1;
     if (current.length > 0 && size + bytes > MAX_MESSAGE_JSON_BYTES) {
-      messages.push({ events: current, published_by: publishedBy });
+      groups.push(current);
       current = [];
       size = 0;
     }
-    current.push(form);
+    current.push(event);
     size += bytes;
   }
-  if (current.length > 0) messages.push({ events: current, published_by: publishedBy });
-  return messages;
+  if (current.length > 0) groups.push(current);
+  return groups;
 }

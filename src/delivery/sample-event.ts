@@ -7,6 +7,7 @@ export function sampleEvent(eventName: EventName, modelName: string | undefined,
   const event = specific?.generic ?? eventName;
   return {
     eventId,
+    idSupplied: false,
     event,
     modelName: modelName ?? 'example-model',
     ...(event !== 'REGISTERED_MODEL_CREATED' ? { version: '1' } : {}),

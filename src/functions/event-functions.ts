@@ -56,5 +56,5 @@ export const webhookDeliveriesHandler =
       log.error(`unreadable delivery message; the host moves it to the poison queue after maxDequeueCount tries: ${metadataString(context, 'queueTrigger').slice(0, 200)}`);
       throw new Error('unreadable delivery message');
     }
-    await processDeliveryMessage({ ...s.delivery, log }, parsed.data satisfies DeliveryMessage);
+    await processDeliveryMessage({ ...s.delivery, log }, parsed.data satisfies DeliveryMessage, metadataNumber(context, 'dequeueCount'));
   };

@@ -71,7 +71,9 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
         child.stdout.resume();
         child.stderr.resume();
         const endpoints: AzuriteEndpoints = { host, blobPort: bound.Blob, queuePort: bound.Queue, tablePort: bound.Table };
-        resolve({ endpoints, connectionString: azuriteConnectionString(endpoints), process: child, stop: () => stopChild(child) });
+        // In memory there is nothing to flush, so no reason to wait for open connections to drain.
+        const stop = options.location ? () => stopChild(child) : () => stopChild(child, 'SIGKILL');
+        resolve({ endpoints, connectionString: azuriteConnectionString(endpoints), process: child, stop });
       }
     };
     child.stdout.on('data', onData);
@@ -82,7 +84,7 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
 }
 
 /** SIGTERM lets Azurite flush its data to disk; SIGKILL follows if it does not stop within 10 s. */
-export function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -90,7 +92,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 

@@ -38,6 +38,7 @@ export class QueueListener {
   private wakeUp: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly fn: QueueFunction,
@@ -60,6 +61,7 @@ export class QueueListener {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.unsubscribe?.();
     this.wakeUp?.();
     await this.loop;
@@ -78,9 +80,11 @@ export class QueueListener {
         const received = await this.queue.receiveMessages({
           numberOfMessages: this.settings.batchSize,
           visibilityTimeout: Math.ceil(this.leaseMs / 1000),
+          abortSignal: this.stopping.signal,
         });
         messages = received.receivedMessageItems;
       } catch (error) {
+        if (!this.running) break;
         this.log('warning', this.fn.name, `receiving from ${this.fn.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       if (messages.length > 0) {

@@ -1,4 +1,4 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { deliveryIdOf, parseDeliveryId, type Delivery, type DeliveryStatus } from '../delivery/delivery.js';
 import type { EventName } from '../webhooks/events.js';
 import { invertedTimestamp } from './key-encoding.js';
@@ -17,11 +17,13 @@ export interface DeliveryQuery {
 export interface DeliveryStore {
   get(id: string): Promise<Delivery | undefined>;
   put(delivery: Delivery): Promise<void>;
+  /** Many at once: one transaction per webhook and hundred records. */
+  putAll(deliveries: readonly Delivery[]): Promise<void>;
   /** Newest first. */
   list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }>;
 }
 
-interface DeliveryEntity {
+type DeliveryEntity = {
   partitionKey: string;
   rowKey: string;
   Event: string;
@@ -34,8 +36,9 @@ interface DeliveryEntity {
   CreatedAt: number;
   LastAttemptAt?: number;
   NextAttemptAt?: number;
+  NextScheduleIndex?: number;
   Payload: string;
-}
+};
 
 /** The delivery log: a partition per webhook, rows newest first. */
 export class TableDeliveryStore implements DeliveryStore {
@@ -49,24 +52,26 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 
   async put(delivery: Delivery): Promise<void> {
-    const key = parseDeliveryId(delivery.id);
-    if (!key) throw new Error(`malformed delivery id ${delivery.id}`);
-    const entity: DeliveryEntity = {
-      partitionKey: key.webhookId,
-      rowKey: key.rowKey,
-      Event: delivery.event,
-      EventId: delivery.eventId,
-      EventTimestamp: delivery.eventTimestamp,
-      Status: delivery.status,
-      Attempts: delivery.attempts,
-      ...(delivery.lastStatusCode !== undefined ? { LastStatusCode: delivery.lastStatusCode } : {}),
-      ...(delivery.lastError !== undefined ? { LastError: delivery.lastError } : {}),
-      CreatedAt: delivery.createdTimestamp,
-      ...(delivery.lastAttemptTimestamp !== undefined ? { LastAttemptAt: delivery.lastAttemptTimestamp } : {}),
-      ...(delivery.nextAttemptTimestamp !== undefined ? { NextAttemptAt: delivery.nextAttemptTimestamp } : {}),
-      Payload: delivery.payload,
-    };
-    await this.table.upsertEntity(entity, 'Replace');
+    await this.table.upsertEntity(toEntity(delivery), 'Replace');
+  }
+
+  async putAll(deliveries: readonly Delivery[]): Promise<void> {
+    const byWebhook = new Map<string, DeliveryEntity[]>();
+    for (const delivery of deliveries) {
+      const entity = toEntity(delivery);
+      byWebhook.set(entity.partitionKey, [...(byWebhook.get(entity.partitionKey) ?? []), entity]);
+    }
+    await Promise.all(
+      [...byWebhook.values()].flatMap((entities) => {
+        const chunks: DeliveryEntity[][] = [];
+        for (let start = 0; start < entities.length; start += TRANSACTION_LIMIT) chunks.push(entities.slice(start, start + TRANSACTION_LIMIT));
+        return chunks.map((chunk) =>
+          chunk.length === 1 && chunk[0]
+            ? this.table.upsertEntity(chunk[0], 'Replace')
+            : this.table.submitTransaction(chunk.map((entity): TransactionAction => ['upsert', entity, 'Replace'])),
+        );
+      }),
+    );
   }
 
   async list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
@@ -90,6 +95,29 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 }
 
+const TRANSACTION_LIMIT = 100;
+
+function toEntity(delivery: Delivery): DeliveryEntity {
+  const key = parseDeliveryId(delivery.id);
+  if (!key) throw new Error(`malformed delivery id ${delivery.id}`);
+  return {
+    partitionKey: key.webhookId,
+    rowKey: key.rowKey,
+    Event: delivery.event,
+    EventId: delivery.eventId,
+    EventTimestamp: delivery.eventTimestamp,
+    Status: delivery.status,
+    Attempts: delivery.attempts,
+    ...(delivery.lastStatusCode !== undefined ? { LastStatusCode: delivery.lastStatusCode } : {}),
+    ...(delivery.lastError !== undefined ? { LastError: delivery.lastError } : {}),
+    CreatedAt: delivery.createdTimestamp,
+    ...(delivery.lastAttemptTimestamp !== undefined ? { LastAttemptAt: delivery.lastAttemptTimestamp } : {}),
+    ...(delivery.nextAttemptTimestamp !== undefined ? { NextAttemptAt: delivery.nextAttemptTimestamp } : {}),
+    ...(delivery.nextScheduleIndex !== undefined ? { NextScheduleIndex: delivery.nextScheduleIndex } : {}),
+    Payload: delivery.payload,
+  };
+}
+
 function fromEntity(entity: DeliveryEntity): Delivery {
   return {
     id: deliveryIdOf(entity.partitionKey, entity.rowKey),
@@ -104,6 +132,7 @@ function fromEntity(entity: DeliveryEntity): Delivery {
     createdTimestamp: entity.CreatedAt,
     ...(entity.LastAttemptAt !== undefined ? { lastAttemptTimestamp: entity.LastAttemptAt } : {}),
     ...(entity.NextAttemptAt !== undefined ? { nextAttemptTimestamp: entity.NextAttemptAt } : {}),
+    ...(entity.NextScheduleIndex !== undefined ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
     payload: entity.Payload,
   };
 }

@@ -3,24 +3,26 @@ import { notifyEnqueued } from './enqueue-signal.js';
 
 /** JSON messages on a Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
 export interface MessageQueue {
-  send(message: unknown, delayMs?: number): Promise<void>;
+  /** Answers the queue's id of the new message. */
+  send(message: unknown, delayMs?: number): Promise<string>;
   /** Sends text as it is (base64-encoded), e.g. an unreadable message moved to a poison queue. */
-  sendText(text: string, delayMs?: number): Promise<void>;
+  sendText(text: string, delayMs?: number): Promise<string>;
 }
 
 export class StorageMessageQueue implements MessageQueue {
   constructor(private readonly client: QueueClient) {}
 
-  send(message: unknown, delayMs = 0): Promise<void> {
+  send(message: unknown, delayMs = 0): Promise<string> {
     return this.sendText(JSON.stringify(message), delayMs);
   }
 
-  async sendText(text: string, delayMs = 0): Promise<void> {
+  async sendText(text: string, delayMs = 0): Promise<string> {
     const visibilityTimeout = Math.ceil(Math.max(0, delayMs) / 1000);
-    await this.client.sendMessage(Buffer.from(text, 'utf8').toString('base64'), {
+    const sent = await this.client.sendMessage(Buffer.from(text, 'utf8').toString('base64'), {
       messageTimeToLive: -1,
       ...(visibilityTimeout > 0 ? { visibilityTimeout } : {}),
     });
     notifyEnqueued(this.client.name, visibilityTimeout * 1000);
+    return sent.messageId;
   }
 }

@@ -5,6 +5,8 @@ import { modelNameSchema, text } from './schemas.js';
 /** A registry event after validation: stage-specific names folded into the generic name and `to_stage`. */
 export interface RegistryEvent {
   eventId: string;
+  /** The publisher chose the id: only such ids are checked against re-publishing (24 h). */
+  idSupplied: boolean;
   event: EventName;
   modelName: string;
   version?: string;
@@ -74,6 +76,7 @@ export function normalizeEvent(input: PublishedEvent, defaults: { eventId: strin
   const toStage = specific ? specific.stage : input.to_stage;
   return {
     eventId: input.event_id ?? defaults.eventId,
+    idSupplied: input.event_id !== undefined,
     event: specific ? specific.generic : named,
     modelName: input.model_name,
     ...(input.version !== undefined ? { version: input.version } : {}),
@@ -88,7 +91,11 @@ export function normalizeEvent(input: PublishedEvent, defaults: { eventId: strin
   };
 }
 
-/** The queue form of an event: the publish wire format, plus the event id and publisher decided at publish time. */
+/**
+ * The queue form of an event: the publish wire format, with the time decided at publish. An id the publisher
+ * did not choose is left out: the fan-out derives it from the queue message (`<message id>:<index>`), the
+ * same id the publish call answered.
+ */
 export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
   return {
     event: event.event,
@@ -101,6 +108,6 @@ export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
     ...(event.userId !== undefined ? { user_id: event.userId } : {}),
     event_timestamp: event.eventTimestamp,
     ...(event.text !== undefined ? { text: event.text } : {}),
-    event_id: event.eventId,
+    ...(event.idSupplied ? { event_id: event.eventId } : {}),
   };
 }

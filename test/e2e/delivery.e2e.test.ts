@@ -95,7 +95,7 @@ describe('HTTP delivery end to end', async () => {
     const listed = await runtime.api('GET', `${API}/list?model_name=gone`);
     assert.equal((listed.json.webhooks as Record<string, unknown>[])[0]?.status, 'DISABLED');
     const audit: Record<string, unknown>[] = [];
-    for await (const entry of azurite.clients.table(TABLES.audit).listEntities<Record<string, unknown>>()) if (entry.WebhookId === id) audit.push(entry);
+    for await (const entry of azurite.clients.table(TABLES.audit).listEntities()) if (entry.WebhookId === id) audit.push(entry);
     assert.ok(audit.some((entry) => entry.Action === 'disable' && entry.Principal === 'system'));
     await publish(runtime, [versionCreated('gone', { event_id: 'after-disable' })]);
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -82,7 +82,10 @@ describe('events: publishing, matching and the queue, end to end', async () => {
   it('answers publish with event ids once queued, and validates every event first', async () => {
     const single = await runtime.api('POST', `${API}/publish`, { body: versionCreated('p'), token: PUBLISHER_TOKEN });
     assert.equal(single.status, 202);
-    assert.match((single.json.event_ids as string[])[0] ?? '', /^[0-9a-f]{32}$/);
+    assert.match((single.json.event_ids as string[])[0] ?? '', /^[0-9a-f-]{36}:0$/, 'the queue message id and the index');
+    const repeated = await runtime.api('POST', `${API}/publish`, { body: { events: [versionCreated('p', { event_id: 'a' }), versionCreated('p', { event_id: 'a' })] } });
+    assert.equal(repeated.status, 400);
+    assert.match(String(repeated.json.message), /'events\[1\]\.event_id': repeats/);
     const tooMany = await runtime.api('POST', `${API}/publish`, { body: { events: Array.from({ length: 101 }, () => versionCreated('p')) } });
     assert.equal(tooMany.status, 400);
     assert.match(String(tooMany.json.message), /at most 100/);

@@ -145,6 +145,17 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       assert.deepEqual((await store.list({ webhookId, status: 'FAILED', limit: 10 })).deliveries.map((item) => item.eventTimestamp), [4000, 2000]);
       assert.deepEqual((await store.list({ webhookId, sinceTimestamp: 3000, limit: 10 })).deliveries.map((item) => item.eventTimestamp), [5000, 4000, 3000]);
     });
+
+    it('writes many records at once across webhooks, past one transaction', async () => {
+      const store = await make();
+      const other = randomBytes(16).toString('hex');
+      const many = Array.from({ length: 230 }, (_, index) => ({ ...delivery(10_000 + index, 'SUCCEEDED') }));
+      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, deliveryRowKey(99, 'x', other)), webhookId: other };
+      await store.putAll([...many, elsewhere]);
+      await store.putAll([{ ...elsewhere, status: 'SUCCEEDED' }]);
+      assert.equal((await store.list({ webhookId, sinceTimestamp: 10_000, limit: 1000 })).deliveries.length, 230);
+      assert.equal((await store.get(elsewhere.id))?.status, 'SUCCEEDED');
+    });
   });
 }
 

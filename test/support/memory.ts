@@ -87,6 +87,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return Promise.resolve();
   }
 
+  async putAll(deliveries: readonly Delivery[]): Promise<void> {
+    for (const delivery of deliveries) await this.put(delivery);
+  }
+
   list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
     const rowKey = (delivery: Delivery) => parseDeliveryId(delivery.id)?.rowKey ?? '';
     const sorted = [...this.rows.values()]
@@ -122,20 +126,23 @@ export class MemoryEventClaims implements EventClaims {
 }
 
 export class MemoryQueue implements MessageQueue {
-  readonly messages: { body: unknown; text: string; delayMs: number }[] = [];
+  readonly messages: { id: string; body: unknown; text: string; delayMs: number }[] = [];
+  private sent = 0;
 
-  send(message: unknown, delayMs = 0): Promise<void> {
-    this.messages.push({ body: clone(message), text: JSON.stringify(message), delayMs });
-    return Promise.resolve();
+  send(message: unknown, delayMs = 0): Promise<string> {
+    const id = `message-${++this.sent}`;
+    this.messages.push({ id, body: clone(message), text: JSON.stringify(message), delayMs });
+    return Promise.resolve(id);
   }
 
-  sendText(text: string, delayMs = 0): Promise<void> {
-    this.messages.push({ body: text, text, delayMs });
-    return Promise.resolve();
+  sendText(text: string, delayMs = 0): Promise<string> {
+    const id = `message-${++this.sent}`;
+    this.messages.push({ id, body: text, text, delayMs });
+    return Promise.resolve(id);
   }
 
   /** Takes every message off the queue. */
-  drain(): { body: unknown; text: string; delayMs: number }[] {
+  drain(): { id: string; body: unknown; text: string; delayMs: number }[] {
     return this.messages.splice(0);
   }
 }

@@ -17,6 +17,7 @@ const hook = (events: EventName[], modelName?: string, status: Webhook['status']
 });
 const event = (overrides: Partial<RegistryEvent> = {}): RegistryEvent => ({
   eventId: 'e1',
+  idSupplied: true,
   event: 'MODEL_VERSION_TRANSITIONED_STAGE',
   modelName: 'M',
   version: '8',

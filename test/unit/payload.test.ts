@@ -4,7 +4,7 @@ import { buildPayload } from '../../src/delivery/payload.js';
 import { eventText } from '../../src/delivery/event-text.js';
 import { normalizeEvent, publishedEventSchema, type RegistryEvent } from '../../src/webhooks/registry-event.js';
 
-const base: RegistryEvent = { eventId: 'e', event: 'MODEL_VERSION_TRANSITIONED_STAGE', modelName: 'someModel', version: '8', toStage: 'Production', fromStage: 'None', eventTimestamp: 1589859029343, publishedBy: 'p' };
+const base: RegistryEvent = { eventId: 'e', idSupplied: true, event: 'MODEL_VERSION_TRANSITIONED_STAGE', modelName: 'someModel', version: '8', toStage: 'Production', fromStage: 'None', eventTimestamp: 1589859029343, publishedBy: 'p' };
 
 describe('payloads', () => {
   it('match the reference doc for a stage transition, field for field and in order', () => {
@@ -29,10 +29,10 @@ describe('payloads', () => {
     assert.deepEqual(tags.tags, [{ key: 'key1', value: 'value1' }, { key: 'key2', value: 'value2' }]);
     assert.equal(tags.text, "example@yourdomain.com set version tag(s) 'key1' => 'value1', 'key2' => 'value2' for registered model 'someModel' version 8.");
     assert.equal(tags.to_stage, undefined);
-    const comment = JSON.parse(buildPayload({ eventId: 'e', event: 'COMMENT_CREATED', modelName: 'someModel', version: '8', comment: 'Raw text content of the comment', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'COMMENT_CREATED')) as Record<string, unknown>;
+    const comment = JSON.parse(buildPayload({ eventId: 'e', idSupplied: true, event: 'COMMENT_CREATED', modelName: 'someModel', version: '8', comment: 'Raw text content of the comment', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'COMMENT_CREATED')) as Record<string, unknown>;
     assert.equal(comment.comment, 'Raw text content of the comment');
     assert.equal(comment.text, "A user commented on registered model 'someModel' version 8.");
-    const created = JSON.parse(buildPayload({ eventId: 'e', event: 'REGISTERED_MODEL_CREATED', modelName: 'M', version: '3', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'REGISTERED_MODEL_CREATED')) as Record<string, unknown>;
+    const created = JSON.parse(buildPayload({ eventId: 'e', idSupplied: true, event: 'REGISTERED_MODEL_CREATED', modelName: 'M', version: '3', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'REGISTERED_MODEL_CREATED')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(created), ['event', 'webhook_id', 'event_timestamp', 'model_name', 'text']);
   });
 

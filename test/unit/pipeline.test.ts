@@ -51,6 +51,18 @@ describe('fan-out', () => {
     assert.deepEqual([...deliveries.rows.values()].find((delivery) => delivery.webhookId === a.id), firstA);
   });
 
+  it('claims only event ids the publisher chose, and delivers a repeated id within one message once', async () => {
+    const { deps, webhooks, sender } = pipelineDeps();
+    const claims = deps.claims as unknown as { claims: Map<string, unknown> };
+    await webhooks.insert(makeWebhook());
+    await processEventMessage(deps, { events: [created({ event_id: undefined }), created({ event_id: undefined })] }, meta({ id: 'm-9' }));
+    assert.equal(claims.claims.size, 0);
+    assert.deepEqual(sender.sent.map((sent) => (JSON.parse(sent.payload) as { event: string }).event), ['MODEL_VERSION_CREATED', 'MODEL_VERSION_CREATED']);
+    await processEventMessage(deps, { events: [created({ event_id: 'twice' }), created({ event_id: 'twice' })] }, meta({ id: 'm-10' }));
+    assert.equal(sender.sent.length, 3);
+    assert.deepEqual([...claims.claims.keys()], ['twice']);
+  });
+
   it('uses the same delivery id (webhook-id) for the same event and webhook, always', async () => {
     const run = async () => {
       const { deps, webhooks, sender } = pipelineDeps();
@@ -82,7 +94,23 @@ describe('fan-out', () => {
 describe('retries', () => {
   const failing = { kind: 'response' as const, status: 503, body: 'down' };
 
-  it('enqueues the next attempt with the schedule delay before recording RETRYING, then succeeds', async () => {
+  it('writes the record before it enqueues any message that refers to it', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000]);
+    const slow = makeWebhook();
+    const failing = makeWebhook();
+    await webhooks.insert(slow);
+    await webhooks.insert(failing);
+    sender.answer(failing.id, { kind: 'response', status: 503, body: '' });
+    const send = deliveryQueue.send.bind(deliveryQueue);
+    deliveryQueue.send = async (message, delayMs) => {
+      assert.ok(deliveries.rows.has((message as DeliveryMessage).delivery_id), 'the record exists when its message is sent');
+      return send(message, delayMs);
+    };
+    await processEventMessage(deps, created(), meta());
+    assert.equal(deliveryQueue.messages.length, 1);
+  });
+
+  it('enqueues the next attempt with the schedule delay after recording RETRYING, then succeeds', async () => {
     const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000, 2000]);
     const webhook = makeWebhook();
     await webhooks.insert(webhook);
@@ -133,6 +161,38 @@ describe('retries', () => {
     assert.equal((await webhooks.get(gone.id))?.value.status, 'DISABLED');
     assert.equal((await webhooks.get(bad.id))?.value.status, 'ACTIVE');
     assert.ok(audit.entries.some((entry) => entry.action === 'disable' && entry.webhookId === gone.id && entry.principal === 'system'));
+  });
+
+  it('re-enqueues the next step when the same message comes back after a crash between record and enqueue', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000, 1000]);
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing);
+    await processEventMessage(deps, created(), meta());
+    const second = deliveryQueue.drain()[0]?.body as DeliveryMessage;
+    const send = deliveryQueue.send.bind(deliveryQueue);
+    deliveryQueue.send = () => Promise.reject(new Error('storage went away'));
+    await assert.rejects(processDeliveryMessage(deps, second, 1), /storage went away/);
+    assert.equal([...deliveries.rows.values()][0]?.attempts, 2, 'attempt 2 was recorded');
+    deliveryQueue.send = send;
+    await processDeliveryMessage(deps, second, 1);
+    assert.equal(deliveryQueue.messages.length, 0, 'a plain duplicate does nothing');
+    await processDeliveryMessage(deps, second, 2);
+    assert.equal(sender.sent.length, 2, 'no attempt was made again');
+    assert.deepEqual(deliveryQueue.drain().map((message) => message.body), [{ delivery_id: second.delivery_id, attempt: 3, schedule_index: 2 }]);
+  });
+
+  it('on a re-run of the event, re-enqueues the next step of RETRYING deliveries instead of attempting again', async () => {
+    const { deps, webhooks, sender, deliveryQueue, audit } = pipelineDeps();
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing);
+    await processEventMessage(deps, created(), meta());
+    const first = deliveryQueue.drain();
+    await processEventMessage(deps, created(), meta({ dequeueCount: 2 }));
+    assert.equal(sender.sent.length, 1);
+    assert.deepEqual(deliveryQueue.drain().map((message) => message.body), first.map((message) => message.body));
+    assert.equal(audit.entries.at(-1)?.details?.replayed, true);
   });
 
   it('drops a stale message of a duplicate chain without sending', async () => {
