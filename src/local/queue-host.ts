@@ -84,7 +84,7 @@ export class QueueListener {
         });
         messages = received.receivedMessageItems;
       } catch (error) {
-        if (!this.running) break;
+        if (this.stopping.signal.aborted) break;
         this.log('warning', this.fn.name, `receiving from ${this.fn.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       if (messages.length > 0) {
