@@ -27,7 +27,7 @@ import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from './webhooks/webhook-ser
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 /** Sockets per target origin and instance. */
-export const CONNECTIONS_PER_ORIGIN = 32;
+export const CONNECTIONS_PER_ORIGIN = 64;
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -73,7 +73,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate(clock),
+    gate: new OriginGate(clock, CONNECTIONS_PER_ORIGIN),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,

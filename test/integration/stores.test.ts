@@ -219,21 +219,28 @@ describe('stores on Azurite', async () => {
   it('writes audit entries in batches, without secrets', async () => {
     const audit = new TableAuditLog(azurite.clients.table(TABLES.audit));
     const now = Date.UTC(2026, 10, 28, 12);
-    await audit.append(
-      Array.from({ length: 150 }, (_, index) => ({
-        timestamp: now + index,
-        principal: 'p',
-        action: 'deliver' as const,
-        webhookId: `w${index}`,
-        target: { url: 'https://x.example', enable_ssl_verification: true },
-      })),
-    );
+    const entry = (index: number) => ({
+      timestamp: now + index,
+      principal: 'p',
+      action: 'deliver' as const,
+      webhookId: `w${index}`,
+      target: { url: 'https://x.example', enable_ssl_verification: true },
+    });
+    await audit.append(Array.from({ length: 150 }, (_, index) => entry(index)));
+    for (let index = 150; index < 160; index += 1) await audit.append([entry(index)]);
     let count = 0;
-    for await (const entity of azurite.clients.table(TABLES.audit).listEntities<{ Action: string; Target: string }>({ queryOptions: { filter: "PartitionKey eq '20261128'" } })) {
+    const partitions = new Set<string>();
+    const ofFirstAppend = new Set<string>();
+    for await (const entity of azurite.clients.table(TABLES.audit).listEntities<{ Action: string; Target: string; WebhookId: string }>({ queryOptions: { filter: "PartitionKey ge '20261128' and PartitionKey lt '20261129'" } })) {
       count += 1;
+      partitions.add(entity.partitionKey ?? '');
+      if (Number(entity.WebhookId.slice(1)) < 150) ofFirstAppend.add(entity.partitionKey ?? '');
+      assert.match(entity.partitionKey ?? '', /^20261128_[0-9a-f]$/);
       assert.equal(entity.Action, 'deliver');
       assert.deepEqual(JSON.parse(entity.Target), { url: 'https://x.example', enable_ssl_verification: true });
     }
-    assert.equal(count, 150);
+    assert.equal(count, 160);
+    assert.ok(partitions.size > 1, 'a day spreads over several partitions');
+    assert.equal(ofFirstAppend.size, 1, 'the entries of one append share a partition, so they go in as transactions');
   });
 });

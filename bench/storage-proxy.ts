@@ -1,0 +1,56 @@
+import { createServer, request, Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AzuriteEndpoints } from '../src/storage/azure-clients.js';
+
+export interface CountingProxy {
+  endpoints: AzuriteEndpoints;
+  counts: { table: number; queue: number; blob: number };
+  /** Requests by method and path shape, for finding out where storage time goes. */
+  byKind: Map<string, number>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** A reverse proxy in front of Azurite that counts every storage request, per service. */
+export async function startCountingProxy(target: AzuriteEndpoints): Promise<CountingProxy> {
+  const counts = { table: 0, queue: 0, blob: 0 };
+  const byKind = new Map<string, number>();
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const servers: Server[] = [];
+  const listen = async (service: keyof typeof counts, port: number): Promise<number> => {
+    const server = createServer((incoming, outgoing) => {
+      counts[service] += 1;
+      const path = (incoming.url ?? '').split('?')[0]?.replace(/\(.*\)/, '(key)').replace(/\/messages\/[^/]+/, '/messages/id') ?? '';
+      const kind = `${incoming.method ?? ''} ${service} ${path}`;
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+      const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      });
+      upstream.on('error', () => outgoing.destroy());
+      incoming.pipe(upstream);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const endpoints: AzuriteEndpoints = {
+    host: '127.0.0.1',
+    blobPort: await listen('blob', target.blobPort),
+    queuePort: await listen('queue', target.queuePort),
+    tablePort: await listen('table', target.tablePort),
+  };
+  return {
+    endpoints,
+    counts,
+    byKind,
+    reset: () => {
+      Object.assign(counts, { table: 0, queue: 0, blob: 0 });
+      byKind.clear();
+    },
+    close: async () => {
+      agent.destroy();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
+}
