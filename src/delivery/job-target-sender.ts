@@ -27,10 +27,10 @@ export function databricksReason(status: number, body: string): string {
 
 /**
  * Job targets: `POST {workspace}/api/2.1/jobs/run-now` with the payload placed as the job's tasks take it,
- * read from `jobs/get` (cached for JOB_SHAPE_TTL_MS per workspace and job).
+ * read from `jobs/get` (cached for JOB_SHAPE_TTL_MS per workspace and job, one call per burst).
  */
 export class JobTargetSender implements TargetSender {
-  private readonly shapes = new Map<string, { shape: JobShape; expires: number }>();
+  private readonly shapes = new Map<string, { shape: Promise<JobShape | AttemptResult>; expires: number }>();
 
   constructor(
     private readonly client: OutboundClient,
@@ -77,22 +77,32 @@ export class JobTargetSender implements TargetSender {
     return outcome;
   }
 
-  private async shapeOf(workspace: string, jobId: string, headers: Record<string, string>): Promise<JobShape | AttemptResult> {
+  /**
+   * The job's shape, from the cache or from `jobs/get`. Concurrent asks for the same job share one call; only
+   * an answer that named a shape is kept, so a failed call is tried again by the next attempt.
+   */
+  private shapeOf(workspace: string, jobId: string, headers: Record<string, string>): Promise<JobShape | AttemptResult> {
     const key = `${workspace}|${jobId}`;
     const now = this.options.clock();
     const cached = this.shapes.get(key);
     if (cached && cached.expires > now) return cached.shape;
+    const shape = this.fetchShape(workspace, jobId, headers);
+    if (this.shapes.size > 10_000) this.shapes.clear();
+    const entry = { shape, expires: now + (this.options.shapeTtlMs ?? JOB_SHAPE_TTL_MS) };
+    this.shapes.set(key, entry);
+    void shape.then((answer) => {
+      if (typeof answer !== 'string' && this.shapes.get(key) === entry) this.shapes.delete(key);
+    });
+    return shape;
+  }
+
+  private async fetchShape(workspace: string, jobId: string, headers: Record<string, string>): Promise<JobShape | AttemptResult> {
     const answer = await this.client.send({ url: `${workspace}/api/2.1/jobs/get?job_id=${jobId}`, method: 'GET', headers, verifyTls: true });
     if (answer.kind === 'error' || answer.status < 200 || answer.status >= 300) return answer;
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(answer.body);
+      return jobShapeOf(JSON.parse(answer.body));
     } catch {
       return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true };
     }
-    const shape = jobShapeOf(parsed);
-    if (this.shapes.size > 10_000) this.shapes.clear();
-    this.shapes.set(key, { shape, expires: now + (this.options.shapeTtlMs ?? JOB_SHAPE_TTL_MS) });
-    return shape;
   }
 }
