@@ -20,6 +20,29 @@ export const SETTINGS = {
   rateLimit: 'WEBHOOKS_RATE_LIMIT',
 } as const;
 
+/** The identity-based forms of `AzureWebJobsStorage`, as the Functions host reads them. */
+export const STORAGE_IDENTITY_SETTINGS = {
+  accountName: `${SETTINGS.storage}__accountName`,
+  queueServiceUri: `${SETTINGS.storage}__queueServiceUri`,
+  tableServiceUri: `${SETTINGS.storage}__tableServiceUri`,
+  credential: `${SETTINGS.storage}__credential`,
+  clientId: `${SETTINGS.storage}__clientId`,
+} as const;
+
+/**
+ * The settings the app reads in Azure, where storage is identity-based with explicit service URIs (the
+ * connection string and `__accountName` are the local and the alternative forms). `AZURE_CLIENT_ID` is read
+ * by @azure/identity. The infra consistency test holds `infra/` to this list.
+ */
+export const AZURE_APP_SETTINGS: readonly string[] = [
+  ...Object.values(SETTINGS).filter((name) => name !== SETTINGS.storage),
+  STORAGE_IDENTITY_SETTINGS.queueServiceUri,
+  STORAGE_IDENTITY_SETTINGS.tableServiceUri,
+  STORAGE_IDENTITY_SETTINGS.credential,
+  STORAGE_IDENTITY_SETTINGS.clientId,
+  'AZURE_CLIENT_ID',
+];
+
 export const DEFAULT_RETRY_SCHEDULE = '0s,5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_DELIVERY_TIMEOUT = '15s';
 export const DEFAULT_RATE_LIMIT = '1200/1m';
@@ -169,18 +192,18 @@ function parseWorkspaceSetting(raw: string): string {
 export function parseStorageSettings(env: Env): StorageSettings {
   const connectionString = value(env, SETTINGS.storage);
   if (connectionString) return { kind: 'connectionString', connectionString };
-  const prefix = `${SETTINGS.storage}__`;
-  const accountName = value(env, `${prefix}accountName`);
-  const queueServiceUri = value(env, `${prefix}queueServiceUri`) ?? (accountName && `https://${accountName}.queue.core.windows.net`);
-  const tableServiceUri = value(env, `${prefix}tableServiceUri`) ?? (accountName && `https://${accountName}.table.core.windows.net`);
+  const names = STORAGE_IDENTITY_SETTINGS;
+  const accountName = value(env, names.accountName);
+  const queueServiceUri = value(env, names.queueServiceUri) ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+  const tableServiceUri = value(env, names.tableServiceUri) ?? (accountName && `https://${accountName}.table.core.windows.net`);
   if (!queueServiceUri || !tableServiceUri) {
     throw new ConfigError(
       `Storage is not configured: set ${SETTINGS.storage} to a connection string (${DEV_STORAGE} for Azurite), ` +
-        `or ${prefix}accountName, or both ${prefix}queueServiceUri and ${prefix}tableServiceUri`,
+        `or ${names.accountName}, or both ${names.queueServiceUri} and ${names.tableServiceUri}`,
     );
   }
-  const credential = value(env, `${prefix}credential`);
-  const clientId = value(env, `${prefix}clientId`);
+  const credential = value(env, names.credential);
+  const clientId = value(env, names.clientId);
   return {
     kind: 'identity',
     queueServiceUri,

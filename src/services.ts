@@ -108,8 +108,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
 }
 
 /**
- * Creates every table and queue the app uses if it is missing. In Azure `infra/` provisions them and the
- * identity may lack the right to create; that is logged and ignored.
+ * Creates every table and queue the app uses if it is missing (Azurite and other connection-string storage).
  */
 export async function ensureStorage(storage: StorageClients, log: (message: string) => void = () => undefined): Promise<void> {
   const ignoreExisting = async (create: () => Promise<unknown>, what: string) => {
@@ -127,11 +126,15 @@ export async function ensureStorage(storage: StorageClients, log: (message: stri
 
 let appServices: Promise<Services> | undefined;
 
-/** The process's services, from the environment; storage is ensured once, on first use. */
+/**
+ * The process's services, from the environment. With a connection string (Azurite, `func start` locally) the
+ * tables and queues are created once, on first use; identity-based storage is provisioned by `infra/`, and
+ * the identity has no right to create.
+ */
 export function getAppServices(): Promise<Services> {
   appServices ??= (async () => {
     const services = buildServices(loadConfig());
-    await ensureStorage(services.storage, (message) => console.warn(message));
+    if (services.config.storage.kind === 'connectionString') await ensureStorage(services.storage, (message) => console.warn(message));
     return services;
   })();
   appServices.catch(() => {

@@ -1,0 +1,115 @@
+param name string
+param planName string
+param location string
+param tags object
+param maximumInstanceCount int
+@description('Resource id of the user-assigned identity the app runs as.')
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerName string
+param applicationInsightsName string
+param keyVaultName string
+param usePreviousSecretKey bool
+param useStaticTokens bool
+param oidcIssuer string
+param oidcAudience string
+param databricksWorkspaceUrl string
+param deliveryRetrySchedule string
+param deliveryTimeout string
+param rateLimit string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: { reserved: true }
+}
+
+var keyVaultReference = 'VaultName=${keyVaultName}'
+
+// The app settings, exactly the settings of SPEC section 7 (the consistency test holds the code to them).
+var appSettings = {
+  // Identity-based storage for the host's triggers and the app's SDK clients alike.
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+  AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+  AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+  // DefaultAzureCredential (and anything else using @azure/identity) picks the user-assigned identity.
+  AZURE_CLIENT_ID: identityClientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  WEBHOOKS_SECRET_KEY: '@Microsoft.KeyVault(${keyVaultReference};SecretName=webhooks-secret-key)'
+  WEBHOOKS_SECRET_KEY_PREVIOUS: usePreviousSecretKey ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=webhooks-secret-key-previous)' : ''
+  WEBHOOKS_AUTH_TOKENS: useStaticTokens ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=webhooks-auth-tokens)' : ''
+  WEBHOOKS_AUTH_OIDC_ISSUER: oidcIssuer
+  WEBHOOKS_AUTH_OIDC_AUDIENCE: oidcAudience
+  WEBHOOKS_ALLOW_HTTP_TARGETS: 'false'
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false'
+  WEBHOOKS_RATE_LIMIT: rateLimit
+  DELIVERY_RETRY_SCHEDULE: deliveryRetrySchedule
+  DELIVERY_TIMEOUT: deliveryTimeout
+  DATABRICKS_WORKSPACE_URL: databricksWorkspaceUrl
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+
+  resource settings 'config' = {
+    name: 'appsettings'
+    properties: appSettings
+  }
+}
+
+output name string = functionApp.name
+output url string = 'https://${functionApp.properties.defaultHostName}'

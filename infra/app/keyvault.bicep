@@ -1,0 +1,55 @@
+@description('Key Vault name: 3 to 24 letters, digits and dashes.')
+param name string
+param location string
+param tags object
+
+@secure()
+@description('WEBHOOKS_SECRET_KEY; written when given, left as it is when empty.')
+param webhooksSecretKey string
+
+@secure()
+@description('WEBHOOKS_SECRET_KEY_PREVIOUS; written when given.')
+param webhooksSecretKeyPrevious string
+
+@secure()
+@description('WEBHOOKS_AUTH_TOKENS; written when given.')
+param webhooksAuthTokens string
+
+// RBAC mode: who may read secrets is decided by role assignments (rbac.bicep), not access policies.
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource secretKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(webhooksSecretKey)) {
+  parent: vault
+  name: 'webhooks-secret-key'
+  properties: { value: webhooksSecretKey }
+}
+
+resource previousSecretKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(webhooksSecretKeyPrevious)) {
+  parent: vault
+  name: 'webhooks-secret-key-previous'
+  properties: { value: webhooksSecretKeyPrevious }
+}
+
+resource authTokens 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(webhooksAuthTokens)) {
+  parent: vault
+  name: 'webhooks-auth-tokens'
+  properties: { value: webhooksAuthTokens }
+}
+
+output name string = vault.name

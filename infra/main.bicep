@@ -1,0 +1,151 @@
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(32)
+@description('Name of the environment, used for the resource group name and a short unique hash in every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. It must offer the Flex Consumption plan.')
+param location string
+
+@description('OIDC issuer of bearer tokens for the API, e.g. https://login.microsoftonline.com/<tenant id>/v2.0; empty for static tokens only.')
+param oidcIssuer string = ''
+
+@description('Audience (the API application ID URI or client id) the OIDC tokens must carry; empty when oidcIssuer is.')
+param oidcAudience string = ''
+
+@description('Databricks workspace for job webhooks without workspace_url; empty for none.')
+param databricksWorkspaceUrl string = ''
+
+@secure()
+@description('WEBHOOKS_SECRET_KEY: base64 of 32 random bytes. Give it on the first deployment (and when rotating); leave it empty afterwards to keep the one in Key Vault.')
+param webhooksSecretKey string = ''
+
+@secure()
+@description('The key before the last rotation (WEBHOOKS_SECRET_KEY_PREVIOUS), stored in Key Vault when given.')
+param webhooksSecretKeyPrevious string = ''
+
+@description('Whether the app reads WEBHOOKS_SECRET_KEY_PREVIOUS from Key Vault (true while a key rotation is under way).')
+param usePreviousSecretKey bool = false
+
+@secure()
+@description('Static bearer tokens (WEBHOOKS_AUTH_TOKENS, role:token,...), stored in Key Vault when given.')
+param webhooksAuthTokens string = ''
+
+@description('Whether the app reads WEBHOOKS_AUTH_TOKENS from Key Vault.')
+param useStaticTokens bool = false
+
+@description('DELIVERY_RETRY_SCHEDULE.')
+param deliveryRetrySchedule string = '0s,5s,5m,30m,2h,5h,10h,10h'
+
+@description('DELIVERY_TIMEOUT.')
+param deliveryTimeout string = '15s'
+
+@description('WEBHOOKS_RATE_LIMIT: requests per principal and instance.')
+param rateLimit string = '1200/1m'
+
+@minValue(40)
+@maxValue(1000)
+@description('Most instances the Flex Consumption app may scale out to.')
+param maximumInstanceCount int = 100
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'registry-webhooks-env': environmentName }
+var functionAppName = 'func-webhooks-${resourceToken}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'stwebhooks${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package-${resourceToken}'
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-webhooks-${resourceToken}'
+    applicationInsightsName: 'appi-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-wh-${resourceToken}'
+    location: location
+    tags: tags
+    webhooksSecretKey: webhooksSecretKey
+    webhooksSecretKeyPrevious: webhooksSecretKeyPrevious
+    webhooksAuthTokens: webhooksAuthTokens
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  dependsOn: [rbac]
+  params: {
+    name: functionAppName
+    planName: 'plan-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+    maximumInstanceCount: maximumInstanceCount
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    usePreviousSecretKey: usePreviousSecretKey
+    useStaticTokens: useStaticTokens
+    oidcIssuer: oidcIssuer
+    oidcAudience: oidcAudience
+    databricksWorkspaceUrl: databricksWorkspaceUrl
+    deliveryRetrySchedule: deliveryRetrySchedule
+    deliveryTimeout: deliveryTimeout
+    rateLimit: rateLimit
+  }
+}
+
+output AZURE_RESOURCE_GROUP string = rg.name
+output FUNCTION_APP_NAME string = api.outputs.name
+output FUNCTION_APP_URL string = api.outputs.url
+output API_BASE_URL string = '${api.outputs.url}/api/2.0/mlflow/registry-webhooks'
+output REGISTRY_EVENTS_QUEUE_URL string = '${storage.outputs.queueEndpoint}registry-events'
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, cpSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { AZURE_APP_SETTINGS } from '../../src/config.js';
+import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
+import { compileBicep, runBicep } from '../../scripts/bicep.js';
+
+interface ArmResource {
+  type: string;
+  name: string;
+  properties?: Record<string, unknown> & { template?: ArmTemplate };
+  copy?: { count: string };
+}
+interface ArmTemplate {
+  resources: ArmResource[];
+  variables?: Record<string, unknown>;
+}
+
+/** Every resource of the compiled template and its nested module templates, with the template holding it. */
+function allResources(template: ArmTemplate): { resource: ArmResource; template: ArmTemplate }[] {
+  return template.resources.flatMap((resource) => [
+    { resource, template },
+    ...(resource.properties?.template ? allResources(resource.properties.template) : []),
+  ]);
+}
+
+/** The names a resource loop creates: the template variable its copy count ranges over. */
+function loopNames(resources: { resource: ArmResource; template: ArmTemplate }[], type: string): string[] {
+  const found = resources.find(({ resource }) => resource.type === type);
+  const variable = /length\(variables\('(\w+)'\)\)/.exec(found?.resource.copy?.count ?? '')?.[1];
+  assert.ok(found && variable, `a loop of ${type} over a variable`);
+  return found.template.variables?.[variable] as string[];
+}
+
+/** Settings the platform needs that the code does not read itself. */
+const PLATFORM_SETTINGS = ['AzureWebJobsStorage__blobServiceUri', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'];
+
+describe('infrastructure (compiled by the real Bicep compiler)', () => {
+  let resources: { resource: ArmResource; template: ArmTemplate }[];
+  const ofType = (type: string) => resources.filter(({ resource }) => resource.type === type).map(({ resource }) => resource);
+
+  before(() => {
+    resources = allResources(compileBicep('infra/main.bicep') as unknown as ArmTemplate);
+  });
+
+  it('sets every app setting the code reads, and nothing else but what the platform needs', () => {
+    const [settings] = ofType('Microsoft.Web/sites/config').filter((resource) => resource.name.includes('appsettings'));
+    const names = Object.keys(settings?.properties ?? {});
+    for (const name of AZURE_APP_SETTINGS) assert.ok(names.includes(name), `infra/ does not set ${name}`);
+    for (const name of names) assert.ok(AZURE_APP_SETTINGS.includes(name) || PLATFORM_SETTINGS.includes(name), `infra/ sets ${name}, which nothing reads`);
+    assert.equal(settings?.properties?.AzureWebJobsStorage__credential, 'managedidentity');
+    assert.equal(settings?.properties?.WEBHOOKS_ALLOW_HTTP_TARGETS, 'false');
+    assert.equal(settings?.properties?.WEBHOOKS_ALLOW_PRIVATE_TARGETS, 'false');
+    assert.match(String(settings?.properties?.WEBHOOKS_SECRET_KEY), /@Microsoft\.KeyVault\(/);
+  });
+
+  it('provisions every queue (with its poison queue) and every table the code uses', () => {
+    assert.deepEqual([...loopNames(resources, 'Microsoft.Storage/storageAccounts/queueServices/queues')].sort(), [...ALL_QUEUES].sort());
+    assert.deepEqual([...loopNames(resources, 'Microsoft.Storage/storageAccounts/tableServices/tables')].sort(), [...ALL_TABLES].sort());
+  });
+
+  it('locks the storage account down and runs the app on Flex Consumption, Node 22, as its identity', () => {
+    const [account] = ofType('Microsoft.Storage/storageAccounts');
+    assert.deepEqual(
+      { shared: account?.properties?.allowSharedKeyAccess, tls: account?.properties?.minimumTlsVersion, publicBlob: account?.properties?.allowBlobPublicAccess },
+      { shared: false, tls: 'TLS1_2', publicBlob: false },
+    );
+    const [plan] = ofType('Microsoft.Web/serverfarms') as (ArmResource & { sku?: { tier: string } })[];
+    assert.equal(plan?.sku?.tier, 'FlexConsumption');
+    const [site] = ofType('Microsoft.Web/sites');
+    const config = site?.properties?.functionAppConfig as { runtime: { name: string; version: string }; deployment: { storage: { authentication: { type: string } } } };
+    assert.deepEqual(config.runtime, { name: 'node', version: '22' });
+    assert.equal(config.deployment.storage.authentication.type, 'UserAssignedIdentity');
+    const [vault] = ofType('Microsoft.KeyVault/vaults');
+    assert.equal(vault?.properties?.enableRbacAuthorization, true);
+    const [insights] = ofType('Microsoft.Insights/components');
+    assert.equal(insights?.properties?.DisableLocalAuth, true);
+  });
+
+  it('assigns roles with deterministic guid() names', () => {
+    const assignments = ofType('Microsoft.Authorization/roleAssignments');
+    assert.ok(assignments.length >= 3);
+    for (const assignment of assignments) assert.match(assignment.name, /^\[guid\(/);
+  });
+
+  it('fails the check on a linter warning (bicep itself exits 0 on warnings)', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'infra-'));
+    cpSync('infra', copy, { recursive: true });
+    copyFileSync('infra/app/identity.bicep', join(copy, 'app/identity.bicep'));
+    appendFileSync(join(copy, 'app/identity.bicep'), "\nparam unusedForTheTest string = 'x'\n");
+    const lint = runBicep(['lint', join(copy, 'main.bicep')]);
+    assert.equal(lint.ok, false);
+    assert.match(lint.diagnostics.join('\n'), /no-unused-params/);
+  });
+});
