@@ -1,4 +1,5 @@
 import { ChainAuthenticator, StaticTokenAuthenticator } from './auth/static-tokens.js';
+import { OidcAuthenticator } from './auth/oidc.js';
 import type { Authenticator } from './auth/principal.js';
 import { loadConfig, type Config } from './config.js';
 import type { DelivererDeps } from './delivery/deliverer.js';
@@ -82,7 +83,11 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
   return {
     config,
-    authenticator: new ChainAuthenticator([new StaticTokenAuthenticator(config.authTokens), ...(overrides.authenticators ?? [])]),
+    authenticator: new ChainAuthenticator([
+      new StaticTokenAuthenticator(config.authTokens),
+      ...(config.oidc ? [new OidcAuthenticator(config.oidc)] : []),
+      ...(overrides.authenticators ?? []),
+    ]),
     rateLimiter: new RateLimiter(config.rateLimit.capacity, config.rateLimit.windowMs, clock),
     webhooks: {
       store: webhookStore,

@@ -7,9 +7,16 @@ export async function authorizeRequest(header: string | null, authenticator: Aut
   const token = match?.[1];
   if (!token) throw new ApiError('UNAUTHENTICATED', 'Missing credentials: send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
   const result = await authenticator.authenticate(token);
-  if (result.kind === 'unknown') {
-    throw new ApiError('UNAUTHENTICATED', 'Invalid credentials: the bearer token is not valid', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  switch (result.kind) {
+    case 'principal':
+      return result.principal;
+    case 'no-role':
+      throw new ApiError('PERMISSION_DENIED', `Principal ${result.id} has no role for this service (Webhooks.Admin, Webhooks.Manage or Events.Publish)`);
+    case 'unavailable':
+      throw new ApiError('TEMPORARILY_UNAVAILABLE', `The bearer token cannot be verified right now: ${result.reason}`, { 'Retry-After': '5' });
+    case 'invalid':
+      throw new ApiError('UNAUTHENTICATED', `Invalid credentials: ${result.reason}`, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    case 'unknown':
+      throw new ApiError('UNAUTHENTICATED', 'Invalid credentials: the bearer token is not valid', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
-  if (result.kind === 'no-role') throw new ApiError('PERMISSION_DENIED', `Principal ${result.id} has no role for this service`);
-  return result.principal;
 }

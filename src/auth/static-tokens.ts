@@ -25,7 +25,7 @@ export class StaticTokenAuthenticator implements Authenticator {
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, candidate) && !match) match = entry;
     }
-    return Promise.resolve(match ? { kind: 'principal', principal: { id: match.id, role: match.role } } : { kind: 'unknown' });
+    return Promise.resolve(match ? { kind: 'principal', principal: { id: match.id, roles: [match.role] } } : { kind: 'unknown' });
   }
 }
 

@@ -4,8 +4,8 @@ import type { Principal } from '../auth/principal.js';
 
 /** Fails with PERMISSION_DENIED unless the principal holds one of the roles. */
 export function requireRole(principal: Principal, roles: readonly Role[], action: string): void {
-  if (!roles.includes(principal.role)) {
-    throw new ApiError('PERMISSION_DENIED', `Role '${principal.role}' may not ${action}`);
+  if (!principal.roles.some((role) => roles.includes(role))) {
+    throw new ApiError('PERMISSION_DENIED', `Role${principal.roles.length === 1 ? '' : 's'} '${principal.roles.join("', '")}' may not ${action}`);
   }
 }
 
@@ -15,7 +15,7 @@ export function requireRole(principal: Principal, roles: readonly Role[], action
  */
 export function requireScopeAccess(principal: Principal, modelName: string | undefined, action: string): void {
   requireRole(principal, ['admin', 'manager'], action);
-  if (principal.role === 'manager' && modelName === undefined) {
+  if (!principal.roles.includes('admin') && modelName === undefined) {
     throw new ApiError('PERMISSION_DENIED', `Only an admin may ${action} without a model_name (registry-wide)`);
   }
 }

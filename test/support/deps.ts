@@ -3,9 +3,9 @@ import type { Resolver } from '../../src/delivery/target-policy.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../../src/webhooks/webhook-service.js';
 import { ManualClock, MemoryAuditLog, MemoryWebhookStore } from './memory.js';
 
-export const admin: Principal = { id: 'token:admin:aaaaaaaa', role: 'admin' };
-export const manager: Principal = { id: 'token:manager:bbbbbbbb', role: 'manager' };
-export const publisher: Principal = { id: 'token:publisher:cccccccc', role: 'publisher' };
+export const admin: Principal = { id: 'token:admin:aaaaaaaa', roles: ['admin'] };
+export const manager: Principal = { id: 'token:manager:bbbbbbbb', roles: ['manager'] };
+export const publisher: Principal = { id: 'token:publisher:cccccccc', roles: ['publisher'] };
 
 /** A resolver that answers from a table and fails for names not in it. */
 export const fakeResolver =

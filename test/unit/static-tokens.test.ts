@@ -12,10 +12,10 @@ const tokens = new StaticTokenAuthenticator([
 describe('bearer tokens', () => {
   it('resolve to a principal whose id never contains the token', async () => {
     const principal = await authorizeRequest('Bearer admin-token-0123456789', tokens);
-    assert.equal(principal.role, 'admin');
+    assert.deepEqual(principal.roles, ['admin']);
     assert.match(principal.id, /^token:admin:[0-9a-f]{8}$/);
     assert.ok(!principal.id.includes('admin-token'));
-    assert.equal((await authorizeRequest('bearer   publisher-token-012345 ', tokens)).role, 'publisher');
+    assert.deepEqual((await authorizeRequest('bearer   publisher-token-012345 ', tokens)).roles, ['publisher']);
   });
 
   it('answer 401 for missing, malformed or unknown credentials', async () => {
@@ -27,6 +27,6 @@ describe('bearer tokens', () => {
   it('chain authenticators, first that knows the token decides, no-role is 403', async () => {
     const noRole = { authenticate: () => Promise.resolve({ kind: 'no-role' as const, id: 'oidc:x' }) };
     await assert.rejects(authorizeRequest('Bearer whatever', new ChainAuthenticator([tokens, noRole])), (error: unknown) => error instanceof ApiError && error.code === 'PERMISSION_DENIED');
-    assert.equal((await authorizeRequest('Bearer admin-token-0123456789', new ChainAuthenticator([tokens, noRole]))).role, 'admin');
+    assert.deepEqual((await authorizeRequest('Bearer admin-token-0123456789', new ChainAuthenticator([tokens, noRole]))).roles, ['admin']);
   });
 });

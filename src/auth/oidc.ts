@@ -1,0 +1,85 @@
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
+import { fetch } from 'undici';
+import type { Role } from '../config.js';
+import { errorMessage } from '../errors.js';
+import type { AuthResult, Authenticator } from './principal.js';
+
+/** The app roles of the API registration, and the service role each stands for. */
+export const ROLE_CLAIMS: Readonly<Record<string, Role>> = {
+  'Webhooks.Admin': 'admin',
+  'Webhooks.Manage': 'manager',
+  'Events.Publish': 'publisher',
+};
+
+/** Clock skew allowed on `exp` and `nbf`. */
+export const CLOCK_TOLERANCE_SECONDS = 60;
+/** Asymmetric algorithms only: `none` and HMAC (a public key misused as a shared secret) never verify. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+const FETCH_TIMEOUT_MS = 5000;
+
+export interface OidcOptions {
+  issuer: string;
+  audience: string;
+  /** Least time between two JWKS fetches caused by an unknown `kid` (jose's cooldown). */
+  refetchCooldownMs?: number;
+}
+
+const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
+
+/**
+ * Bearer JWTs from an OIDC issuer (Microsoft Entra ID, say): the signature is checked against the issuer's
+ * JWKS, discovered from `/.well-known/openid-configuration` and cached, refetched when a token names a key
+ * it does not hold; then issuer, audience, expiry (with a minute of skew) and the `roles` claim.
+ */
+export class OidcAuthenticator implements Authenticator {
+  private keys: Promise<JWTVerifyGetKey> | undefined;
+
+  constructor(private readonly options: OidcOptions) {}
+
+  async authenticate(token: string): Promise<AuthResult> {
+    if (!looksLikeJwt(token)) return { kind: 'unknown' };
+    let getKey: JWTVerifyGetKey;
+    try {
+      getKey = await this.discover();
+    } catch (error) {
+      this.keys = undefined;
+      return { kind: 'unavailable', reason: `OIDC discovery failed: ${errorMessage(error)}` };
+    }
+    try {
+      const { payload } = await jwtVerify(token, getKey, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp'],
+      });
+      const subject = typeof payload.oid === 'string' ? payload.oid : (payload.sub ?? 'unknown');
+      const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+      const roles = [...new Set(claimed.map((role) => ROLE_CLAIMS[role]).filter((role): role is Role => role !== undefined))];
+      const id = `oidc:${subject}`;
+      return roles.length === 0 ? { kind: 'no-role', id } : { kind: 'principal', principal: { id, roles } };
+    } catch (error) {
+      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+        return { kind: 'unavailable', reason: `the issuer's keys could not be fetched: ${errorMessage(error)}` };
+      }
+      return { kind: 'invalid', reason: `${error.code}: ${error.message}` };
+    }
+  }
+
+  private discover(): Promise<JWTVerifyGetKey> {
+    this.keys ??= (async () => {
+      const response = await fetch(`${this.options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      if (!response.ok) throw new Error(`the discovery document answered ${response.status}`);
+      const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+      if (document.issuer !== this.options.issuer) throw new Error(`the discovery document names issuer ${String(document.issuer)}`);
+      if (typeof document.jwks_uri !== 'string') throw new Error('the discovery document has no jwks_uri');
+      return createRemoteJWKSet(new URL(document.jwks_uri), {
+        timeoutDuration: FETCH_TIMEOUT_MS,
+        cooldownDuration: this.options.refetchCooldownMs ?? 30_000,
+        cacheMaxAge: 10 * 60_000,
+        [customFetch]: fetch as unknown as FetchImplementation,
+      });
+    })();
+    return this.keys;
+  }
+}
