@@ -9,6 +9,7 @@ import { describeTarget, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from './classify-outcome.js';
 import type { Delivery } from './delivery.js';
 import type { OriginGate } from './origin-gate.js';
+import { redactSecrets } from './redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
 import type { TargetSenders } from './target-sender.js';
 
@@ -70,7 +71,9 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   let outcome: Outcome;
   let statusCode: number | undefined;
   try {
-    const result = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id));
+    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id));
+    // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
+    const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
     outcome = sender.classify(result);
   } catch (error) {

@@ -7,6 +7,7 @@ import { testWebhookSchema } from '../webhooks/schemas.js';
 import { audit, findWebhook } from '../webhooks/webhook-service.js';
 import type { DelivererDeps } from './deliverer.js';
 import { buildPayload } from './payload.js';
+import { redactSecrets } from './redact.js';
 import { sampleEvent } from './sample-event.js';
 import { targetUnreachable } from './target-policy.js';
 
@@ -42,5 +43,5 @@ export async function testWebhook(deps: DelivererDeps & { newId: IdSource }, pri
     if (!result.retryable) throw invalidParameter(`Invalid parameter '${field}': ${result.error}`);
     throw targetUnreachable(field, result.error);
   }
-  return { status_code: result.status, status: result.status, body: result.body };
+  return { status_code: result.status, status: result.status, body: redactSecrets(result.body, webhook.target) };
 }

@@ -207,6 +207,23 @@ describe('HTTP delivery end to end', async () => {
     assert.deepEqual(audits.sort(), ['create', 'test']);
   });
 
+  it("never returns or logs the webhook's own secrets when a receiver echoes them", async () => {
+    const echo = await startReceiver({
+      behaviour: (request, _n, response) => {
+        response.writeHead(500).end(`auth=${request.headers.authorization ?? ''} ${JSON.stringify(request.headers)}`);
+      },
+    });
+    const id = await createHook(runtime, { model_name: 'echo', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: echo.url, secret: 'echo-secret-value', authorization: 'Bearer echo-authorization' } });
+    const tested = await runtime.api('POST', `${API}/test`, { body: { id } });
+    assert.equal(tested.status, 200);
+    assert.match(String(tested.json.body), /\[REDACTED\]/);
+    assert.ok(!tested.text.includes('echo-authorization'));
+    await publish(runtime, [versionCreated('echo')]);
+    const [delivery] = await waitForDeliveries(runtime, id, (list) => list[0]?.last_error !== undefined);
+    assert.match(delivery?.last_error ?? '', /^HTTP 500: auth=\[REDACTED\]/);
+    assert.ok(!JSON.stringify(delivery).includes('echo-authorization'));
+  });
+
   it('audits every triggered delivery with the publisher and the target, never a secret', async () => {
     const receiver = await startReceiver();
     const id = await createHook(runtime, { model_name: 'audited', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret: 'audit-secret-value', authorization: 'Bearer audit-authorization' } });
