@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { request } from 'undici';
+import { testAzurite } from '../support/azurite.js';
+import { createHook } from '../support/api-helpers.js';
+import { startReceiver } from '../support/receiver.js';
+import { ADMIN_TOKEN, API, startRuntime, testEnv } from '../support/runtime-process.js';
+import { snapshotStorage } from '../support/storage-snapshot.js';
+
+interface Case {
+  name: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  /** The statuses that are right for this input. */
+  expect: number[];
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Values that are wrong for a field of each kind. */
+const WRONG: Record<string, Json[]> = {
+  string: [null, 0, 1.5, true, [], {}, ['x'], { a: 'b' }],
+  modelName: [null, 0, true, [], {}, '', 'x'.repeat(257), '😀'.repeat(257)],
+  enumStatus: [null, 0, true, [], {}, '', 'active', 'ENABLED', 'A'.repeat(1000)],
+  stage: [null, 0, true, [], {}, '', 'production', 'Prod', 'Staging '],
+  eventFilter: [null, 0, true, {}, [null], [0], ['NOPE'], 'NOPE', 'COMMENT_CREATED,NOPE', [['COMMENT_CREATED']], [{ event: 'COMMENT_CREATED' }]],
+  eventList: [null, 'x', 0, true, {}, [], [null], [0], ['x'], [[]]],
+  events: [null, 'MODEL_VERSION_CREATED', 0, true, {}, [], [null], [0], ['NOPE'], ['model_version_created'], ['MODEL_VERSION_CREATED', 'MODEL_VERSION_CREATED'], ['MОDEL_VERSION_CREATED'], [['MODEL_VERSION_CREATED']]],
+  bool: [null, 'true', 'false', 1, 0, [], {}],
+  object: [null, 'x', 0, true, [], ['a']],
+  url: [null, 0, true, [], {}, '', 'not a url', 'ftp://x.example/', 'javascript:alert(1)', '//no-scheme.example', `https://x.example/${'a'.repeat(2048)}`, 'https://user:pw@x.example/', 'file:///etc/passwd'],
+  headerValue: [null, 0, true, [], {}, 'Bearer x\r\nX-Injected: 1', 'Bearer \u0000', 'Bearer é', 'x'.repeat(5000)],
+  secret: [null, 0, true, [], {}, 'whsec_not base64!', 'x'.repeat(1025)],
+  description: [null, 0, true, [], {}, 'd'.repeat(1001)],
+  id: [null, 0, 1.5, true, [], {}, '', 'x'.repeat(200)],
+  jobId: [null, true, [], {}, '', 'abc', '1.5', '-1', '12 ', 1.5, -1, '1'.repeat(25)],
+  version: [null, true, [], {}, 0, -1, 1.5, '', 'abc', '1.0', 'v1'],
+  timestamp: [null, 'now', '1', true, -1, 1.5, 1e14, [], {}],
+  tags: [null, 'k=v', 0, {}, [], [null], ['k'], [{}], [{ key: 'k' }], [{ key: '', value: 'v' }], [{ key: 'k', value: 1 }], [{ key: 'k', value: 'v', extra: 1 }]],
+  eventId: [null, 0, true, [], {}, '', 'has space', 'x'.repeat(257), 'ünïcode'],
+  maxResults: [null, true, [], {}, 0, -1, 1.5, 1001, '', 'abc', '0', '1001'],
+  pageToken: [null, 0, true, [], {}, 'garbage', 'e30', Buffer.from('{"p":1}').toString('base64url')],
+};
+
+const setAt = (body: Record<string, Json>, path: string[], value: Json | undefined): Record<string, Json> => {
+  const copy = structuredClone(body);
+  let node: Record<string, Json> = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string, Json>;
+  const last = path[path.length - 1] ?? '';
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return copy;
+};
+
+/** Every field of a valid body made wrong in every way for its kind, each required field left out, and an extra field. */
+function fieldCases(name: string, method: Case['method'], path: string, base: Record<string, Json>, fields: [string[], string][], required: string[][]): Case[] {
+  const cases: Case[] = [];
+  for (const [field, kind] of fields) {
+    for (const [index, value] of (WRONG[kind] ?? []).entries()) {
+      cases.push({ name: `${name} ${field.join('.')}=${kind}#${index}`, method, path, body: JSON.stringify(setAt(base, field, value)), expect: [400] });
+    }
+  }
+  for (const field of required) cases.push({ name: `${name} without ${field.join('.')}`, method, path, body: JSON.stringify(setAt(base, field, undefined)), expect: [400] });
+  cases.push({ name: `${name} with an extra field`, method, path, body: JSON.stringify({ ...base, unexpected: 1 }), expect: [400] });
+  for (const [field, kind] of fields) {
+    if (kind === 'object') cases.push({ name: `${name} ${field.join('.')} with an extra field`, method, path, body: JSON.stringify(setAt(base, [...field, 'unexpected'], 1)), expect: [400] });
+  }
+  return cases;
+}
+
+/** Bodies that are not JSON objects at all, or not valid JSON, or not UTF-8, or too deep. */
+function structuralCases(name: string, method: Case['method'], path: string, valid: Record<string, Json>): Case[] {
+  const text = JSON.stringify(valid);
+  const raw: [string, string | Buffer][] = [
+    ['array', '[]'],
+    ['string', '"x"'],
+    ['number', '42'],
+    ['null', 'null'],
+    ['true', 'true'],
+    ['truncated', text.slice(0, -1)],
+    ['trailing garbage', `${text} x`],
+    ['two objects', `${text}${text}`],
+    ['single quotes', text.replaceAll('"', "'")],
+    ['comments', `/* c */${text}`],
+    ['trailing comma', `${text.slice(0, -1)},}`],
+    ['NaN', '{"x": NaN}'],
+    ['Infinity', '{"x": Infinity}'],
+    ['hex number', '{"x": 0x10}'],
+    ['leading zero', '{"x": 01}'],
+    ['raw control char', '{"x": "a\u0001b"}'],
+    ['bad escape', '{"x": "\\q"}'],
+    ['lone surrogate escape', text.replace(/^\{/, '{"x": "a\\ud800b", ')],
+    ['escaped lone low surrogate', '{"model_name": "\\udc00"}'],
+    ['duplicate keys', text.replace(/^\{("[^"]+":)/, '{$1 "first", $1')],
+    ['deep nesting', `{"x": ${'['.repeat(5000)}${']'.repeat(5000)}}`],
+    ['deep objects', `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`],
+    ['invalid UTF-8', Buffer.concat([Buffer.from('{"model_name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])],
+    ['overlong UTF-8', Buffer.concat([Buffer.from('{"model_name": "'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
+    ['truncated UTF-8', Buffer.concat([Buffer.from('{"model_name": "'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')])],
+    ['UTF-16', Buffer.from(text, 'utf16le')],
+    ['only whitespace then garbage', '   \n x'],
+  ];
+  const cases: Case[] = raw.map(([kind, body]) => ({ name: `${name} body: ${kind}`, method, path, body, expect: [400] }));
+  const contentTypes: [string, string][] = [
+    ['application/x-www-form-urlencoded', 'model_name=x&events=COMMENT_CREATED'],
+    ['multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--'],
+    ['application/xml', '<webhook><id>x</id></webhook>'],
+    ['text/plain', 'hello'],
+    ['application/json; charset=utf-16', text],
+    ['application/json; charset=latin1', text],
+  ];
+  for (const [contentType, body] of contentTypes) cases.push({ name: `${name} as ${contentType}`, method, path, body, headers: { 'content-type': contentType }, expect: [400] });
+  cases.push({ name: `${name} body over 1 MiB`, method, path, body: JSON.stringify({ ...valid, description: 'x'.repeat(1024 * 1024) }), expect: [413] });
+  return cases;
+}
+
+/** Bad or missing credentials, on every endpoint. */
+function authCases(method: Case['method'], path: string): Case[] {
+  const headers: Record<string, string>[] = [{}, { authorization: '' }, { authorization: 'Bearer' }, { authorization: 'Basic YWRtaW46YWRtaW4=' }, { authorization: 'Bearer a b' }, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `bearer${ADMIN_TOKEN}` }];
+  return headers.map((header, index) => ({ name: `${method} ${path} credentials#${index}`, method, path, body: '{}', headers: { ...header, 'x-no-default-token': '1' }, expect: [401] }));
+}
+
+describe('bad input on every endpoint', async () => {
+  const azurite = await testAzurite();
+  const runtime = await startRuntime(testEnv(azurite.connectionString));
+  const receiver = await startReceiver();
+  const id = await createHook(runtime, { model_name: 'bad-input', events: ['MODEL_VERSION_CREATED', 'COMMENT_CREATED'], status: 'TEST_MODE', http_url_spec: { url: receiver.url, secret: 'bad-input-secret' } });
+
+  const create = { model_name: 'bad-input', events: ['MODEL_VERSION_CREATED'], description: 'd', status: 'ACTIVE', http_url_spec: { url: receiver.url, secret: 'secret-123456', authorization: 'Bearer x', enable_ssl_verification: true } };
+  const createJob = { model_name: 'bad-input', events: ['MODEL_VERSION_CREATED'], job_spec: { job_id: '12', access_token: 'dapi-123456', workspace_url: 'https://adb.example' } };
+  const update = { id, description: 'd', events: ['MODEL_VERSION_CREATED'], status: 'ACTIVE', http_url_spec: { url: receiver.url, secret: 'secret-123456', authorization: 'Bearer x', enable_ssl_verification: true } };
+  const publish = { event: 'MODEL_VERSION_TAG_SET', model_name: 'bad-input', version: '1', tags: [{ key: 'k', value: 'v' }], user_id: 'u', event_timestamp: 1, text: 't', event_id: 'e-1' };
+  const transition = { event: 'MODEL_VERSION_TRANSITIONED_STAGE', model_name: 'bad-input', version: '1', to_stage: 'Production', from_stage: 'None' };
+  const hook = (field: string) => [['http_url_spec', field], field === 'url' ? 'url' : field === 'enable_ssl_verification' ? 'bool' : field === 'secret' ? 'secret' : 'headerValue'] as [string[], string];
+
+  const cases: Case[] = [
+    ...fieldCases('create', 'POST', `${API}/create`, create, [[['model_name'], 'modelName'], [['events'], 'events'], [['description'], 'description'], [['status'], 'enumStatus'], [['http_url_spec'], 'object'], hook('url'), hook('secret'), hook('authorization'), hook('enable_ssl_verification')], [['events'], ['http_url_spec', 'url']]),
+    ...fieldCases('create job', 'POST', `${API}/create`, createJob, [[['job_spec'], 'object'], [['job_spec', 'job_id'], 'jobId'], [['job_spec', 'access_token'], 'headerValue'], [['job_spec', 'workspace_url'], 'url']], [['job_spec', 'job_id'], ['job_spec', 'access_token']]),
+    { name: 'create with both specs', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, job_spec: createJob.job_spec }), expect: [400] },
+    { name: 'create with neither spec', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, http_url_spec: undefined }), expect: [400] },
+    { name: 'create REGISTERED_MODEL_CREATED on a model', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, events: ['REGISTERED_MODEL_CREATED'] }), expect: [400] },
+    ...fieldCases('update', 'PATCH', `${API}/update`, update, [[['id'], 'id'], [['description'], 'description'], [['events'], 'events'], [['status'], 'enumStatus'], [['http_url_spec'], 'object'], hook('url'), hook('secret'), hook('authorization'), hook('enable_ssl_verification')], [['id']]),
+    ...fieldCases('test', 'POST', `${API}/test`, { id, event: 'COMMENT_CREATED' }, [[['id'], 'id'], [['event'], 'enumStatus']], [['id']]),
+    ...fieldCases('delete', 'DELETE', `${API}/delete`, { id }, [[['id'], 'id']], [['id']]),
+    ...fieldCases('publish', 'POST', `${API}/publish`, publish, [[['event'], 'enumStatus'], [['model_name'], 'modelName'], [['version'], 'version'], [['tags'], 'tags'], [['user_id'], 'string'], [['event_timestamp'], 'timestamp'], [['text'], 'string'], [['event_id'], 'eventId']], [['event'], ['model_name'], ['version'], ['tags']]),
+    ...fieldCases('publish transition', 'POST', `${API}/publish`, transition, [[['to_stage'], 'stage'], [['from_stage'], 'stage']], [['to_stage'], ['from_stage']]),
+    ...fieldCases('publish batch', 'POST', `${API}/publish`, { events: [transition] }, [[['events'], 'eventList']], [['events']]),
+    { name: 'publish 101 events', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ events: Array.from({ length: 101 }, () => transition) }), expect: [400] },
+    { name: 'publish an empty batch', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ events: [] }), expect: [400] },
+    { name: 'publish a batch with one bad event', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ events: [transition, { ...transition, to_stage: 'Nowhere' }] }), expect: [400] },
+    { name: 'publish a payload over 32 KiB', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ ...publish, tags: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(5000) })) }), expect: [400] },
+    { name: 'publish a specific event with the wrong stage', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ ...transition, event: 'MODEL_VERSION_TRANSITIONED_TO_STAGING' }), expect: [400] },
+    ...fieldCases('list', 'POST', `${API}/list`, { model_name: 'bad-input', events: ['COMMENT_CREATED'], max_results: 10 }, [[['model_name'], 'modelName'], [['events'], 'eventFilter'], [['max_results'], 'maxResults'], [['page_token'], 'pageToken']], []),
+    ...fieldCases('redeliver', 'POST', `${API}/deliveries/redeliver`, { webhook_id: id, since_timestamp: 0 }, [[['webhook_id'], 'id'], [['since_timestamp'], 'timestamp']], [['webhook_id'], ['since_timestamp']]),
+    ...fieldCases('redeliver one', 'POST', `${API}/deliveries/redeliver`, { delivery_id: 'x' }, [[['delivery_id'], 'id']], []),
+    ...structuralCases('create', 'POST', `${API}/create`, create),
+    ...structuralCases('update', 'PATCH', `${API}/update`, update),
+    ...structuralCases('test', 'POST', `${API}/test`, { id }),
+    ...structuralCases('delete', 'DELETE', `${API}/delete`, { id }),
+    ...structuralCases('publish', 'POST', `${API}/publish`, transition),
+    ...structuralCases('list', 'POST', `${API}/list`, { model_name: 'bad-input' }),
+    ...structuralCases('redeliver', 'POST', `${API}/deliveries/redeliver`, { webhook_id: id, since_timestamp: 0 }),
+    ...[`${API}/create`, `${API}/update`, `${API}/delete`, `${API}/test`, `${API}/list`, `${API}/publish`, `${API}/deliveries`, `${API}/deliveries/redeliver`].flatMap((path) =>
+      authCases(path.endsWith('update') ? 'PATCH' : path.endsWith('delete') ? 'DELETE' : path.endsWith('deliveries') ? 'GET' : 'POST', path),
+    ),
+  ];
+
+  const query = (path: string, params: string[]) => params.map((param, index): Case => ({ name: `GET ${path}?${param}#${index}`, method: 'GET', path: `${path}?${param}`, expect: [400] }));
+  cases.push(
+    ...query(`${API}/list`, ['max_results=abc', 'max_results=0', 'max_results=1001', 'max_results=-1', 'max_results=1.5', 'max_results=', 'events=NOPE', 'events=MODEL_VERSION_CREATED,NOPE', 'events=', 'page_token=garbage', 'page_token=e30', 'unknown=1', 'model_name=', `model_name=${'x'.repeat(300)}`, 'model_name=a&model_name=b', 'max_results=1&max_results=2']),
+    ...query(`${API}/deliveries`, ['', `webhook_id=${id}&status=LOST`, `webhook_id=${id}&max_results=0`, `webhook_id=${id}&page_token=garbage`, `webhook_id=${id}&unknown=1`, 'webhook_id=', `webhook_id=${id}&webhook_id=${id}`]),
+  );
+  // Ids that are well formed, or not, but name nothing: 404.
+  for (const unknown of ['f'.repeat(32), '0'.repeat(32), '1234567890', '../../etc/passwd', 'ｆ'.repeat(32), 'a'.repeat(31), `${'a'.repeat(32)}\u0000`, 'A'.repeat(32)]) {
+    cases.push(
+      { name: `update unknown id ${unknown}`, method: 'PATCH', path: `${API}/update`, body: JSON.stringify({ id: unknown, status: 'ACTIVE' }), expect: [404] },
+      { name: `delete unknown id ${unknown}`, method: 'DELETE', path: `${API}/delete`, body: JSON.stringify({ id: unknown }), expect: [404] },
+      { name: `test unknown id ${unknown}`, method: 'POST', path: `${API}/test`, body: JSON.stringify({ id: unknown }), expect: [404] },
+      { name: `deliveries of unknown id ${unknown}`, method: 'GET', path: `${API}/deliveries?webhook_id=${encodeURIComponent(unknown)}`, expect: [404] },
+      { name: `redeliver unknown delivery ${unknown}`, method: 'POST', path: `${API}/deliveries/redeliver`, body: JSON.stringify({ delivery_id: unknown }), expect: [404] },
+    );
+  }
+  cases.push(
+    { name: 'unknown path', method: 'GET', path: `${API}/nope`, expect: [404] },
+    { name: 'unknown API version', method: 'POST', path: '/api/2.1/mlflow/registry-webhooks/create', body: '{}', expect: [404] },
+    { name: 'wrong method on create', method: 'GET', path: `${API}/create`, expect: [405] },
+    { name: 'wrong method on update', method: 'POST', path: `${API}/update`, body: '{}', expect: [405] },
+    { name: 'wrong method on delete', method: 'POST', path: `${API}/delete`, body: '{}', expect: [405] },
+    { name: 'wrong method on publish', method: 'GET', path: `${API}/publish`, expect: [405] },
+    { name: 'GET list with a body', method: 'GET', path: `${API}/list`, body: '{"model_name":"x"}', expect: [400] },
+  );
+
+  it('answers every one with the right 4xx in the error format, never a 5xx, and changes nothing', async () => {
+    const before = await snapshotStorage(azurite.clients);
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    for (const entry of cases) {
+      const { ['x-no-default-token']: noDefault, ...headers } = entry.headers ?? {};
+      const response = await request(`${runtime.baseUrl}${entry.path}`, {
+        method: entry.method,
+        headers: { ...(noDefault ? {} : { authorization: `Bearer ${ADMIN_TOKEN}` }), ...headers },
+        ...(entry.body !== undefined ? { body: entry.body } : {}),
+      });
+      const text = await response.body.text();
+      statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+      let json: { error_code?: unknown; message?: unknown } = {};
+      try {
+        json = JSON.parse(text) as typeof json;
+      } catch {
+        // reported below
+      }
+      if (!entry.expect.includes(response.statusCode) || typeof json.error_code !== 'string' || typeof json.message !== 'string' || json.message === '') {
+        failures.push(`${entry.name}: ${response.statusCode} ${text.slice(0, 200)}`);
+      }
+    }
+    const fiveHundreds = [...statuses.entries()].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
+    console.log(`bad-input suite: ${cases.length} malformed inputs, ${fiveHundreds} answered 5xx, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    assert.ok(cases.length >= 500, `${cases.length} cases`);
+    assert.deepEqual(failures, []);
+    assert.equal(fiveHundreds, 0);
+    assert.equal(await snapshotStorage(azurite.clients), before, 'storage is exactly as it was');
+  });
+});
