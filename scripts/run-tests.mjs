@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or those under the paths given) with Node's test runner and tsx.
 // Node 20's runner does not expand globs, so the files are listed here. CI reads the runner's summary lines.
+// Then it scans what the tests recorded (logs, API responses, stored entities) for leaked secrets.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const roots = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
@@ -19,9 +21,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test files: ${files.map((file) => relative('.', file)).join(' ')}`);
+const artifacts = mkdtempSync(join(tmpdir(), 'rw-test-artifacts-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000', ...passThrough, ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', RW_TEST_ARTIFACTS: artifacts } },
 );
-process.exit(result.status ?? 1);
+const scan = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/scan-test-artifacts.ts', artifacts], { stdio: 'inherit' });
+rmSync(artifacts, { recursive: true, force: true });
+process.exit(result.status === 0 && scan.status === 0 ? 0 : (result.status ?? 1) || 1);

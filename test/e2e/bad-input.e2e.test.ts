@@ -5,6 +5,7 @@ import { testAzurite } from '../support/azurite.js';
 import { createHook } from '../support/api-helpers.js';
 import { startReceiver } from '../support/receiver.js';
 import { ADMIN_TOKEN, API, startRuntime, testEnv } from '../support/runtime-process.js';
+import { recordArtifact } from '../support/artifacts.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
 
 interface Case {
@@ -204,6 +205,7 @@ describe('bad input on every endpoint', async () => {
         ...(entry.body !== undefined ? { body: entry.body } : {}),
       });
       const text = await response.body.text();
+      recordArtifact('api-responses', `${entry.method} ${entry.path} -> ${response.statusCode}\n${text}`);
       statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
       let json: { error_code?: unknown; message?: unknown } = {};
       try {

@@ -13,11 +13,13 @@ import { ConcurrentUpdateError, type WebhookStore } from '../../src/storage/webh
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { testAzurite } from '../support/azurite.js';
 import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
+import { recordSecrets } from '../support/artifacts.js';
 import { MemoryDeliveryStore, MemoryEventClaims, MemoryWebhookStore } from '../support/memory.js';
 
 const SECRET = 'plaintext-secret-value-0001';
 const AUTHORIZATION = 'Bearer plaintext-authorization-0002';
 const ACCESS_TOKEN = 'dapi-plaintext-access-token-0003';
+recordSecrets([SECRET, AUTHORIZATION, ACCESS_TOKEN]);
 
 let n = 0;
 /** A webhook; an override of undefined removes the field, as the stores never return undefined keys. */

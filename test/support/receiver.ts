@@ -28,6 +28,9 @@ export interface Receiver {
   /** The most sockets open at one time. */
   peakConnections: number;
   setBehaviour(behaviour: Behaviour): void;
+  /** Stops listening (connections are refused) until `up()`, on the same port. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,10 +74,17 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
       return peakConnections;
     },
     setBehaviour: (next) => (behaviour = next),
-    close: () =>
+    down: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
+      }),
+    up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        if (server.listening) server.close(() => resolve());
+        else resolve();
       }),
   };
   after(() => receiver.close());

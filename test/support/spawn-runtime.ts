@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from '../../src/local/azurite.js';
+import { recordArtifact, recordSecrets } from './artifacts.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,6 +41,8 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  recordSecrets([env.WEBHOOKS_SECRET_KEY, env.WEBHOOKS_SECRET_KEY_PREVIOUS, ...(env.WEBHOOKS_AUTH_TOKENS ?? '').split(',').map((entry) => entry.slice(entry.indexOf(':') + 1))]);
+  child.once('exit', () => recordArtifact('runtime-log', output));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime did not start:\n${output}`)), 60_000);
     const check = () => {
@@ -68,6 +71,8 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
         ...(rawBody !== undefined ? { body: rawBody } : body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       const text = await response.text();
+      recordArtifact('api-responses', `${method} ${path} -> ${response.status} ${JSON.stringify([...response.headers])}\n${text}`);
+      if (body !== undefined) recordSecrets(secretsIn(body));
       let json: Record<string, unknown> = {};
       try {
         json = JSON.parse(text) as Record<string, unknown>;
@@ -82,3 +87,11 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
   return runtime;
 }
 
+
+/** The write-only values in a request body (webhook secrets, authorization values, access tokens). */
+function secretsIn(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null) return [];
+  return Object.entries(body).flatMap(([key, value]) =>
+    typeof value === 'string' && ['secret', 'authorization', 'access_token'].includes(key) ? [value] : secretsIn(value),
+  );
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { testAzurite } from '../support/azurite.js';
+import { createHook, publish, waitForDeliveries } from '../support/api-helpers.js';
+import { accepting, Ledger, printReport } from '../support/ledger.js';
+import { hang, resetConnection, startReceiver, type Behaviour } from '../support/receiver.js';
+import { startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+
+const FAN_OUT = 3;
+const EVENTS_PER_PHASE = 8;
+const FAULT_MS = 2000;
+
+/** A fault: receivers that go down (connection refused), or that answer with a behaviour of their own. */
+type Fault = 'down' | ((ledger: Ledger) => Behaviour);
+
+const slowly =
+  (ms: number): Fault =>
+  (ledger) =>
+  async (request, n, response, socket) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await accepting(ledger, () => undefined)(request, n, response, socket);
+  };
+
+describe('faults at the receivers: every event delivered, none lost', async () => {
+  const azurite = await testAzurite();
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,2s,2s,2s,3s,3s,3s,3s', DELIVERY_TIMEOUT: '1s' }));
+  const rows: ReturnType<Ledger['report']>[] = [];
+  after(() => printReport(rows));
+  let version = 0;
+
+  /** Events before the fault, the fault with more events published during it, then recovery: all must arrive. */
+  async function scenario(name: string, fault: Fault): Promise<void> {
+    const ledger = new Ledger();
+    let faulty: Behaviour | undefined;
+    const receivers = await Promise.all(Array.from({ length: FAN_OUT }, () => startReceiver({ behaviour: accepting(ledger, () => faulty) })));
+    const model = `fault-${name}`;
+    const ids = await Promise.all(receivers.map((receiver) => createHook(runtime, { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } })));
+    const send = async () => {
+      const events = Array.from({ length: EVENTS_PER_PHASE }, () => String(++version));
+      for (const v of events) ledger.expect(v, ids);
+      await publish(runtime, events.map((v) => ({ event: 'MODEL_VERSION_CREATED', model_name: model, version: v })));
+    };
+    await send();
+    if (fault === 'down') await Promise.all(receivers.map((receiver) => receiver.down()));
+    else faulty = fault(ledger);
+    await send();
+    await new Promise((resolve) => setTimeout(resolve, FAULT_MS));
+    if (fault === 'down') await Promise.all(receivers.map((receiver) => receiver.up()));
+    else faulty = undefined;
+    await waitFor(`${name}: every delivery`, () => (ledger.complete ? true : undefined), 45_000);
+    // The receivers may have everything while the service still retries (an answer came after its
+    // deadline): wait until every delivery is settled, so the duplicates are counted too.
+    for (const id of ids) await waitForDeliveries(runtime, id, (list) => list.length === 2 * EVENTS_PER_PHASE && list.every((delivery) => delivery.status === 'SUCCEEDED'), 45_000);
+    const row = ledger.report(name);
+    rows.push(row);
+    assert.equal(row.lost, 0);
+    assert.equal(row.mixedIds, 0, 'duplicates carry the same webhook-id');
+  }
+
+  it('survives the receivers being down (connection refused)', () => scenario('receivers down', 'down'));
+  it('survives receivers that hang past the timeout', () => scenario('receivers hanging', () => hang));
+  it('survives receivers that reset connections', () => scenario('connections reset', () => resetConnection));
+  it('survives receivers that answer slowly, within and past the timeout', () => scenario('receivers slow (1.5 s)', slowly(1500)));
+});
