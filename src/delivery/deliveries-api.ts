@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
-import { decodePageToken, encodePageToken } from '../storage/page-token.js';
+import { cursorOf, encodePageToken } from '../storage/page-token.js';
 import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findWebhook } from '../webhooks/webhook-service.js';
@@ -39,8 +39,7 @@ export async function listDeliveries(deps: DelivererDeps, principal: Principal, 
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
   await webhookFor(deps, principal, query.webhook_id, 'read deliveries');
-  const after = query.page_token === undefined ? undefined : decodePageToken(query.page_token);
-  if (after && after.p !== query.webhook_id) throw invalidParameter("Invalid parameter 'page_token': it belongs to another webhook's deliveries");
+  const after = cursorOf(query.page_token, query.webhook_id, "another webhook's deliveries");
   const page = await deps.deliveries.list({
     webhookId: query.webhook_id,
     ...(query.status ? { status: query.status } : {}),

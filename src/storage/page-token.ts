@@ -12,6 +12,17 @@ const cursorSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max
 /** Page tokens are opaque to callers: base64url JSON of the keyset position. */
 export const encodePageToken = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 
+/**
+ * The position a `page_token` names, if one was sent; a token from a listing of another partition (another
+ * model's webhooks, another webhook's deliveries) is refused, naming `what` that listing was.
+ */
+export function cursorOf(token: string | undefined, partition: string | undefined, what: string): Cursor | undefined {
+  if (token === undefined) return undefined;
+  const cursor = decodePageToken(token);
+  if (partition !== undefined && cursor.p !== partition) throw invalidParameter(`Invalid parameter 'page_token': it belongs to a listing of ${what}`);
+  return cursor;
+}
+
 export function decodePageToken(token: string): Cursor {
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('not base64url');

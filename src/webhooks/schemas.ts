@@ -68,26 +68,26 @@ export const jobIdSchema = z
 
 const accessTokenSchema = headerValueSchema.min(1, { error: 'must not be empty' });
 
+const httpUrlSpecSchema = z.strictObject({
+  url: urlSchema,
+  secret: secretSchema.optional(),
+  authorization: headerValueSchema.optional(),
+  enable_ssl_verification: z.boolean().optional(),
+});
+
+const jobSpecSchema = z.strictObject({
+  job_id: jobIdSchema,
+  access_token: accessTokenSchema,
+  workspace_url: urlSchema.optional(),
+});
+
 export const createWebhookSchema = z.strictObject({
   model_name: modelNameSchema.optional(),
   events: eventsSchema,
   description: descriptionSchema.optional(),
   status: statusSchema.optional(),
-  http_url_spec: z
-    .strictObject({
-      url: urlSchema,
-      secret: secretSchema.optional(),
-      authorization: headerValueSchema.optional(),
-      enable_ssl_verification: z.boolean().optional(),
-    })
-    .optional(),
-  job_spec: z
-    .strictObject({
-      job_id: jobIdSchema,
-      access_token: accessTokenSchema,
-      workspace_url: urlSchema.optional(),
-    })
-    .optional(),
+  http_url_spec: httpUrlSpecSchema.optional(),
+  job_spec: jobSpecSchema.optional(),
 });
 export type CreateWebhookInput = z.output<typeof createWebhookSchema>;
 
@@ -95,26 +95,14 @@ export type CreateWebhookInput = z.output<typeof createWebhookSchema>;
 export const webhookIdSchema = z.string().min(1, { error: 'must not be empty' }).max(128, { error: 'is too long' });
 export const isWellFormedWebhookId = (id: string): boolean => /^[0-9a-f]{32}$/.test(id);
 
+/** In an update every spec field may be left out: it keeps its stored value. */
 export const updateWebhookSchema = z.strictObject({
   id: webhookIdSchema,
   description: descriptionSchema.optional(),
   events: eventsSchema.optional(),
   status: statusSchema.optional(),
-  http_url_spec: z
-    .strictObject({
-      url: urlSchema.optional(),
-      secret: secretSchema.optional(),
-      authorization: headerValueSchema.optional(),
-      enable_ssl_verification: z.boolean().optional(),
-    })
-    .optional(),
-  job_spec: z
-    .strictObject({
-      job_id: jobIdSchema.optional(),
-      access_token: accessTokenSchema.optional(),
-      workspace_url: urlSchema.optional(),
-    })
-    .optional(),
+  http_url_spec: httpUrlSpecSchema.partial().optional(),
+  job_spec: jobSpecSchema.partial().optional(),
 });
 export type UpdateWebhookInput = z.output<typeof updateWebhookSchema>;
 

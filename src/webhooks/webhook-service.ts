@@ -4,7 +4,7 @@ import type { Clock, IdSource } from '../ids.js';
 import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../delivery/target-policy.js';
 import type { AuditAction, AuditLog } from '../storage/audit-log.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
-import { decodePageToken, encodePageToken } from '../storage/page-token.js';
+import { cursorOf, encodePageToken } from '../storage/page-token.js';
 import { ConcurrentUpdateError, type WebhookStore } from '../storage/webhook-store.js';
 import { parseWith } from '../http/validate.js';
 import type { EventName } from './events.js';
@@ -103,10 +103,7 @@ export async function listWebhooks(
   const query = parseWith(listWebhooksSchema, input);
   requireScopeAccess(principal, query.model_name, 'list webhooks of all models');
   const scope = query.model_name === undefined ? undefined : scopeKeyOf(query.model_name);
-  const after = query.page_token === undefined ? undefined : decodePageToken(query.page_token);
-  if (after && scope !== undefined && after.p !== scope) {
-    throw invalidParameter("Invalid parameter 'page_token': it belongs to a listing of another model");
-  }
+  const after = cursorOf(query.page_token, scope, 'another model');
   const page = await deps.store.list({
     ...(scope !== undefined ? { scope } : {}),
     ...(query.events ? { events: query.events } : {}),

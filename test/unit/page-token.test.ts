@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/errors.js';
-import { decodePageToken, encodePageToken } from '../../src/storage/page-token.js';
+import { cursorOf, decodePageToken, encodePageToken } from '../../src/storage/page-token.js';
 
 describe('page tokens', () => {
   it('round-trip a keyset position', () => {
@@ -19,5 +19,13 @@ describe('page tokens', () => {
         bad,
       );
     }
+  });
+
+  it("refuse a token from another partition's listing", () => {
+    const token = encodePageToken({ p: 'm_a', r: 'x' });
+    assert.deepEqual(cursorOf(token, 'm_a', 'another model'), { p: 'm_a', r: 'x' });
+    assert.deepEqual(cursorOf(token, undefined, 'another model'), { p: 'm_a', r: 'x' });
+    assert.equal(cursorOf(undefined, 'm_a', 'another model'), undefined);
+    assert.throws(() => cursorOf(token, 'm_b', 'another model'), /belongs to a listing of another model/);
   });
 });
