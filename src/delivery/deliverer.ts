@@ -11,7 +11,7 @@ import type { Delivery } from './delivery.js';
 import type { OriginGate } from './origin-gate.js';
 import { redactSecrets } from './redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import type { TargetSenders } from './target-sender.js';
+import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from './target-sender.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
 export interface DeliveryMessage {
@@ -71,7 +71,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   let outcome: Outcome;
   let statusCode: number | undefined;
   try {
-    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id));
+    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES));
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;

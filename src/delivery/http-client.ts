@@ -12,6 +12,8 @@ export interface OutboundRequest {
   headers: Record<string, string>;
   body?: string;
   verifyTls: boolean;
+  /** Read at most this much of the answer (default: the client's maxResponseBytes). */
+  maxResponseBytes?: number;
 }
 
 /** Every outbound call goes through this: webhook deliveries, test calls and the Databricks Jobs API. */
@@ -155,7 +157,7 @@ export class GuardedHttpClient implements OutboundClient {
         dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
         signal,
       });
-      const body = await readCapped(response.body, this.options.maxResponseBytes);
+      const body = await readCapped(response.body, Math.min(outbound.maxResponseBytes ?? Infinity, this.options.maxResponseBytes));
       const retryAfterHeader = response.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
       return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

@@ -45,7 +45,7 @@ export class JobTargetSender implements TargetSender {
     return this.workspaceOf(webhook) ?? '';
   }
 
-  async send(webhook: Webhook, payload: string): Promise<AttemptResult> {
+  async send(webhook: Webhook, payload: string, _messageId?: string, maxResponseBytes?: number): Promise<AttemptResult> {
     const { target } = webhook;
     if (target.kind !== 'job') throw new Error('JobTargetSender needs a job target');
     const workspace = this.workspaceOf(webhook);
@@ -64,6 +64,7 @@ export class JobTargetSender implements TargetSender {
       headers: { ...headers, 'content-type': 'application/json' },
       body: runNowBody(target.jobId, shape, payload),
       verifyTls: true,
+      ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
     });
   }
 

@@ -4,9 +4,15 @@ import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
 import { deliveryHeaders } from './sign-payload.js';
 
+/**
+ * How much of a target's answer a delivery reads: enough for the delivery log's excerpt. The test call, which
+ * answers the body, reads up to the client's limit (1 MiB).
+ */
+export const DELIVERY_RESPONSE_BYTES = 16 * 1024;
+
 /** One kind of target: how to send a payload to it, and what its answer means. */
 export interface TargetSender {
-  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult>;
+  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult>;
   classify(result: AttemptResult): Outcome;
   /** Where the attempt goes, for per-origin bookkeeping. */
   originOf(webhook: Webhook): string;
@@ -19,10 +25,11 @@ export class HttpTargetSender implements TargetSender {
     private readonly now: () => number,
   ) {}
 
-  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult> {
+  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult> {
     const { target } = webhook;
     if (target.kind !== 'http') throw new Error('HttpTargetSender needs an HTTP target');
     return this.client.send({
+      ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
       url: target.url,
       method: 'POST',
       headers: deliveryHeaders({

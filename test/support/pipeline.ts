@@ -23,8 +23,11 @@ export class ScriptedSender implements TargetSender {
     this.scripts.set(webhookId, results);
   }
 
-  send(webhook: Webhook, payload: string, messageId: string): Promise<AttemptResult> {
+  readonly limits: (number | undefined)[] = [];
+
+  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult> {
     this.sent.push({ webhookId: webhook.id, payload, messageId });
+    this.limits.push(maxResponseBytes);
     const script = this.scripts.get(webhook.id) ?? [];
     return Promise.resolve(script.length > 1 ? (script.shift() as AttemptResult) : (script[0] ?? { kind: 'response', status: 200, body: 'OK' }));
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
+import { DELIVERY_RESPONSE_BYTES } from '../../src/delivery/target-sender.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });
@@ -20,6 +21,7 @@ describe('fan-out', () => {
     assert.deepEqual([...deliveries.rows.values()].map((delivery) => delivery.status), ['SUCCEEDED', 'SUCCEEDED']);
     assert.equal(audit.entries.length, 2);
     assert.ok(audit.entries.every((entry) => entry.action === 'deliver' && entry.principal === 'token:publisher:12345678'));
+    assert.deepEqual(sender.limits, [DELIVERY_RESPONSE_BYTES, DELIVERY_RESPONSE_BYTES], 'a delivery reads only an excerpt of the answer');
     const payload = JSON.parse(sender.sent[0]?.payload ?? '{}') as Record<string, unknown>;
     assert.equal(payload.event, 'MODEL_VERSION_CREATED');
     assert.equal(sender.sent[0]?.messageId, [...deliveries.rows.keys()].find((id) => id.startsWith(sender.sent[0]?.webhookId ?? '')));
