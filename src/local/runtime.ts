@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { loadConfig, SETTINGS } from '../config.js';
+import { SETTINGS } from '../config.js';
 import { functionTable, type HttpFunction, type QueueFunction } from '../function-table.js';
 import { getAppServices } from '../services.js';
-import { createStorageClients, DEFAULT_AZURITE } from '../storage/azure-clients.js';
+import { DEFAULT_AZURITE } from '../storage/azure-clients.js';
 import { poisonQueueOf } from '../storage/names.js';
 import { ensureLocalAzurite, type RunningAzurite } from './azurite.js';
 import { readHostJson } from './host-json.js';
@@ -45,10 +45,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     azurite = await ensureLocalAzurite(options.azuriteLocation);
     log('information', 'host', azurite.process ? `Azurite started, data in ${options.azuriteLocation}` : `reusing the Azurite on ${DEFAULT_AZURITE.host}`);
   }
-  const config = loadConfig();
   const host = readHostJson(`${options.root}/host.json`);
   const table = functionTable(getAppServices);
-  await getAppServices();
+  // Loads the settings (failing fast on bad ones) and ensures storage before anything is served.
+  const { storage } = await getAppServices();
 
   const http = table.filter((fn): fn is HttpFunction => fn.kind === 'http');
   const server = createHttpHost(http, host.routePrefix, log);
@@ -58,7 +58,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const port = (server.address() as AddressInfo).port;
 
-  const storage = createStorageClients(config.storage);
   const listeners = table
     .filter((fn): fn is QueueFunction => fn.kind === 'queue')
     .map((fn) => new QueueListener(fn, storage.queue(fn.queueName), storage.queue(poisonQueueOf(fn.queueName)), host.queues, log, options.queueLeaseMs ?? HOST_LEASE_MS));
