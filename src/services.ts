@@ -14,6 +14,7 @@ import { HttpTargetSender, TargetSenders } from './delivery/target-sender.js';
 import { RateLimiter } from './http/rate-limiter.js';
 import { randomHexId, systemClock, type Clock } from './ids.js';
 import { silentLogger } from './logger.js';
+import { noopMetrics, type Metrics } from './metrics.js';
 import { TableAuditLog } from './storage/audit-log.js';
 import { createStorageClients, type StorageClients } from './storage/azure-clients.js';
 import { TableDeliveryStore } from './storage/delivery-store.js';
@@ -23,6 +24,7 @@ import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from './storage
 import { isConflict } from './storage/rest-errors.js';
 import { SecretBox } from './storage/secret-box.js';
 import { TableWebhookStore } from './storage/table-webhook-store.js';
+import { startTelemetry } from './telemetry.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from './webhooks/webhook-service.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
@@ -40,16 +42,19 @@ export interface Services {
   publish: PublishDeps;
   storage: StorageClients;
   webhookStore: TableWebhookStore;
+  metrics: Metrics;
 }
 
 export interface ServiceOverrides {
   clock?: Clock;
   resolve?: Resolver;
   authenticators?: Authenticator[];
+  metrics?: Metrics;
 }
 
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
+  const metrics = overrides.metrics ?? noopMetrics;
   const resolve = overrides.resolve ?? systemResolver;
   const storage = createStorageClients(config.storage);
   const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
@@ -80,6 +85,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     retryScheduleMs: config.retryScheduleMs,
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     log: silentLogger,
+    metrics,
   };
   return {
     config,
@@ -109,6 +115,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock },
     storage,
     webhookStore,
+    metrics,
   };
 }
 
@@ -138,7 +145,8 @@ let appServices: Promise<Services> | undefined;
  */
 export function getAppServices(): Promise<Services> {
   appServices ??= (async () => {
-    const services = buildServices(loadConfig());
+    const config = loadConfig();
+    const services = buildServices(config, { metrics: await startTelemetry() });
     if (services.config.storage.kind === 'connectionString') await ensureStorage(services.storage, (message) => console.warn(message));
     return services;
   })();

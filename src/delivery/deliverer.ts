@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.js';
 import type { Clock } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { noopMetrics, type DeliveryOutcome, type Metrics } from '../metrics.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { DeliveryStore } from '../storage/delivery-store.js';
 import type { MessageQueue } from '../storage/message-queue.js';
@@ -35,6 +36,8 @@ export interface DelivererDeps {
   retryScheduleMs: readonly number[];
   defaultWorkspaceUrl?: string | undefined;
   log: Logger;
+  /** Where outcomes, durations and lag are reported; no-op when absent. */
+  metrics?: Metrics;
 }
 
 /** How long an attempt to a congested origin is put off. */
@@ -81,7 +84,20 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   }
   const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, ...rest } = delivery;
   const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
-  return settle(deps, webhook, attempted, outcome, message);
+  const settled = await settle(deps, webhook, attempted, outcome, message);
+  const metrics = deps.metrics ?? noopMetrics;
+  const reported = OUTCOME_OF_STATUS[settled.status];
+  metrics.delivery(reported, webhook.target.kind, delivery.event);
+  metrics.attemptDuration(deps.clock() - startedAt, webhook.target.kind, reported);
+  return settled;
+}
+
+const OUTCOME_OF_STATUS: Record<Delivery['status'], DeliveryOutcome> = { PENDING: 'deferred', RETRYING: 'retrying', SUCCEEDED: 'succeeded', FAILED: 'failed' };
+
+/** Reports the lag of a delivery that just succeeded for the first time, measured from `since`. */
+export function reportFirstSuccess(deps: DelivererDeps, before: Delivery | undefined, after: Delivery, since: number): void {
+  if (after.status !== 'SUCCEEDED' || before?.status === 'SUCCEEDED') return;
+  (deps.metrics ?? noopMetrics).eventLag(Math.max(0, deps.clock() - since), after.event);
 }
 
 async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, outcome: Outcome, message: DeliveryMessage): Promise<Delivery> {
@@ -139,5 +155,6 @@ export async function processDeliveryMessage(deps: DelivererDeps, message: Deliv
   const webhook = found.value;
   const settled = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook)) ? deferAttempt(deps, delivery, message) : await attemptDelivery(deps, webhook, delivery, message);
   await deps.deliveries.put(settled);
+  reportFirstSuccess(deps, delivery, settled, delivery.createdTimestamp);
   await enqueueNextSteps(deps, [settled]);
 }

@@ -3,10 +3,11 @@ import { describeIssue } from '../http/validate.js';
 import type { AuditEntry } from '../storage/audit-log.js';
 import type { EventClaims } from '../storage/event-claims.js';
 import type { MessageQueue } from '../storage/message-queue.js';
+import { QUEUES } from '../storage/names.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTarget, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { attemptDelivery, deferAttempt, enqueueNextSteps, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from './payload.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -62,9 +63,14 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
   const planned = await Promise.all(
     events.map(async (event) => matchEvent(event, await (subscribers.get(event.modelName) ?? Promise.resolve([]))).map((match) => ({ event, match }))),
   );
+  const source = sourceOf(envelope.publishedBy);
+  if (events.length > 0) deps.metrics?.eventsPublished(events.length, source);
+  const unmatched = planned.filter((matches) => matches.length === 0).length;
+  if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   const started = await Promise.all(planned.flat().map(({ event, match }) => deliverFirst(deps, event, match, meta)));
   const fresh = started.filter((entry) => !entry.existing).map((entry) => entry.delivery);
   await deps.deliveries.putAll(fresh);
+  for (const entry of started) if (!entry.existing) reportFirstSuccess(deps, undefined, entry.delivery, meta.insertedAt);
   await enqueueNextSteps(deps, started.map((entry) => entry.delivery));
   if (started.length > 0) await deps.audit.append(started.map((entry) => entry.audit));
 }
@@ -89,12 +95,18 @@ async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy:
   for (const [index, event] of events.entries()) {
     if (!admitted[index]) deps.log.info(`event ${event.eventId} was already processed within 24 h; dropped as a duplicate`);
   }
+  const duplicates = admitted.filter((claimed) => !claimed).length;
+  if (duplicates > 0) deps.metrics?.eventsIgnored(duplicates, sourceOf(publishedBy), 'duplicate');
   return events.filter((_, index) => admitted[index]);
 }
+
+/** Events from the publish call carry the publisher; those a producer wrote to the queue do not. */
+const sourceOf = (publishedBy: string): string => (publishedBy === 'queue' ? 'queue' : 'api');
 
 async function poison(deps: FanOutDeps, text: string, reason: string): Promise<void> {
   deps.log.error(`registry event moved to the poison queue: ${reason}`);
   await deps.poison.sendText(text);
+  deps.metrics?.messagePoisoned(QUEUES.registryEvents);
 }
 
 /**

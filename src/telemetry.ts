@@ -1,0 +1,71 @@
+import { metrics } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { errorMessage } from './errors.js';
+import { noopMetrics, openTelemetryMetrics, type Metrics } from './metrics.js';
+
+const CONNECTION_STRING = 'APPLICATIONINSIGHTS_CONNECTION_STRING';
+const AUTHENTICATION_STRING = 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING';
+const METER_NAME = 'registry-webhooks';
+
+type Env = Record<string, string | undefined>;
+
+/** `ClientId=<id>;Authorization=AAD` (the host's form): telemetry is sent with that managed identity. */
+export function parseAuthenticationString(raw: string | undefined): { aad: boolean; clientId?: string } {
+  const parts = new Map(
+    (raw ?? '')
+      .split(';')
+      .map((part) => part.split('=').map((side) => side.trim()))
+      .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '')
+      .map(([key, value]) => [key.toLowerCase(), value]),
+  );
+  const clientId = parts.get('clientid');
+  return { aad: parts.get('authorization')?.toUpperCase() === 'AAD', ...(clientId ? { clientId } : {}) };
+}
+
+let started: Promise<Metrics> | undefined;
+
+/**
+ * Starts exporting to Application Insights through the Azure Monitor OpenTelemetry distro when
+ * `APPLICATIONINSIGHTS_CONNECTION_STRING` is set, and answers the metrics to report to (no-op without it).
+ * Nothing is sampled: the distro's rate limit is turned off and its ratio is 1, and log records are never
+ * dropped with a sampled-out trace. Only metrics and log records are produced here; the host already
+ * records requests and dependencies, so the distro's instrumentations are off. A failure to start is
+ * logged and leaves the app running without metrics, never stopping it.
+ */
+export function startTelemetry(env: Env = process.env, warn: (message: string) => void = console.warn): Promise<Metrics> {
+  started ??= (async () => {
+    const connectionString = env[CONNECTION_STRING]?.trim();
+    if (!connectionString) return noopMetrics;
+    try {
+      const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
+      const auth = parseAuthenticationString(env[AUTHENTICATION_STRING]);
+      const { ManagedIdentityCredential } = await import('@azure/identity');
+      useAzureMonitor({
+        azureMonitorExporterOptions: {
+          connectionString,
+          ...(auth.aad ? { credential: auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential() } : {}),
+        },
+        samplingRatio: 1,
+        tracesPerSecond: 0,
+        enableTraceBasedSamplingForLogs: false,
+        enableLiveMetrics: false,
+        instrumentationOptions: {
+          azureSdk: { enabled: false },
+          http: { enabled: false },
+          mongoDb: { enabled: false },
+          mySql: { enabled: false },
+          postgreSql: { enabled: false },
+          redis: { enabled: false },
+          redis4: { enabled: false },
+          bunyan: { enabled: false },
+          winston: { enabled: false },
+        },
+      });
+      return openTelemetryMetrics(metrics.getMeter(METER_NAME), logs.getLogger(METER_NAME));
+    } catch (error) {
+      warn(`telemetry not started, metrics are not exported: ${errorMessage(error)}`);
+      return noopMetrics;
+    }
+  })();
+  return started;
+}
