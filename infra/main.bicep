@@ -45,6 +45,9 @@ param deliveryTimeout string = '15s'
 @description('WEBHOOKS_RATE_LIMIT: requests per principal and instance.')
 param rateLimit string = '1200/1m'
 
+@description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')
+param alertEmail string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Most instances the Flex Consumption app may scale out to.')
@@ -87,6 +90,27 @@ module monitoring 'app/monitoring.bicep' = {
   params: {
     logAnalyticsName: 'log-webhooks-${resourceToken}'
     applicationInsightsName: 'appi-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     location: location
     tags: tags
   }

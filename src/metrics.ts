@@ -8,6 +8,7 @@ import type { Attributes, Meter } from '@opentelemetry/api';
  */
 export const METRIC_NAMES = {
   deliveries: 'webhooks.deliveries',
+  deliveryFailures: 'webhooks.delivery_failures',
   attemptDuration: 'webhooks.attempt.duration',
   eventLag: 'webhooks.event.lag',
   eventsPublished: 'webhooks.events.published',
@@ -30,8 +31,12 @@ export type TargetKind = 'http' | 'job';
  * tools the no-op one (or the OpenTelemetry one over an in-memory reader).
  */
 export interface Metrics {
-  /** One attempt's outcome (or a delivery recorded without one: skipped, deferred). */
-  delivery(outcome: DeliveryOutcome, targetKind: TargetKind, event: string): void;
+  /**
+   * One attempt's outcome (or a delivery recorded without one: skipped, deferred). Attempts that did not
+   * succeed are also counted per webhook, for the top failing webhooks; successes are not, which keeps the
+   * number of series down to the webhooks that fail.
+   */
+  delivery(outcome: DeliveryOutcome, targetKind: TargetKind, event: string, webhookId: string): void;
   attemptDuration(ms: number, targetKind: TargetKind, outcome: DeliveryOutcome): void;
   /** From the event's publication to its first successful delivery to one webhook. */
   eventLag(ms: number, event: string): void;
@@ -63,6 +68,7 @@ export const noopMetrics: Metrics = {
  */
 export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metrics {
   const deliveries = meter.createCounter(METRIC_NAMES.deliveries, { description: 'Delivery attempts by outcome, target kind and event' });
+  const failures = meter.createCounter(METRIC_NAMES.deliveryFailures, { description: 'Attempts that did not succeed, by webhook' });
   const duration = meter.createHistogram(METRIC_NAMES.attemptDuration, { description: 'Duration of one delivery attempt', unit: 'ms' });
   const lag = meter.createHistogram(METRIC_NAMES.eventLag, { description: 'From publication to the first successful delivery', unit: 'ms' });
   const published = meter.createCounter(METRIC_NAMES.eventsPublished, { description: 'Events accepted, by source' });
@@ -77,7 +83,10 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
       for (const [queue, length] of poisonLengths) result.observe(length, { queue });
     });
   return {
-    delivery: (outcome, targetKind, event) => deliveries.add(1, { outcome, target_kind: targetKind, event }),
+    delivery: (outcome, targetKind, event, webhookId) => {
+      deliveries.add(1, { outcome, target_kind: targetKind, event });
+      if (outcome === 'retrying' || outcome === 'failed') failures.add(1, { webhook_id: webhookId, outcome });
+    },
     attemptDuration: (ms, targetKind, outcome) => duration.record(ms, { target_kind: targetKind, outcome }),
     eventLag: (ms, event) => {
       const attributes: Attributes = { event };

@@ -87,7 +87,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   const settled = await settle(deps, webhook, attempted, outcome, message);
   const metrics = deps.metrics ?? noopMetrics;
   const reported = OUTCOME_OF_STATUS[settled.status];
-  metrics.delivery(reported, webhook.target.kind, delivery.event);
+  metrics.delivery(reported, webhook.target.kind, delivery.event, webhook.id);
   metrics.attemptDuration(deps.clock() - startedAt, webhook.target.kind, reported);
   return settled;
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, cpSync, appendFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, cpSync, appendFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { AZURE_APP_SETTINGS } from '../../src/config.js';
+import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/metrics.js';
 import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
 import { compileBicep, runBicep } from '../../scripts/bicep.js';
 
@@ -36,6 +37,28 @@ function loopNames(resources: { resource: ArmResource; template: ArmTemplate }[]
 
 /** Settings the platform needs that the code does not read itself. */
 const PLATFORM_SETTINGS = ['AzureWebJobsStorage__blobServiceUri', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'];
+
+/** The names a KQL query selects: `name == 'x'`, `name in ('x', 'y')`, `message == 'x'`. */
+function metricNamesIn(query: string): string[] {
+  const names = [...query.matchAll(/\b(?:name|message)\s*==\s*'([^']+)'/g)].map((match) => match[1] ?? '');
+  for (const list of query.matchAll(/\bname\s+in\s*\(([^)]*)\)/g)) names.push(...[...(list[1] ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1] ?? ''));
+  return names;
+}
+
+interface AlertRule {
+  name: string;
+  query: string;
+  threshold: number;
+  windowSize: string;
+}
+
+/** The alert rules as infra/app/alerts.bicep defines them (the compiled loop's variable). */
+function alertRules(): AlertRule[] {
+  const template = compileBicep('infra/app/alerts.bicep') as unknown as ArmTemplate;
+  return template.variables?.rules as AlertRule[];
+}
+
+const workbookText = (): string => readFileSync('infra/app/workbook.json', 'utf8');
 
 describe('infrastructure (compiled by the real Bicep compiler)', () => {
   let resources: { resource: ArmResource; template: ArmTemplate }[];
@@ -77,6 +100,41 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     assert.equal(vault?.properties?.enableRbacAuthorization, true);
     const [insights] = ofType('Microsoft.Insights/components');
     assert.equal(insights?.properties?.DisableLocalAuth, true);
+  });
+
+  it('alerts through an action group with the alertEmail parameter on poison queues, lag p95, failure rate, exceptions and auto-disable', () => {
+    const [group] = ofType('Microsoft.Insights/actionGroups');
+    assert.match(JSON.stringify(group?.properties?.emailReceivers), /parameters\('alertEmail'\)/);
+    const rules = ofType('Microsoft.Insights/scheduledQueryRules');
+    assert.equal(rules.length, 1, 'one rule resource, looped over the rules');
+    const defined = alertRules();
+    assert.deepEqual(
+      defined.map((rule) => rule.name),
+      ['poison-queue-not-empty', 'event-lag-p95', 'delivery-failure-rate', 'function-exceptions', 'webhook-auto-disabled'],
+    );
+    const byName = new Map(defined.map((rule) => [rule.name, rule]));
+    assert.deepEqual(metricNamesIn(byName.get('poison-queue-not-empty')?.query ?? ''), [METRIC_NAMES.poisonQueueLength]);
+    assert.deepEqual(metricNamesIn(byName.get('event-lag-p95')?.query ?? ''), [METRIC_NAMES.eventLag]);
+    assert.ok(byName.get('event-lag-p95')?.query.includes(`'${LAG_SAMPLE_ATTRIBUTE}'`), 'the lag alert reads the per-event sample the code emits');
+    assert.equal(byName.get('event-lag-p95')?.threshold, 60000);
+    assert.deepEqual(metricNamesIn(byName.get('delivery-failure-rate')?.query ?? ''), [METRIC_NAMES.deliveries]);
+    assert.equal(byName.get('delivery-failure-rate')?.threshold, 20);
+    assert.equal(byName.get('delivery-failure-rate')?.windowSize, 'PT15M');
+    assert.match(byName.get('function-exceptions')?.query ?? '', /^\s*exceptions\b/);
+    assert.deepEqual(metricNamesIn(byName.get('webhook-auto-disabled')?.query ?? ''), [METRIC_NAMES.autoDisabled]);
+  });
+
+  it('queries, in alerts and the workbook, only metric names the code emits', () => {
+    const emitted: string[] = Object.values(METRIC_NAMES);
+    const [workbook] = ofType('Microsoft.Insights/workbooks');
+    assert.equal(workbook?.properties?.sourceId !== undefined && workbook.properties.serializedData !== undefined, true, 'a workbook on Application Insights');
+    const workbookQueries = (JSON.parse(workbookText()) as { items: { content: { query?: string } }[] }).items
+      .map((item) => item.content.query)
+      .filter((query): query is string => query !== undefined);
+    assert.equal(workbookQueries.length, 4, 'deliveries/s by outcome, lag p50/p95, top failing webhooks, poisoned messages');
+    for (const query of [...alertRules().map((rule) => rule.query), ...workbookQueries]) {
+      for (const name of metricNamesIn(query)) assert.ok(emitted.includes(name), `infra/ queries ${name}, which the code does not emit (${query})`);
+    }
   });
 
   it('assigns roles with deterministic guid() names', () => {

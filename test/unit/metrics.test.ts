@@ -28,6 +28,11 @@ describe('metrics (OpenTelemetry, read through the SDK in-memory exporter)', () 
     assert.equal(await recorded.sum(METRIC_NAMES.deliveries, { outcome: 'retrying' }), 1);
     assert.equal(await recorded.sum(METRIC_NAMES.deliveries, { outcome: 'failed' }), 1);
     assert.equal(await recorded.sum(METRIC_NAMES.attemptDuration), 3, 'one duration per attempt');
+    assert.deepEqual(
+      (await recorded.read(METRIC_NAMES.deliveryFailures)).map((point) => point.attributes.webhook_id).sort(),
+      [flaky.id, gone.id].sort(),
+      'failures are counted per webhook, successes are not',
+    );
     assert.equal(await recorded.sum(METRIC_NAMES.eventsPublished, { source: 'queue' }), 1);
 
     const [retry] = deliveryQueue.messages;
