@@ -59,7 +59,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const storage = createStorageClients(config.storage);
   const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
   const box = new SecretBox(config.secretKey, config.previousSecretKey);
-  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box);
+  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box, {
+    defaultWorkspaceUrl: config.databricksWorkspaceUrl,
+  });
   const audit = new TableAuditLog(storage.table(TABLES.audit));
   const client = new GuardedHttpClient({
     policy,

@@ -3,7 +3,7 @@ import type { EventName } from '../webhooks/events.js';
 import type { Target, Webhook, WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
-import { isPreconditionFailed, readOrUndefined } from './rest-errors.js';
+import { isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
 
@@ -43,11 +43,20 @@ const sealContext = (id: string, field: SealedField): string => `webhook/${id}/$
  * Webhooks in Table Storage. `webhooks` is partitioned by scope (a model's encoded name, or registry-wide);
  * `webhookids` maps an id to its partition, because update, delete and test arrive with the id alone.
  */
+export interface TableWebhookStoreOptions {
+  /**
+   * Written once into job webhooks stored before each kept its own workspace URL, when they are first read,
+   * so that a later change of the setting never sends their token elsewhere.
+   */
+  defaultWorkspaceUrl?: string | undefined;
+}
+
 export class TableWebhookStore implements WebhookStore {
   constructor(
     private readonly webhooks: TableClient,
     private readonly ids: TableClient,
     private readonly box: SecretBox,
+    private readonly options: TableWebhookStoreOptions = {},
   ) {}
 
   async insert(webhook: Webhook): Promise<void> {
@@ -62,7 +71,7 @@ export class TableWebhookStore implements WebhookStore {
     const index = await readOrUndefined(() => this.ids.getEntity<IdIndexEntity>(id, ''));
     if (!index) return undefined;
     const entity = await readOrUndefined(() => this.webhooks.getEntity<WebhookEntity>(index.Scope, id));
-    return entity ? { value: this.fromEntity(entity), etag: entity.etag } : undefined;
+    return entity ? this.read(entity) : undefined;
   }
 
   async replace(webhook: Webhook, etag: string): Promise<void> {
@@ -90,7 +99,7 @@ export class TableWebhookStore implements WebhookStore {
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: filter ? { filter } : {} }).byPage({ maxPageSize: 1000 });
     for await (const page of pages) {
       for (const entity of page) {
-        const webhook = this.fromEntity(entity);
+        const { value: webhook } = await this.read(entity);
         if (!subscribesToAny(webhook, query.events)) continue;
         if (found.length === query.limit) {
           const last = found[found.length - 1];
@@ -105,7 +114,7 @@ export class TableWebhookStore implements WebhookStore {
   async listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
     const filter = odata`PartitionKey eq ${scope} and Status eq ${status}`;
     const found: Webhook[] = [];
-    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) found.push(this.fromEntity(entity));
+    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) found.push((await this.read(entity)).value);
     return found;
   }
 
@@ -149,6 +158,22 @@ export class TableWebhookStore implements WebhookStore {
       }
     }
     return { scanned, resealed, unreadable };
+  }
+
+  /** The webhook of a row; a job webhook stored without a workspace URL gets the default written into it. */
+  private async read(entity: TableEntityResult<WebhookEntity>): Promise<Versioned<Webhook>> {
+    const webhook = this.fromEntity(entity);
+    const workspaceUrl = this.options.defaultWorkspaceUrl;
+    if (webhook.target.kind !== 'job' || webhook.target.workspaceUrl !== undefined || !workspaceUrl) return { value: webhook, etag: entity.etag };
+    const adopted: Webhook = { ...webhook, target: { ...webhook.target, workspaceUrl } };
+    try {
+      const written = await this.webhooks.updateEntity({ partitionKey: entity.partitionKey, rowKey: entity.rowKey, WorkspaceUrl: workspaceUrl }, 'Merge', { etag: entity.etag });
+      return { value: adopted, etag: written.etag ?? entity.etag };
+    } catch (error) {
+      // Changed or deleted meanwhile: the writer wrote what it read, which had the workspace URL filled in.
+      if (isPreconditionFailed(error) || isNotFound(error)) return { value: adopted, etag: entity.etag };
+      throw error;
+    }
   }
 
   private toEntity(webhook: Webhook): WebhookEntity {

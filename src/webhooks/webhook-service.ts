@@ -179,7 +179,8 @@ async function jobTarget(deps: WebhookDeps, jobId: string, accessToken: string, 
     if (!deps.defaultWorkspaceUrl) {
       throw invalidParameter("Missing required parameter 'job_spec.workspace_url': no default workspace is configured (DATABRICKS_WORKSPACE_URL)");
     }
-    return { kind: 'job', jobId, accessToken };
+    // Stored, so that a later change of the setting never sends this webhook's token to another workspace.
+    return { kind: 'job', jobId, accessToken, workspaceUrl: deps.defaultWorkspaceUrl };
   }
   const origin = await checkWorkspaceUrl(workspaceUrl, 'job_spec.workspace_url', deps.policy, deps.resolve);
   return { kind: 'job', jobId, accessToken, workspaceUrl: origin };
@@ -206,8 +207,11 @@ async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWe
     const url = http.url ?? previous.url;
     if (url === undefined) throw invalidParameter("Missing required parameter 'http_url_spec.url': needed to switch to an HTTP target");
     const secret = http.secret ?? previous.secret;
+    const checked = await checkTargetUrl(url, 'http_url_spec.url', deps.policy, deps.resolve);
+    if (http.authorization === undefined && previous.authorization && previous.url !== undefined && originOf(previous.url) !== checked.origin) {
+      throw credentialsMustBeResent('http_url_spec.authorization', 'http_url_spec.url');
+    }
     const authorization = http.authorization ?? previous.authorization;
-    await checkTargetUrl(url, 'http_url_spec.url', deps.policy, deps.resolve);
     return {
       kind: 'http',
       url,
@@ -222,7 +226,25 @@ async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWe
     const accessToken = job.access_token ?? previous.accessToken;
     if (jobId === undefined) throw invalidParameter("Missing required parameter 'job_spec.job_id': needed to switch to a job target");
     if (accessToken === undefined) throw invalidParameter("Missing required parameter 'job_spec.access_token': needed to switch to a job target");
-    return jobTarget(deps, jobId, accessToken, job.workspace_url ?? previous.workspaceUrl);
+    const target = await jobTarget(deps, jobId, accessToken, job.workspace_url ?? previous.workspaceUrl);
+    if (job.access_token === undefined && target.workspaceUrl !== previous.workspaceUrl) {
+      throw credentialsMustBeResent('job_spec.access_token', 'job_spec.workspace_url');
+    }
+    return target;
   }
   return current;
 }
+
+const originOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Stored credentials never follow a webhook to a new origin: the caller must send them again. */
+const credentialsMustBeResent = (credential: string, moved: string): ApiError =>
+  invalidParameter(
+    `Missing required parameter '${credential}': '${moved}' moves to another origin, where the stored value is never sent; send it again${credential.endsWith('authorization') ? ' (or "" for none)' : ''}`,
+  );

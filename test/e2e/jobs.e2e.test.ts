@@ -71,7 +71,7 @@ describe('job webhooks end to end (fake Databricks Jobs API)', async () => {
     defaultWorkspace.defineJob('777', [{ task_key: 'nb', notebook_task: { notebook_path: '/x' } }]);
     const id = await createHook(runtime, { model_name: 'default-ws', events: ['MODEL_VERSION_CREATED'], job_spec: { job_id: 777, access_token: TOKEN } });
     const listed = await runtime.api('GET', `${API}/list?model_name=default-ws`);
-    assert.deepEqual((listed.json.webhooks as Record<string, unknown>[])[0]?.job_spec, { job_id: '777' });
+    assert.deepEqual((listed.json.webhooks as Record<string, unknown>[])[0]?.job_spec, { job_id: '777', workspace_url: defaultWorkspace.url });
     await publish(runtime, [versionCreated('default-ws')]);
     await waitForDeliveries(runtime, id, (list) => list[0]?.status === 'SUCCEEDED');
     assert.equal(defaultWorkspace.runNow.length, 1);

@@ -38,10 +38,27 @@ const webhook = (overrides: Partial<Webhook> = {}): Webhook => {
   return made;
 };
 
-function webhookStoreContract(name: string, make: () => Promise<WebhookStore>): void {
+/** Stores made by one `make` share their rows, as Table adapters share a table. */
+type MakeWebhookStore = (options?: { defaultWorkspaceUrl?: string }) => Promise<WebhookStore>;
+
+function webhookStoreContract(name: string, make: MakeWebhookStore): void {
   describe(`WebhookStore contract: ${name}`, () => {
     let store: WebhookStore;
     before(async () => (store = await make()));
+
+    it('writes the default workspace URL into a job webhook stored without one, once, on first read', async () => {
+      const legacy = webhook({ modelName: `legacy-${name}`, target: { kind: 'job', jobId: '7', accessToken: ACCESS_TOKEN } });
+      await store.insert(legacy);
+      assert.deepEqual((await store.get(legacy.id))?.value.target, legacy.target, 'no default: left as it is');
+      const withDefault = await make({ defaultWorkspaceUrl: 'https://first.example' });
+      const read = await withDefault.get(legacy.id);
+      assert.deepEqual(read?.value.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
+      assert.ok(read);
+      await withDefault.replace({ ...read.value, description: 'the etag answered is current' }, read.etag);
+      const later = await make({ defaultWorkspaceUrl: 'https://changed.example' });
+      assert.deepEqual((await later.listScope(scopeKeyOf(`legacy-${name}`), 'ACTIVE'))[0]?.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
+      assert.deepEqual((await store.get(legacy.id))?.value.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
+    });
 
     it('round-trips a webhook of each target kind, secrets included', async () => {
       const http = webhook();
@@ -180,8 +197,11 @@ describe('stores on Azurite', async () => {
   const box = new SecretBox(randomBytes(32));
   const tableStore = new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box);
 
-  webhookStoreContract('memory', () => Promise.resolve(new MemoryWebhookStore()));
-  webhookStoreContract('table', () => Promise.resolve(tableStore));
+  const memoryRows: MemoryWebhookStore['rows'] = new Map();
+  webhookStoreContract('memory', (options) => Promise.resolve(new MemoryWebhookStore(options, memoryRows)));
+  webhookStoreContract('table', (options) =>
+    Promise.resolve(options ? new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box, options) : tableStore),
+  );
   deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
   deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries))));
   eventClaimsContract('memory', () => Promise.resolve(new MemoryEventClaims()));

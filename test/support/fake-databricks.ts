@@ -13,6 +13,8 @@ export interface FakeDatabricks {
   runNow: RunNowCall[];
   /** job ids asked for with jobs/get. */
   jobsGet: string[];
+  /** The Authorization header of every request it got, answered or refused. */
+  authorizations: string[];
   /** Sets a job's tasks (for jobs/get). */
   defineJob(jobId: string, tasks: Record<string, unknown>[]): void;
   /** Makes every call answer this status and Databricks error body from now on (undefined: normal). */
@@ -28,6 +30,7 @@ export async function startFakeDatabricks(token: string): Promise<FakeDatabricks
   const jobs = new Map<string, Record<string, unknown>[]>();
   const runNow: RunNowCall[] = [];
   const jobsGet: string[] = [];
+  const authorizations: string[] = [];
   let failure: { status: number; errorCode: string; message: string } | undefined;
   let runId = 1000;
   const server: Server = createServer((incoming, outgoing) => {
@@ -35,6 +38,7 @@ export async function startFakeDatabricks(token: string): Promise<FakeDatabricks
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const json = (status: number, body: unknown) => outgoing.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      authorizations.push(incoming.headers.authorization ?? '');
       if (failure) return json(failure.status, { error_code: failure.errorCode, message: failure.message });
       if (incoming.headers.authorization !== `Bearer ${token}`) return json(401, { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' });
       const url = new URL(incoming.url ?? '/', 'http://fake');
@@ -57,6 +61,7 @@ export async function startFakeDatabricks(token: string): Promise<FakeDatabricks
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     runNow,
     jobsGet,
+    authorizations,
     defineJob: (jobId, tasks) => jobs.set(jobId, tasks),
     failWith: (status, errorCode = 'INTERNAL_ERROR', message = 'failure') => {
       failure = status === undefined ? undefined : { status, errorCode, message };

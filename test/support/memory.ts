@@ -13,31 +13,53 @@ const clone = <T>(value: T): T => structuredClone(value);
 const compareKeys = (a: Cursor, b: Cursor): number => (a.p < b.p ? -1 : a.p > b.p ? 1 : a.r < b.r ? -1 : a.r > b.r ? 1 : 0);
 
 /** WebhookStore in memory, with the Table adapter's ordering (scope, then id) and etag checks. */
+let version = 0;
+
 export class MemoryWebhookStore implements WebhookStore {
-  readonly rows = new Map<string, { webhook: Webhook; etag: number }>();
-  private version = 0;
+  /** Stores made with the same `rows` share them, as Table adapters share a table. */
+  constructor(
+    private readonly options: { defaultWorkspaceUrl?: string } = {},
+    readonly rows = new Map<string, { webhook: Webhook; etag: number }>(),
+  ) {}
+
+  /** As the Table adapter: a job webhook without a workspace URL gets the default written in on first read. */
+  private read(id: string): { webhook: Webhook; etag: number } | undefined {
+    const row = this.rows.get(id);
+    const workspaceUrl = this.options.defaultWorkspaceUrl;
+    if (!row || row.webhook.target.kind !== 'job' || row.webhook.target.workspaceUrl !== undefined || !workspaceUrl) return row;
+    const adopted = { webhook: { ...row.webhook, target: { ...row.webhook.target, workspaceUrl } }, etag: ++version };
+    this.rows.set(id, adopted);
+    return adopted;
+  }
+
+  private readAll(): Webhook[] {
+    return [...this.rows.keys()].flatMap((id) => {
+      const row = this.read(id);
+      return row ? [row.webhook] : [];
+    });
+  }
 
   insert(webhook: Webhook): Promise<void> {
     if (this.rows.has(webhook.id)) return Promise.reject(new Error('conflict'));
-    this.rows.set(webhook.id, { webhook: clone(webhook), etag: ++this.version });
+    this.rows.set(webhook.id, { webhook: clone(webhook), etag: ++version });
     return Promise.resolve();
   }
 
   get(id: string): Promise<Versioned<Webhook> | undefined> {
-    const row = this.rows.get(id);
+    const row = this.read(id);
     return Promise.resolve(row ? { value: clone(row.webhook), etag: String(row.etag) } : undefined);
   }
 
   replace(webhook: Webhook, etag: string): Promise<void> {
     const row = this.rows.get(webhook.id);
     if (!row || String(row.etag) !== etag) return Promise.reject(new ConcurrentUpdateError());
-    this.rows.set(webhook.id, { webhook: clone(webhook), etag: ++this.version });
+    this.rows.set(webhook.id, { webhook: clone(webhook), etag: ++version });
     return Promise.resolve();
   }
 
   setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void> {
     const row = this.rows.get(webhook.id);
-    if (row) this.rows.set(webhook.id, { webhook: { ...row.webhook, status, lastUpdatedTimestamp: now }, etag: ++this.version });
+    if (row) this.rows.set(webhook.id, { webhook: { ...row.webhook, status, lastUpdatedTimestamp: now }, etag: ++version });
     return Promise.resolve();
   }
 
@@ -48,8 +70,7 @@ export class MemoryWebhookStore implements WebhookStore {
 
   list(query: WebhookQuery): Promise<WebhookPage> {
     const key = (webhook: Webhook): Cursor => ({ p: scopeKeyOf(webhook.modelName), r: webhook.id });
-    const sorted = [...this.rows.values()]
-      .map((row) => row.webhook)
+    const sorted = this.readAll()
       .filter((webhook) => query.scope === undefined || key(webhook).p === query.scope)
       .filter((webhook) => !query.after || compareKeys(key(webhook), query.after) > 0)
       .filter((webhook) => subscribesToAny(webhook, query.events))
@@ -61,7 +82,7 @@ export class MemoryWebhookStore implements WebhookStore {
 
   listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
     return Promise.resolve(
-      [...this.rows.values()].map((row) => clone(row.webhook)).filter((webhook) => scopeKeyOf(webhook.modelName) === scope && webhook.status === status),
+      this.readAll().map(clone).filter((webhook) => scopeKeyOf(webhook.modelName) === scope && webhook.status === status),
     );
   }
 

@@ -89,7 +89,7 @@ describe('create', () => {
   it('uses DATABRICKS_WORKSPACE_URL for job webhooks without workspace_url', async () => {
     const { deps } = webhookDeps({ defaultWorkspaceUrl: 'https://adb-1.azuredatabricks.net' });
     const { webhook } = await createWebhook(deps, admin, { events: ['MODEL_VERSION_CREATED'], job_spec: { job_id: '7', access_token: 'dapi' } });
-    assert.deepEqual(webhook.job_spec, { job_id: '7' });
+    assert.deepEqual(webhook.job_spec, { job_id: '7', workspace_url: 'https://adb-1.azuredatabricks.net' }, 'kept with the webhook');
   });
 
   it('refuses targets that resolve to private addresses, and accepts names that do not resolve', async () => {
