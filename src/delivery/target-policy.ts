@@ -22,13 +22,20 @@ export class BlockedTargetError extends Error {
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
 
-/** Checks one address against the policy; throws BlockedTargetError naming the reason. */
+/**
+ * Checks one address against the policy; throws BlockedTargetError. What a name resolved to is never told
+ * (in an API answer or a delivery log it would let a caller map internal DNS); an address the caller wrote
+ * is named with its reason.
+ */
 export function assertAddressAllowed(address: string, host: string, policy: TargetPolicy): void {
   if (policy.allowPrivate) return;
   const reason = whyBlocked(address);
-  if (reason !== undefined) {
-    throw new BlockedTargetError(`${host} resolves to ${address}, which is ${reason}; only public addresses may receive webhooks`);
-  }
+  if (reason === undefined) return;
+  throw new BlockedTargetError(
+    isIpLiteral(host)
+      ? `${host} is ${reason}; only public addresses may receive webhooks`
+      : `${host} resolves to an address that is not public; only public addresses may receive webhooks`,
+  );
 }
 
 /** Parses and checks a target URL's form: scheme, no credentials. Throws INVALID_PARAMETER_VALUE naming the field. */

@@ -39,7 +39,17 @@ const descriptionSchema = text().refine((value) => codePoints(value) <= MAX_DESC
   error: `must be at most ${MAX_DESCRIPTION_CHARS} characters`,
 });
 
-const urlSchema = z.string().min(1, { error: 'must not be empty' }).max(MAX_URL_CHARS, { error: `must be at most ${MAX_URL_CHARS} characters` });
+/**
+ * A URL parser drops tabs and line breaks and trims spaces before calling, so a URL holding them would be
+ * listed and audited as one URL and called as another. They are refused rather than stored normalised: the
+ * caller sees what will be called.
+ */
+const urlSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_URL_CHARS, { error: `must be at most ${MAX_URL_CHARS} characters` })
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\s\u0000-\u001f\u007f-\u009f]*$/, { error: 'must not contain spaces or control characters (CR, LF, tab); percent-encode them' });
 
 /** Header values must be visible ASCII, space or tab: anything else cannot be sent as an HTTP header. */
 const headerValueSchema = z

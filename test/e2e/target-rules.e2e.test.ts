@@ -39,6 +39,9 @@ describe('target rules and limits with production settings', async () => {
       assert.equal(response.status, 400, `${url}: ${response.text}`);
       assert.match(String(response.json.message), /http_url_spec\.url/);
     }
+    const byName = await create('https://localhost/hook');
+    assert.match(String(byName.json.message), /localhost resolves to an address that is not public/);
+    assert.doesNotMatch(String(byName.json.message), /127\.0\.0\.1|::1|loopback/, 'what a name resolved to is never told');
     const job = await runtime.api('POST', `${API}/create`, { body: { model_name: 'ssrf', events: ['MODEL_VERSION_CREATED'], job_spec: { job_id: '1', access_token: 'dapi-x', workspace_url: 'https://169.254.169.254' } } });
     assert.equal(job.status, 400);
     assert.match(String(job.json.message), /job_spec\.workspace_url.*link-local/);

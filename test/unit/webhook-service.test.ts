@@ -55,7 +55,7 @@ describe('create', () => {
       [{ ...slack, status: 'ON' }, /'status'/],
       [{ ...slack, http_url_spec: { ...http, url: `https://hooks.example.com/${'a'.repeat(2048)}` } }, /'http_url_spec.url'.*2048/],
       [{ ...slack, http_url_spec: { ...http, url: 'http://hooks.example.com/x' } }, /'http_url_spec.url'.*https/],
-      [{ ...slack, http_url_spec: { ...http, url: 'not a url' } }, /'http_url_spec.url'.*absolute URL/],
+      [{ ...slack, http_url_spec: { ...http, url: 'not-a-url' } }, /'http_url_spec.url'.*absolute URL/],
       [{ ...slack, http_url_spec: { ...http, url: 'https://user:pw@hooks.example.com/' } }, /'http_url_spec.url'.*credentials/],
       [{ ...slack, http_url_spec: { ...http, authorization: 'Bearer x\r\nInjected: 1' } }, /'http_url_spec.authorization'/],
       [{ ...slack, http_url_spec: { ...http, secret: 'whsec_not base64!' } }, /'http_url_spec.secret'/],
@@ -95,12 +95,30 @@ describe('create', () => {
   it('refuses targets that resolve to private addresses, and accepts names that do not resolve', async () => {
     const { deps } = webhookDeps({ resolve: fakeResolver({ 'internal.example': ['10.0.0.5'], 'mixed.example': ['93.184.216.34', '127.0.0.1'] }) });
     const body = (url: string) => ({ ...slack, http_url_spec: { url } });
-    await rejects(createWebhook(deps, admin, body('https://internal.example/x')), 'INVALID_PARAMETER_VALUE', /10\.0\.0\.5.*private/);
-    await rejects(createWebhook(deps, admin, body('https://mixed.example/x')), 'INVALID_PARAMETER_VALUE', /127\.0\.0\.1.*loopback/);
+    // A name's DNS answers are never told (a manager could map internal DNS with them); a literal is named.
+    await rejects(createWebhook(deps, admin, body('https://internal.example/x')), 'INVALID_PARAMETER_VALUE', /^(?!.*(10\.0\.0\.5|private)).*http_url_spec\.url.*internal\.example resolves to an address that is not public/);
+    await rejects(createWebhook(deps, admin, body('https://mixed.example/x')), 'INVALID_PARAMETER_VALUE', /^(?!.*(127\.0\.0\.1|93\.184|loopback)).*mixed\.example resolves to an address that is not public/);
     await rejects(createWebhook(deps, admin, body('https://169.254.169.254/latest')), 'INVALID_PARAMETER_VALUE', /link-local/);
     await rejects(createWebhook(deps, admin, body('https://0x7f.1/')), 'INVALID_PARAMETER_VALUE', /loopback/);
     await rejects(createWebhook(deps, admin, body('https://[::1]/')), 'INVALID_PARAMETER_VALUE', /not global unicast/);
     assert.ok((await createWebhook(deps, admin, body('https://not-yet-registered.example/x'))).webhook.id);
+  });
+
+  it('refuses URLs with raw whitespace or control characters, which would be stored as given but called normalised', async () => {
+    const { deps, store } = webhookDeps();
+    const { webhook } = await createWebhook(deps, admin, slack);
+    const before = JSON.stringify(await store.get(webhook.id));
+    for (const url of ['https://hooks.example.com/a\r\nb', 'https://hooks.example.com/a\tb', 'https://hooks.example.com/a b', ' https://hooks.example.com/a', 'https://hooks.example.com/a\n', 'https://hooks.exa\u0000mple.com/', 'https://hooks.example.com/\u007f']) {
+      await rejects(createWebhook(deps, admin, { ...slack, http_url_spec: { url } }), 'INVALID_PARAMETER_VALUE', /'http_url_spec\.url'.*(spaces|control)/);
+      await rejects(updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url } }), 'INVALID_PARAMETER_VALUE', /'http_url_spec\.url'/);
+      await rejects(
+        createWebhook(deps, admin, { ...slack, http_url_spec: undefined, job_spec: { job_id: '1', access_token: 'dapi', workspace_url: url.replace('/a', '') } }),
+        'INVALID_PARAMETER_VALUE',
+        /'job_spec\.workspace_url'/,
+      );
+    }
+    assert.equal(JSON.stringify(await store.get(webhook.id)), before);
+    assert.equal(store.rows.size, 1);
   });
 
   it('lets the allow settings relax the target rules for local development', async () => {
