@@ -224,6 +224,25 @@ describe('HTTP delivery end to end', async () => {
     assert.ok(!JSON.stringify(delivery).includes('echo-authorization'));
   });
 
+  it('never returns an echoed authorization JSON-escaped, URL-encoded, in base64, or when it is short', async () => {
+    const echo = await startReceiver({
+      behaviour: (request, _n, response) => {
+        const auth = request.headers.authorization ?? '';
+        response.writeHead(200).end(JSON.stringify({ headers: request.headers, form: encodeURIComponent(auth), raw: Buffer.from(`Authorization: ${auth}`).toString('base64') }));
+      },
+    });
+    for (const authorization of ['tok"en\\x-escaped-authorization', 'a"1']) {
+      const id = await createHook(runtime, { model_name: 'echo-encoded', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: echo.url, authorization } });
+      const tested = await runtime.api('POST', `${API}/test`, { body: { id } });
+      assert.equal(tested.status, 200, tested.text);
+      const body = JSON.parse(String(tested.json.body)) as { headers: Record<string, string>; form: string; raw: string };
+      assert.equal(body.headers.authorization, '[REDACTED]');
+      assert.equal(body.form, '[REDACTED]');
+      assert.ok(!Buffer.from(body.raw.replace('[REDACTED]', ''), 'base64').toString('latin1').includes(authorization.slice(1, -1)) || authorization.length < 8);
+      for (const spelling of [JSON.stringify(authorization).slice(1, -1), encodeURIComponent(authorization)]) assert.ok(!tested.text.includes(spelling), spelling);
+    }
+  });
+
   it('audits every triggered delivery with the publisher and the target, never a secret', async () => {
     const receiver = await startReceiver();
     const id = await createHook(runtime, { model_name: 'audited', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret: 'audit-secret-value', authorization: 'Bearer audit-authorization' } });
