@@ -6,7 +6,7 @@ import type { AuditLog } from '../storage/audit-log.js';
 import type { DeliveryStore } from '../storage/delivery-store.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import type { WebhookStore } from '../storage/webhook-store.js';
-import { describeTarget, type Webhook } from '../webhooks/webhook.js';
+import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from './classify-outcome.js';
 import type { Delivery } from './delivery.js';
 import type { OriginGate } from './origin-gate.js';
@@ -118,7 +118,7 @@ async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: str
   const now = deps.clock();
   await deps.webhooks.setStatus(webhook, 'DISABLED', now);
   await deps.audit.append([
-    { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTarget(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
+    { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
   ]);
   deps.log.warn(`webhook ${webhook.id} disabled: its endpoint answered 410 Gone`);
 }

@@ -6,7 +6,7 @@ import type { MessageQueue } from '../storage/message-queue.js';
 import { QUEUES } from '../storage/names.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, type RegistryEvent } from '../webhooks/registry-event.js';
-import { describeTarget, type Webhook } from '../webhooks/webhook.js';
+import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import { attemptDelivery, deferAttempt, enqueueNextSteps, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from './payload.js';
@@ -142,7 +142,7 @@ async function deliverFirst(deps: FanOutDeps, event: RegistryEvent, match: Match
       principal: event.publishedBy,
       action: 'deliver',
       webhookId: webhook.id,
-      target: describeTarget(webhook.target, deps.defaultWorkspaceUrl),
+      target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl),
       details: { event: eventName, event_id: event.eventId, delivery_id: id, status: delivery.status, ...(existing ? { replayed: true } : {}) },
     },
   };

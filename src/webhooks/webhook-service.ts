@@ -19,7 +19,7 @@ import {
   type CreateWebhookInput,
   type UpdateWebhookInput,
 } from './schemas.js';
-import { describeTarget, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type Target, type Webhook } from './webhook.js';
 
 export interface WebhookLimits {
   perModel: number;
@@ -123,6 +123,9 @@ export async function findWebhook(store: WebhookStore, id: string): Promise<{ va
   return found;
 }
 
+/** Acts on the webhook itself keep its full URL; the others (redeliver) only its origin, as deliveries do. */
+const FULL_URL_ACTIONS: ReadonlySet<AuditAction> = new Set<AuditAction>(['create', 'update', 'delete', 'test']);
+
 export async function audit(
   deps: Pick<WebhookDeps, 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
   principal: Principal,
@@ -136,7 +139,7 @@ export async function audit(
       principal: principal.id,
       action,
       webhookId: webhook.id,
-      target: describeTarget(webhook.target, deps.defaultWorkspaceUrl),
+      target: (FULL_URL_ACTIONS.has(action) ? describeTarget : describeTargetOrigin)(webhook.target, deps.defaultWorkspaceUrl),
       ...(details ? { details } : {}),
     },
   ]);

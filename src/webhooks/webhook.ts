@@ -64,7 +64,22 @@ export function toApiWebhook(webhook: Webhook): ApiWebhook {
   };
 }
 
-/** What the audit log may say about a target: never a secret. */
+/**
+ * What an audit entry for a delivery (triggered, redelivered, or a 410 disable) says about a target: the URL's
+ * origin only, since some URLs (Slack's) carry a secret in their path and these entries are written often.
+ */
+export function describeTargetOrigin(target: Target, defaultWorkspaceUrl?: string): Record<string, string | boolean> {
+  if (target.kind === 'job') return describeTarget(target, defaultWorkspaceUrl);
+  let origin: string;
+  try {
+    origin = new URL(target.url).origin;
+  } catch {
+    origin = '';
+  }
+  return { origin, enable_ssl_verification: target.enableSslVerification };
+}
+
+/** What the audit log may say about a target for create, update, delete and test: never a secret. */
 export function describeTarget(target: Target, defaultWorkspaceUrl?: string): Record<string, string | boolean> {
   return target.kind === 'http'
     ? { url: target.url, enable_ssl_verification: target.enableSslVerification }

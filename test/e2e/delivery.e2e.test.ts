@@ -243,9 +243,11 @@ describe('HTTP delivery end to end', async () => {
     }
   });
 
-  it('audits every triggered delivery with the publisher and the target, never a secret', async () => {
+  it('audits every triggered delivery with the publisher and the URL origin only, never a secret', async () => {
     const receiver = await startReceiver();
-    const id = await createHook(runtime, { model_name: 'audited', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret: 'audit-secret-value', authorization: 'Bearer audit-authorization' } });
+    // A Slack-style URL: its path is a credential.
+    const url = `${receiver.url}/services/T0001/B0002/slackstylepathsecret`;
+    const id = await createHook(runtime, { model_name: 'audited', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url, secret: 'audit-secret-value', authorization: 'Bearer audit-authorization' } });
     await publish(runtime, [versionCreated('audited')], PUBLISHER_TOKEN);
     await waitFor('the audit entry', async () => {
       for await (const entry of azurite.clients.table(TABLES.audit).listEntities<Record<string, string>>()) {
@@ -254,8 +256,14 @@ describe('HTTP delivery end to end', async () => {
       return undefined;
     }).then((entry) => {
       assert.match(entry.Principal ?? '', /^token:publisher:[0-9a-f]{8}$/);
-      assert.deepEqual(JSON.parse(entry.Target ?? '{}'), { url: receiver.url, enable_ssl_verification: true });
+      assert.deepEqual(JSON.parse(entry.Target ?? '{}'), { origin: new URL(receiver.url).origin, enable_ssl_verification: true });
       assert.ok(!JSON.stringify(entry).includes('audit-secret-value') && !JSON.stringify(entry).includes('audit-authorization'));
+      assert.ok(!JSON.stringify(entry).includes('slackstylepathsecret'));
     });
+    const create = await waitFor('the create entry', async () => {
+      for await (const entry of azurite.clients.table(TABLES.audit).listEntities<Record<string, string>>()) if (entry.WebhookId === id && entry.Action === 'create') return entry;
+      return undefined;
+    });
+    assert.deepEqual(JSON.parse(create.Target ?? '{}'), { url, enable_ssl_verification: true }, 'create, update, delete and test keep the full URL');
   });
 });
