@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { STAGES, type Stage } from './webhooks/events.js';
 
 /**
  * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
@@ -18,6 +19,8 @@ export const SETTINGS = {
   deliveryTimeout: 'DELIVERY_TIMEOUT',
   databricksWorkspaceUrl: 'DATABRICKS_WORKSPACE_URL',
   rateLimit: 'WEBHOOKS_RATE_LIMIT',
+  mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
+  mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
 } as const;
 
 /** The identity-based forms of `AzureWebJobsStorage`, as the Functions host reads them. */
@@ -47,6 +50,7 @@ export const DEFAULT_RETRY_SCHEDULE = '0s,5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_DELIVERY_TIMEOUT = '15s';
 export const DEFAULT_RATE_LIMIT = '1200/1m';
 export const DEV_STORAGE = 'UseDevelopmentStorage=true';
+export const DEFAULT_MLFLOW_ALIAS_STAGES = 'staging:Staging,production:Production,prod:Production,champion:Production,challenger:Staging,archived:Archived';
 
 export type Role = 'admin' | 'manager' | 'publisher';
 export const ROLES: readonly Role[] = ['admin', 'manager', 'publisher'];
@@ -79,6 +83,15 @@ export interface Config {
   databricksWorkspaceUrl?: string;
   /** Requests per principal and instance: a burst of `capacity`, refilled over `windowMs`; capacity 0 is off. */
   rateLimit: { capacity: number; windowMs: number };
+  /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
+  mlflow?: MlflowIngestConfig;
+}
+
+export interface MlflowIngestConfig {
+  /** Every secret a signature may be made with (several while one is being rotated). */
+  secrets: string[];
+  /** MLflow alias, lowercased, to the stage its `model_version_alias.created` is published as. */
+  aliasStages: ReadonlyMap<string, Stage>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -109,7 +122,38 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryTimeoutMs: parsePositiveDuration(env, SETTINGS.deliveryTimeout, DEFAULT_DELIVERY_TIMEOUT),
     ...(workspace ? { databricksWorkspaceUrl: parseWorkspaceSetting(workspace) } : {}),
     rateLimit: parseRateLimit(value(env, SETTINGS.rateLimit) ?? DEFAULT_RATE_LIMIT),
+    ...parseMlflowIngest(env),
   };
+}
+
+/** `MLFLOW_WEBHOOK_SECRETS` (comma list) turns the MLflow ingest endpoint on; `MLFLOW_ALIAS_STAGES` maps aliases to stages. */
+function parseMlflowIngest(env: Env): { mlflow?: MlflowIngestConfig } {
+  const aliasStages = parseAliasStages(value(env, SETTINGS.mlflowAliasStages) ?? DEFAULT_MLFLOW_ALIAS_STAGES);
+  const raw = value(env, SETTINGS.mlflowWebhookSecrets);
+  if (raw === undefined) return {};
+  const secrets = raw
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret !== '');
+  if (secrets.length === 0) throw new ConfigError(`${SETTINGS.mlflowWebhookSecrets} must list at least one secret (comma-separated), or be unset to turn the MLflow endpoint off`);
+  if (secrets.some((secret) => secret.length < 16)) {
+    throw new ConfigError(`${SETTINGS.mlflowWebhookSecrets}: each secret must be at least 16 characters (the same value as the MLflow webhook's secret)`);
+  }
+  return { mlflow: { secrets, aliasStages } };
+}
+
+export function parseAliasStages(raw: string): Map<string, Stage> {
+  const map = new Map<string, Stage>();
+  for (const entry of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const colon = entry.lastIndexOf(':');
+    const alias = entry.slice(0, colon).trim().toLowerCase();
+    const stage = STAGES.find((candidate) => candidate.toLowerCase() === entry.slice(colon + 1).trim().toLowerCase());
+    if (colon < 1 || alias === '' || stage === undefined) {
+      throw new ConfigError(`${SETTINGS.mlflowAliasStages}: each entry is alias:stage with stage one of ${STAGES.join(', ')} (got '${entry}')`);
+    }
+    map.set(alias, stage);
+  }
+  return map;
 }
 
 export function parseSecretKey(raw: string | undefined, setting: string): Buffer {

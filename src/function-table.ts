@@ -3,6 +3,7 @@ import { ApiError } from './errors.js';
 import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
 import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
 import { healthHandler } from './functions/health.js';
+import { mlflowIngestHandler } from './functions/source-functions.js';
 import { webhookHandlers } from './functions/webhook-functions.js';
 import { QUEUES } from './storage/names.js';
 
@@ -47,6 +48,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'events-publish', route: `${API}/publish`, methods: ['POST'], handler: events.publish },
     { kind: 'http', name: 'deliveries-list', route: `${API}/deliveries`, methods: ['GET'], handler: events.deliveries },
     { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
+    { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
   ];
   return [
     ...api,

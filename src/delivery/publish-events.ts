@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../errors.js';
 import type { Clock } from '../ids.js';
-import { parseWith } from '../http/validate.js';
+import { parseWith, type FieldNamer } from '../http/validate.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireRole } from '../webhooks/permissions.js';
@@ -19,7 +19,7 @@ const MAX_MESSAGE_JSON_BYTES = 45_000;
 
 const batchSchema = z.strictObject({
   events: z
-    .array(publishedEventSchema)
+    .array(z.unknown())
     .min(1, { error: 'must hold at least one event' })
     .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` }),
 });
@@ -30,32 +30,53 @@ const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b
 const payloadBytes = (event: RegistryEvent): number => Buffer.byteLength(buildPayload(event, '0'.repeat(32), LONGEST_EVENT_NAME), 'utf8');
 
 /**
- * Validates one event or `{"events": [...]}` (up to 100) and answers once all of them are durably on the
- * `registry-events` queue, with their event ids: the publisher's own, or `<queue message id>:<index>`.
- * Nothing is enqueued unless every event is valid.
+ * One event as a source hands it to the publish path: the publish wire shape (section "Publishing events" of
+ * the README), a label for the whole event, and how to name its fields in errors (a CloudEvent's `version`
+ * is `data.version` to its sender).
+ */
+export interface SourcedEvent {
+  input: unknown;
+  label: string;
+  nameOf: FieldNamer;
+}
+
+/**
+ * The HTTP JSON form: one event or `{"events": [...]}` (up to 100), answered once all of them are durably on
+ * the `registry-events` queue, with their event ids.
  */
 export async function publishEvents(deps: PublishDeps, principal: Principal, body: unknown): Promise<{ event_ids: string[] }> {
   requireRole(principal, ['publisher', 'admin'], 'publish events');
   if (body === undefined) throw invalidParameter('Missing request body: send one event, or {"events": [...]}');
   const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
-  const inputs = isBatch ? parseWith(batchSchema, body).events : [parseWith(publishedEventSchema, body)];
+  const sourced: SourcedEvent[] = isBatch
+    ? parseWith(batchSchema, body).events.map((input, index) => ({ input, label: `events[${index}]`, nameOf: (field) => `events[${index}].${field}` }))
+    : [{ input: body, label: 'body', nameOf: (field) => field }];
+  return { event_ids: await enqueueEvents(deps, principal.id, sourced) };
+}
+
+/**
+ * The one publish path every source goes through (the JSON form, CloudEvents, MLflow, Azure ML): validates
+ * each event, refuses repeated ids and oversized payloads, and answers once all of them are durably on the
+ * `registry-events` queue, with their event ids: the source's own, or `<queue message id>:<index>`. Nothing
+ * is enqueued unless every event is valid. Re-published ids are dropped by the fan-out (24 h).
+ */
+export async function enqueueEvents(deps: PublishDeps, publishedBy: string, sourced: readonly SourcedEvent[]): Promise<string[]> {
   const now = deps.clock();
-  const events = inputs.map((input) => normalizeEvent(input, { eventId: '', now, publishedBy: principal.id }));
+  const events = sourced.map(({ input, nameOf }) => normalizeEvent(parseWith(publishedEventSchema, input, nameOf), { eventId: '', now, publishedBy }));
   const firstIndexOfId = new Map<string, number>();
   events.forEach((event, index) => {
+    const { label, nameOf } = sourced[index] as SourcedEvent;
     const earlier = event.idSupplied ? firstIndexOfId.get(event.eventId) : undefined;
-    if (earlier !== undefined) throw invalidParameter(`Invalid parameter 'events[${index}].event_id': repeats the event_id of events[${earlier}]`);
+    if (earlier !== undefined) throw invalidParameter(`Invalid parameter '${nameOf('event_id')}': repeats the event_id of ${sourced[earlier]?.label ?? ''}`);
     firstIndexOfId.set(event.eventId, index);
     const bytes = payloadBytes(event);
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw invalidParameter(`Invalid parameter '${isBatch ? `events[${index}]` : 'body'}': its payload would be ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
+      throw invalidParameter(`Invalid parameter '${label}': its payload would be ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(
-    groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: principal.id })),
-  );
-  return { event_ids: groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`))) };
+  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publishedBy })));
+  return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
 }
 
 /** Groups events, in order, into as few queue messages as fit. */

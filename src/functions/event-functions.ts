@@ -3,15 +3,24 @@ import { redeliver, listDeliveries } from '../delivery/deliveries-api.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../delivery/deliverer.js';
 import { processEventMessage } from '../delivery/fan-out.js';
 import { publishEvents } from '../delivery/publish-events.js';
+import { ApiError } from '../errors.js';
+import { readJsonBody } from '../http/read-body.js';
+import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
 import { loggerOf } from '../logger.js';
 import { z } from 'zod';
 import { endpoint, objectBody, parametersOf, type ServicesProvider } from './http-endpoint.js';
 
 export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'redeliver', HttpHandler> => ({
-  publish: endpoint(services, async ({ request, principal, services: s }) => ({
-    status: 202,
-    body: await publishEvents(s.publish, principal, await objectBody(request)),
-  })),
+  publish: endpoint(services, async ({ request, principal, services: s }) => {
+    const mediaType = mediaTypeOf(request.headers.get('content-type'));
+    if (mediaType === CLOUDEVENTS_SINGLE || mediaType === CLOUDEVENTS_BATCH) {
+      return { status: 202, body: await publishCloudEvents(s.publish, principal, await readJsonBody(request), mediaType === CLOUDEVENTS_BATCH) };
+    }
+    if (request.headers.has('ce-specversion')) {
+      throw new ApiError('MALFORMED_REQUEST', `Binary-mode CloudEvents (ce-* headers) are not supported; send structured mode with Content-Type: ${CLOUDEVENTS_SINGLE}`);
+    }
+    return { status: 202, body: await publishEvents(s.publish, principal, await objectBody(request)) };
+  }),
   deliveries: endpoint(services, async ({ request, principal, services: s, log }) => ({
     body: await listDeliveries({ ...s.delivery, log }, principal, await parametersOf(request)),
   })),

@@ -44,17 +44,26 @@ function unexpectedError(error: unknown, context: InvocationContext): ApiError {
  * runs the call, and maps the result or any error to the response. Handlers never build error bodies.
  */
 export function endpoint(services: ServicesProvider, run: (call: EndpointCall) => Promise<EndpointResult>): HttpHandler {
+  return unauthenticatedEndpoint(services, async ({ request, services: resolved, log }) => {
+    const principal = await authorizeRequest(request.headers.get('authorization'), resolved.authenticator);
+    const waitMs = resolved.rateLimiter.take(principal.id);
+    if (waitMs > 0) {
+      throw new ApiError('REQUEST_LIMIT_EXCEEDED', `Too many requests from ${principal.id}; retry after ${Math.ceil(waitMs / 1000)} s`, {
+        'Retry-After': String(Math.ceil(waitMs / 1000)),
+      });
+    }
+    return run({ request, principal, services: resolved, log });
+  });
+}
+
+/**
+ * An endpoint without a bearer token, for callers that authenticate otherwise (MLflow's signed webhooks, which
+ * cannot send custom headers): the same result and error mapping as `endpoint`.
+ */
+export function unauthenticatedEndpoint(services: ServicesProvider, run: (call: Omit<EndpointCall, 'principal'>) => Promise<EndpointResult>): HttpHandler {
   return async (request, context) => {
     try {
-      const resolved = await services();
-      const principal = await authorizeRequest(request.headers.get('authorization'), resolved.authenticator);
-      const waitMs = resolved.rateLimiter.take(principal.id);
-      if (waitMs > 0) {
-        throw new ApiError('REQUEST_LIMIT_EXCEEDED', `Too many requests from ${principal.id}; retry after ${Math.ceil(waitMs / 1000)} s`, {
-          'Retry-After': String(Math.ceil(waitMs / 1000)),
-        });
-      }
-      const result = await run({ request, principal, services: resolved, log: loggerOf(context) });
+      const result = await run({ request, services: await services(), log: loggerOf(context) });
       return { status: result.status ?? 200, jsonBody: result.body };
     } catch (error) {
       return errorResponse(error instanceof ApiError ? error : unexpectedError(error, context));

@@ -31,7 +31,11 @@ export async function readJsonBody(request: HttpRequest): Promise<JsonValue | un
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
     throw new ApiError('MALFORMED_REQUEST', `Request bodies must be UTF-8 JSON; charset '${charset}' is not supported`);
   }
-  const bytes = await readBodyBytes(request);
+  return parseJsonBytes(await readBodyBytes(request));
+}
+
+/** Body bytes as strict JSON (see parse-json.ts), or undefined when there are none; MALFORMED_REQUEST otherwise. */
+export function parseJsonBytes(bytes: Uint8Array): JsonValue | undefined {
   if (bytes.byteLength === 0) return undefined;
   let text: string;
   try {

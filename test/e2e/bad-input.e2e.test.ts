@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { testAzurite } from '../support/azurite.js';
@@ -7,6 +8,10 @@ import { startReceiver } from '../support/receiver.js';
 import { ADMIN_TOKEN, API, startRuntime, testEnv } from '../support/runtime-process.js';
 import { recordArtifact } from '../support/artifacts.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
+import { mlflowSignature } from '../support/mlflow-sender.js';
+
+const MLFLOW_SECRET = 'bad-input-mlflow-secret-0123';
+const INGEST = '/api/ingest/mlflow';
 
 interface Case {
   name: string;
@@ -16,6 +21,8 @@ interface Case {
   headers?: Record<string, string>;
   /** The statuses that are right for this input. */
   expect: number[];
+  /** Sign the body as MLflow does, at send time (a fresh timestamp), with these headers over the signed ones. */
+  mlflowSigned?: Record<string, string>;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -117,6 +124,79 @@ function structuralCases(name: string, method: Case['method'], path: string, val
   return cases;
 }
 
+/** MLflow's headers for a body, signed now with the configured secret. */
+function signedHeaders(body: string | Buffer): Record<string, string> {
+  const deliveryId = `bad-input-${Math.random().toString(16).slice(2)}`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const text = typeof body === 'string' ? body : body.toString('latin1');
+  const signature = typeof body === 'string' ? mlflowSignature(MLFLOW_SECRET, deliveryId, timestamp, text) : mlflowSignatureOfBytes(deliveryId, timestamp, body);
+  return { 'x-mlflow-delivery-id': deliveryId, 'x-mlflow-timestamp': timestamp, 'x-mlflow-signature': signature };
+}
+
+function mlflowSignatureOfBytes(deliveryId: string, timestamp: string, body: Buffer): string {
+  return `v1,${createHmac('sha256', MLFLOW_SECRET).update(`${deliveryId}.${timestamp}.`).update(body).digest('base64')}`;
+}
+
+/**
+ * The MLflow endpoint: correctly signed bodies that are wrong in every way (400), and every way the
+ * signature can be wrong (401). MLflow's own fields are named in the messages.
+ */
+function mlflowCases(): Case[] {
+  const body = { entity: 'model_version_tag', action: 'set', timestamp: '2025-11-29T11:20:00.123456+00:00', data: { name: 'bad-input', version: '1', key: 'k', value: 'v' } };
+  const alias = { entity: 'model_version_alias', action: 'created', timestamp: '2025-11-29T11:20:00+00:00', data: { name: 'bad-input', alias: 'champion', version: '1' } };
+  const signed = (cases: Case[]): Case[] => cases.map((entry) => ({ ...entry, name: `mlflow ${entry.name}`, mlflowSigned: {} }));
+  const cases: Case[] = [
+    ...signed(fieldCases('ingest', 'POST', INGEST, body, [[['entity'], 'id'], [['action'], 'id'], [['timestamp'], 'timestamp'], [['data'], 'object'], [['data', 'name'], 'modelName'], [['data', 'version'], 'version'], [['data', 'key'], 'string'], [['data', 'value'], 'string']], [['entity'], ['action'], ['timestamp'], ['data'], ['data', 'name'], ['data', 'version'], ['data', 'key'], ['data', 'value']]).filter((entry) => !entry.name.includes('extra field'))),
+    ...signed(fieldCases('ingest alias', 'POST', INGEST, alias, [[['data', 'alias'], 'string'], [['data', 'version'], 'version']], [['data', 'alias'], ['data', 'version']]).filter((entry) => !entry.name.includes('extra field'))),
+    ...signed(structuralCases('ingest', 'POST', INGEST, body).filter((entry) => !entry.headers)),
+  ];
+  const text = JSON.stringify(body);
+  const now = () => String(Math.floor(Date.now() / 1000));
+  const unsigned: [string, Record<string, string>][] = [
+    ['no headers', {}],
+    ['no signature', { 'x-mlflow-delivery-id': 'd', 'x-mlflow-timestamp': now() }],
+    ['no timestamp', { 'x-mlflow-delivery-id': 'd', 'x-mlflow-signature': 'v1,AAAA' }],
+    ['no delivery id', { 'x-mlflow-timestamp': now(), 'x-mlflow-signature': 'v1,AAAA' }],
+  ];
+  for (const [name, headers] of unsigned) cases.push({ name: `mlflow ${name}`, method: 'POST', path: INGEST, body: text, headers: { ...headers, 'x-no-default-token': '1' }, expect: [401] });
+  const tampered: [string, Record<string, string>][] = [
+    ['wrong signature', { 'x-mlflow-signature': `v1,${Buffer.alloc(32).toString('base64')}` }],
+    ['signature not base64', { 'x-mlflow-signature': 'v1,@@@@' }],
+    ['hex signature', { 'x-mlflow-signature': 'sha256=abcdef' }],
+    ['timestamp in ms', { 'x-mlflow-timestamp': String(Date.now()) }],
+    ['timestamp not a number', { 'x-mlflow-timestamp': 'now' }],
+    ['stale timestamp', { 'x-mlflow-timestamp': '1764415200' }],
+    ['delivery id with spaces', { 'x-mlflow-delivery-id': 'a b' }],
+    ['delivery id too long', { 'x-mlflow-delivery-id': 'd'.repeat(200) }],
+  ];
+  for (const [name, headers] of tampered) cases.push({ name: `mlflow ${name}`, method: 'POST', path: INGEST, body: text, mlflowSigned: headers, expect: [401] });
+  cases.push({ name: 'mlflow wrong method', method: 'GET', path: INGEST, expect: [405] });
+  return cases;
+}
+
+/** CloudEvents on publish: every attribute wrong, single and batch. */
+function cloudEventCases(transition: Record<string, Json>): Case[] {
+  const { event, ...data } = transition;
+  const cloudEvent: Record<string, Json> = { specversion: '1.0', id: 'ce-bad-1', source: '/bad-input', type: event ?? '', time: '2025-11-29T10:00:00Z', data };
+  const single = { 'content-type': 'application/cloudevents+json' };
+  const batch = { 'content-type': 'application/cloudevents-batch+json' };
+  const withHeaders = (cases: Case[], headers: Record<string, string>) => cases.map((entry) => ({ ...entry, name: `cloudevents ${entry.name}`, headers: { ...headers, ...entry.headers } }));
+  return [
+    ...withHeaders(fieldCases('single', 'POST', `${API}/publish`, cloudEvent, [[['specversion'], 'string'], [['id'], 'eventId'], [['source'], 'string'], [['type'], 'enumStatus'], [['time'], 'string'], [['data'], 'object'], [['data', 'model_name'], 'modelName'], [['data', 'to_stage'], 'stage'], [['data', 'version'], 'version']], [['specversion'], ['id'], ['source'], ['type'], ['data'], ['data', 'model_name'], ['data', 'to_stage']]).filter((entry) => !entry.name.endsWith('single with an extra field')), single),
+    ...withHeaders(structuralCases('single', 'POST', `${API}/publish`, cloudEvent).filter((entry) => !entry.headers), single),
+    { name: 'cloudevents single as a batch', method: 'POST', path: `${API}/publish`, body: JSON.stringify(cloudEvent), headers: batch, expect: [400] },
+    { name: 'cloudevents batch as a single', method: 'POST', path: `${API}/publish`, body: JSON.stringify([cloudEvent]), headers: single, expect: [400] },
+    { name: 'cloudevents empty batch', method: 'POST', path: `${API}/publish`, body: '[]', headers: batch, expect: [400] },
+    { name: 'cloudevents batch of 101', method: 'POST', path: `${API}/publish`, body: JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ ...cloudEvent, id: `ce-${i}` }))), headers: batch, expect: [400] },
+    { name: 'cloudevents batch with one bad type', method: 'POST', path: `${API}/publish`, body: JSON.stringify([cloudEvent, { ...cloudEvent, id: 'ce-bad-2', type: 'com.example.model.registered' }]), headers: batch, expect: [400] },
+    { name: 'cloudevents data_base64', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ ...cloudEvent, data: undefined, data_base64: 'e30=' }), headers: single, expect: [400] },
+    { name: 'cloudevents event_id in data', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ ...cloudEvent, data: { ...data, event_id: 'x' } }), headers: single, expect: [400] },
+    { name: 'cloudevents xml datacontenttype', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ ...cloudEvent, datacontenttype: 'application/xml' }), headers: single, expect: [400] },
+    { name: 'cloudevents binary mode', method: 'POST', path: `${API}/publish`, body: JSON.stringify(data), headers: { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-type': 'MODEL_VERSION_TRANSITIONED_STAGE', 'ce-id': 'x', 'ce-source': '/s' }, expect: [400] },
+    { name: 'cloudevents no credentials', method: 'POST', path: `${API}/publish`, body: JSON.stringify(cloudEvent), headers: { ...single, 'x-no-default-token': '1' }, expect: [401] },
+  ];
+}
+
 /** Bad or missing credentials, on every endpoint. */
 function authCases(method: Case['method'], path: string): Case[] {
   const headers: Record<string, string>[] = [{}, { authorization: '' }, { authorization: 'Bearer' }, { authorization: 'Basic YWRtaW46YWRtaW4=' }, { authorization: 'Bearer a b' }, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `bearer${ADMIN_TOKEN}` }];
@@ -125,7 +205,7 @@ function authCases(method: Case['method'], path: string): Case[] {
 
 describe('bad input on every endpoint', async () => {
   const azurite = await testAzurite();
-  const runtime = await startRuntime(testEnv(azurite.connectionString));
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { MLFLOW_WEBHOOK_SECRETS: MLFLOW_SECRET }));
   const receiver = await startReceiver();
   const id = await createHook(runtime, { model_name: 'bad-input', events: ['MODEL_VERSION_CREATED', 'COMMENT_CREATED'], status: 'TEST_MODE', http_url_spec: { url: receiver.url, secret: 'bad-input-secret' } });
 
@@ -163,6 +243,8 @@ describe('bad input on every endpoint', async () => {
     ...structuralCases('publish', 'POST', `${API}/publish`, transition),
     ...structuralCases('list', 'POST', `${API}/list`, { model_name: 'bad-input' }),
     ...structuralCases('redeliver', 'POST', `${API}/deliveries/redeliver`, { webhook_id: id, since_timestamp: 0 }),
+    ...mlflowCases(),
+    ...cloudEventCases(transition),
     ...[`${API}/create`, `${API}/update`, `${API}/delete`, `${API}/test`, `${API}/list`, `${API}/publish`, `${API}/deliveries`, `${API}/deliveries/redeliver`].flatMap((path) =>
       authCases(path.endsWith('update') ? 'PATCH' : path.endsWith('delete') ? 'DELETE' : path.endsWith('deliveries') ? 'GET' : 'POST', path),
     ),
@@ -198,10 +280,11 @@ describe('bad input on every endpoint', async () => {
     const failures: string[] = [];
     const statuses = new Map<number, number>();
     for (const entry of cases) {
-      const { ['x-no-default-token']: noDefault, ...headers } = entry.headers ?? {};
+      const { ['x-no-default-token']: noDefault, ...given } = entry.headers ?? {};
+      const headers = entry.mlflowSigned ? { ...signedHeaders(entry.body ?? ''), ...entry.mlflowSigned } : given;
       const response = await request(`${runtime.baseUrl}${entry.path}`, {
         method: entry.method,
-        headers: { ...(noDefault ? {} : { authorization: `Bearer ${ADMIN_TOKEN}` }), ...headers },
+        headers: { ...(noDefault || entry.mlflowSigned ? {} : { authorization: `Bearer ${ADMIN_TOKEN}` }), ...headers },
         ...(entry.body !== undefined ? { body: entry.body } : {}),
       });
       const text = await response.body.text();

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { invalidParameter } from '../errors.js';
+import { parseWith } from '../http/validate.js';
+import type { SourcedEvent } from '../delivery/publish-events.js';
+import type { Stage } from '../webhooks/events.js';
+import { parseTimestamp } from './timestamps.js';
+
+/**
+ * An MLflow webhook body (`_send_webhook_request` in `mlflow/webhooks/delivery.py`): the event is
+ * `entity.action`, `timestamp` is Python's `isoformat()` in UTC, `data` the per-event payload
+ * (`mlflow/webhooks/types.py`), and `workspace` is sent when MLflow runs with workspaces. Fields MLflow may add
+ * later are tolerated.
+ */
+const envelopeSchema = z.object({
+  entity: z.string().min(1).max(100),
+  action: z.string().min(1).max(100),
+  timestamp: z.string().max(64),
+  data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
+  workspace: z.string().max(1000).optional(),
+});
+
+export type MlflowTranslation = { kind: 'events'; events: SourcedEvent[] } | { kind: 'ignored'; why: string };
+
+/** How a publish field is named in an MLflow body, for error messages. */
+const MLFLOW_FIELDS: Record<string, string> = {
+  model_name: 'data.name',
+  version: 'data.version',
+  'tags[0].key': 'data.key',
+  'tags[0].value': 'data.value',
+  to_stage: 'data.alias',
+  event_timestamp: 'timestamp',
+};
+
+/**
+ * `data` of the examples MLflow's "test webhook" call sends (`example()` in `mlflow/webhooks/types.py`). Such a
+ * call is answered 200 and publishes nothing, so testing the MLflow side never posts "example_model" to the
+ * registry-wide webhooks. (The alias example, `example_alias`, is ignored anyway unless that alias is mapped.)
+ */
+const TEST_PAYLOADS: Record<string, Record<string, unknown>> = {
+  'registered_model.created': { name: 'example_model', tags: { example_key: 'example_value' }, description: 'An example registered model' },
+  'model_version.created': {
+    name: 'example_model',
+    version: '1',
+    source: 'runs:/abcd1234abcd5678/model',
+    run_id: 'abcd1234abcd5678',
+    tags: { example_key: 'example_value' },
+    description: 'An example model version',
+  },
+  'model_version_tag.set': { name: 'example_model', version: '1', key: 'example_key', value: 'example_value' },
+};
+
+/** JSON with sorted keys, to compare payloads whatever their key order. */
+const canonical = (value: unknown): string =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? `{${Object.keys(value)
+        .sort()
+        .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+        .join(',')}}`
+    : JSON.stringify(value);
+
+/**
+ * Turns one MLflow webhook body into publish-path events (event_id `mlflow:<delivery id>`, since MLflow's
+ * retries reuse the delivery id; event_timestamp from the body's `timestamp`), or says why it is ignored.
+ * A body that cannot be read fails with INVALID_PARAMETER_VALUE naming the MLflow field.
+ */
+export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasStages: ReadonlyMap<string, Stage>): MlflowTranslation {
+  if (body === undefined) throw invalidParameter('Missing request body: MLflow sends {"entity", "action", "timestamp", "data"}');
+  const envelope = parseWith(envelopeSchema, body);
+  const name = `${envelope.entity}.${envelope.action}`;
+  const timestamp = parseTimestamp(envelope.timestamp);
+  if (timestamp === null) throw invalidParameter("Invalid parameter 'timestamp': must be an ISO 8601 timestamp with a zone, such as 2025-11-29T10:00:00.000000+00:00");
+  const data = envelope.data;
+  const testPayload = TEST_PAYLOADS[name];
+  if (testPayload && canonical(data) === canonical(testPayload)) return { kind: 'ignored', why: `MLflow test payload for ${name} (example_model); nothing was published` };
+  const common = { model_name: data.name, event_id: `mlflow:${deliveryId}`, event_timestamp: timestamp };
+  const one = (input: Record<string, unknown>): MlflowTranslation => ({
+    kind: 'events',
+    events: [{ input: { ...common, ...input }, label: 'body', nameOf: (field) => MLFLOW_FIELDS[field] ?? `data.${field}` }],
+  });
+  switch (name) {
+    case 'registered_model.created':
+      return one({ event: 'REGISTERED_MODEL_CREATED' });
+    case 'model_version.created':
+      return one({ event: 'MODEL_VERSION_CREATED', version: data.version });
+    case 'model_version_tag.set':
+      return one({ event: 'MODEL_VERSION_TAG_SET', version: data.version, tags: [{ key: data.key, value: data.value }] });
+    case 'model_version_alias.created': {
+      if (typeof data.alias !== 'string') throw invalidParameter(data.alias === undefined ? "Missing required parameter 'data.alias'" : "Invalid parameter 'data.alias': must be a string");
+      const stage = aliasStages.get(data.alias.toLowerCase());
+      if (stage === undefined) return { kind: 'ignored', why: `alias '${data.alias}' is not mapped to a stage (MLFLOW_ALIAS_STAGES)` };
+      return one({ event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: data.version, to_stage: stage, from_stage: 'None' });
+    }
+    default:
+      return { kind: 'ignored', why: `MLflow event ${name} has no registry-webhooks equivalent` };
+  }
+}

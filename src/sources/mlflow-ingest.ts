@@ -1,0 +1,52 @@
+import type { MlflowIngestConfig } from '../config.js';
+import { ApiError } from '../errors.js';
+import { parseJsonBytes } from '../http/read-body.js';
+import type { Logger } from '../logger.js';
+import { enqueueEvents, type PublishDeps } from '../delivery/publish-events.js';
+import { MLFLOW_HEADERS, verifyMlflowSignature } from './mlflow-signature.js';
+import { translateMlflowWebhook } from './mlflow-events.js';
+
+export interface MlflowIngestDeps {
+  publish: PublishDeps;
+  /** Undefined while `MLFLOW_WEBHOOK_SECRETS` is unset: the endpoint is off. */
+  config: MlflowIngestConfig | undefined;
+  log: Logger;
+}
+
+/** Who the audit log names as the publisher of MLflow's events. */
+export const MLFLOW_PUBLISHER = 'mlflow-webhook';
+
+const unauthenticated = (why: string) => new ApiError('UNAUTHENTICATED', `MLflow signature check failed: ${why}`);
+
+/**
+ * `POST /api/ingest/mlflow`: checks MLflow's signature headers, then publishes the mapped events through the
+ * one publish path. The headers are checked before the body is read, and nothing is enqueued unless the
+ * signature holds. Answers `{"event_ids"}` once the events are on the queue, or `{"ignored": why}`.
+ */
+export async function ingestMlflowWebhook(
+  deps: MlflowIngestDeps,
+  header: (name: string) => string | null,
+  readBody: () => Promise<Uint8Array>,
+): Promise<{ event_ids: string[] } | { ignored: string }> {
+  const { config } = deps;
+  if (!config) throw new ApiError('ENDPOINT_NOT_FOUND', 'The MLflow ingest endpoint is off; set MLFLOW_WEBHOOK_SECRETS to turn it on');
+  const deliveryId = header(MLFLOW_HEADERS.deliveryId);
+  const timestamp = header(MLFLOW_HEADERS.timestamp);
+  const signature = header(MLFLOW_HEADERS.signature);
+  for (const [name, value] of [[MLFLOW_HEADERS.deliveryId, deliveryId], [MLFLOW_HEADERS.timestamp, timestamp], [MLFLOW_HEADERS.signature, signature]] as const) {
+    if (!value) throw unauthenticated(`missing header ${name}${name === MLFLOW_HEADERS.signature ? ' (create the MLflow webhook with a secret)' : ''}`);
+  }
+  if (!deliveryId || !/^[\x21-\x7e]{1,128}$/.test(deliveryId)) throw unauthenticated(`${MLFLOW_HEADERS.deliveryId} must be 1 to 128 visible ASCII characters`);
+  const body = await readBody();
+  const problem = verifyMlflowSignature({ deliveryId, timestamp: timestamp ?? '', signature: signature ?? '', body }, config.secrets, deps.publish.clock());
+  if (problem) {
+    deps.log.warn(`MLflow delivery ${deliveryId} refused: ${problem}`);
+    throw unauthenticated(problem);
+  }
+  const translated = translateMlflowWebhook(parseJsonBytes(body), deliveryId, config.aliasStages);
+  if (translated.kind === 'ignored') {
+    deps.log.info(`MLflow delivery ${deliveryId} ignored: ${translated.why}`);
+    return { ignored: translated.why };
+  }
+  return { event_ids: await enqueueEvents(deps.publish, MLFLOW_PUBLISHER, translated.events) };
+}

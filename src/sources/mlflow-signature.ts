@@ -1,0 +1,52 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** MLflow's webhook headers (`mlflow/webhooks/constants.py`); HTTP header names are case-insensitive. */
+export const MLFLOW_HEADERS = {
+  deliveryId: 'x-mlflow-delivery-id',
+  timestamp: 'x-mlflow-timestamp',
+  signature: 'x-mlflow-signature',
+} as const;
+
+/** A delivery whose `X-MLflow-Timestamp` is further than this from our clock is refused (replays, stale copies). */
+export const MLFLOW_TOLERANCE_SECONDS = 5 * 60;
+
+export interface MlflowSignedRequest {
+  deliveryId: string;
+  timestamp: string;
+  signature: string;
+  body: Uint8Array;
+}
+
+/**
+ * MLflow's HMAC (`_generate_hmac_signature`): SHA-256 keyed with the secret's UTF-8 bytes over
+ * `"{delivery_id}.{timestamp}.{raw body}"`, base64. The body is taken as the bytes that arrived, which are the
+ * UTF-8 of the JSON text MLflow signed.
+ */
+function mlflowMac(secret: string, deliveryId: string, timestamp: string, body: Uint8Array): Buffer {
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${deliveryId}.${timestamp}.`, 'utf8').update(body).digest();
+}
+
+/**
+ * Checks an MLflow delivery's signature against every configured secret (rotation), in constant time: every
+ * secret is tried and every candidate compared with `timingSafeEqual`, whatever matched. Answers why it fails,
+ * or undefined when it holds. The reasons never echo a secret or the expected signature.
+ */
+export function verifyMlflowSignature(request: MlflowSignedRequest, secrets: readonly string[], nowMs: number): string | undefined {
+  const { deliveryId, timestamp, signature, body } = request;
+  if (!/^\d{1,12}$/.test(timestamp)) return `${MLFLOW_HEADERS.timestamp} must be unix seconds`;
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MLFLOW_TOLERANCE_SECONDS) {
+    return `${MLFLOW_HEADERS.timestamp} is more than ${MLFLOW_TOLERANCE_SECONDS / 60} minutes from the server's clock`;
+  }
+  const candidates = signature
+    .split(' ')
+    .filter((part) => part.startsWith('v1,'))
+    .map((part) => Buffer.from(part.slice(3), 'base64'))
+    .filter((mac) => mac.length === 32);
+  if (candidates.length === 0) return `${MLFLOW_HEADERS.signature} must be v1,<base64 HMAC-SHA256>`;
+  let matched = false;
+  for (const secret of secrets) {
+    const expected = mlflowMac(secret, deliveryId, timestamp, body);
+    for (const candidate of candidates) matched = timingSafeEqual(expected, candidate) || matched;
+  }
+  return matched ? undefined : `${MLFLOW_HEADERS.signature} does not match any configured secret (MLFLOW_WEBHOOK_SECRETS)`;
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseAliasStages, DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig } from '../../src/config.js';
+import { ApiError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { publishCloudEvents } from '../../src/sources/cloudevents.js';
+import { translateMlflowWebhook } from '../../src/sources/mlflow-events.js';
+import { ingestMlflowWebhook } from '../../src/sources/mlflow-ingest.js';
+import { verifyMlflowSignature } from '../../src/sources/mlflow-signature.js';
+import { parseTimestamp } from '../../src/sources/timestamps.js';
+import { ManualClock, MemoryQueue } from '../support/memory.js';
+import { publisher } from '../support/deps.js';
+import { mlflowDelivery, mlflowSignature, MLFLOW_TEST_PAYLOADS, pythonJsonDumps } from '../support/mlflow-sender.js';
+
+interface Vector {
+  secret: string;
+  delivery_id: string;
+  timestamp: string;
+  body: string;
+  signature: string;
+}
+const { vectors } = JSON.parse(readFileSync(new URL('../data/mlflow-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+const SECRET = 'mlflow-secret-0123456789';
+const stages = parseAliasStages(DEFAULT_MLFLOW_ALIAS_STAGES);
+
+const rejects = async (promise: Promise<unknown>, code: string, message: RegExp) =>
+  assert.rejects(promise, (error: unknown) => error instanceof ApiError && error.code === code && message.test(error.message));
+
+describe('MLflow signatures', () => {
+  it('the test sender and the verifier agree with the vectors computed by Python', () => {
+    for (const vector of vectors) {
+      assert.equal(mlflowSignature(vector.secret, vector.delivery_id, vector.timestamp, vector.body), vector.signature);
+      const request = { deliveryId: vector.delivery_id, timestamp: vector.timestamp, signature: vector.signature, body: Buffer.from(vector.body, 'utf8') };
+      assert.equal(verifyMlflowSignature(request, [vector.secret], Number(vector.timestamp) * 1000), undefined);
+      assert.equal(verifyMlflowSignature(request, ['other-secret-0123456789', vector.secret], Number(vector.timestamp) * 1000 + 299_000), undefined, 'any configured secret');
+      assert.match(verifyMlflowSignature(request, ['other-secret-0123456789'], Number(vector.timestamp) * 1000) ?? '', /does not match/);
+      assert.match(verifyMlflowSignature(request, [vector.secret], Number(vector.timestamp) * 1000 + 301_000) ?? '', /more than 5 minutes/);
+      assert.match(verifyMlflowSignature(request, [vector.secret], Number(vector.timestamp) * 1000 - 301_000) ?? '', /more than 5 minutes/);
+      const tampered = { ...request, body: Buffer.from(vector.body.replace('created', 'deleted'), 'utf8') };
+      assert.match(verifyMlflowSignature(tampered, [vector.secret], Number(vector.timestamp) * 1000) ?? '', /does not match/);
+    }
+  });
+
+  it("the sender's body is Python's json.dumps", () => {
+    assert.equal(pythonJsonDumps({ name: 'modèle', tags: {}, description: null }), '{"name": "mod\\u00e8le", "tags": {}, "description": null}');
+  });
+
+  it('refuses malformed headers', () => {
+    const body = Buffer.from('{}');
+    const at = 1_764_415_200_000;
+    assert.match(verifyMlflowSignature({ deliveryId: 'd', timestamp: 'now', signature: 'v1,x', body }, [SECRET], at) ?? '', /unix seconds/);
+    assert.match(verifyMlflowSignature({ deliveryId: 'd', timestamp: '1764415200', signature: 'sha256=abc', body }, [SECRET], at) ?? '', /v1,<base64/);
+    assert.match(verifyMlflowSignature({ deliveryId: 'd', timestamp: '1764415200', signature: 'v1,c2hvcnQ=', body }, [SECRET], at) ?? '', /v1,<base64/);
+  });
+});
+
+describe('MLflow mapping', () => {
+  const at = '2025-11-29T11:20:00.123456+00:00';
+  const translate = (entity: string, action: string, data: Record<string, unknown>) =>
+    translateMlflowWebhook({ entity, action, timestamp: at, data }, 'd-1', stages);
+  const inputOf = (translation: ReturnType<typeof translate>) => (translation.kind === 'events' ? translation.events.map((event) => event.input) : translation.why);
+
+  it('maps the four events, with event_id mlflow:<delivery id> and the body timestamp', () => {
+    const common = { event_id: 'mlflow:d-1', event_timestamp: 1_764_415_200_123 };
+    assert.deepEqual(inputOf(translate('registered_model', 'created', { name: 'm', tags: {}, description: null })), [{ ...common, model_name: 'm', event: 'REGISTERED_MODEL_CREATED' }]);
+    assert.deepEqual(inputOf(translate('model_version', 'created', { name: 'm', version: '3', source: 's', run_id: null, tags: {}, description: null })), [
+      { ...common, model_name: 'm', event: 'MODEL_VERSION_CREATED', version: '3' },
+    ]);
+    assert.deepEqual(inputOf(translate('model_version_tag', 'set', { name: 'm', version: '3', key: 'k', value: 'v' })), [
+      { ...common, model_name: 'm', event: 'MODEL_VERSION_TAG_SET', version: '3', tags: [{ key: 'k', value: 'v' }] },
+    ]);
+    assert.deepEqual(inputOf(translate('model_version_alias', 'created', { name: 'm', alias: 'Champion', version: '3' })), [
+      { ...common, model_name: 'm', event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: '3', to_stage: 'Production', from_stage: 'None' },
+    ]);
+  });
+
+  it('ignores unmapped aliases, other events, and the test payloads', () => {
+    assert.match(String(inputOf(translate('model_version_alias', 'created', { name: 'm', alias: 'canary', version: '3' }))), /alias 'canary' is not mapped/);
+    for (const [entity, action] of [['model_version_tag', 'deleted'], ['model_version_alias', 'deleted'], ['prompt', 'created'], ['prompt_alias', 'created'], ['budget_policy', 'exceeded'], ['something', 'new']]) {
+      assert.match(String(inputOf(translate(entity ?? '', action ?? '', { name: 'm' }))), /has no registry-webhooks equivalent/);
+    }
+    for (const [name, data] of Object.entries(MLFLOW_TEST_PAYLOADS)) {
+      const [entity, action] = name.split('.');
+      assert.equal(translate(entity ?? '', action ?? '', data).kind, 'ignored', name);
+    }
+    assert.equal(translate('model_version', 'created', { ...MLFLOW_TEST_PAYLOADS['model_version.created'], name: 'real' }).kind, 'events', 'only the exact example');
+  });
+
+  it('names the MLflow field of a body it cannot read', () => {
+    assert.throws(() => translateMlflowWebhook({ entity: 'model_version', action: 'created', timestamp: 'yesterday', data: {} }, 'd', stages), /'timestamp'/);
+    assert.throws(() => translateMlflowWebhook({ entity: 'model_version', action: 'created', timestamp: at, data: [] }, 'd', stages), /'data'/);
+    assert.throws(() => translateMlflowWebhook({ action: 'created', timestamp: at, data: {} }, 'd', stages), /'entity'/);
+    assert.throws(() => translateMlflowWebhook({ entity: 'model_version_alias', action: 'created', timestamp: at, data: { name: 'm' } }, 'd', stages), /'data.alias'/);
+  });
+
+  it('alias stages are read case-insensitively and a bad entry names the setting', () => {
+    assert.equal(parseAliasStages('Blue:production').get('blue'), 'Production');
+    assert.throws(() => parseAliasStages('blue:Live'), /MLFLOW_ALIAS_STAGES/);
+    assert.throws(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: Buffer.alloc(32).toString('base64'), MLFLOW_WEBHOOK_SECRETS: 'short' }), /MLFLOW_WEBHOOK_SECRETS/);
+    const config = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: Buffer.alloc(32).toString('base64'), MLFLOW_WEBHOOK_SECRETS: `${SECRET}, second-secret-0123456789` });
+    assert.deepEqual(config.mlflow?.secrets, [SECRET, 'second-secret-0123456789']);
+  });
+});
+
+describe('MLflow ingest through the publish path', () => {
+  const setup = () => {
+    const queue = new MemoryQueue();
+    const clock = new ManualClock(Date.now());
+    const deps = { publish: { eventQueue: queue, clock: clock.read }, config: { secrets: [SECRET], aliasStages: stages }, log: silentLogger };
+    const call = (delivery: { headers: Record<string, string>; body: string }) =>
+      ingestMlflowWebhook(deps, (name) => delivery.headers[name] ?? null, () => Promise.resolve(Buffer.from(delivery.body)));
+    return { queue, deps, call };
+  };
+
+  it('enqueues a signed event and answers its id; refuses unsigned, stale and tampered ones with nothing enqueued', async () => {
+    const { queue, call } = setup();
+    const delivery = mlflowDelivery(SECRET, 'model_version', 'created', { name: 'm', version: '2' });
+    assert.deepEqual(await call(delivery), { event_ids: [`mlflow:${delivery.deliveryId}`] });
+    assert.equal(queue.drain().length, 1);
+    const { ['x-mlflow-signature']: _signature, ...unsigned } = delivery.headers;
+    await rejects(call({ ...delivery, headers: unsigned }), 'UNAUTHENTICATED', /missing header x-mlflow-signature/);
+    await rejects(call({ ...delivery, body: delivery.body.replace('"2"', '"3"') }), 'UNAUTHENTICATED', /does not match/);
+    const stale = mlflowDelivery(SECRET, 'model_version', 'created', { name: 'm', version: '2' }, { timestamp: String(Math.floor(Date.now() / 1000) - 400) });
+    await rejects(call(stale), 'UNAUTHENTICATED', /more than 5 minutes/);
+    assert.equal(queue.drain().length, 0);
+  });
+
+  it('is off without secrets, and validates mapped events with MLflow field names', async () => {
+    const { deps, call } = setup();
+    await rejects(ingestMlflowWebhook({ ...deps, config: undefined }, () => null, () => Promise.resolve(Buffer.alloc(0))), 'ENDPOINT_NOT_FOUND', /MLFLOW_WEBHOOK_SECRETS/);
+    await rejects(call(mlflowDelivery(SECRET, 'model_version', 'created', { name: 'm', version: 'abc' })), 'INVALID_PARAMETER_VALUE', /'data.version'/);
+    await rejects(call(mlflowDelivery(SECRET, 'model_version_tag', 'set', { name: 'm', version: '1', key: 'k' })), 'INVALID_PARAMETER_VALUE', /'data.value'/);
+    await rejects(call(mlflowDelivery(SECRET, 'registered_model', 'created', { name: 'x'.repeat(300) })), 'INVALID_PARAMETER_VALUE', /'data.name'/);
+  });
+});
+
+describe('CloudEvents translation', () => {
+  const event = { specversion: '1.0', id: 'ce-1', source: '/registry', type: 'MODEL_VERSION_CREATED', time: '2025-11-29T10:00:00.5Z', data: { model_name: 'm', version: 4 } };
+
+  it('maps id, type, time and data onto one publish-path event', async () => {
+    const queue = new MemoryQueue();
+    const deps = { eventQueue: queue, clock: new ManualClock().read };
+    assert.deepEqual(await publishCloudEvents(deps, publisher, event, false), { event_ids: ['ce-1'] });
+    const [message] = queue.drain();
+    assert.deepEqual((message?.body as { events: unknown[] }).events, [{ event: 'MODEL_VERSION_CREATED', model_name: 'm', version: '4', event_timestamp: Date.parse('2025-11-29T10:00:00.500Z'), event_id: 'ce-1' }]);
+  });
+
+  it('names the CloudEvents attribute at fault', async () => {
+    const deps = { eventQueue: new MemoryQueue(), clock: new ManualClock().read };
+    await rejects(publishCloudEvents(deps, publisher, { ...event, type: 'NOPE' }, false), 'INVALID_PARAMETER_VALUE', /'type'/);
+    await rejects(publishCloudEvents(deps, publisher, [event, { ...event, id: 'ce-2', data: { model_name: 'm' } }], true), 'INVALID_PARAMETER_VALUE', /'\[1\]\.data\.version'/);
+    await rejects(publishCloudEvents(deps, publisher, [event, event], true), 'INVALID_PARAMETER_VALUE', /'\[1\]\.id': repeats/);
+    await rejects(publishCloudEvents(deps, publisher, { ...event, time: 'noon' }, false), 'INVALID_PARAMETER_VALUE', /'time'/);
+    await rejects(publishCloudEvents(deps, publisher, { ...event, data: { ...event.data, event_id: 'x' } }, false), 'INVALID_PARAMETER_VALUE', /'data.event_id'/);
+    await rejects(publishCloudEvents(deps, publisher, event, true), 'INVALID_PARAMETER_VALUE', /JSON array/);
+    await rejects(publishCloudEvents(deps, publisher, { ...event, specversion: '0.3' }, false), 'INVALID_PARAMETER_VALUE', /'specversion'/);
+    await rejects(publishCloudEvents(deps, publisher, { ...event, Bad_Name: 1 }, false), 'INVALID_PARAMETER_VALUE', /'Bad_Name'/);
+    assert.equal((deps.eventQueue).messages.length, 0);
+  });
+
+  it('reads RFC 3339 timestamps with up to nine fractional digits', () => {
+    assert.equal(parseTimestamp('2017-06-26T18:41:00.9584103Z'), Date.parse('2017-06-26T18:41:00.958Z'));
+    assert.equal(parseTimestamp('2025-11-29T11:20:00+01:00'), Date.parse('2025-11-29T10:20:00Z'));
+    assert.equal(parseTimestamp('2025-11-29T11:20:00'), null, 'a zone is required');
+    assert.equal(parseTimestamp('1764415200'), null);
+  });
+});
