@@ -36,6 +36,16 @@ param webhooksAuthTokens string = ''
 @description('Whether the app reads WEBHOOKS_AUTH_TOKENS from Key Vault.')
 param useStaticTokens bool = false
 
+@secure()
+@description('MLFLOW_WEBHOOK_SECRETS (comma list): the secrets of the MLflow webhooks that point at /api/ingest/mlflow, stored in Key Vault when given.')
+param mlflowWebhookSecrets string = ''
+
+@description('Whether the app reads MLFLOW_WEBHOOK_SECRETS from Key Vault, which turns the MLflow ingest endpoint on.')
+param useMlflowIngest bool = false
+
+@description('MLFLOW_ALIAS_STAGES: MLflow alias to stage, e.g. champion:Production; empty for the default map.')
+param mlflowAliasStages string = ''
+
 @description('DELIVERY_RETRY_SCHEDULE.')
 param deliveryRetrySchedule string = '0s,5s,5m,30m,2h,5h,10h,10h'
 
@@ -126,6 +136,7 @@ module keyVault 'app/keyvault.bicep' = {
     webhooksSecretKey: webhooksSecretKey
     webhooksSecretKeyPrevious: webhooksSecretKeyPrevious
     webhooksAuthTokens: webhooksAuthTokens
+    mlflowWebhookSecrets: mlflowWebhookSecrets
   }
 }
 
@@ -164,6 +175,8 @@ module api 'app/api.bicep' = {
     deliveryRetrySchedule: deliveryRetrySchedule
     deliveryTimeout: deliveryTimeout
     rateLimit: rateLimit
+    useMlflowIngest: useMlflowIngest
+    mlflowAliasStages: mlflowAliasStages
   }
 }
 

@@ -18,6 +18,8 @@ param databricksWorkspaceUrl string
 param deliveryRetrySchedule string
 param deliveryTimeout string
 param rateLimit string
+param useMlflowIngest bool
+param mlflowAliasStages string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -64,6 +66,8 @@ var appSettings = {
   DELIVERY_RETRY_SCHEDULE: deliveryRetrySchedule
   DELIVERY_TIMEOUT: deliveryTimeout
   DATABRICKS_WORKSPACE_URL: databricksWorkspaceUrl
+  MLFLOW_WEBHOOK_SECRETS: useMlflowIngest ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=mlflow-webhook-secrets)' : ''
+  MLFLOW_ALIAS_STAGES: mlflowAliasStages
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {

@@ -15,6 +15,10 @@ param webhooksSecretKeyPrevious string
 @description('WEBHOOKS_AUTH_TOKENS; written when given.')
 param webhooksAuthTokens string
 
+@secure()
+@description('MLFLOW_WEBHOOK_SECRETS; written when given.')
+param mlflowWebhookSecrets string
+
 // RBAC mode: who may read secrets is decided by role assignments (rbac.bicep), not access policies.
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -50,6 +54,12 @@ resource authTokens 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(
   parent: vault
   name: 'webhooks-auth-tokens'
   properties: { value: webhooksAuthTokens }
+}
+
+resource mlflowSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(mlflowWebhookSecrets)) {
+  parent: vault
+  name: 'mlflow-webhook-secrets'
+  properties: { value: mlflowWebhookSecrets }
 }
 
 output name string = vault.name
