@@ -100,8 +100,12 @@ async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy:
   return events.filter((_, index) => admitted[index]);
 }
 
-/** Events from the publish call carry the publisher; those a producer wrote to the queue do not. */
-const sourceOf = (publishedBy: string): string => (publishedBy === 'queue' ? 'queue' : 'api');
+/**
+ * Events from the publish call carry the publisher (a principal id); those a producer wrote to the queue do
+ * not; the MLflow and Azure ML sources publish as themselves.
+ */
+const SOURCES = new Set(['queue', 'mlflow', 'azureml']);
+const sourceOf = (publishedBy: string): string => (SOURCES.has(publishedBy) ? publishedBy : 'api');
 
 async function poison(deps: FanOutDeps, text: string, reason: string): Promise<void> {
   deps.log.error(`registry event moved to the poison queue: ${reason}`);

@@ -19,7 +19,8 @@ const envelopeSchema = z.object({
   workspace: z.string().max(1000).optional(),
 });
 
-export type MlflowTranslation = { kind: 'events'; events: SourcedEvent[] } | { kind: 'ignored'; why: string };
+/** Why an event is ignored: a metric attribute (`reason`) and the answer's sentence (`why`). */
+export type MlflowTranslation = { kind: 'events'; events: SourcedEvent[] } | { kind: 'ignored'; reason: 'test_payload' | 'unmapped_alias' | 'unmapped_event'; why: string };
 
 /** How a publish field is named in an MLflow body, for error messages. */
 const MLFLOW_FIELDS: Record<string, string> = {
@@ -71,7 +72,7 @@ export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasS
   if (timestamp === null) throw invalidParameter("Invalid parameter 'timestamp': must be an ISO 8601 timestamp with a zone, such as 2025-11-29T10:00:00.000000+00:00");
   const data = envelope.data;
   const testPayload = TEST_PAYLOADS[name];
-  if (testPayload && canonical(data) === canonical(testPayload)) return { kind: 'ignored', why: `MLflow test payload for ${name} (example_model); nothing was published` };
+  if (testPayload && canonical(data) === canonical(testPayload)) return { kind: 'ignored', reason: 'test_payload', why: `MLflow test payload for ${name} (example_model); nothing was published` };
   const common = { model_name: data.name, event_id: `mlflow:${deliveryId}`, event_timestamp: timestamp };
   const one = (input: Record<string, unknown>): MlflowTranslation => ({
     kind: 'events',
@@ -87,10 +88,10 @@ export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasS
     case 'model_version_alias.created': {
       if (typeof data.alias !== 'string') throw invalidParameter(data.alias === undefined ? "Missing required parameter 'data.alias'" : "Invalid parameter 'data.alias': must be a string");
       const stage = aliasStages.get(data.alias.toLowerCase());
-      if (stage === undefined) return { kind: 'ignored', why: `alias '${data.alias}' is not mapped to a stage (MLFLOW_ALIAS_STAGES)` };
+      if (stage === undefined) return { kind: 'ignored', reason: 'unmapped_alias', why: `alias '${data.alias}' is not mapped to a stage (MLFLOW_ALIAS_STAGES)` };
       return one({ event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: data.version, to_stage: stage, from_stage: 'None' });
     }
     default:
-      return { kind: 'ignored', why: `MLflow event ${name} has no registry-webhooks equivalent` };
+      return { kind: 'ignored', reason: 'unmapped_event', why: `MLflow event ${name} has no registry-webhooks equivalent` };
   }
 }

@@ -2,6 +2,7 @@ import type { MlflowIngestConfig } from '../config.js';
 import { ApiError } from '../errors.js';
 import { parseJsonBytes } from '../http/read-body.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { enqueueEvents, type PublishDeps } from '../delivery/publish-events.js';
 import { MLFLOW_HEADERS, verifyMlflowSignature } from './mlflow-signature.js';
 import { translateMlflowWebhook } from './mlflow-events.js';
@@ -11,10 +12,11 @@ export interface MlflowIngestDeps {
   /** Undefined while `MLFLOW_WEBHOOK_SECRETS` is unset: the endpoint is off. */
   config: MlflowIngestConfig | undefined;
   log: Logger;
+  metrics: Metrics;
 }
 
 /** Who the audit log names as the publisher of MLflow's events. */
-export const MLFLOW_PUBLISHER = 'mlflow-webhook';
+export const MLFLOW_PUBLISHER = 'mlflow';
 
 const unauthenticated = (why: string) => new ApiError('UNAUTHENTICATED', `MLflow signature check failed: ${why}`);
 
@@ -46,6 +48,7 @@ export async function ingestMlflowWebhook(
   const translated = translateMlflowWebhook(parseJsonBytes(body), deliveryId, config.aliasStages);
   if (translated.kind === 'ignored') {
     deps.log.info(`MLflow delivery ${deliveryId} ignored: ${translated.why}`);
+    deps.metrics.eventsIgnored(1, MLFLOW_PUBLISHER, translated.reason);
     return { ignored: translated.why };
   }
   return { event_ids: await enqueueEvents(deps.publish, MLFLOW_PUBLISHER, translated.events) };

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parseAliasStages, DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig } from '../../src/config.js';
 import { ApiError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
+import { noopMetrics } from '../../src/metrics.js';
 import { publishCloudEvents } from '../../src/sources/cloudevents.js';
 import { translateMlflowWebhook } from '../../src/sources/mlflow-events.js';
 import { ingestMlflowWebhook } from '../../src/sources/mlflow-ingest.js';
@@ -107,7 +108,7 @@ describe('MLflow ingest through the publish path', () => {
   const setup = () => {
     const queue = new MemoryQueue();
     const clock = new ManualClock(Date.now());
-    const deps = { publish: { eventQueue: queue, clock: clock.read }, config: { secrets: [SECRET], aliasStages: stages }, log: silentLogger };
+    const deps = { publish: { eventQueue: queue, clock: clock.read }, config: { secrets: [SECRET], aliasStages: stages }, log: silentLogger, metrics: noopMetrics };
     const call = (delivery: { headers: Record<string, string>; body: string }) =>
       ingestMlflowWebhook(deps, (name) => delivery.headers[name] ?? null, () => Promise.resolve(Buffer.from(delivery.body)));
     return { queue, deps, call };
