@@ -28,6 +28,13 @@ export type FunctionDefinition = HttpFunction | QueueFunction;
 /** The connection setting the queue triggers use (the host reads `AzureWebJobsStorage` and its `__` forms). */
 export const QUEUE_CONNECTION = 'AzureWebJobsStorage';
 
+/**
+ * The catch-all's function name. The host adds routes in function-name order (ignoring case) and the first
+ * match wins, so the catch-all must sort after every other function: the `zz-` prefix keeps it last, and
+ * test/unit/route-order.test.ts fails if any route of the table is shadowed.
+ */
+export const CATCH_ALL_NAME = 'zz-not-found';
+
 const API = '2.0/mlflow/registry-webhooks';
 const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -52,7 +59,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
   ];
   return [
     ...api,
-    { kind: 'http', name: 'not-found', route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
+    { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
   ];

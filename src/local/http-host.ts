@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpResponse as FunctionsHttpResponse, HttpResponseInit } from '@azure/functions';
 import { HttpRequest, HttpResponse, InvocationContext } from './functions-lib.js';
 import type { HttpFunction } from '../function-table.js';
-import { compareSpecificity, matchRoute, parseRouteTemplate } from './route-template.js';
+import { hostRouteTable } from './route-template.js';
 
 /** The host's own request size limit (Kestrel's 100 MB in the Functions host). */
 export const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
@@ -25,22 +25,20 @@ async function readRequest(incoming: IncomingMessage): Promise<Buffer | 'too-lar
 }
 
 /**
- * Serves the table's HTTP functions the way the Functions host does: routes under the route prefix, the most
- * specific template that also allows the method wins, the request reaches the handler as an `HttpRequest`
+ * Serves the table's HTTP functions the way the Functions host does: routes under the route prefix, the first
+ * route in function-name order that matches and allows the method wins (see route-template.ts), the request reaches the handler as an `HttpRequest`
  * of @azure/functions (repeated query keys and headers joined, as the host joins them), and the handler's
  * result goes back through the library's `HttpResponse`. A handler that throws gives an empty 500.
  */
 export function createHttpHost(functions: readonly HttpFunction[], routePrefix: string, log: HostLog): Server {
-  const routes = functions
-    .map((fn) => ({ fn, route: parseRouteTemplate(fn.route) }))
-    .sort((a, b) => compareSpecificity(a.route, b.route));
+  const routes = hostRouteTable(functions);
   const prefix = `/${routePrefix}`;
 
   const handle = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
     const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
     const method = (incoming.method ?? 'GET').toUpperCase();
     const path = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : undefined;
-    const target = path === undefined ? undefined : routes.find(({ fn, route }) => fn.methods.includes(method as never) && matchRoute(route, path));
+    const target = path === undefined ? undefined : routes.find(method, path);
     if (!target || path === undefined) {
       outgoing.writeHead(404).end();
       return;
@@ -54,7 +52,7 @@ export function createHttpHost(functions: readonly HttpFunction[], routePrefix: 
     for (const [name, value] of Object.entries(incoming.headers)) headers[name] = joinValues(value, ', ');
     const query: Record<string, string> = {};
     for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
-    const request = new HttpRequest({ method, url: url.href, headers, query, params: matchRoute(target.route, path) ?? {}, body: { bytes: body } });
+    const request = new HttpRequest({ method, url: url.href, headers, query, params: target.params, body: { bytes: body } });
     const context = new InvocationContext({
       invocationId: randomUUID(),
       functionName: target.fn.name,

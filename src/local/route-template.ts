@@ -1,7 +1,9 @@
 /**
  * Route templates as the Functions host reads them: literal segments, `{name}` parameters and a trailing
- * `{*name}` catch-all. Matching is case-insensitive on literals, and more specific templates win (literal,
- * then parameter, then catch-all, segment by segment), as in ASP.NET routing.
+ * `{*name}` catch-all, literals matched case-insensitively. Which route wins is the host's rule, not
+ * ASP.NET's usual specificity: the host sorts the functions by name (ordinal, ignoring case) and adds their
+ * routes in that order to a plain route collection, so the first route in name order that matches the path
+ * and allows the method wins.
  */
 type Segment = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'catchAll'; name: string };
 
@@ -41,17 +43,44 @@ export function matchRoute(route: RouteTemplate, path: string): Record<string, s
   return parts.length === route.segments.length ? params : undefined;
 }
 
-const RANK = { literal: 0, param: 1, catchAll: 2 } as const;
+/** The host's order of function names: ordinal comparison ignoring case (.NET's `OrdinalIgnoreCase`). */
+export function compareFunctionNames(a: string, b: string): number {
+  const left = a.toUpperCase();
+  const right = b.toUpperCase();
+  return left < right ? -1 : left > right ? 1 : 0;
+}
 
-/** Sorts most specific first. */
-export function compareSpecificity(a: RouteTemplate, b: RouteTemplate): number {
-  const length = Math.max(a.segments.length, b.segments.length);
-  for (let index = 0; index < length; index += 1) {
-    const left = a.segments[index];
-    const right = b.segments[index];
-    if (!left || !right) return left ? -1 : 1;
-    const difference = RANK[left.kind] - RANK[right.kind];
-    if (difference !== 0) return difference;
-  }
-  return 0;
+export interface RoutedFunction {
+  name: string;
+  route: string;
+  methods: readonly string[];
+}
+
+export interface RouteTable<F extends RoutedFunction> {
+  /** The function that answers `method path` under the host's rule, with its route parameters. */
+  find(method: string, path: string): { fn: F; params: Record<string, string> } | undefined;
+  /** The functions in the order the host adds their routes. */
+  readonly order: readonly F[];
+}
+
+/** The host's routing: functions in name order, the first whose template matches and whose methods allow the method wins. */
+export function hostRouteTable<F extends RoutedFunction>(functions: readonly F[]): RouteTable<F> {
+  const routes = [...functions].sort((a, b) => compareFunctionNames(a.name, b.name)).map((fn) => ({ fn, template: parseRouteTemplate(fn.route) }));
+  return {
+    order: routes.map(({ fn }) => fn),
+    find(method, path) {
+      const wanted = method.toUpperCase();
+      for (const { fn, template } of routes) {
+        if (!fn.methods.some((allowed) => allowed.toUpperCase() === wanted)) continue;
+        const params = matchRoute(template, path);
+        if (params) return { fn, params };
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A path the template matches: literals as written, each parameter `x`, a catch-all `x/y`. */
+export function samplePath(route: RouteTemplate): string {
+  return `/${route.segments.map((segment) => (segment.kind === 'literal' ? segment.text : segment.kind === 'param' ? 'x' : 'x/y')).join('/')}`;
 }
