@@ -1,15 +1,21 @@
 import { app } from '@azure/functions';
-import { loadConfig } from './config.js';
-import { functionTable, QUEUE_CONNECTION } from './function-table.js';
+import { functionTable, QUEUE_CONNECTION, type FunctionDefinition } from './function-table.js';
 import { getAppServices } from './services.js';
 
-// Refuse to start without valid settings (a missing WEBHOOKS_SECRET_KEY above all): the host logs the reason.
-loadConfig();
-
-for (const fn of functionTable(getAppServices)) {
-  if (fn.kind === 'http') {
-    app.http(fn.name, { route: fn.route, methods: fn.methods, authLevel: 'anonymous', handler: fn.handler });
-  } else {
-    app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, handler: fn.handler });
+/**
+ * Registers every function of the table with the Functions host. Nothing here reads a setting or may throw:
+ * if this module throws at import, the worker registers nothing and the host runs with zero functions
+ * (health included). A setting problem is answered by each function instead (503 naming the setting).
+ */
+function register(fn: FunctionDefinition): void {
+  switch (fn.kind) {
+    case 'http':
+      app.http(fn.name, { route: fn.route, methods: fn.methods, authLevel: 'anonymous', handler: fn.handler });
+      return;
+    case 'queue':
+      app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, handler: fn.handler });
+      return;
   }
 }
+
+for (const fn of functionTable(getAppServices)) register(fn);

@@ -101,12 +101,34 @@ const value = (env: Env, name: string): string | undefined => {
   return raw === undefined || raw === '' ? undefined : raw;
 };
 
+/**
+ * A value the platform should have replaced: an `@Microsoft.KeyVault(...)` (or App Configuration) reference
+ * stays as written when the app's identity cannot read the secret, for example on a first deploy before the
+ * role assignment has propagated.
+ */
+const UNRESOLVED_REFERENCE = /^@Microsoft\.(KeyVault|AppConfiguration)\(/i;
+
+/** Fails on the first setting the app reads that holds an unresolved platform reference, naming it (never its value). */
+export function checkResolvedReferences(env: Env, names: readonly string[]): void {
+  for (const name of names) {
+    const raw = value(env, name);
+    if (raw !== undefined && UNRESOLVED_REFERENCE.test(raw)) {
+      throw new ConfigError(
+        `${name} is an unresolved Key Vault reference: the app's identity could not read the secret. Check the reference's ` +
+          `status in the function app's Environment variables (Key Vault references), fix the access or the secret, then restart the app`,
+        name,
+      );
+    }
+  }
+}
+
 /** Reads every setting once, typed, and fails with a message that says how to fix it. */
 export function loadConfig(env: Env = process.env): Config {
+  checkResolvedReferences(env, [...Object.values(SETTINGS), ...Object.values(STORAGE_IDENTITY_SETTINGS)]);
   const oidcIssuer = value(env, SETTINGS.oidcIssuer);
   const oidcAudience = value(env, SETTINGS.oidcAudience);
   if ((oidcIssuer === undefined) !== (oidcAudience === undefined)) {
-    throw new ConfigError(`${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} must be set together`);
+    throw new ConfigError(`${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} must be set together`, SETTINGS.oidcIssuer);
   }
   const previous = value(env, SETTINGS.secretKeyPrevious);
   const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
@@ -158,10 +180,10 @@ export function parseAliasStages(raw: string): Map<string, Stage> {
 
 export function parseSecretKey(raw: string | undefined, setting: string): Buffer {
   const howTo = `make one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`;
-  if (raw === undefined) throw new ConfigError(`${setting} is not set. It must be base64 of 32 random bytes; ${howTo}`);
+  if (raw === undefined) throw new ConfigError(`${setting} is not set. It must be base64 of 32 random bytes; ${howTo}`, setting);
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32 || key.toString('base64') !== raw) {
-    throw new ConfigError(`${setting} must be base64 of exactly 32 bytes (got ${key.length}); ${howTo}`);
+    throw new ConfigError(`${setting} must be base64 of exactly 32 bytes (got ${key.length}); ${howTo}`, setting);
   }
   return key;
 }
@@ -178,6 +200,7 @@ export function parseAuthTokens(raw: string): StaticToken[] {
       if (colon < 1 || !ROLES.includes(role as Role) || token.length < 16) {
         throw new ConfigError(
           `${SETTINGS.authTokens}: each entry is role:token with role one of ${ROLES.join(', ')} and a token of at least 16 characters`,
+          SETTINGS.authTokens,
         );
       }
       return { role: role as Role, token };
@@ -187,10 +210,10 @@ export function parseAuthTokens(raw: string): StaticToken[] {
 export function parseRetrySchedule(raw: string): number[] {
   const schedule = raw.split(',').map((part) => parseDuration(part, SETTINGS.retrySchedule));
   if (schedule.length === 0 || schedule.length > 50) {
-    throw new ConfigError(`${SETTINGS.retrySchedule} must list between 1 and 50 delays`);
+    throw new ConfigError(`${SETTINGS.retrySchedule} must list between 1 and 50 delays`, SETTINGS.retrySchedule);
   }
   const max = 7 * 24 * 3_600_000;
-  if (schedule.some((ms) => ms > max)) throw new ConfigError(`${SETTINGS.retrySchedule}: a delay may not exceed 7 days (the queue's limit)`);
+  if (schedule.some((ms) => ms > max)) throw new ConfigError(`${SETTINGS.retrySchedule}: a delay may not exceed 7 days (the queue's limit)`, SETTINGS.retrySchedule);
   return schedule;
 }
 
@@ -199,16 +222,16 @@ export function parseRateLimit(raw: string): { capacity: number; windowMs: numbe
   const [count, window] = raw.split('/');
   const capacity = Number(count);
   if (!Number.isInteger(capacity) || capacity < 1 || window === undefined) {
-    throw new ConfigError(`${SETTINGS.rateLimit} must be <requests>/<duration> (for example 1200/1m) or 0 for no limit`);
+    throw new ConfigError(`${SETTINGS.rateLimit} must be <requests>/<duration> (for example 1200/1m) or 0 for no limit`, SETTINGS.rateLimit);
   }
   const windowMs = parseDuration(window, SETTINGS.rateLimit);
-  if (windowMs <= 0) throw new ConfigError(`${SETTINGS.rateLimit}: the duration must be greater than zero`);
+  if (windowMs <= 0) throw new ConfigError(`${SETTINGS.rateLimit}: the duration must be greater than zero`, SETTINGS.rateLimit);
   return { capacity, windowMs };
 }
 
 function parsePositiveDuration(env: Env, setting: string, fallback: string): number {
   const ms = parseDuration(value(env, setting) ?? fallback, setting);
-  if (ms <= 0) throw new ConfigError(`${setting} must be greater than zero`);
+  if (ms <= 0) throw new ConfigError(`${setting} must be greater than zero`, setting);
   return ms;
 }
 
@@ -216,7 +239,7 @@ function parseBoolean(env: Env, setting: string): boolean {
   const raw = value(env, setting)?.toLowerCase();
   if (raw === undefined || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
-  throw new ConfigError(`${setting} must be true or false`);
+  throw new ConfigError(`${setting} must be true or false`, setting);
 }
 
 function parseWorkspaceSetting(raw: string): string {
@@ -224,7 +247,7 @@ function parseWorkspaceSetting(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${SETTINGS.databricksWorkspaceUrl} must be a URL such as https://adb-123.4.azuredatabricks.net`);
+    throw new ConfigError(`${SETTINGS.databricksWorkspaceUrl} must be a URL such as https://adb-123.4.azuredatabricks.net`, SETTINGS.databricksWorkspaceUrl);
   }
   return url.origin;
 }
@@ -244,6 +267,7 @@ export function parseStorageSettings(env: Env): StorageSettings {
     throw new ConfigError(
       `Storage is not configured: set ${SETTINGS.storage} to a connection string (${DEV_STORAGE} for Azurite), ` +
         `or ${names.accountName}, or both ${names.queueServiceUri} and ${names.tableServiceUri}`,
+      SETTINGS.storage,
     );
   }
   const credential = value(env, names.credential);

@@ -6,7 +6,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string, setting: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
   if (!match?.[1] || !match[2]) {
-    throw new ConfigError(`${setting}: '${text}' is not a duration; use a number with ms, s, m or h (for example 15s)`);
+    throw new ConfigError(`${setting}: '${text}' is not a duration; use a number with ms, s, m or h (for example 15s)`, setting);
   }
   const unit = UNIT_MS[match[2]] ?? 1;
   return Math.round(Number(match[1]) * unit);

@@ -34,11 +34,18 @@ export class ApiError extends Error {
 
 export const invalidParameter = (message: string): ApiError => new ApiError('INVALID_PARAMETER_VALUE', message);
 
-/** A setting is missing or malformed: the service refuses to start. */
+/**
+ * A setting is missing, malformed or unresolved. Thrown while the services are built (or later), it never
+ * stops function registration: every function answers 503 naming `setting` and logs an error until it is
+ * fixed (src/functions/settings-guard.ts). The message names the setting and never repeats its value.
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
+  readonly setting: string | undefined;
+
+  constructor(message: string, setting?: string) {
     super(message);
     this.name = 'ConfigError';
+    this.setting = setting;
   }
 }
 

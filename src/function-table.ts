@@ -4,6 +4,7 @@ import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from '
 import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
 import { healthHandler } from './functions/health.js';
 import { mlflowIngestHandler } from './functions/source-functions.js';
+import { guardHttp, guardTrigger } from './functions/settings-guard.js';
 import { webhookHandlers } from './functions/webhook-functions.js';
 import { QUEUES } from './storage/names.js';
 
@@ -40,7 +41,9 @@ const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEA
 
 /**
  * The one function table: every function's name, trigger and handler. `src/app.ts` registers it with the
- * Functions host and the local runtime serves it; no route or queue name is written anywhere else.
+ * Functions host, and the local runtime serves what app.ts registers; no route or queue name is written
+ * anywhere else. Every handler is guarded: while the settings are wrong it answers 503 naming the setting
+ * (HTTP) or fails the invocation (other triggers), so registration never depends on the settings.
  */
 export function functionTable(services: ServicesProvider): FunctionDefinition[] {
   const webhooks = webhookHandlers(services);
@@ -57,12 +60,23 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
     { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
   ];
-  return [
+  const table: FunctionDefinition[] = [
     ...api,
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
   ];
+  return table.map((fn) => withSettingsGuard(fn, services));
+}
+
+/** Wraps a function's handler in the settings guard of its trigger kind. */
+function withSettingsGuard(fn: FunctionDefinition, services: ServicesProvider): FunctionDefinition {
+  switch (fn.kind) {
+    case 'http':
+      return { ...fn, handler: guardHttp(services, fn.handler) };
+    case 'queue':
+      return { ...fn, handler: guardTrigger(services, fn.handler) };
+  }
 }
 
 /**

@@ -52,7 +52,7 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string }
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
   const envelope = readEnvelope(body);
   if ('problem' in envelope) {
-    await poison(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
+    await poisonMessage(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
     return;
   }
   const events = await admitEvents(deps, envelope.events, envelope.publishedBy, meta);
@@ -83,7 +83,7 @@ async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy:
     const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      await poison(deps, JSON.stringify(candidate), `${meta.id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
+      await poisonMessage(deps, JSON.stringify(candidate), `${meta.id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
       continue;
     }
     const event = normalizeEvent(parsed.data, { eventId: `${meta.id}:${index}`, now: deps.clock(), publishedBy });
@@ -107,7 +107,8 @@ async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy:
 const SOURCES = new Set(['queue', 'mlflow', 'azureml']);
 const sourceOf = (publishedBy: string): string => (SOURCES.has(publishedBy) ? publishedBy : 'api');
 
-async function poison(deps: FanOutDeps, text: string, reason: string): Promise<void> {
+/** Moves a message (or one event of it) to the poison queue, logging why. */
+export async function poisonMessage(deps: Pick<FanOutDeps, 'log' | 'poison' | 'metrics'>, text: string, reason: string): Promise<void> {
   deps.log.error(`registry event moved to the poison queue: ${reason}`);
   await deps.poison.sendText(text);
   deps.metrics?.messagePoisoned(QUEUES.registryEvents);

@@ -1,12 +1,14 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
 import { redeliver, listDeliveries } from '../delivery/deliveries-api.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../delivery/deliverer.js';
-import { processEventMessage } from '../delivery/fan-out.js';
+import { poisonMessage, processEventMessage } from '../delivery/fan-out.js';
 import { publishEvents } from '../delivery/publish-events.js';
 import { ApiError } from '../errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
 import { loggerOf } from '../logger.js';
+import { StorageMessageQueue } from '../storage/message-queue.js';
+import { poisonQueueOf, QUEUES } from '../storage/names.js';
 import { z } from 'zod';
 import { endpoint, objectBody, parametersOf, type ServicesProvider } from './http-endpoint.js';
 
@@ -29,22 +31,49 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
   })),
 });
 
+/**
+ * The trigger metadata names the host sets for a queue message. Under the host a JSON message's own top-level
+ * keys are merged into the metadata over these (case-insensitively), so a message carrying one of them could
+ * forge its id or dequeue count: such a message is refused to the poison queue, and the metadata read below
+ * is then always the host's.
+ */
+export const QUEUE_METADATA_NAMES = ['id', 'dequeueCount', 'insertionTime', 'expirationTime', 'nextVisibleTime', 'popReceipt', 'queueTrigger'] as const;
+
+/** The metadata names a message's top-level keys collide with, if any. */
+export function metadataCollisions(message: unknown): string[] {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return [];
+  const reserved = new Set(QUEUE_METADATA_NAMES.map((name) => name.toLowerCase()));
+  return Object.keys(message).filter((key) => reserved.has(key.toLowerCase()));
+}
+
+/** The message as it sat on the queue, near enough for a poison copy: the host hands it over JSON-parsed. */
+const messageText = (message: unknown): string => (typeof message === 'string' ? message : JSON.stringify(message));
+
 const metadataNumber = (context: InvocationContext, key: string): number => Number(context.triggerMetadata?.[key] ?? 0);
 const metadataString = (context: InvocationContext, key: string): string => {
   const value = context.triggerMetadata?.[key];
   return typeof value === 'string' ? value : JSON.stringify(value ?? '');
 };
 
+const collisionReason = (collisions: string[]): string =>
+  `its top-level keys ${collisions.map((key) => `'${key}'`).join(', ')} collide with the queue trigger's metadata (${QUEUE_METADATA_NAMES.join(', ')}), which the host would let them override`;
+
 /** `registry-events`: fan each event out to its webhooks. An unreadable message is poisoned by the core, not thrown. */
 export const registryEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
     const s = await services();
-    await processEventMessage({ ...s.delivery, log: loggerOf(context) }, message, {
+    const deps = { ...s.delivery, log: loggerOf(context) };
+    const collisions = metadataCollisions(message);
+    if (collisions.length > 0) {
+      await poisonMessage(deps, messageText(message), `${metadataString(context, 'id')}: ${collisionReason(collisions)}`);
+      return;
+    }
+    await processEventMessage(deps, message, {
       id: metadataString(context, 'id'),
       dequeueCount: metadataNumber(context, 'dequeueCount'),
       insertedAt: Date.parse(metadataString(context, 'insertionTime')) || s.delivery.clock(),
-      text: metadataString(context, 'queueTrigger'),
+      text: messageText(message),
     });
   };
 
@@ -59,10 +88,16 @@ export const webhookDeliveriesHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
     const s = await services();
-    const parsed = deliveryMessageSchema.safeParse(message);
     const log = loggerOf(context);
+    const collisions = metadataCollisions(message);
+    if (collisions.length > 0) {
+      log.error(`delivery message moved to the poison queue: ${collisionReason(collisions)}`);
+      await new StorageMessageQueue(s.storage.queue(poisonQueueOf(QUEUES.deliveries))).sendText(messageText(message));
+      return;
+    }
+    const parsed = deliveryMessageSchema.safeParse(message);
     if (!parsed.success) {
-      log.error(`unreadable delivery message; the host moves it to the poison queue after maxDequeueCount tries: ${metadataString(context, 'queueTrigger').slice(0, 200)}`);
+      log.error(`unreadable delivery message; the host moves it to the poison queue after maxDequeueCount tries: ${messageText(message).slice(0, 200)}`);
       throw new Error('unreadable delivery message');
     }
     await processDeliveryMessage({ ...s.delivery, log }, parsed.data satisfies DeliveryMessage, metadataNumber(context, 'dequeueCount'));

@@ -1,7 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { authorizeRequest } from '../auth/authorize-request.js';
 import type { Principal } from '../auth/principal.js';
-import { ApiError, errorMessage } from '../errors.js';
+import { ApiError, ConfigError, errorMessage } from '../errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../logger.js';
@@ -27,8 +27,34 @@ export function errorResponse(error: ApiError): HttpResponseInit {
   return { status: error.status, headers: error.headers, jsonBody: { error_code: error.code, message: error.message } };
 }
 
-/** Storage that cannot be reached is a passing condition (503); anything else unexpected is a 500 without details. */
+/** How long clients are told to wait: settings change only when the app restarts. */
+const RETRY_AFTER_SECONDS = '30';
+
+/** The one answer to a settings problem: 503 TEMPORARILY_UNAVAILABLE naming the setting. */
+export function settingsUnavailable(error: ConfigError): ApiError {
+  const setting = error.setting ? `setting ${error.setting}` : 'a setting';
+  return new ApiError('TEMPORARILY_UNAVAILABLE', `The service is unavailable because of ${setting}: ${error.message}`, {
+    'Retry-After': RETRY_AFTER_SECONDS,
+  });
+}
+
+/** Logs a settings problem as an error, every time, so it cannot be missed in the host's logs. */
+export function logSettingsError(context: InvocationContext, error: ConfigError): void {
+  context.error(
+    `CONFIGURATION ERROR${error.setting ? ` in ${error.setting}` : ''}: ${error.message}. ` +
+      `Every function answers 503 (queue messages are retried, then poisoned) until the setting is fixed and the app restarted.`,
+  );
+}
+
+/**
+ * A settings problem is a 503 naming the setting; storage that cannot be reached is a passing condition (503);
+ * anything else unexpected is a 500 without details.
+ */
 function unexpectedError(error: unknown, context: InvocationContext): ApiError {
+  if (error instanceof ConfigError) {
+    logSettingsError(context, error);
+    return settingsUnavailable(error);
+  }
   const status = statusCodeOf(error);
   const code = (error as { code?: unknown }).code;
   if (status === undefined && typeof code === 'string' && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|REQUEST_SEND_ERROR/.test(code)) {

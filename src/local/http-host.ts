@@ -1,36 +1,52 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { HttpResponse as FunctionsHttpResponse, HttpResponseInit } from '@azure/functions';
-import { HttpRequest, HttpResponse, InvocationContext } from './functions-lib.js';
-import type { HttpFunction } from '../function-table.js';
+import { Readable } from 'node:stream';
+import type { RegisteredFunction, RpcHttpData } from './worker-core.js';
 import { hostRouteTable } from './route-template.js';
 
-/** The host's own request size limit (Kestrel's 100 MB in the Functions host). */
+/** The host's own request size limit (Kestrel's 100 MB in the Functions host), refused before anything is read. */
 export const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 export type HostLog = (level: string, functionName: string, message: string) => void;
 
+export interface HttpRoute {
+  name: string;
+  route: string;
+  methods: string[];
+  fn: RegisteredFunction;
+}
+
+/** The HTTP functions among those the app registered, with their route and methods as the host reads them. */
+export function httpRoutesOf(functions: readonly RegisteredFunction[]): HttpRoute[] {
+  return functions.flatMap((fn) => {
+    const { binding } = fn.trigger;
+    if (binding.type !== 'httpTrigger') return [];
+    return [{ name: fn.name, route: binding.route ?? fn.name, methods: (binding.methods ?? ['GET', 'POST']).map((method) => method.toUpperCase()), fn }];
+  });
+}
+
 const joinValues = (value: string | string[] | undefined, separator: string): string =>
   Array.isArray(value) ? value.join(separator) : (value ?? '');
 
-async function readRequest(incoming: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of incoming) {
-    total += (chunk as Buffer).length;
-    if (total > HOST_MAX_REQUEST_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The request body as the host forwards it to the worker: only when `Content-Length` is above 0 (a chunked
+ * body arrives empty). The body stays a stream, so a handler that refuses the request first (413 by the
+ * declared length, 401) never makes the runtime read it.
+ */
+function requestBody(incoming: IncomingMessage, method: string): ReadableStream<Uint8Array> | undefined {
+  const declared = Number(incoming.headers['content-length'] ?? '0');
+  if (method === 'GET' || method === 'HEAD' || !(declared > 0)) return undefined;
+  return Readable.toWeb(incoming) as ReadableStream<Uint8Array>;
 }
 
 /**
- * Serves the table's HTTP functions the way the Functions host does: routes under the route prefix, the first
- * route in function-name order that matches and allows the method wins (see route-template.ts), the request reaches the handler as an `HttpRequest`
- * of @azure/functions (repeated query keys and headers joined, as the host joins them), and the handler's
- * result goes back through the library's `HttpResponse`. A handler that throws gives an empty 500.
+ * Serves the HTTP functions the app registered the way the Functions host does: routes under the route prefix,
+ * the first route in function-name order that matches and allows the method wins (route-template.ts), the
+ * request goes to the handler through @azure/functions' own invocation model (repeated query keys and
+ * headers joined, as the host joins them) and the result comes back through its `toRpcHttp`. A handler that
+ * throws gives an empty 500; an unknown route an empty 404.
  */
-export function createHttpHost(functions: readonly HttpFunction[], routePrefix: string, log: HostLog): Server {
+export function createHttpHost(functions: readonly HttpRoute[], routePrefix: string, log: HostLog): Server {
   const routes = hostRouteTable(functions);
   const prefix = `/${routePrefix}`;
 
@@ -39,12 +55,11 @@ export function createHttpHost(functions: readonly HttpFunction[], routePrefix: 
     const method = (incoming.method ?? 'GET').toUpperCase();
     const path = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : undefined;
     const target = path === undefined ? undefined : routes.find(method, path);
-    if (!target || path === undefined) {
+    if (!target) {
       outgoing.writeHead(404).end();
       return;
     }
-    const body = await readRequest(incoming);
-    if (body === 'too-large') {
+    if (Number(incoming.headers['content-length'] ?? '0') > HOST_MAX_REQUEST_BYTES) {
       outgoing.writeHead(413).end();
       return;
     }
@@ -52,27 +67,34 @@ export function createHttpHost(functions: readonly HttpFunction[], routePrefix: 
     for (const [name, value] of Object.entries(incoming.headers)) headers[name] = joinValues(value, ', ');
     const query: Record<string, string> = {};
     for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
-    const request = new HttpRequest({ method, url: url.href, headers, query, params: target.params, body: { bytes: body } });
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: target.fn.name,
-      logHandler: (level, ...args) => log(level, target.fn.name, args.map(String).join(' ')),
-      options: { trigger: { type: 'httpTrigger', name: 'request' } },
-    });
-    let response: FunctionsHttpResponse;
+    const body = requestBody(incoming, method);
+    const http: RpcHttpData = {
+      method,
+      url: url.href,
+      headers,
+      query,
+      params: target.params,
+      nativeRequest: new Request(url.href, { method, headers, ...(body ? { body, duplex: 'half' } : {}) }),
+    };
+    const name = target.fn.name;
+    let response;
     try {
-      const result = (await target.fn.handler(request, context)) as HttpResponseInit | FunctionsHttpResponse | undefined;
-      response = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
+      response = (await target.fn.fn.invoke(randomUUID(), { http }, {}, (level, _category, message) => log(level, name, message)))?.http;
     } catch (error) {
-      log('error', target.fn.name, `handler threw: ${error instanceof Error ? error.message : String(error)}`);
-      outgoing.writeHead(500).end();
-      return;
+      log('error', name, `Executed '${name}' (Failed): ${error instanceof Error ? error.message : String(error)}`);
+      response = { statusCode: '500' };
     }
-    const bytes = Buffer.from(await response.arrayBuffer());
-    const responseHeaders: Record<string, string> = {};
-    response.headers.forEach((value: string, name: string) => (responseHeaders[name] = value));
-    outgoing.writeHead(response.status, { ...responseHeaders, 'content-length': String(bytes.length) });
-    outgoing.end(bytes);
+    const bytes = response?.body && 'bytes' in response.body && response.body.bytes ? Buffer.from(response.body.bytes) : Buffer.from(response?.body?.string ?? '');
+    // What the handler did not read is not read now: the connection closes after the answer instead.
+    const unread = !incoming.complete;
+    outgoing.writeHead(Number(response?.statusCode ?? 200), {
+      ...response?.headers,
+      'content-length': String(bytes.length),
+      ...(unread ? { connection: 'close' } : {}),
+    });
+    outgoing.end(bytes, () => {
+      if (unread) incoming.destroy();
+    });
   };
 
   return createServer((incoming, outgoing) => {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { InvocationContext } from './functions-lib.js';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
-import type { QueueFunction } from '../function-table.js';
 import { onEnqueued } from '../storage/enqueue-signal.js';
 import type { QueueHostSettings } from './host-json.js';
 import type { HostLog } from './http-host.js';
+import type { RegisteredFunction, RpcTypedData } from './worker-core.js';
 
 /** The host receives with a 10-minute visibility (its lease) and renews it while the function runs. */
 export const HOST_LEASE_MS = 10 * 60_000;
@@ -12,17 +11,50 @@ const MIN_POLL_MS = 100;
 
 const isStrictBase64 = (text: string): boolean => /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0;
 
-/** Message text the worker hands to a handler: JSON objects and arrays parsed, anything else as a string. */
-function handlerInput(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch {
-      return text;
-    }
+/** How long the host keeps a poison copy: the queue's default time-to-live, 7 days. */
+export const POISON_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The queue functions among those the app registered, with the queue each listens on. */
+export function queueFunctionsOf(functions: readonly RegisteredFunction[]): { fn: RegisteredFunction; queueName: string }[] {
+  return functions.flatMap((fn) => {
+    const { binding } = fn.trigger;
+    return binding.type === 'queueTrigger' && binding.queueName ? [{ fn, queueName: binding.queueName }] : [];
+  });
+}
+
+const json = (value: unknown): RpcTypedData => ({ json: JSON.stringify(value) });
+
+/**
+ * The trigger metadata the host sends the worker for a queue message: the queue extension's binding data
+ * (`QueueTrigger`, `DequeueCount`, `Id`, the times, `PopReceipt`) with the top-level properties of a JSON
+ * object message merged in over them (binding data names are case-insensitive, so a message key `id` or
+ * `ID` replaces `Id`). @azure/functions then camelCases the keys and JSON-parses the values
+ * (`fromRpcTriggerMetadata`), exactly as under the host, because the runtime invokes through it.
+ */
+export function queueTriggerMetadata(message: DequeuedMessageItem, text: string, functionName: string): Record<string, RpcTypedData> {
+  const metadata = new Map<string, RpcTypedData>(Object.entries({
+    QueueTrigger: { string: text },
+    DequeueCount: { int: message.dequeueCount },
+    ExpirationTime: json(message.expiresOn.toISOString()),
+    Id: { string: message.messageId },
+    InsertionTime: json(message.insertedOn.toISOString()),
+    NextVisibleTime: json(message.nextVisibleOn.toISOString()),
+    PopReceipt: { string: message.popReceipt },
+    sys: json({ MethodName: functionName, UtcNow: new Date().toISOString(), RandGuid: randomUUID() }),
+  }));
+  const result = () => Object.fromEntries(metadata);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text) as unknown;
+  } catch {
+    return result();
   }
-  return text;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return result();
+  for (const [key, value] of Object.entries(parsed)) {
+    for (const existing of [...metadata.keys()]) if (existing.toLowerCase() === key.toLowerCase()) metadata.delete(existing);
+    metadata.set(key, json(value));
+  }
+  return result();
 }
 
 /**
@@ -41,7 +73,8 @@ export class QueueListener {
   private readonly stopping = new AbortController();
 
   constructor(
-    private readonly fn: QueueFunction,
+    private readonly fn: RegisteredFunction,
+    private readonly queueName: string,
     private readonly queue: QueueClient,
     private readonly poison: QueueClient,
     private readonly settings: QueueHostSettings,
@@ -52,7 +85,7 @@ export class QueueListener {
   start(): void {
     this.running = true;
     this.unsubscribe = onEnqueued((queue, delayMs) => {
-      if (queue !== this.fn.queueName) return;
+      if (queue !== this.queueName) return;
       if (delayMs <= 0) this.wakeUp?.();
       else setTimeout(() => this.wakeUp?.(), delayMs + 50).unref();
     });
@@ -85,7 +118,7 @@ export class QueueListener {
         messages = received.receivedMessageItems;
       } catch (error) {
         if (this.stopping.signal.aborted) break;
-        this.log('warning', this.fn.name, `receiving from ${this.fn.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.log('warning', this.fn.name, `receiving from ${this.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       if (messages.length > 0) {
         delay = MIN_POLL_MS;
@@ -122,21 +155,7 @@ export class QueueListener {
         return;
       }
       const text = messageEncoding === 'base64' ? Buffer.from(message.messageText, 'base64').toString('utf8') : message.messageText;
-      const context = new InvocationContext({
-        invocationId: randomUUID(),
-        functionName: this.fn.name,
-        logHandler: (level, ...args) => this.log(level, this.fn.name, args.map(String).join(' ')),
-        triggerMetadata: {
-          id: message.messageId,
-          queueTrigger: text,
-          dequeueCount: message.dequeueCount,
-          insertionTime: message.insertedOn.toISOString(),
-          expirationTime: message.expiresOn.toISOString(),
-          nextVisibleTime: message.nextVisibleOn.toISOString(),
-          popReceipt: message.popReceipt,
-        },
-        options: { trigger: { type: 'queueTrigger', name: 'queueItem', queueName: this.fn.queueName, connection: 'AzureWebJobsStorage' } },
-      });
+      const invocationId = randomUUID();
       const renew = setInterval(() => {
         this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(this.leaseMs / 1000)).then(
           (updated) => (popReceipt = updated.popReceipt ?? popReceipt),
@@ -145,10 +164,13 @@ export class QueueListener {
       }, this.leaseMs / 2);
       let failed = false;
       try {
-        await this.fn.handler(handlerInput(text), context);
+        // The host hands the message over as a string; the library JSON-parses any JSON value (42, "x", {...}).
+        await this.fn.invoke(invocationId, { string: text }, queueTriggerMetadata(message, text, this.fn.name), (level, _category, line) =>
+          this.log(level, this.fn.name, line),
+        );
       } catch (error) {
         failed = true;
-        this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${context.invocationId}): ${error instanceof Error ? error.message : String(error)}`);
+        this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${invocationId}): ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         clearInterval(renew);
       }
@@ -164,7 +186,7 @@ export class QueueListener {
   private async moveToPoison(message: DequeuedMessageItem, popReceipt: string): Promise<void> {
     this.log('warning', this.fn.name, `Message has reached MaxDequeueCount of ${this.settings.maxDequeueCount}. Moving message to queue '${this.poison.name}'.`);
     await this.poison.createIfNotExists();
-    await this.poison.sendMessage(message.messageText, { messageTimeToLive: -1 });
+    await this.poison.sendMessage(message.messageText, { messageTimeToLive: POISON_TTL_SECONDS });
     await this.queue.deleteMessage(message.messageId, popReceipt);
   }
 }

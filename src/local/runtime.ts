@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
-import { SETTINGS } from '../config.js';
-import { functionTable, type HttpFunction, type QueueFunction } from '../function-table.js';
-import { getAppServices } from '../services.js';
-import { DEFAULT_AZURITE } from '../storage/azure-clients.js';
+import { parseStorageSettings, SETTINGS } from '../config.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { ensureStorage, getAppServices } from '../services.js';
+import { createStorageClients, DEFAULT_AZURITE, type StorageClients } from '../storage/azure-clients.js';
 import { poisonQueueOf } from '../storage/names.js';
 import { ensureLocalAzurite, type RunningAzurite } from './azurite.js';
 import { readHostJson } from './host-json.js';
-import { createHttpHost, type HostLog } from './http-host.js';
-import { QueueListener, HOST_LEASE_MS } from './queue-host.js';
+import { createHttpHost, httpRoutesOf, type HostLog } from './http-host.js';
+import { QueueListener, HOST_LEASE_MS, queueFunctionsOf } from './queue-host.js';
+import { installWorkerCore } from './worker-core.js';
 
 export interface RuntimeOptions {
   root: string;
@@ -28,49 +29,94 @@ const isDevStorage = (value: string | undefined): boolean => value?.replace(/\s/
 
 const defaultLog: HostLog = (level, functionName, message) => {
   const line = `[${new Date().toISOString()}] ${functionName}: ${message}`;
-  if (level === 'error') console.error(line);
+  if (level === 'error' || level === 'critical') console.error(line);
   else if (level === 'warning') console.warn(line);
   else if (level !== 'trace' && level !== 'debug') console.log(line);
 };
 
 /**
- * Serves the function table as the Functions host would: HTTP functions under the route prefix, and a queue
- * listener per queue function, configured from host.json. Starts Azurite when the settings point at
- * development storage and none is running.
+ * The storage the queue listeners poll. The host needs only `AzureWebJobsStorage` for its triggers, so a
+ * problem with another setting leaves them running (each invocation then fails and logs the setting).
+ */
+async function triggerStorage(log: HostLog): Promise<StorageClients | undefined> {
+  try {
+    return (await getAppServices()).storage;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log('error', 'host', `CONFIGURATION ERROR${error.setting ? ` in ${error.setting}` : ''}: ${error.message}. Every function answers 503 naming it until it is fixed and the runtime restarted.`);
+  }
+  try {
+    const settings = parseStorageSettings(process.env);
+    const storage = createStorageClients(settings);
+    if (settings.kind === 'connectionString') await ensureStorage(storage, (message) => log('warning', 'host', message));
+    return storage;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log('error', 'host', `the queue triggers cannot run: ${error.message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Serves the app as the Functions host would: src/app.ts is imported under a stand-in for the worker's
+ * `@azure/functions-core`, so it registers through @azure/functions exactly as in Azure, and the runtime serves
+ * what was registered: HTTP functions under the route prefix, a queue listener per queue function, configured
+ * from host.json. Starts Azurite when the settings point at development storage and none is running; any
+ * failure to start stops it again.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log ?? defaultLog;
   let azurite: RunningAzurite | undefined;
   if (isDevStorage(process.env[SETTINGS.storage])) {
     azurite = await ensureLocalAzurite(options.azuriteLocation);
-    log('information', 'host', azurite.process ? `Azurite started, data in ${options.azuriteLocation}` : `reusing the Azurite on ${DEFAULT_AZURITE.host}`);
+    const { host, blobPort, tablePort } = DEFAULT_AZURITE;
+    log(
+      'information',
+      'host',
+      azurite.process
+        ? `Azurite started on ${host}:${blobPort}-${tablePort}, data in ${options.azuriteLocation}; it stops when this runtime exits`
+        : `REUSING an Azurite that was already running on ${host}:${blobPort}-${tablePort}: its data is wherever that one keeps it, not in ${options.azuriteLocation}, and it keeps running after this runtime exits. Stop it to have npm start run its own.`,
+    );
   }
-  const host = readHostJson(`${options.root}/host.json`);
-  const table = functionTable(getAppServices);
-  // Loads the settings (failing fast on bad ones) and ensures storage before anything is served.
-  const { storage } = await getAppServices();
+  try {
+    return await serve(options, log, azurite);
+  } catch (error) {
+    await azurite?.stop();
+    throw error;
+  }
+}
 
-  const http = table.filter((fn): fn is HttpFunction => fn.kind === 'http');
-  const server = createHttpHost(http, host.routePrefix, log);
+async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzurite | undefined): Promise<Runtime> {
+  const host = readHostJson(`${options.root}/host.json`);
+  const core = installWorkerCore();
+  try {
+    await import('../app.js');
+  } catch (error) {
+    // As under the worker: an app that throws at import registers nothing, and the host runs on without it.
+    log('error', 'host', `Worker was unable to load entry point "src/app.ts": ${errorMessage(error)}`);
+  }
+  if (core.functions.length === 0) log('warning', 'host', 'No job functions found.');
+  const storage = await triggerStorage(log);
+
+  const server = createHttpHost(httpRoutesOf(core.functions), host.routePrefix, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', resolve);
   });
   const port = (server.address() as AddressInfo).port;
 
-  const listeners = table
-    .filter((fn): fn is QueueFunction => fn.kind === 'queue')
-    .map((fn) => new QueueListener(fn, storage.queue(fn.queueName), storage.queue(poisonQueueOf(fn.queueName)), host.queues, log, options.queueLeaseMs ?? HOST_LEASE_MS));
+  const listeners = storage
+    ? queueFunctionsOf(core.functions).map(
+        ({ fn, queueName }) => new QueueListener(fn, queueName, storage.queue(queueName), storage.queue(poisonQueueOf(queueName)), host.queues, log, options.queueLeaseMs ?? HOST_LEASE_MS),
+      )
+    : [];
   for (const listener of listeners) listener.start();
 
   console.log(`\nFunctions:\n`);
-  for (const fn of table) {
-    console.log(
-      fn.kind === 'http'
-        ? `  ${fn.name}: [${fn.methods.join(',')}] http://localhost:${port}/${host.routePrefix}/${fn.route}`
-        : `  ${fn.name}: queueTrigger (${fn.queueName})`,
-    );
+  for (const route of httpRoutesOf(core.functions)) {
+    console.log(`  ${route.name}: [${route.methods.join(',')}] http://localhost:${port}/${host.routePrefix}/${route.route}`);
   }
+  for (const { fn, queueName } of queueFunctionsOf(core.functions)) console.log(`  ${fn.name}: queueTrigger (${queueName})`);
   console.log(`\nregistry-webhooks listening on http://localhost:${port}/${host.routePrefix}\n`);
 
   return {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InvocationContext } from '@azure/functions';
-import type { QueueFunction } from '../../src/function-table.js';
+import functionsLibrary from '@azure/functions';
+import { QUEUE_CONNECTION } from '../../src/function-table.js';
 import type { QueueHostSettings } from '../../src/local/host-json.js';
 import { readHostJson } from '../../src/local/host-json.js';
-import { QueueListener } from '../../src/local/queue-host.js';
+import { POISON_TTL_SECONDS, QueueListener } from '../../src/local/queue-host.js';
+import { installWorkerCore } from '../../src/local/worker-core.js';
 import { StorageMessageQueue } from '../../src/storage/message-queue.js';
 import { testAzurite } from '../support/azurite.js';
 import { waitFor } from '../support/runtime-process.js';
@@ -14,6 +16,8 @@ const quiet = () => undefined;
 
 describe('local queue trigger, as the Functions host runs it', async () => {
   const azurite = await testAzurite();
+  // Handlers register through @azure/functions, as src/app.ts does, and are invoked through its conversions.
+  const core = installWorkerCore();
   let queueIndex = 0;
 
   async function listen(handler: (message: unknown, context: InvocationContext) => Promise<void>, overrides: Partial<QueueHostSettings> = {}) {
@@ -21,8 +25,10 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     const queue = azurite.clients.queue(name);
     const poison = azurite.clients.queue(`${name}-poison`);
     await queue.createIfNotExists();
-    const fn: QueueFunction = { kind: 'queue', name: `fn-${name}`, queueName: name, handler };
-    const listener = new QueueListener(fn, queue, poison, { ...settings, ...overrides }, quiet, 4000);
+    functionsLibrary.app.storageQueue(`fn-${name}`, { queueName: name, connection: QUEUE_CONNECTION, handler });
+    const fn = core.functions.find((candidate) => candidate.name === `fn-${name}`);
+    assert.ok(fn);
+    const listener = new QueueListener(fn, name, queue, poison, { ...settings, ...overrides }, quiet, 4000);
     return { name, queue, poison, listener };
   }
 
@@ -40,7 +46,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     assert.ok(host.queues.maxDequeueCount * host.queues.visibilityTimeoutMs >= 5 * 60_000, 'storage may be out for minutes before a message is poisoned');
   });
 
-  it('hands JSON messages over as objects, text as strings, with trigger metadata, and deletes them on success', async () => {
+  it('hands JSON messages over as objects, text as strings, with trigger metadata as @azure/functions makes it, and deletes them on success', async () => {
     const seen: { message: unknown; metadata: Record<string, unknown> | undefined }[] = [];
     const { queue, listener } = await listen((message, context) => {
       seen.push({ message, metadata: context.triggerMetadata });
@@ -54,11 +60,43 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     const object = seen.find((entry) => typeof entry.message === 'object');
     assert.deepEqual(object?.message, { event: 'X', n: 1 });
     assert.equal(object?.metadata?.dequeueCount, 1);
-    assert.equal(object?.metadata?.queueTrigger, '{"event":"X","n":1}');
+    // fromRpcTriggerMetadata: keys camelCased, values JSON-parsed, so queueTrigger is the parsed message.
+    assert.deepEqual(object?.metadata?.queueTrigger, { event: 'X', n: 1 });
     assert.match(String(object?.metadata?.id), /\w/);
     assert.ok(!Number.isNaN(Date.parse(String(object?.metadata?.insertionTime))));
     assert.ok(seen.some((entry) => entry.message === 'plain text'));
     assert.equal((await queue.peekMessages()).peekedMessageItems.length, 0);
+  });
+
+  it('hands any JSON value over parsed (42, "x", null), as the library does with the host\'s string', async () => {
+    const seen: unknown[] = [];
+    const { queue, listener } = await listen((message) => {
+      seen.push(message);
+      return Promise.resolve();
+    });
+    listener.start();
+    for (const text of ['42', '"x"', 'null', 'true', '[1,2]']) await queue.sendMessage(Buffer.from(text).toString('base64'));
+    await waitFor('five messages', () => (seen.length === 5 ? true : undefined));
+    await listener.stop();
+    assert.deepEqual(
+      seen.map((value) => JSON.stringify(value)).sort(),
+      ['"x"', '42', '[1,2]', 'null', 'true'].sort(),
+    );
+  });
+
+  it("merges a JSON message's top-level keys into the metadata over the host's own (id, dequeueCount), camelCased", async () => {
+    const seen: (Record<string, unknown> | undefined)[] = [];
+    const { queue, listener } = await listen((_message, context) => {
+      seen.push(context.triggerMetadata);
+      return Promise.resolve();
+    });
+    listener.start();
+    await queue.sendMessage(Buffer.from('{"id":"forged","DequeueCount":99,"Model_Name":{"Inner_Key":1}}').toString('base64'));
+    await waitFor('the message', () => (seen.length === 1 ? true : undefined));
+    await listener.stop();
+    assert.equal(seen[0]?.id, 'forged');
+    assert.equal(seen[0]?.dequeueCount, 99);
+    assert.deepEqual(seen[0]?.model_Name, { inner_Key: 1 });
   });
 
   it('retries a failing message with a rising dequeueCount, then moves it to <queue>-poison as it was', async () => {
@@ -75,6 +113,9 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     assert.deepEqual(counts, [1, 2, 3]);
     assert.deepEqual(await poisonTexts(poison), [original]);
     assert.equal((await queue.peekMessages()).peekedMessageItems.length, 0);
+    const [copy] = (await poison.peekMessages()).peekedMessageItems;
+    const ttlSeconds = ((copy?.expiresOn.getTime() ?? 0) - (copy?.insertedOn.getTime() ?? 0)) / 1000;
+    assert.equal(Math.round(ttlSeconds / 60), POISON_TTL_SECONDS / 60, 'poison copies expire after the host\'s 7 days');
   });
 
   it('poisons a message that is not base64 at once, without running the function', async () => {

@@ -1,0 +1,140 @@
+import Module, { createRequire } from 'node:module';
+import type { InvocationContext } from '@azure/functions';
+
+/**
+ * A stand-in for `@azure/functions-core`, the module the Functions Node worker gives @azure/functions. With it
+ * installed, importing src/app.ts registers through the library exactly as under the worker: each
+ * `app.http`/`app.storageQueue` call arrives here as the worker's function metadata and handler, and the
+ * library's programming model is handed over too, so that invocations go through the library's own
+ * conversions (`fromRpcTriggerMetadata`, `fromRpcTypedData`, `toRpcHttp`), as in Azure.
+ */
+
+/** Typed data as the host sends it over gRPC (the subset the local runtime uses). */
+export type RpcTypedData =
+  | { string: string }
+  | { json: string }
+  | { bytes: Uint8Array }
+  | { int: number }
+  | { http: RpcHttpData };
+
+export interface RpcHttpData {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  params: Record<string, string>;
+  body?: { bytes: Uint8Array };
+  /** Not part of the host's data: the library's HttpRequest uses it as is, so the body can stay a stream. */
+  nativeRequest?: Request;
+}
+
+export interface RpcHttpResponse {
+  statusCode?: string;
+  headers?: Record<string, string>;
+  body?: { bytes?: Uint8Array; string?: string } | null;
+}
+
+export interface CoreBinding {
+  type: string;
+  direction: string;
+  route?: string;
+  methods?: string[];
+  queueName?: string;
+  connection?: string;
+  schedule?: string;
+}
+
+export interface CoreFunctionMetadata {
+  name: string;
+  bindings: Record<string, CoreBinding>;
+}
+
+export type CoreHandler = (...args: unknown[]) => unknown;
+
+export interface InvocationRequest {
+  inputData: { name: string; data: RpcTypedData }[];
+  triggerMetadata: Record<string, RpcTypedData>;
+}
+
+interface InvocationModel {
+  getArguments(): Promise<{ context: InvocationContext; inputs: unknown[] }>;
+  invokeFunction(context: InvocationContext, inputs: unknown[], handler: CoreHandler): Promise<unknown>;
+  getResponse(context: InvocationContext, result: unknown): Promise<{ returnValue?: { http?: RpcHttpResponse } | null }>;
+}
+
+interface ProgrammingModel {
+  getInvocationModel(coreContext: unknown): InvocationModel;
+}
+
+export type CoreLog = (level: string, category: string, message: string) => void;
+
+export class RegisteredFunction {
+  constructor(
+    readonly metadata: CoreFunctionMetadata,
+    private readonly handler: CoreHandler,
+    private readonly model: () => ProgrammingModel,
+  ) {}
+
+  get name(): string {
+    return this.metadata.name;
+  }
+
+  /** The trigger binding and its name (the library names it; inputs are keyed by that name). */
+  get trigger(): { name: string; binding: CoreBinding } {
+    const entry = Object.entries(this.metadata.bindings).find(([, binding]) => binding.direction === 'in' && binding.type.endsWith('Trigger'));
+    if (!entry) throw new Error(`function ${this.name} has no trigger binding`);
+    return { name: entry[0], binding: entry[1] };
+  }
+
+  /**
+   * Runs one invocation as the worker does: the library turns the host's data into the handler's arguments
+   * and its result back into the host's data. A handler that throws rejects, as a failed invocation.
+   */
+  async invoke(invocationId: string, triggerData: RpcTypedData, triggerMetadata: Record<string, RpcTypedData>, log: CoreLog): Promise<{ http?: RpcHttpResponse } | null | undefined> {
+    const request: InvocationRequest = { inputData: [{ name: this.trigger.name, data: triggerData }], triggerMetadata };
+    const model = this.model().getInvocationModel({ invocationId, request, metadata: this.metadata, state: 'invocation', log });
+    const { context, inputs } = await model.getArguments();
+    const result = await model.invokeFunction(context, inputs, this.handler);
+    return (await model.getResponse(context, result)).returnValue;
+  }
+}
+
+export interface WorkerCore {
+  readonly functions: RegisteredFunction[];
+}
+
+const CORE_PATH = '/virtual/@azure/functions-core.js';
+let installed: WorkerCore | undefined;
+
+/**
+ * Installs the stand-in, so that `require('@azure/functions-core')` in @azure/functions finds it. Call it
+ * before the app registers anything (the library looks the module up once per process); later calls answer
+ * the same registry.
+ */
+export function installWorkerCore(): WorkerCore {
+  if (installed) return installed;
+  const functions: RegisteredFunction[] = [];
+  let programmingModel: ProgrammingModel | undefined;
+  const model = (): ProgrammingModel => {
+    if (!programmingModel) throw new Error('@azure/functions never set its programming model');
+    return programmingModel;
+  };
+  const internals = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const resolve = internals._resolveFilename;
+  internals._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
+    return request === '@azure/functions-core' ? CORE_PATH : resolve.call(this, request, ...rest);
+  };
+  const core = new Module(CORE_PATH);
+  core.loaded = true;
+  core.exports = {
+    setProgrammingModel: (value: ProgrammingModel) => (programmingModel = value),
+    registerHook: () => ({ dispose: () => undefined }),
+    registerFunction: (metadata: CoreFunctionMetadata, handler: CoreHandler) => {
+      functions.push(new RegisteredFunction(metadata, handler, model));
+      return { dispose: () => undefined };
+    },
+  };
+  createRequire(import.meta.url).cache[CORE_PATH] = core;
+  installed = { functions };
+  return installed;
+}
