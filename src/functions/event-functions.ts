@@ -93,6 +93,7 @@ export const webhookDeliveriesHandler =
     if (collisions.length > 0) {
       log.error(`delivery message moved to the poison queue: ${collisionReason(collisions)}`);
       await new StorageMessageQueue(s.storage.queue(poisonQueueOf(QUEUES.deliveries))).sendText(messageText(message));
+      s.delivery.metrics?.messagePoisoned(QUEUES.deliveries);
       return;
     }
     const parsed = deliveryMessageSchema.safeParse(message);
