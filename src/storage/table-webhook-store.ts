@@ -1,13 +1,13 @@
-import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { EventName } from '../webhooks/events.js';
 import type { Target, Webhook, WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
-import { isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
+import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
-import { ConcurrentUpdateError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+import { ConcurrentUpdateError, ScopeFullError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
 
-interface WebhookEntity {
+type WebhookEntity = {
   partitionKey: string;
   rowKey: string;
   ModelName?: string;
@@ -25,13 +25,31 @@ interface WebhookEntity {
   AccessToken?: string;
   CreatedAt: number;
   UpdatedAt: number;
-}
+};
 
 interface IdIndexEntity {
   partitionKey: string;
   rowKey: string;
   Scope: string;
 }
+
+/**
+ * Each scope's partition holds one counter row beside its webhooks (ids are 32 hex digits, so this key cannot
+ * be an id, and it sorts after them). Inserts and removes change it in the same transaction as the webhook
+ * row, conditional on its ETag, which is what holds the per-scope cap under concurrency across instances.
+ */
+export const COUNTER_ROW = '~count';
+
+type CounterEntity = {
+  partitionKey: string;
+  rowKey: string;
+  Count: number;
+};
+
+/** Attempts of one insert or remove against concurrent writers of the same scope, before giving up. */
+const COUNTER_ATTEMPTS = 20;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The fields that hold sealed secrets, for the rotation command and the no-plaintext test. */
 export const SEALED_FIELDS = ['Secret', 'Authorization', 'AccessToken'] as const;
@@ -59,12 +77,49 @@ export class TableWebhookStore implements WebhookStore {
     private readonly options: TableWebhookStoreOptions = {},
   ) {}
 
-  async insert(webhook: Webhook): Promise<void> {
+  async insert(webhook: Webhook, maxInScope = Number.POSITIVE_INFINITY): Promise<void> {
     const scope = scopeKeyOf(webhook.modelName);
     // The index goes first: a webhook row is never unreachable by id. A crash in between leaves an index row
     // that points at nothing, which reads as "not found".
     await this.ids.upsertEntity<IdIndexEntity>({ partitionKey: webhook.id, rowKey: '', Scope: scope }, 'Replace');
-    await this.webhooks.createEntity(this.toEntity(webhook));
+    try {
+      // Inserts of one scope in this instance queue up, so that only other instances contend for the counter.
+      await this.oneAtATime(scope, () => this.insertCounted(scope, webhook, maxInScope));
+    } catch (error) {
+      await readOrUndefined(() => this.ids.deleteEntity(webhook.id, ''));
+      throw error;
+    }
+  }
+
+  private async insertCounted(scope: string, webhook: Webhook, maxInScope: number): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const counter = await readOrUndefined(() => this.webhooks.getEntity<CounterEntity>(scope, COUNTER_ROW));
+      // A scope written before the counter existed is counted once, and the counter created from that.
+      const count = counter ? counter.Count : await this.countScope(scope);
+      if (count >= maxInScope) throw new ScopeFullError(maxInScope);
+      const next: CounterEntity = { partitionKey: scope, rowKey: COUNTER_ROW, Count: count + 1 };
+      const actions: TransactionAction[] = [counter ? ['update', next, 'Replace', { etag: counter.etag }] : ['create', next], ['create', this.toEntity(webhook)]];
+      try {
+        await this.webhooks.submitTransaction(actions);
+        return;
+      } catch (error) {
+        if (!(isPreconditionFailed(error) || isConflict(error)) || attempt >= COUNTER_ATTEMPTS) throw error instanceof Error && (isPreconditionFailed(error) || isConflict(error)) ? new ConcurrentUpdateError() : error;
+        await pause(Math.random() * 20 * Math.min(attempt, 5));
+      }
+    }
+  }
+
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  private oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const turn = (this.queues.get(key) ?? Promise.resolve()).catch(() => undefined).then(run);
+    this.queues.set(key, turn);
+    void turn
+      .finally(() => {
+        if (this.queues.get(key) === turn) this.queues.delete(key);
+      })
+      .catch(() => undefined);
+    return turn;
   }
 
   async get(id: string): Promise<Versioned<Webhook> | undefined> {
@@ -88,8 +143,27 @@ export class TableWebhookStore implements WebhookStore {
     await this.webhooks.updateEntity(patch, 'Merge', { etag: '*' });
   }
 
+  /** Deletes the row and lowers its scope's counter in one transaction; removing a removed webhook frees nothing. */
   async remove(webhook: Webhook): Promise<void> {
-    await readOrUndefined(() => this.webhooks.deleteEntity(scopeKeyOf(webhook.modelName), webhook.id));
+    const scope = scopeKeyOf(webhook.modelName);
+    for (let attempt = 1; ; attempt += 1) {
+      const counter = await readOrUndefined(() => this.webhooks.getEntity<CounterEntity>(scope, COUNTER_ROW));
+      try {
+        if (!counter) await readOrUndefined(() => this.webhooks.deleteEntity(scope, webhook.id));
+        else {
+          const lowered: CounterEntity = { partitionKey: scope, rowKey: COUNTER_ROW, Count: Math.max(0, counter.Count - 1) };
+          await this.webhooks.submitTransaction([
+            ['delete', { partitionKey: scope, rowKey: webhook.id }],
+            ['update', lowered, 'Replace', { etag: counter.etag }],
+          ]);
+        }
+        break;
+      } catch (error) {
+        if (isNotFound(error)) break;
+        if (!isPreconditionFailed(error) || attempt >= COUNTER_ATTEMPTS) throw error;
+        await pause(Math.random() * 20 * Math.min(attempt, 5));
+      }
+    }
     await readOrUndefined(() => this.ids.deleteEntity(webhook.id, ''));
   }
 
@@ -99,6 +173,7 @@ export class TableWebhookStore implements WebhookStore {
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: filter ? { filter } : {} }).byPage({ maxPageSize: 1000 });
     for await (const page of pages) {
       for (const entity of page) {
+        if (entity.rowKey === COUNTER_ROW) continue;
         const { value: webhook } = await this.read(entity);
         if (!subscribesToAny(webhook, query.events)) continue;
         if (found.length === query.limit) {
@@ -121,7 +196,7 @@ export class TableWebhookStore implements WebhookStore {
   async countScope(scope: string): Promise<number> {
     let count = 0;
     const filter = odata`PartitionKey eq ${scope}`;
-    for await (const _ of this.webhooks.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) count += 1;
+    for await (const entity of this.webhooks.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) if (entity.rowKey !== COUNTER_ROW) count += 1;
     return count;
   }
 
@@ -135,6 +210,7 @@ export class TableWebhookStore implements WebhookStore {
     let resealed = 0;
     const unreadable: string[] = [];
     for await (const entity of this.webhooks.listEntities<WebhookEntity>()) {
+      if (entity.rowKey === COUNTER_ROW) continue;
       scanned += 1;
       const patch: Partial<Record<SealedField, string>> = {};
       try {

@@ -31,12 +31,24 @@ export class ConcurrentUpdateError extends Error {
   }
 }
 
+/** An insert would take a scope past its cap. */
+export class ScopeFullError extends Error {
+  constructor(readonly limit: number) {
+    super(`the scope already holds ${limit} webhooks`);
+    this.name = 'ScopeFullError';
+  }
+}
+
 /**
  * Webhook definitions, partitioned by scope (a model, or registry-wide) so that finding the webhooks of one
  * model reads two partitions, never the whole table.
  */
 export interface WebhookStore {
-  insert(webhook: Webhook): Promise<void>;
+  /**
+   * Stores a new webhook, unless its scope already holds `maxInScope` (default: no cap); then throws
+   * ScopeFullError. The cap holds under concurrent inserts, from any number of instances.
+   */
+  insert(webhook: Webhook, maxInScope?: number): Promise<void>;
   get(id: string): Promise<Versioned<Webhook> | undefined>;
   /** Replaces the webhook if it is still at `etag`; throws ConcurrentUpdateError otherwise. */
   replace(webhook: Webhook, etag: string): Promise<void>;
@@ -46,6 +58,7 @@ export interface WebhookStore {
   list(query: WebhookQuery): Promise<WebhookPage>;
   /** Every webhook of one scope with the given status. */
   listScope(scope: string, status: WebhookStatus): Promise<Webhook[]>;
+  /** The webhooks of one scope, counted row by row. */
   countScope(scope: string): Promise<number>;
 }
 

@@ -5,7 +5,7 @@ import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } f
 import type { AuditAction, AuditLog } from '../storage/audit-log.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
 import { cursorOf, encodePageToken } from '../storage/page-token.js';
-import { ConcurrentUpdateError, type WebhookStore } from '../storage/webhook-store.js';
+import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../storage/webhook-store.js';
 import { parseWith } from '../http/validate.js';
 import type { EventName } from './events.js';
 import { requireRole, requireScopeAccess } from './permissions.js';
@@ -48,7 +48,6 @@ export async function createWebhook(deps: WebhookDeps, principal: Principal, bod
   requireScopeAccess(principal, input.model_name, 'create registry-wide webhooks');
   assertEventsFitScope(input.events, input.model_name);
   const target = await targetForCreate(deps, input);
-  await assertBelowLimit(deps, input.model_name);
   const now = deps.clock();
   const webhook: Webhook = {
     id: deps.newId(),
@@ -60,7 +59,7 @@ export async function createWebhook(deps: WebhookDeps, principal: Principal, bod
     creationTimestamp: now,
     lastUpdatedTimestamp: now,
   };
-  await deps.store.insert(webhook);
+  await insertBelowLimit(deps, webhook);
   await audit(deps, principal, 'create', webhook);
   return { webhook: toApiWebhook(webhook) };
 }
@@ -151,12 +150,21 @@ function assertEventsFitScope(events: readonly EventName[], modelName: string | 
   }
 }
 
-async function assertBelowLimit(deps: WebhookDeps, modelName: string | undefined): Promise<void> {
-  const scope = scopeKeyOf(modelName);
-  const limit = scope === REGISTRY_WIDE_SCOPE ? deps.limits.registryWide : deps.limits.perModel;
-  if ((await deps.store.countScope(scope)) >= limit) {
-    const which = modelName === undefined ? 'registry-wide webhooks' : `webhooks for model_name '${modelName}'`;
-    throw invalidParameter(`Invalid parameter 'model_name': at most ${limit} ${which} may exist; delete one first`);
+/** The store holds the cap (per model, and registry-wide) under concurrent creates. */
+async function insertBelowLimit(deps: WebhookDeps, webhook: Webhook): Promise<void> {
+  const { modelName } = webhook;
+  const limit = scopeKeyOf(modelName) === REGISTRY_WIDE_SCOPE ? deps.limits.registryWide : deps.limits.perModel;
+  try {
+    await deps.store.insert(webhook, limit);
+  } catch (error) {
+    if (error instanceof ScopeFullError) {
+      const which = modelName === undefined ? 'registry-wide webhooks' : `webhooks for model_name '${modelName}'`;
+      throw invalidParameter(`Invalid parameter 'model_name': at most ${limit} ${which} may exist; delete one first`);
+    }
+    if (error instanceof ConcurrentUpdateError) {
+      throw new ApiError('TEMPORARILY_UNAVAILABLE', `Too many concurrent changes to the webhooks of this model; try again`, { 'Retry-After': '1' });
+    }
+    throw error;
   }
 }
 

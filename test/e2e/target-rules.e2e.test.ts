@@ -48,6 +48,20 @@ describe('target rules and limits with production settings', async () => {
     assert.equal((await create('https://[2606:4700:4700::1111]/hook')).status, 200, 'a public address is fine');
   });
 
+  it('holds the cap of 100 webhooks per model under 130 concurrent creates, and a delete frees a place', async () => {
+    const answers = await Promise.all(Array.from({ length: 130 }, () => create('https://203.0.112.1/hook', { model_name: 'raced' })));
+    const statuses = answers.map((answer) => answer.status);
+    assert.equal(statuses.filter((status) => status === 200).length, 100, JSON.stringify(answers.filter((answer) => answer.status !== 200 && answer.status !== 400).map((answer) => answer.text)));
+    assert.equal(statuses.filter((status) => status === 400).length, 30);
+    for (const answer of answers.filter((each) => each.status === 400)) assert.match(String(answer.json.message), /at most 100 webhooks for model_name 'raced'/);
+    const listed = await runtime.api('GET', `${API}/list?model_name=raced&max_results=1000`);
+    const ids = (listed.json.webhooks as { id: string }[]).map((hook) => hook.id);
+    assert.equal(ids.length, 100, 'stored exactly as many as were answered 200');
+    assert.equal((await runtime.api('DELETE', `${API}/delete`, { body: { id: ids[0] } })).status, 200);
+    const again = await Promise.all(Array.from({ length: 5 }, () => create('https://203.0.112.1/hook', { model_name: 'raced' })));
+    assert.deepEqual(again.map((answer) => answer.status).sort(), [200, 400, 400, 400, 400]);
+  });
+
   it('caps the webhooks of one model at 100', async () => {
     for (let index = 0; index < 100; index += 1) assert.equal((await create('https://203.0.112.1/hook', { model_name: 'capped' })).status, 200);
     const over = await create('https://203.0.112.1/hook', { model_name: 'capped' });

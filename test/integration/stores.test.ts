@@ -9,7 +9,7 @@ import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../../src/storage/key-encoding.
 import { TABLES } from '../../src/storage/names.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { TableWebhookStore } from '../../src/storage/table-webhook-store.js';
-import { ConcurrentUpdateError, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../../src/storage/webhook-store.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { testAzurite } from '../support/azurite.js';
 import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
@@ -122,6 +122,29 @@ function webhookStoreContract(name: string, make: MakeWebhookStore): void {
         after = page.next;
       } while (after);
       assert.deepEqual(seen.sort(), made.filter((_, index) => index % 2).map((found) => found.id).sort());
+    });
+
+    it('holds the cap of a scope under concurrent inserts, registry-wide too, and a remove frees a place', async () => {
+      for (const modelName of [`capped-${name}`, undefined]) {
+        const scope = scopeKeyOf(modelName);
+        const before = await store.countScope(scope);
+        const limit = before + 5;
+        const made = Array.from({ length: 20 }, () => webhook({ modelName }));
+        // Four stores over the same rows, as four instances would be: they contend for the counter.
+        const instances = [store, await make({}), await make({}), await make({})];
+        const results = await Promise.allSettled(made.map((each, index) => (instances[index % instances.length] ?? store).insert(each, limit)));
+        assert.equal(results.filter((result) => result.status === 'fulfilled').length, 5, String(modelName));
+        for (const result of results) if (result.status === 'rejected') assert.ok(result.reason instanceof ScopeFullError, String(result.reason));
+        assert.equal(await store.countScope(scope), limit);
+        const stored = made.filter((_, index) => results[index]?.status === 'fulfilled');
+        const [first] = stored;
+        assert.ok(first);
+        await store.remove(first);
+        await store.remove(first);
+        assert.equal(await store.countScope(scope), limit - 1, 'a second remove of the same webhook frees nothing more');
+        await store.insert(webhook({ modelName }), limit);
+        await assert.rejects(store.insert(webhook({ modelName }), limit), ScopeFullError);
+      }
     });
 
     it('lists across all scopes in key order', async () => {

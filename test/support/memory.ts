@@ -6,7 +6,7 @@ import { DEDUP_WINDOW_MS } from '../../src/storage/event-claims.js';
 import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { MessageQueue } from '../../src/storage/message-queue.js';
 import type { Cursor } from '../../src/storage/page-token.js';
-import { ConcurrentUpdateError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { ConcurrentUpdateError, ScopeFullError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
 import type { Webhook, WebhookStatus } from '../../src/webhooks/webhook.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -39,8 +39,10 @@ export class MemoryWebhookStore implements WebhookStore {
     });
   }
 
-  insert(webhook: Webhook): Promise<void> {
+  insert(webhook: Webhook, maxInScope = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.rows.has(webhook.id)) return Promise.reject(new Error('conflict'));
+    const scope = scopeKeyOf(webhook.modelName);
+    if ([...this.rows.values()].filter((row) => scopeKeyOf(row.webhook.modelName) === scope).length >= maxInScope) return Promise.reject(new ScopeFullError(maxInScope));
     this.rows.set(webhook.id, { webhook: clone(webhook), etag: ++version });
     return Promise.resolve();
   }
