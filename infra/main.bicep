@@ -55,6 +55,18 @@ param deliveryTimeout string = '15s'
 @description('WEBHOOKS_RATE_LIMIT: requests per principal and instance.')
 param rateLimit string = '1200/1m'
 
+@description('RETENTION_SCHEDULE: when the retention timer runs (six-field NCRONTAB, in UTC).')
+param retentionSchedule string = '0 0 * * * *'
+
+@description('DELIVERY_RETENTION: how long delivery records (attempts and payloads) are kept.')
+param deliveryRetention string = '30d'
+
+@description('AUDIT_RETENTION: how long audit entries are kept.')
+param auditRetention string = '400d'
+
+@description('WEBHOOKS_AUTO_DISABLE_AFTER: a webhook failing this long is disabled by the service; 0 turns it off.')
+param autoDisableAfter string = '5d'
+
 @description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')
 param alertEmail string = ''
 
@@ -175,6 +187,10 @@ module api 'app/api.bicep' = {
     deliveryRetrySchedule: deliveryRetrySchedule
     deliveryTimeout: deliveryTimeout
     rateLimit: rateLimit
+    retentionSchedule: retentionSchedule
+    deliveryRetention: deliveryRetention
+    auditRetention: auditRetention
+    autoDisableAfter: autoDisableAfter
     useMlflowIngest: useMlflowIngest
     mlflowAliasStages: mlflowAliasStages
   }

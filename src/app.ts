@@ -15,6 +15,9 @@ function register(fn: FunctionDefinition): void {
     case 'queue':
       app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, handler: fn.handler });
       return;
+    case 'timer':
+      app.timer(fn.name, { schedule: fn.schedule, handler: fn.handler });
+      return;
   }
 }
 

@@ -19,6 +19,11 @@ export const SETTINGS = {
   deliveryTimeout: 'DELIVERY_TIMEOUT',
   databricksWorkspaceUrl: 'DATABRICKS_WORKSPACE_URL',
   rateLimit: 'WEBHOOKS_RATE_LIMIT',
+  /** Read by the host itself, as the retention timer's `%RETENTION_SCHEDULE%` expression. */
+  retentionSchedule: 'RETENTION_SCHEDULE',
+  deliveryRetention: 'DELIVERY_RETENTION',
+  auditRetention: 'AUDIT_RETENTION',
+  autoDisableAfter: 'WEBHOOKS_AUTO_DISABLE_AFTER',
   mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
   mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
 } as const;
@@ -49,6 +54,11 @@ export const AZURE_APP_SETTINGS: readonly string[] = [
 export const DEFAULT_RETRY_SCHEDULE = '0s,5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_DELIVERY_TIMEOUT = '15s';
 export const DEFAULT_RATE_LIMIT = '1200/1m';
+/** Hourly, on the hour (NCRONTAB: second minute hour day month weekday). */
+export const DEFAULT_RETENTION_SCHEDULE = '0 0 * * * *';
+export const DEFAULT_DELIVERY_RETENTION = '30d';
+export const DEFAULT_AUDIT_RETENTION = '400d';
+export const DEFAULT_AUTO_DISABLE_AFTER = '5d';
 export const DEV_STORAGE = 'UseDevelopmentStorage=true';
 export const DEFAULT_MLFLOW_ALIAS_STAGES = 'staging:Staging,production:Production,prod:Production,champion:Production,challenger:Staging,archived:Archived';
 
@@ -83,6 +93,11 @@ export interface Config {
   databricksWorkspaceUrl?: string;
   /** Requests per principal and instance: a burst of `capacity`, refilled over `windowMs`; capacity 0 is off. */
   rateLimit: { capacity: number; windowMs: number };
+  /** Delivery records (attempts and payload) are kept this long after their event. */
+  deliveryRetentionMs: number;
+  auditRetentionMs: number;
+  /** A webhook failing this long is disabled by the service; 0 turns it off. */
+  autoDisableAfterMs: number;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
 }
@@ -144,6 +159,9 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryTimeoutMs: parsePositiveDuration(env, SETTINGS.deliveryTimeout, DEFAULT_DELIVERY_TIMEOUT),
     ...(workspace ? { databricksWorkspaceUrl: parseWorkspaceSetting(workspace) } : {}),
     rateLimit: parseRateLimit(value(env, SETTINGS.rateLimit) ?? DEFAULT_RATE_LIMIT),
+    deliveryRetentionMs: parseRetention(env, SETTINGS.deliveryRetention, DEFAULT_DELIVERY_RETENTION),
+    auditRetentionMs: parseRetention(env, SETTINGS.auditRetention, DEFAULT_AUDIT_RETENTION),
+    autoDisableAfterMs: parseDuration(value(env, SETTINGS.autoDisableAfter) === '0' ? '0s' : (value(env, SETTINGS.autoDisableAfter) ?? DEFAULT_AUTO_DISABLE_AFTER), SETTINGS.autoDisableAfter),
     ...parseMlflowIngest(env),
   };
 }
@@ -232,6 +250,13 @@ export function parseRateLimit(raw: string): { capacity: number; windowMs: numbe
 function parsePositiveDuration(env: Env, setting: string, fallback: string): number {
   const ms = parseDuration(value(env, setting) ?? fallback, setting);
   if (ms <= 0) throw new ConfigError(`${setting} must be greater than zero`, setting);
+  return ms;
+}
+
+/** A retention: at least a day, so that nothing a retry or a redelivery still needs is purged. */
+function parseRetention(env: Env, setting: string, fallback: string): number {
+  const ms = parseDuration(value(env, setting) ?? fallback, setting);
+  if (ms < 86_400_000) throw new ConfigError(`${setting} must be at least 1d`);
   return ms;
 }
 

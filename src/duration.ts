@@ -1,12 +1,12 @@
 import { ConfigError } from './errors.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `250ms`, `5s`, `5m`, `2h` (and `1.5h`) into milliseconds. */
+/** Parses `250ms`, `5s`, `5m`, `2h`, `30d` (and `1.5h`) into milliseconds. */
 export function parseDuration(text: string, setting: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
   if (!match?.[1] || !match[2]) {
-    throw new ConfigError(`${setting}: '${text}' is not a duration; use a number with ms, s, m or h (for example 15s)`, setting);
+    throw new ConfigError(`${setting}: '${text}' is not a duration; use a number with ms, s, m, h or d (for example 15s)`, setting);
   }
   const unit = UNIT_MS[match[2]] ?? 1;
   return Math.round(Number(match[1]) * unit);

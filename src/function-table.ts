@@ -1,8 +1,10 @@
-import type { HttpHandler, HttpMethod, StorageQueueHandler } from '@azure/functions';
+import type { HttpHandler, HttpMethod, StorageQueueHandler, TimerHandler } from '@azure/functions';
+import { SETTINGS } from './config.js';
 import { ApiError } from './errors.js';
 import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
 import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
 import { healthHandler } from './functions/health.js';
+import { poisonQueuesHandler, retentionHandler } from './functions/maintenance-functions.js';
 import { mlflowIngestHandler } from './functions/source-functions.js';
 import { guardHttp, guardTrigger } from './functions/settings-guard.js';
 import { webhookHandlers } from './functions/webhook-functions.js';
@@ -24,7 +26,20 @@ export interface QueueFunction {
   handler: StorageQueueHandler;
 }
 
-export type FunctionDefinition = HttpFunction | QueueFunction;
+export interface TimerFunction {
+  kind: 'timer';
+  name: string;
+  /** Six-field NCRONTAB, or a `%SETTING%` expression the host resolves from the app settings. */
+  schedule: string;
+  handler: TimerHandler;
+}
+
+export type FunctionDefinition = HttpFunction | QueueFunction | TimerFunction;
+
+/** The retention timer's schedule, as the host reads it: from the `RETENTION_SCHEDULE` app setting. */
+export const RETENTION_SCHEDULE_EXPRESSION = `%${SETTINGS.retentionSchedule}%`;
+/** Poison queues are peeked every five minutes. */
+export const POISON_QUEUES_SCHEDULE = '0 */5 * * * *';
 
 /** The connection setting the queue triggers use (the host reads `AzureWebJobsStorage` and its `__` forms). */
 export const QUEUE_CONNECTION = 'AzureWebJobsStorage';
@@ -65,6 +80,8 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
+    { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
+    { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
   ];
   return table.map((fn) => withSettingsGuard(fn, services));
 }

@@ -14,11 +14,13 @@ import { HttpTargetSender, TargetSenders } from './delivery/target-sender.js';
 import { RateLimiter } from './http/rate-limiter.js';
 import { randomHexId, systemClock, type Clock } from './ids.js';
 import { silentLogger } from './logger.js';
+import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from './maintenance/retention.js';
+import type { CountableQueue } from './maintenance/poison-queues.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import { TableAuditLog } from './storage/audit-log.js';
 import { createStorageClients, type StorageClients } from './storage/azure-clients.js';
 import { TableDeliveryStore } from './storage/delivery-store.js';
-import { TableEventClaims } from './storage/event-claims.js';
+import { DEDUP_WINDOW_MS, TableEventClaims } from './storage/event-claims.js';
 import { StorageMessageQueue } from './storage/message-queue.js';
 import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from './storage/names.js';
 import { isConflict } from './storage/rest-errors.js';
@@ -43,6 +45,8 @@ export interface Services {
   storage: StorageClients;
   webhookStore: TableWebhookStore;
   metrics: Metrics;
+  retention: RetentionDeps;
+  poisonQueues: CountableQueue[];
 }
 
 export interface ServiceOverrides {
@@ -63,6 +67,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
   });
   const audit = new TableAuditLog(storage.table(TABLES.audit));
+  const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays));
+  const claims = new TableEventClaims(storage.table(TABLES.eventClaims));
   const client = new GuardedHttpClient({
     policy,
     resolve,
@@ -77,7 +83,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   });
   const delivererDeps: DelivererDeps = {
     webhooks: webhookStore,
-    deliveries: new TableDeliveryStore(storage.table(TABLES.deliveries)),
+    deliveries,
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
@@ -109,7 +115,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     },
     delivery: {
       ...delivererDeps,
-      claims: new TableEventClaims(storage.table(TABLES.eventClaims)),
+      claims,
       subscribers: new SubscriberLookup(webhookStore, clock),
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
       newId: randomHexId,
@@ -118,6 +124,21 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     storage,
     webhookStore,
     metrics,
+    retention: {
+      deliveries,
+      audit,
+      claims,
+      clock,
+      deliveryRetentionMs: config.deliveryRetentionMs,
+      auditRetentionMs: config.auditRetentionMs,
+      claimWindowMs: DEDUP_WINDOW_MS,
+      budgetPerTable: DEFAULT_RETENTION_BUDGET,
+      log: silentLogger,
+    },
+    poisonQueues: Object.values(QUEUES).map((queue) => {
+      const client = storage.queue(poisonQueueOf(queue));
+      return { name: client.name, length: async () => (await client.getProperties()).approximateMessagesCount ?? 0 };
+    }),
   };
 }
 

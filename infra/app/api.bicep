@@ -18,6 +18,10 @@ param databricksWorkspaceUrl string
 param deliveryRetrySchedule string
 param deliveryTimeout string
 param rateLimit string
+param retentionSchedule string
+param deliveryRetention string
+param auditRetention string
+param autoDisableAfter string
 param useMlflowIngest bool
 param mlflowAliasStages string
 
@@ -66,6 +70,10 @@ var appSettings = {
   DELIVERY_RETRY_SCHEDULE: deliveryRetrySchedule
   DELIVERY_TIMEOUT: deliveryTimeout
   DATABRICKS_WORKSPACE_URL: databricksWorkspaceUrl
+  RETENTION_SCHEDULE: retentionSchedule
+  DELIVERY_RETENTION: deliveryRetention
+  AUDIT_RETENTION: auditRetention
+  WEBHOOKS_AUTO_DISABLE_AFTER: autoDisableAfter
   MLFLOW_WEBHOOK_SECRETS: useMlflowIngest ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=mlflow-webhook-secrets)' : ''
   MLFLOW_ALIAS_STAGES: mlflowAliasStages
 }

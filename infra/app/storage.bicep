@@ -18,6 +18,7 @@ var tableNames = [
   'deliveries'
   'audit'
   'eventclaims'
+  'deliverydays'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

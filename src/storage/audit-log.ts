@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { invertedTimestamp } from './key-encoding.js';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { dayKeyOf, invertedTimestamp } from './key-encoding.js';
+import { purgeWhere, type PurgeResult } from './purge.js';
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'test' | 'deliver' | 'redeliver' | 'disable';
 
@@ -18,7 +19,6 @@ export interface AuditLog {
   append(entries: readonly AuditEntry[]): Promise<void>;
 }
 
-const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
 const BATCH = 100;
 
 /**
@@ -28,7 +28,7 @@ const BATCH = 100;
  * go in as one transaction. A day is read as the key range `20261128_` to `20261128~`.
  */
 export const auditPartitionOf = (timestamp: number, shardKey: string): string =>
-  `${dayOf(timestamp)}_${createHash('sha256').update(shardKey).digest('hex').slice(0, 1)}`;
+  `${dayKeyOf(timestamp)}_${createHash('sha256').update(shardKey).digest('hex').slice(0, 1)}`;
 
 /** The audit table, newest first within each partition; each call costs a request per day and hundred entries. */
 export class TableAuditLog implements AuditLog {
@@ -59,5 +59,10 @@ export class TableAuditLog implements AuditLog {
       return parts;
     });
     await Promise.all(chunks.map((chunk) => (chunk.length === 1 && chunk[0] ? this.table.createEntity(chunk[0][1]) : this.table.submitTransaction(chunk))));
+  }
+
+  /** Deletes the entries of every UTC day before the cutoff's: whole partitions, read as one key range. */
+  purgeBefore(cutoff: number, budget: number): Promise<PurgeResult> {
+    return purgeWhere(this.table, odata`PartitionKey lt ${dayKeyOf(cutoff)}`, budget);
   }
 }

@@ -1,8 +1,9 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { deliveryIdOf, parseDeliveryId, type Delivery, type DeliveryStatus } from '../delivery/delivery.js';
 import type { EventName } from '../webhooks/events.js';
-import { invertedTimestamp } from './key-encoding.js';
+import { dayKeyOf, invertedTimestamp, startOfDayKey } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
+import { addPurges, anyWhere, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
 import { readOrUndefined } from './rest-errors.js';
 
 export interface DeliveryQuery {
@@ -40,9 +41,24 @@ type DeliveryEntity = {
   Payload: string;
 };
 
-/** The delivery log: a partition per webhook, rows newest first. */
+const DAY_MS = 86_400_000;
+/** Day-index rows this process knows exist; cleared when it grows past this. */
+const KNOWN_DAYS_LIMIT = 10_000;
+
+/**
+ * The delivery log: a partition per webhook, rows newest first (by event time). Beside it, `days` holds a
+ * row per UTC day and webhook that has records (partition the day, row the webhook id), written before the
+ * first record of that day and webhook; retention reads it to find the expired ranges, including those of
+ * deleted webhooks, without reading the log itself. Each process remembers the rows it has written, so the
+ * index costs one write per webhook and day, not one per delivery.
+ */
 export class TableDeliveryStore implements DeliveryStore {
-  constructor(private readonly table: TableClient) {}
+  private readonly knownDays = new Set<string>();
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly days: TableClient,
+  ) {}
 
   async get(id: string): Promise<Delivery | undefined> {
     const key = parseDeliveryId(id);
@@ -52,10 +68,57 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 
   async put(delivery: Delivery): Promise<void> {
+    await this.indexDays([delivery]);
     await this.table.upsertEntity(toEntity(delivery), 'Replace');
   }
 
+  private async indexDays(deliveries: readonly Delivery[]): Promise<void> {
+    const missing = new Map<string, { partitionKey: string; rowKey: string }>();
+    for (const delivery of deliveries) {
+      const row = { partitionKey: dayKeyOf(delivery.eventTimestamp), rowKey: delivery.webhookId };
+      const key = `${row.partitionKey}/${row.rowKey}`;
+      if (!this.knownDays.has(key)) missing.set(key, row);
+    }
+    if (missing.size === 0) return;
+    await Promise.all([...missing.values()].map((row) => this.days.upsertEntity(row, 'Replace')));
+    if (this.knownDays.size + missing.size > KNOWN_DAYS_LIMIT) this.knownDays.clear();
+    // Only recent days are remembered: retention may remove an old day's row at any time, and a record of an
+    // old event (a late retry, an old event_timestamp) must never be left without one.
+    const recent = dayKeyOf(Date.now() - DAY_MS);
+    for (const [key, row] of missing) if (row.partitionKey >= recent) this.knownDays.add(key);
+  }
+
+  /**
+   * Deletes the settled records of events before `cutoff`. It reads the day index up to the cutoff's day and,
+   * for each day and webhook, the record range of that day before the cutoff; a day's index row goes once
+   * the whole day is past the cutoff and its range is empty (a delivery still retrying keeps it).
+   */
+  async purgeBefore(cutoff: number, budget: number): Promise<PurgeResult> {
+    let result: PurgeResult = NOTHING_PURGED;
+    const pages = this.days.listEntities<{ partitionKey: string; rowKey: string }>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
+    for await (const page of pages) {
+      result = addPurges(result, { deleted: 0, requests: 1, done: true });
+      for (const row of page) {
+        const dayStart = startOfDayKey(row.partitionKey);
+        const end = Math.min(dayStart + DAY_MS, cutoff);
+        const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${invertedTimestamp(end)}~`} and RowKey lt ${`${invertedTimestamp(dayStart)}~`}`;
+        const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget - result.deleted);
+        result = addPurges(result, purged);
+        if (!purged.done) return { ...result, done: false };
+        if (end === dayStart + DAY_MS) {
+          result = addPurges(result, { deleted: 0, requests: 1, done: true });
+          if (!(await anyWhere(this.table, range))) {
+            await this.days.deleteEntity(row.partitionKey, row.rowKey);
+            result = addPurges(result, { deleted: 0, requests: 1, done: true });
+          }
+        }
+      }
+    }
+    return result;
+  }
+
   async putAll(deliveries: readonly Delivery[]): Promise<void> {
+    await this.indexDays(deliveries);
     const byWebhook = new Map<string, DeliveryEntity[]>();
     for (const delivery of deliveries) {
       const entity = toEntity(delivery);
@@ -94,8 +157,6 @@ export class TableDeliveryStore implements DeliveryStore {
     return { deliveries: found };
   }
 }
-
-const TRANSACTION_LIMIT = 100;
 
 function toEntity(delivery: Delivery): DeliveryEntity {
   const key = parseDeliveryId(delivery.id);

@@ -32,3 +32,9 @@ export function invertedTimestamp(ms: number): string {
 export function timestampFromInverted(inverted: string): number {
   return 9_999_999_999_999 - Number(inverted);
 }
+
+/** The UTC day of a time, `20261128`: partitions named by it sort by time, so expired ones are a key range. */
+export const dayKeyOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+
+/** The start (epoch ms) of a `dayKeyOf` day. */
+export const startOfDayKey = (day: string): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)));

@@ -8,6 +8,8 @@ export const TABLES = {
   deliveries: 'deliveries',
   audit: 'audit',
   eventClaims: 'eventclaims',
+  /** Which webhooks have delivery records of which UTC day: what retention reads instead of a whole table. */
+  deliveryDays: 'deliverydays',
 } as const;
 
 export const QUEUES = {

@@ -226,7 +226,7 @@ describe('stores on Azurite', async () => {
     Promise.resolve(options ? new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box, options) : tableStore),
   );
   deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
-  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries))));
+  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays))));
   eventClaimsContract('memory', () => Promise.resolve(new MemoryEventClaims()));
   eventClaimsContract('table', () => Promise.resolve(new TableEventClaims(azurite.clients.table(TABLES.eventClaims))));
 

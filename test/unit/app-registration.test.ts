@@ -34,8 +34,11 @@ describe('src/app.ts', () => {
           { type: 'httpTrigger', route: fn.route, methods: fn.methods, authLevel: 'anonymous' },
           fn.name,
         );
-      } else {
+      } else if (fn.kind === 'queue') {
         assert.deepEqual({ type: trigger?.type, queueName: trigger?.queueName, connection: trigger?.connection }, { type: 'queueTrigger', queueName: fn.queueName, connection: QUEUE_CONNECTION }, fn.name);
+      } else {
+        const timer = trigger as { type?: string; schedule?: string } | undefined;
+        assert.deepEqual({ type: timer?.type, schedule: timer?.schedule }, { type: 'timerTrigger', schedule: fn.schedule }, fn.name);
       }
     }
   });
@@ -59,6 +62,17 @@ describe('src/app.ts', () => {
       }
       assert.ok(logs.some((line) => line.startsWith('error: ') && line.includes('WEBHOOKS_SECRET_KEY')), `${fn.name} logs the setting as an error`);
     }
+  });
+
+  it('registers retention on the RETENTION_SCHEDULE app-setting expression, and a poison-queue timer', () => {
+    const timers = functionTable(() => Promise.reject(new Error('not used'))).filter((fn) => fn.kind === 'timer');
+    assert.deepEqual(
+      timers.map((fn) => [fn.name, fn.kind === 'timer' ? fn.schedule : '']),
+      [
+        ['retention', '%RETENTION_SCHEDULE%'],
+        ['poison-queues', '0 */5 * * * *'],
+      ],
+    );
   });
 
   it('package.json main points at the compiled app the host loads', async () => {

@@ -21,6 +21,16 @@ describe('config', () => {
     assert.equal(config.secretKey.length, 32);
   });
 
+  it('reads retention and auto-disable settings in days, with their defaults, and refuses bad ones naming the setting', () => {
+    const defaults = loadConfig(base);
+    assert.deepEqual([defaults.deliveryRetentionMs, defaults.auditRetentionMs, defaults.autoDisableAfterMs], [30 * 86_400_000, 400 * 86_400_000, 5 * 86_400_000]);
+    const set = loadConfig({ ...base, DELIVERY_RETENTION: '7d', AUDIT_RETENTION: '36h', WEBHOOKS_AUTO_DISABLE_AFTER: '0' });
+    assert.deepEqual([set.deliveryRetentionMs, set.auditRetentionMs, set.autoDisableAfterMs], [7 * 86_400_000, 36 * 3_600_000, 0]);
+    assert.throws(() => loadConfig({ ...base, DELIVERY_RETENTION: '12h' }), /DELIVERY_RETENTION must be at least 1d/);
+    assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION: 'forever' }), /AUDIT_RETENTION: 'forever' is not a duration/);
+    assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '5 days' }), /WEBHOOKS_AUTO_DISABLE_AFTER/);
+  });
+
   it('refuses to start without a secret key, saying how to make one', () => {
     assert.throws(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }), (error: Error) => {
       assert.ok(error instanceof ConfigError);
@@ -47,12 +57,13 @@ describe('config', () => {
     assert.throws(() => parseAuthTokens('admin'), /role:token/);
   });
 
-  it('parses durations with ms, s, m and h', () => {
+  it('parses durations with ms, s, m, h and d', () => {
     assert.equal(parseDuration('250ms', 'X'), 250);
     assert.equal(parseDuration('1.5h', 'X'), 5_400_000);
     assert.throws(() => parseDuration('5 minutes', 'X'), /X: '5 minutes' is not a duration/);
     assert.deepEqual(parseRetrySchedule('0s, 200ms,1m'), [0, 200, 60_000]);
-    assert.throws(() => parseRetrySchedule('8d'), /not a duration/);
+    assert.throws(() => parseRetrySchedule('8d'), /7 days/);
+    assert.equal(parseDuration('30d', 'X'), 30 * 86_400_000);
     assert.throws(() => parseRetrySchedule('200h'), /7 days/);
     assert.throws(() => loadConfig({ ...base, DELIVERY_TIMEOUT: '0s' }), /greater than zero/);
   });

@@ -1,0 +1,53 @@
+import type { Clock } from '../ids.js';
+import type { Logger } from '../logger.js';
+
+/** What one purge did: entities deleted, storage requests made, and whether its expired range is now empty. */
+export interface PurgeResult {
+  deleted: number;
+  requests: number;
+  done: boolean;
+}
+
+/** A store that can delete what is older than a time, reading only the expired key range. */
+export interface Purgeable {
+  purgeBefore(cutoff: number, budget: number): Promise<PurgeResult>;
+}
+
+export interface RetentionDeps {
+  deliveries: Purgeable;
+  audit: Purgeable;
+  claims: Purgeable;
+  clock: Clock;
+  deliveryRetentionMs: number;
+  auditRetentionMs: number;
+  /** How long an event claim is needed (the dedup window). */
+  claimWindowMs: number;
+  /** Most entities deleted per table and run; the next run resumes. */
+  budgetPerTable: number;
+  log: Logger;
+}
+
+/** Deletions per table and run: about 1,000 requests, a few minutes at most, well inside a timer's timeout. */
+export const DEFAULT_RETENTION_BUDGET = 100_000;
+
+export type RetentionReport = Record<'deliveries' | 'claims' | 'audit', PurgeResult>;
+
+/**
+ * One retention run: delivery records past `DELIVERY_RETENTION` (those of deleted webhooks too), event
+ * claims past the dedup window and audit entries past `AUDIT_RETENTION`. Each store reads only its expired
+ * key range and deletes in transactions of 100, up to the budget; whatever is left is found again by the
+ * next run, so a run that is stopped halfway loses nothing and the next one finishes the work.
+ */
+export async function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
+  const now = deps.clock();
+  const report: RetentionReport = {
+    deliveries: await deps.deliveries.purgeBefore(now - deps.deliveryRetentionMs, deps.budgetPerTable),
+    claims: await deps.claims.purgeBefore(now - deps.claimWindowMs, deps.budgetPerTable),
+    audit: await deps.audit.purgeBefore(now - deps.auditRetentionMs, deps.budgetPerTable),
+  };
+  const summary = Object.entries(report)
+    .map(([table, result]) => `${table}: ${result.deleted} deleted in ${result.requests} requests${result.done ? '' : ' (more left for the next run)'}`)
+    .join('; ');
+  deps.log.info(`retention: ${summary}`);
+  return report;
+}

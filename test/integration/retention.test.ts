@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { TableClient } from '@azure/data-tables';
+import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/delivery/delivery.js';
+import { silentLogger } from '../../src/logger.js';
+import { runRetention, type RetentionDeps } from '../../src/maintenance/retention.js';
+import { TableAuditLog } from '../../src/storage/audit-log.js';
+import { TableDeliveryStore } from '../../src/storage/delivery-store.js';
+import { DEDUP_WINDOW_MS, TableEventClaims } from '../../src/storage/event-claims.js';
+import { TABLES } from '../../src/storage/names.js';
+import { testAzurite } from '../support/azurite.js';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 29, 12);
+const webhookId = (): string => randomBytes(16).toString('hex');
+
+function delivery(webhook: string, eventTimestamp: number, index: number, status: Delivery['status'] = 'SUCCEEDED'): Delivery {
+  const eventId = `evt-${eventTimestamp}-${index}`;
+  return {
+    id: deliveryIdOf(webhook, deliveryRowKey(eventTimestamp, eventId, webhook)),
+    webhookId: webhook,
+    event: 'MODEL_VERSION_CREATED',
+    eventId,
+    eventTimestamp,
+    status,
+    attempts: 1,
+    createdTimestamp: eventTimestamp,
+    payload: '{}',
+    ...(status === 'RETRYING' ? { nextScheduleIndex: 3, nextAttemptTimestamp: NOW + 3_600_000 } : {}),
+  };
+}
+
+const many = (webhook: string, from: number, count: number, status: Delivery['status'] = 'SUCCEEDED'): Delivery[] =>
+  Array.from({ length: count }, (_, index) => delivery(webhook, from + index * 1000, index, status));
+
+/** A table client that dies (as a killed process would) after `allowed` transactions. */
+function dyingAfter(table: TableClient, allowed: number): TableClient {
+  let transactions = 0;
+  return new Proxy(table, {
+    get(target, property) {
+      if (property === 'submitTransaction') {
+        return (...args: Parameters<TableClient['submitTransaction']>) => {
+          transactions += 1;
+          if (transactions > allowed) return Promise.reject(new Error('process killed'));
+          return target.submitTransaction(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+async function count(table: TableClient, filter: string): Promise<number> {
+  let found = 0;
+  for await (const _ of table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) found += 1;
+  return found;
+}
+
+describe('retention on Azurite', async () => {
+  const azurite = await testAzurite();
+  const tables = {
+    deliveries: azurite.clients.table(TABLES.deliveries),
+    days: azurite.clients.table(TABLES.deliveryDays),
+    audit: azurite.clients.table(TABLES.audit),
+    claims: azurite.clients.table(TABLES.eventClaims),
+  };
+  const deps = (overrides: Partial<RetentionDeps> = {}): RetentionDeps => ({
+    deliveries: new TableDeliveryStore(tables.deliveries, tables.days),
+    audit: new TableAuditLog(tables.audit),
+    claims: new TableEventClaims(tables.claims),
+    clock: () => NOW,
+    deliveryRetentionMs: 30 * DAY,
+    auditRetentionMs: 400 * DAY,
+    claimWindowMs: DEDUP_WINDOW_MS,
+    budgetPerTable: 100_000,
+    log: silentLogger,
+    ...overrides,
+  });
+
+  it('deletes only what expired (a deleted webhook’s records too); a run killed halfway loses nothing it should keep and the next run finishes', async () => {
+    const live = webhookId();
+    const deleted = webhookId();
+    const store = new TableDeliveryStore(tables.deliveries, tables.days);
+    const cutoff = NOW - 30 * DAY;
+    await store.putAll([
+      ...many(live, NOW - 41 * DAY, 180),
+      ...many(live, NOW - 40 * DAY, 70),
+      ...many(deleted, NOW - 35 * DAY, 120),
+      ...many(live, cutoff - 5000, 3),
+    ]);
+    const retrying = delivery(live, NOW - 33 * DAY, 0, 'RETRYING');
+    const keep = [...many(live, cutoff + 1000, 10), ...many(live, NOW - DAY, 30), ...many(deleted, NOW - 2 * DAY, 5)];
+    await store.putAll([retrying, ...keep]);
+    const audit = new TableAuditLog(tables.audit);
+    const entry = (timestamp: number, index: number) => ({ timestamp, principal: 'p', action: 'deliver' as const, webhookId: `w${index}`, target: { url: 'https://x.example' } });
+    await audit.append(Array.from({ length: 150 }, (_, index) => entry(NOW - 401 * DAY + index, index)));
+    await audit.append(Array.from({ length: 20 }, (_, index) => entry(NOW - 10 * DAY + index, index)));
+    const claims = new TableEventClaims(tables.claims);
+    assert.equal(await claims.claim('e-old', 'm1', NOW - 3 * DAY), true);
+    assert.equal(await claims.claim('e-recent', 'm1', NOW - 20 * 3_600_000), true);
+
+    const ofWebhook = (id: string) => `PartitionKey eq '${id}'`;
+    const killed = deps({ deliveries: new TableDeliveryStore(dyingAfter(tables.deliveries, 2), tables.days) });
+    await assert.rejects(runRetention(killed), /process killed/);
+    const afterKill = await count(tables.deliveries, `${ofWebhook(live)} or ${ofWebhook(deleted)}`);
+    assert.ok(afterKill > keep.length + 1 && afterKill < 373 + keep.length + 1, `part of the expired records went (${afterKill} left)`);
+    for (const kept of [retrying, ...keep]) assert.ok(await store.get(kept.id), `kept ${kept.id}`);
+
+    const report = await runRetention(deps());
+    assert.equal(report.deliveries.done, true);
+    assert.equal(await count(tables.deliveries, `${ofWebhook(live)} or ${ofWebhook(deleted)}`), keep.length + 1, 'only the records to keep, and the one still retrying');
+    for (const kept of [retrying, ...keep]) assert.deepEqual(await store.get(kept.id), kept);
+    const days = await count(tables.days, `RowKey eq '${live}' or RowKey eq '${deleted}'`);
+    assert.equal(days, 4, "the index keeps the retrying record's day, the cutoff's day and the recent days; emptied days are gone");
+
+    assert.equal(await count(tables.audit, "PartitionKey lt '2025'"), 0, 'audit entries past AUDIT_RETENTION are gone');
+    assert.equal(await count(tables.audit, `PartitionKey ge '202611'`), 20);
+    assert.equal(await claims.claim('e-recent', 'm2', NOW), false, 'a claim inside the 24 h window still dedups');
+    assert.equal(await count(tables.claims, `PartitionKey lt '20261127'`), 0, 'claims of days before the window are gone');
+    assert.equal(await count(tables.claims, `PartitionKey ge '20261128'`), 1);
+  });
+
+  it('bounds the work of one run and resumes in the next', async () => {
+    const webhook = webhookId();
+    const store = new TableDeliveryStore(tables.deliveries, tables.days);
+    await store.putAll(many(webhook, NOW - 60 * DAY, 250));
+    const first = await runRetention(deps({ budgetPerTable: 100 }));
+    assert.equal(first.deliveries.deleted, 100);
+    assert.equal(first.deliveries.done, false);
+    assert.equal(await count(tables.deliveries, `PartitionKey eq '${webhook}'`), 150);
+    await runRetention(deps({ budgetPerTable: 100 }));
+    const third = await runRetention(deps({ budgetPerTable: 100 }));
+    assert.equal(third.deliveries.done, true);
+    assert.equal(await count(tables.deliveries, `PartitionKey eq '${webhook}'`), 0);
+    assert.equal(await count(tables.days, `RowKey eq '${webhook}'`), 0);
+  });
+});
