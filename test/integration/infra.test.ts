@@ -52,10 +52,12 @@ interface AlertRule {
   windowSize: string;
 }
 
+let compiledRules: AlertRule[] | undefined;
+
 /** The alert rules as infra/app/alerts.bicep defines them (the compiled loop's variable). */
 function alertRules(): AlertRule[] {
-  const template = compileBicep('infra/app/alerts.bicep') as unknown as ArmTemplate;
-  return template.variables?.rules as AlertRule[];
+  compiledRules ??= (compileBicep('infra/app/alerts.bicep') as unknown as ArmTemplate).variables?.rules as AlertRule[];
+  return compiledRules;
 }
 
 const workbookText = (): string => readFileSync('infra/app/workbook.json', 'utf8');
