@@ -93,6 +93,8 @@ function withSettingsGuard(fn: FunctionDefinition, services: ServicesProvider): 
       return { ...fn, handler: guardHttp(services, fn.handler) };
     case 'queue':
       return { ...fn, handler: guardTrigger(services, fn.handler) };
+    case 'timer':
+      return { ...fn, handler: guardTrigger(services, fn.handler) };
   }
 }
 
