@@ -8,6 +8,7 @@ import { ensureLocalAzurite, type RunningAzurite } from './azurite.js';
 import { readHostJson } from './host-json.js';
 import { createHttpHost, httpRoutesOf, type HostLog } from './http-host.js';
 import { QueueListener, HOST_LEASE_MS, queueFunctionsOf } from './queue-host.js';
+import { startTimers, timerFunctionsOf } from './timer-host.js';
 import { installWorkerCore } from './worker-core.js';
 
 export interface RuntimeOptions {
@@ -111,18 +112,20 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
       )
     : [];
   for (const listener of listeners) listener.start();
+  const timers = startTimers(core.functions, process.env, log);
 
   console.log(`\nFunctions:\n`);
   for (const route of httpRoutesOf(core.functions)) {
     console.log(`  ${route.name}: [${route.methods.join(',')}] http://localhost:${port}/${host.routePrefix}/${route.route}`);
   }
   for (const { fn, queueName } of queueFunctionsOf(core.functions)) console.log(`  ${fn.name}: queueTrigger (${queueName})`);
+  for (const { fn, schedule } of timerFunctionsOf(core.functions)) console.log(`  ${fn.name}: timerTrigger (${schedule})`);
   console.log(`\nregistry-webhooks listening on http://localhost:${port}/${host.routePrefix}\n`);
 
   return {
     port,
     stop: async () => {
-      await Promise.all(listeners.map((listener) => listener.stop()));
+      await Promise.all([...listeners, ...timers].map((listener) => listener.stop()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await azurite?.stop();
