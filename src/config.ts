@@ -1,3 +1,4 @@
+import { parseOidcGrants, readGrantSpec, type GrantSpec } from './auth/grants.js';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { STAGES, type Stage } from './webhooks/events.js';
@@ -13,6 +14,8 @@ export const SETTINGS = {
   authTokens: 'WEBHOOKS_AUTH_TOKENS',
   oidcIssuer: 'WEBHOOKS_AUTH_OIDC_ISSUER',
   oidcAudience: 'WEBHOOKS_AUTH_OIDC_AUDIENCE',
+  oidcGrants: 'WEBHOOKS_AUTH_OIDC_GRANTS',
+  oidcGrantsClaim: 'WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM',
   allowHttpTargets: 'WEBHOOKS_ALLOW_HTTP_TARGETS',
   allowPrivateTargets: 'WEBHOOKS_ALLOW_PRIVATE_TARGETS',
   retrySchedule: 'DELIVERY_RETRY_SCHEDULE',
@@ -65,9 +68,19 @@ export const DEFAULT_MLFLOW_ALIAS_STAGES = 'staging:Staging,production:Productio
 export type Role = 'admin' | 'manager' | 'publisher';
 export const ROLES: readonly Role[] = ['admin', 'manager', 'publisher'];
 
-export interface StaticToken {
-  role: Role;
+/** A `WEBHOOKS_AUTH_TOKENS` entry: its role, the model patterns it is limited to (if any), and the token. */
+export interface StaticToken extends GrantSpec {
   token: string;
+}
+
+export const DEFAULT_OIDC_GRANTS_CLAIM = 'groups';
+
+export interface OidcSettings {
+  issuer: string;
+  audience: string;
+  /** The claim whose values `grants` maps (`groups` by default). */
+  grantsClaim: string;
+  grants: { value: string; grant: GrantSpec }[];
 }
 
 export type StorageSettings =
@@ -85,7 +98,7 @@ export interface Config {
   secretKey: Buffer;
   previousSecretKey?: Buffer;
   authTokens: StaticToken[];
-  oidc?: { issuer: string; audience: string };
+  oidc?: OidcSettings;
   allowHttpTargets: boolean;
   allowPrivateTargets: boolean;
   retryScheduleMs: number[];
@@ -145,6 +158,11 @@ export function loadConfig(env: Env = process.env): Config {
   if ((oidcIssuer === undefined) !== (oidcAudience === undefined)) {
     throw new ConfigError(`${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} must be set together`, SETTINGS.oidcIssuer);
   }
+  const oidcGrants = parseOidcGrants(value(env, SETTINGS.oidcGrants) ?? '', SETTINGS.oidcGrants);
+  if (oidcGrants.length > 0 && oidcIssuer === undefined) {
+    throw new ConfigError(`${SETTINGS.oidcGrants} is set, but OIDC is not: set ${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} too`, SETTINGS.oidcGrants);
+  }
+  const grantsClaim = value(env, SETTINGS.oidcGrantsClaim) ?? DEFAULT_OIDC_GRANTS_CLAIM;
   const previous = value(env, SETTINGS.secretKeyPrevious);
   const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
   return {
@@ -152,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
     ...(previous ? { previousSecretKey: parseSecretKey(previous, SETTINGS.secretKeyPrevious) } : {}),
     authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? ''),
-    ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience } } : {}),
+    ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience, grantsClaim, grants: oidcGrants } } : {}),
     allowHttpTargets: parseBoolean(env, SETTINGS.allowHttpTargets),
     allowPrivateTargets: parseBoolean(env, SETTINGS.allowPrivateTargets),
     retryScheduleMs: parseRetrySchedule(value(env, SETTINGS.retrySchedule) ?? DEFAULT_RETRY_SCHEDULE),
@@ -206,23 +224,33 @@ export function parseSecretKey(raw: string | undefined, setting: string): Buffer
   return key;
 }
 
+/**
+ * `WEBHOOKS_AUTH_TOKENS`: a comma list of `role:token` or `role[patterns]:token` (the token is everything after
+ * the `:` that follows the role and its scope). Patterns may hold `,` and `:`, since they sit inside brackets.
+ * Errors name the entry by its position and never quote a token.
+ */
 export function parseAuthTokens(raw: string): StaticToken[] {
-  return raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const colon = entry.indexOf(':');
-      const role = entry.slice(0, colon);
-      const token = entry.slice(colon + 1);
-      if (colon < 1 || !ROLES.includes(role as Role) || token.length < 16) {
-        throw new ConfigError(
-          `${SETTINGS.authTokens}: each entry is role:token with role one of ${ROLES.join(', ')} and a token of at least 16 characters`,
-          SETTINGS.authTokens,
-        );
-      }
-      return { role: role as Role, token };
-    });
+  const tokens: StaticToken[] = [];
+  const shape = `each entry is role:token or role[model patterns]:token, with role one of ${ROLES.join(', ')} and a token of at least 16 characters`;
+  let position = 0;
+  for (let index = 1; position < raw.length; index += 1) {
+    while (position < raw.length && (raw.charAt(position) === ',' || /\s/.test(raw.charAt(position)))) position += 1;
+    if (position >= raw.length) break;
+    const where = `entry ${index}`;
+    let spec: GrantSpec & { end: number };
+    try {
+      spec = readGrantSpec(raw, position, SETTINGS.authTokens, where);
+    } catch (error) {
+      throw error instanceof ConfigError && /must start with a role/.test(error.message) ? new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens) : error;
+    }
+    if (raw.charAt(spec.end) !== ':') throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
+    const comma = raw.indexOf(',', spec.end);
+    const token = raw.slice(spec.end + 1, comma < 0 ? raw.length : comma).trim();
+    if (token.length < 16) throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
+    tokens.push({ role: spec.role, ...(spec.models ? { models: spec.models } : {}), token });
+    position = comma < 0 ? raw.length : comma + 1;
+  }
+  return tokens;
 }
 
 export function parseRetrySchedule(raw: string): number[] {

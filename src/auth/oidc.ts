@@ -2,7 +2,8 @@ import { createRemoteJWKSet, customFetch, errors, jwtVerify, type FetchImplement
 import { fetch } from 'undici';
 import type { Role } from '../config.js';
 import { errorMessage } from '../errors.js';
-import type { AuthResult, Authenticator } from './principal.js';
+import type { Grant, GrantSpec } from './grants.js';
+import { principalWith, type AuthResult, type Authenticator } from './principal.js';
 
 /** The app roles of the API registration, and the service role each stands for. */
 export const ROLE_CLAIMS: Readonly<Record<string, Role>> = {
@@ -22,7 +23,14 @@ export interface OidcOptions {
   audience: string;
   /** Least time between two JWKS fetches caused by an unknown `kid` (jose's cooldown). */
   refetchCooldownMs?: number;
+  /** The claim whose values `grants` maps to roles and models (`groups`, say). */
+  grantsClaim?: string;
+  grants?: readonly { value: string; grant: GrantSpec }[];
 }
+
+/** A claim's values: a string, or the strings of an array. */
+const claimValues = (claim: unknown): string[] =>
+  typeof claim === 'string' ? [claim] : Array.isArray(claim) ? claim.filter((item): item is string => typeof item === 'string') : [];
 
 const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
 
@@ -54,16 +62,29 @@ export class OidcAuthenticator implements Authenticator {
         requiredClaims: ['exp'],
       });
       const subject = typeof payload.oid === 'string' ? payload.oid : (payload.sub ?? 'unknown');
-      const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
-      const roles = [...new Set(claimed.map((role) => ROLE_CLAIMS[role]).filter((role): role is Role => role !== undefined))];
       const id = `oidc:${subject}`;
-      return roles.length === 0 ? { kind: 'no-role', id } : { kind: 'principal', principal: { id, roles } };
+      const grants = this.grantsOf(payload);
+      return grants.length === 0 ? { kind: 'no-role', id } : { kind: 'principal', principal: principalWith(id, grants) };
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
         return { kind: 'unavailable', reason: `the issuer's keys could not be fetched: ${errorMessage(error)}` };
       }
       return { kind: 'invalid', reason: `${error.code}: ${error.message}` };
     }
+  }
+
+  /** App roles grant their role for every model; the configured claim's values grant what the setting maps them to. */
+  private grantsOf(payload: Record<string, unknown>): Grant[] {
+    const roleGrants = claimValues(payload.roles).flatMap((claim): Grant[] => {
+      const role = Object.hasOwn(ROLE_CLAIMS, claim) ? ROLE_CLAIMS[claim] : undefined;
+      return role ? [{ role, via: `roles=${claim}` }] : [];
+    });
+    const claim = this.options.grantsClaim;
+    const values = new Set(claim === undefined ? [] : claimValues(payload[claim]));
+    const mapped = (this.options.grants ?? [])
+      .filter(({ value }) => values.has(value))
+      .map(({ value, grant }): Grant => ({ ...grant, via: `${claim ?? ''}=${value}` }));
+    return [...roleGrants, ...mapped];
   }
 
   private discover(): Promise<JWTVerifyGetKey> {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { StaticToken } from '../config.js';
-import type { AuthResult, Authenticator } from './principal.js';
+import type { Grant } from './grants.js';
+import { principalWith, type AuthResult, type Authenticator } from './principal.js';
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
@@ -9,11 +10,11 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
  * and every configured token is compared on every call, so timing tells nothing about which matched.
  */
 export class StaticTokenAuthenticator implements Authenticator {
-  private readonly entries: { role: StaticToken['role']; digest: Buffer; id: string }[];
+  private readonly entries: { grant: Grant; digest: Buffer; id: string }[];
 
   constructor(tokens: readonly StaticToken[]) {
-    this.entries = tokens.map(({ role, token }) => ({
-      role,
+    this.entries = tokens.map(({ role, models, token }) => ({
+      grant: { role, ...(models ? { models } : {}), via: 'WEBHOOKS_AUTH_TOKENS' },
       digest: digest(token),
       id: `token:${role}:${digest(token).toString('hex').slice(0, 8)}`,
     }));
@@ -25,7 +26,7 @@ export class StaticTokenAuthenticator implements Authenticator {
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, candidate) && !match) match = entry;
     }
-    return Promise.resolve(match ? { kind: 'principal', principal: { id: match.id, roles: [match.role] } } : { kind: 'unknown' });
+    return Promise.resolve(match ? { kind: 'principal', principal: principalWith(match.id, [match.grant]) } : { kind: 'unknown' });
   }
 }
 

@@ -3,9 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
 import { cursorOf, encodePageToken } from '../storage/page-token.js';
-import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
+import { requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
-import { audit, findWebhook } from '../webhooks/webhook-service.js';
+import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
 import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, type ApiDelivery, type Delivery } from './delivery.js';
@@ -29,10 +29,7 @@ export const MAX_REDELIVER = 1000;
 
 /** The webhook a delivery call is about, with the caller's access to it checked. */
 async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
-  requireRole(principal, ['admin', 'manager'], action);
-  const { value: webhook } = await findWebhook(deps.webhooks, webhookId);
-  requireScopeAccess(principal, webhook.modelName, `${action} of registry-wide webhooks`);
-  return webhook;
+  return (await findManagedWebhook(deps.webhooks, principal, webhookId, action)).value;
 }
 
 export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {

@@ -5,7 +5,7 @@ import type { Clock } from '../ids.js';
 import { parseWith, type FieldNamer } from '../http/validate.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
-import { requireRole } from '../webhooks/permissions.js';
+import { requireAccess, requireRole } from '../webhooks/permissions.js';
 import { MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { buildPayload } from './payload.js';
 
@@ -51,8 +51,16 @@ export async function publishEvents(deps: PublishDeps, principal: Principal, bod
   const sourced: SourcedEvent[] = isBatch
     ? parseWith(batchSchema, body).events.map((input, index) => ({ input, label: `events[${index}]`, nameOf: (field) => `events[${index}].${field}` }))
     : [{ input: body, label: 'body', nameOf: (field) => field }];
-  return { event_ids: await enqueueEvents(deps, principal.id, sourced) };
+  return { event_ids: await enqueueEvents(deps, { principal }, sourced) };
 }
+
+/**
+ * Who publishes: a caller with a bearer token, whose grants must cover every event's model, or a source that
+ * authenticates otherwise and may publish for every model (MLflow's signed webhooks).
+ */
+export type Publisher = { principal: Principal } | { source: string };
+
+const publisherId = (publisher: Publisher): string => ('principal' in publisher ? publisher.principal.id : publisher.source);
 
 /**
  * The one publish path every source goes through (the JSON form, CloudEvents, MLflow, Azure ML): validates
@@ -60,9 +68,15 @@ export async function publishEvents(deps: PublishDeps, principal: Principal, bod
  * `registry-events` queue, with their event ids: the source's own, or `<queue message id>:<index>`. Nothing
  * is enqueued unless every event is valid. Re-published ids are dropped by the fan-out (24 h).
  */
-export async function enqueueEvents(deps: PublishDeps, publishedBy: string, sourced: readonly SourcedEvent[]): Promise<string[]> {
+export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sourced: readonly SourcedEvent[]): Promise<string[]> {
   const now = deps.clock();
-  const events = sourced.map(({ input, nameOf }) => normalizeEvent(parseWith(publishedEventSchema, input, nameOf), { eventId: '', now, publishedBy }));
+  const events = sourced.map(({ input, nameOf }) => normalizeEvent(parseWith(publishedEventSchema, input, nameOf), { eventId: '', now, publishedBy: publisherId(publisher) }));
+  // All or nothing: one event for a model outside the caller's grant refuses the call, naming the first such model.
+  if ('principal' in publisher) {
+    const { principal } = publisher;
+    const what = (label = 'body') => (label === 'body' ? 'events' : label.startsWith('[') ? `event ${label}` : label);
+    events.forEach((event, index) => requireAccess(principal, 'publish', event.modelName, `publish ${what(sourced[index]?.label)}`));
+  }
   const firstIndexOfId = new Map<string, number>();
   events.forEach((event, index) => {
     const { label, nameOf } = sourced[index] as SourcedEvent;
@@ -75,7 +89,7 @@ export async function enqueueEvents(deps: PublishDeps, publishedBy: string, sour
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publishedBy })));
+  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher) })));
   return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
 }
 

@@ -2,9 +2,9 @@ import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../errors.js';
 import type { IdSource } from '../ids.js';
 import { parseWith } from '../http/validate.js';
-import { requireRole, requireScopeAccess } from '../webhooks/permissions.js';
+import { requireRole } from '../webhooks/permissions.js';
 import { testWebhookSchema } from '../webhooks/schemas.js';
-import { audit, findWebhook } from '../webhooks/webhook-service.js';
+import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { DelivererDeps } from './deliverer.js';
 import { buildPayload } from './payload.js';
 import { redactSecrets } from './redact.js';
@@ -25,8 +25,7 @@ export interface TestCallResult {
 export async function testWebhook(deps: DelivererDeps & { newId: IdSource }, principal: Principal, body: unknown): Promise<TestCallResult> {
   requireRole(principal, ['admin', 'manager'], 'test webhooks');
   const input = parseWith(testWebhookSchema, body);
-  const { value: webhook } = await findWebhook(deps.webhooks, input.id);
-  requireScopeAccess(principal, webhook.modelName, 'test registry-wide webhooks');
+  const { value: webhook } = await findManagedWebhook(deps.webhooks, principal, input.id, 'test webhooks');
   const eventName = input.event ?? webhook.events[0];
   if (eventName === undefined || !webhook.events.includes(eventName)) {
     throw invalidParameter(`Invalid parameter 'event': the webhook is not subscribed to ${input.event ?? 'any event'}; it has ${webhook.events.join(', ')}`);

@@ -69,5 +69,5 @@ export async function publishCloudEvents(deps: PublishDeps, principal: Principal
   requireRole(principal, ['publisher', 'admin'], 'publish events');
   if (body === undefined) throw invalidParameter(`Missing request body: send ${batch ? 'a JSON array of CloudEvents' : 'one CloudEvent'}`);
   const sourced = batch ? parseWith(batchSchema, body).map((raw, index) => toSourcedEvent(raw, `[${index}].`)) : [toSourcedEvent(body, '')];
-  return { event_ids: await enqueueEvents(deps, principal.id, sourced) };
+  return { event_ids: await enqueueEvents(deps, { principal }, sourced) };
 }

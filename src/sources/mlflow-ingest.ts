@@ -51,5 +51,5 @@ export async function ingestMlflowWebhook(
     deps.metrics.eventsIgnored(1, MLFLOW_PUBLISHER, translated.reason);
     return { ignored: translated.why };
   }
-  return { event_ids: await enqueueEvents(deps.publish, MLFLOW_PUBLISHER, translated.events) };
+  return { event_ids: await enqueueEvents(deps.publish, { source: MLFLOW_PUBLISHER }, translated.events) };
 }

@@ -9,6 +9,8 @@ export type AuditAction = 'create' | 'update' | 'delete' | 'test' | 'deliver' | 
 export interface AuditEntry {
   timestamp: number;
   principal: string;
+  /** The grant that allowed the action (`manager[fraud-*] (WEBHOOKS_AUTH_TOKENS)`), for actions a principal asked for. */
+  grant?: string;
   action: AuditAction;
   webhookId: string;
   target: Record<string, string | boolean>;
@@ -46,6 +48,7 @@ export class TableAuditLog implements AuditLog {
         rowKey: `${invertedTimestamp(entry.timestamp)}_${randomBytes(6).toString('hex')}`,
         Timestamp_ms: entry.timestamp,
         Principal: entry.principal,
+        ...(entry.grant !== undefined ? { Grant: entry.grant } : {}),
         Action: entry.action,
         WebhookId: entry.webhookId,
         Target: JSON.stringify(entry.target),

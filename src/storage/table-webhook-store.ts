@@ -5,7 +5,7 @@ import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
-import { ConcurrentUpdateError, ScopeFullError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
 
 type WebhookEntity = {
   partitionKey: string;
@@ -174,8 +174,10 @@ export class TableWebhookStore implements WebhookStore {
     for await (const page of pages) {
       for (const entity of page) {
         if (entity.rowKey === COUNTER_ROW) continue;
+        // Rows of models the listing does not cover are skipped before their secrets are opened.
+        if (query.models && !query.models(entity.ModelName)) continue;
         const { value: webhook } = await this.read(entity);
-        if (!subscribesToAny(webhook, query.events)) continue;
+        if (!matchesQuery(webhook, query)) continue;
         if (found.length === query.limit) {
           const last = found[found.length - 1];
           return { webhooks: found, ...(last ? { next: { p: scopeKeyOf(last.modelName), r: last.id } } : {}) };

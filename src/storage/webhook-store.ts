@@ -13,6 +13,8 @@ export interface WebhookQuery {
   scope?: string;
   /** Webhooks subscribed to any of these. */
   events?: readonly EventName[];
+  /** Only webhooks whose model (undefined: registry-wide) this accepts; applied before paging, like `events`. */
+  models?: (modelName: string | undefined) => boolean;
   after?: Cursor;
   limit: number;
 }
@@ -64,3 +66,7 @@ export interface WebhookStore {
 
 export const subscribesToAny = (webhook: Webhook, events: readonly EventName[] | undefined): boolean =>
   events === undefined || events.length === 0 || webhook.events.some((event) => events.includes(event));
+
+/** Whether a webhook passes a listing's filters (its events and its model). */
+export const matchesQuery = (webhook: Webhook, query: Pick<WebhookQuery, 'events' | 'models'>): boolean =>
+  subscribesToAny(webhook, query.events) && (query.models === undefined || query.models(webhook.modelName));

@@ -1,6 +1,42 @@
 import type { Role } from '../config.js';
 import { ApiError } from '../errors.js';
+import { describeGrant, matchesPattern, type Grant } from '../auth/grants.js';
 import type { Principal } from '../auth/principal.js';
+
+/**
+ * The one place that decides who may touch which model. `manage`: create, update, delete, test and list
+ * webhooks, read their deliveries and health, redeliver. `publish`: publish events. Every endpoint that
+ * touches a model asks here, so a scoped grant is enforced alike everywhere.
+ */
+export type Access = 'manage' | 'publish';
+
+const ROLES_FOR: Record<Access, readonly Role[]> = { manage: ['admin', 'manager'], publish: ['admin', 'publisher'] };
+
+/** The principal's grants; a principal built without them holds each of its roles for every model. */
+export const grantsOf = (principal: Principal): readonly Grant[] => principal.grants ?? principal.roles.map((role) => ({ role, via: 'role' }));
+
+/** Admins cover everything; other grants cover a model their patterns match (or any model, unscoped), never registry-wide. */
+const covers = (grant: Grant, modelName: string | undefined): boolean =>
+  grant.role === 'admin' || (modelName !== undefined && (grant.models === undefined || grant.models.some((pattern) => matchesPattern(pattern, modelName))));
+
+const accessGrants = (principal: Principal, access: Access): Grant[] => grantsOf(principal).filter((grant) => ROLES_FOR[access].includes(grant.role));
+
+/** The grant that lets the principal act on this model (undefined: registry-wide), admin grants first; or none. */
+export function grantFor(principal: Principal, access: Access, modelName: string | undefined): Grant | undefined {
+  const grants = accessGrants(principal, access).sort((a, b) => Number(b.role === 'admin') - Number(a.role === 'admin'));
+  return grants.find((grant) => covers(grant, modelName));
+}
+
+/** Whether the principal's `access` is limited to some models (no admin, no unscoped grant). */
+export const isScoped = (principal: Principal, access: Access): boolean =>
+  accessGrants(principal, access).every((grant) => grant.role !== 'admin' && grant.models !== undefined);
+
+/** Which models' webhooks the principal may manage; undefined: every webhook, registry-wide ones too (admins). */
+export function managedModels(principal: Principal): ((modelName: string | undefined) => boolean) | undefined {
+  const grants = accessGrants(principal, 'manage');
+  if (grants.some((grant) => grant.role === 'admin')) return undefined;
+  return (modelName) => grants.some((grant) => covers(grant, modelName));
+}
 
 /** Fails with PERMISSION_DENIED unless the principal holds one of the roles. */
 export function requireRole(principal: Principal, roles: readonly Role[], action: string): void {
@@ -10,12 +46,18 @@ export function requireRole(principal: Principal, roles: readonly Role[], action
 }
 
 /**
- * Admins manage every webhook; managers only webhooks that have a `model_name`. Registry-wide webhooks, and
- * anything that spans all models, need an admin.
+ * The grant that lets the principal `access` this model, or PERMISSION_DENIED naming the model. Registry-wide
+ * webhooks (no model) need an admin.
  */
-export function requireScopeAccess(principal: Principal, modelName: string | undefined, action: string): void {
-  requireRole(principal, ['admin', 'manager'], action);
-  if (!principal.roles.includes('admin') && modelName === undefined) {
-    throw new ApiError('PERMISSION_DENIED', `Only an admin may ${action} without a model_name (registry-wide)`);
-  }
+export function requireAccess(principal: Principal, access: Access, modelName: string | undefined, action: string): Grant {
+  requireRole(principal, ROLES_FOR[access], action);
+  const grant = grantFor(principal, access, modelName);
+  if (grant) return grant;
+  if (modelName === undefined) throw new ApiError('PERMISSION_DENIED', `Only an admin may ${action} without a model_name (registry-wide)`);
+  const held = accessGrants(principal, access).map(describeGrant).join(', ');
+  throw new ApiError('PERMISSION_DENIED', `${principal.id} may not ${action} for model_name '${modelName}': its grant${held.includes(', ') ? 's' : ''} ${held} do${held.includes(', ') ? '' : 'es'} not cover that model`);
 }
+
+/** Admins manage every webhook; managers only those of models their grant covers, never registry-wide ones. */
+export const requireScopeAccess = (principal: Principal, modelName: string | undefined, action: string): Grant =>
+  requireAccess(principal, 'manage', modelName, action);

@@ -8,7 +8,8 @@ import { cursorOf, encodePageToken } from '../storage/page-token.js';
 import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../storage/webhook-store.js';
 import { parseWith } from '../http/validate.js';
 import type { EventName } from './events.js';
-import { requireRole, requireScopeAccess } from './permissions.js';
+import { describeGrant } from '../auth/grants.js';
+import { grantFor, isScoped, managedModels, requireRole, requireScopeAccess } from './permissions.js';
 import {
   createWebhookSchema,
   DEFAULT_LIST_RESULTS,
@@ -45,7 +46,7 @@ const MANAGE = ['admin', 'manager'] as const;
 export async function createWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<{ webhook: ApiWebhook }> {
   requireRole(principal, MANAGE, 'create webhooks');
   const input = parseWith(createWebhookSchema, body);
-  requireScopeAccess(principal, input.model_name, 'create registry-wide webhooks');
+  requireScopeAccess(principal, input.model_name, 'create webhooks');
   assertEventsFitScope(input.events, input.model_name);
   const target = await targetForCreate(deps, input);
   const now = deps.clock();
@@ -69,8 +70,7 @@ export async function updateWebhook(deps: WebhookDeps, principal: Principal, bod
   const input = parseWith(updateWebhookSchema, body);
   if (input.http_url_spec && input.job_spec) throw invalidParameter("Only one of 'http_url_spec' or 'job_spec' may be set");
   for (let attempt = 1; ; attempt += 1) {
-    const { value: existing, etag } = await findWebhook(deps.store, input.id);
-    requireScopeAccess(principal, existing.modelName, 'update registry-wide webhooks');
+    const { value: existing, etag } = await findManagedWebhook(deps.store, principal, input.id, 'update webhooks');
     const updated = await applyUpdate(deps, existing, input);
     try {
       await deps.store.replace(updated, etag);
@@ -86,8 +86,7 @@ export async function updateWebhook(deps: WebhookDeps, principal: Principal, bod
 export async function deleteWebhook(deps: WebhookDeps, principal: Principal, input: unknown): Promise<Record<string, never>> {
   requireRole(principal, MANAGE, 'delete webhooks');
   const { id } = parseWith(idOnlySchema, input);
-  const { value: webhook } = await findWebhook(deps.store, id);
-  requireScopeAccess(principal, webhook.modelName, 'delete registry-wide webhooks');
+  const { value: webhook } = await findManagedWebhook(deps.store, principal, id, 'delete webhooks');
   await deps.store.remove(webhook);
   await audit(deps, principal, 'delete', webhook);
   return {};
@@ -100,11 +99,15 @@ export async function listWebhooks(
 ): Promise<{ webhooks?: ApiWebhook[]; next_page_token?: string }> {
   requireRole(principal, MANAGE, 'list webhooks');
   const query = parseWith(listWebhooksSchema, input);
-  requireScopeAccess(principal, query.model_name, 'list webhooks of all models');
+  if (query.model_name !== undefined) requireScopeAccess(principal, query.model_name, 'list webhooks');
   const scope = query.model_name === undefined ? undefined : scopeKeyOf(query.model_name);
   const after = cursorOf(query.page_token, scope, 'another model');
+  // Without a model_name, a non-admin sees the webhooks of the models it manages; the store filters before it
+  // pages, so no page is empty while another follows.
+  const models = query.model_name === undefined ? managedModels(principal) : undefined;
   const page = await deps.store.list({
     ...(scope !== undefined ? { scope } : {}),
+    ...(models ? { models } : {}),
     ...(query.events ? { events: query.events } : {}),
     ...(after ? { after } : {}),
     limit: query.max_results ?? DEFAULT_LIST_RESULTS,
@@ -115,10 +118,26 @@ export async function listWebhooks(
   };
 }
 
+const webhookNotFound = (id: string): ApiError => new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${id}' does not exist`);
+
 /** The webhook with this id, or RESOURCE_DOES_NOT_EXIST. Ids that could never exist are not looked up. */
-export async function findWebhook(store: WebhookStore, id: string): Promise<{ value: Webhook; etag: string }> {
+export async function findWebhook(store: Pick<WebhookStore, 'get'>, id: string): Promise<{ value: Webhook; etag: string }> {
   const found = isWellFormedWebhookId(id) ? await store.get(id) : undefined;
-  if (!found) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${id}' does not exist`);
+  if (!found) throw webhookNotFound(id);
+  return found;
+}
+
+/**
+ * The webhook with this id, if the principal may manage it: what every call that names a webhook by id uses.
+ * To a principal whose grant is scoped, a webhook outside its grant answers exactly as an unknown id does, so
+ * a team learns neither that another team's webhook exists nor its model's name. An unscoped manager asking
+ * for a registry-wide webhook gets PERMISSION_DENIED, as before.
+ */
+export async function findManagedWebhook(store: Pick<WebhookStore, 'get'>, principal: Principal, id: string, action: string): Promise<{ value: Webhook; etag: string }> {
+  requireRole(principal, MANAGE, action);
+  const found = await findWebhook(store, id);
+  if (isScoped(principal, 'manage') && !grantFor(principal, 'manage', found.value.modelName)) throw webhookNotFound(id);
+  requireScopeAccess(principal, found.value.modelName, action);
   return found;
 }
 
@@ -136,12 +155,19 @@ export async function audit(
     {
       timestamp: deps.clock(),
       principal: principal.id,
+      ...auditedGrant(principal, webhook),
       action,
       webhookId: webhook.id,
       target: (FULL_URL_ACTIONS.has(action) ? describeTarget : describeTargetOrigin)(webhook.target, deps.defaultWorkspaceUrl),
       ...(details ? { details } : {}),
     },
   ]);
+}
+
+/** The grant that allowed a management action on this webhook, as the audit log records it. */
+function auditedGrant(principal: Principal, webhook: Webhook): { grant?: string } {
+  const grant = grantFor(principal, 'manage', webhook.modelName);
+  return grant ? { grant: describeGrant(grant) } : {};
 }
 
 function assertEventsFitScope(events: readonly EventName[], modelName: string | undefined): void {

@@ -6,7 +6,7 @@ import { DEDUP_WINDOW_MS } from '../../src/storage/event-claims.js';
 import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { MessageQueue } from '../../src/storage/message-queue.js';
 import type { Cursor } from '../../src/storage/page-token.js';
-import { ConcurrentUpdateError, ScopeFullError, subscribesToAny, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
 import type { Webhook, WebhookStatus } from '../../src/webhooks/webhook.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -75,7 +75,7 @@ export class MemoryWebhookStore implements WebhookStore {
     const sorted = this.readAll()
       .filter((webhook) => query.scope === undefined || key(webhook).p === query.scope)
       .filter((webhook) => !query.after || compareKeys(key(webhook), query.after) > 0)
-      .filter((webhook) => subscribesToAny(webhook, query.events))
+      .filter((webhook) => matchesQuery(webhook, query))
       .sort((a, b) => compareKeys(key(a), key(b)));
     const page = sorted.slice(0, query.limit).map(clone);
     const last = page[page.length - 1];

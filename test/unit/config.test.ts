@@ -84,7 +84,71 @@ describe('config', () => {
   it('requires both OIDC settings or neither', () => {
     assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTH_OIDC_ISSUER: 'https://issuer.example' }), /must be set together/);
     const config = loadConfig({ ...base, WEBHOOKS_AUTH_OIDC_ISSUER: 'https://i.example/v2.0', WEBHOOKS_AUTH_OIDC_AUDIENCE: 'api://x' });
-    assert.deepEqual(config.oidc, { issuer: 'https://i.example/v2.0', audience: 'api://x' });
+    assert.deepEqual(config.oidc, { issuer: 'https://i.example/v2.0', audience: 'api://x', grantsClaim: 'groups', grants: [] });
+  });
+
+  it('parses model-scoped token entries, patterns holding , and : inside their brackets', () => {
+    assert.deepEqual(parseAuthTokens('manager[fraud-*|churn-model]:m-0123456789abcdef,publisher[*]:p-0123456789abcdef, manager[a,b|c:d]:x[y-0123456789abcdef'), [
+      { role: 'manager', models: ['fraud-*', 'churn-model'], token: 'm-0123456789abcdef' },
+      { role: 'publisher', models: ['*'], token: 'p-0123456789abcdef' },
+      { role: 'manager', models: ['a,b', 'c:d'], token: 'x[y-0123456789abcdef' },
+    ]);
+    assert.deepEqual(parseAuthTokens('admin:a-0123456789abcdef'), [{ role: 'admin', token: 'a-0123456789abcdef' }], 'an entry without a scope keeps its meaning');
+  });
+
+  it('refuses malformed scoped entries with a ConfigError naming WEBHOOKS_AUTH_TOKENS and the entry, never the token', () => {
+    const token = 'secret-token-0123456789';
+    const cases: [string, RegExp][] = [
+      [`manager[]:${token}`, /entry 1 has an empty model pattern/],
+      [`manager[a||b]:${token}`, /empty model pattern/],
+      [`manager[a|]:${token}`, /empty model pattern/],
+      [`manager[*fraud]:${token}`, /'\*fraud' may hold '\*' only at its end/],
+      [`manager[fr*aud]:${token}`, /only at its end/],
+      [`manager[**]:${token}`, /only at its end/],
+      [`manager[a | b]:${token}`, /whitespace/],
+      [`manager[fraud-*:${token}`, /without a closing '\]'/],
+      [`manager[fraud-*]x:${token}`, /role:token or role\[model patterns\]:token/],
+      [`manager[fraud-*]${token}`, /role:token/],
+      [`admin[*]:${token}`, /admin always covers every model/],
+      [`admin:a-0123456789abcdef,root[x]:${token}`, /entry 2: .*role one of admin, manager, publisher/],
+      [`manager[x]:short`, /at least 16/],
+    ];
+    for (const [raw, message] of cases) {
+      for (const attempt of [() => parseAuthTokens(raw), () => loadConfig({ ...base, WEBHOOKS_AUTH_TOKENS: raw })]) {
+        assert.throws(attempt, (error: Error) => {
+          assert.ok(error instanceof ConfigError, raw);
+          assert.match(error.message, /^WEBHOOKS_AUTH_TOKENS: /, raw);
+          assert.match(error.message, message, raw);
+          assert.ok(!error.message.includes(token) && !error.message.includes('secret-token'), `${raw}: ${error.message}`);
+          return true;
+        });
+      }
+    }
+  });
+
+  it('parses OIDC grants of claim values to roles and models', () => {
+    const oidc = { ...base, WEBHOOKS_AUTH_OIDC_ISSUER: 'https://i.example/v2.0', WEBHOOKS_AUTH_OIDC_AUDIENCE: 'api://x' };
+    const config = loadConfig({ ...oidc, WEBHOOKS_AUTH_OIDC_GRANTS: 'g-fraud=manager[fraud-*]; g-fraud=publisher[*] ;g-ops=manager;g-odd=manager[a;b=c|d]', WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM: 'roles_ext' });
+    assert.equal(config.oidc?.grantsClaim, 'roles_ext');
+    assert.deepEqual(config.oidc?.grants, [
+      { value: 'g-fraud', grant: { role: 'manager', models: ['fraud-*'] } },
+      { value: 'g-fraud', grant: { role: 'publisher', models: ['*'] } },
+      { value: 'g-ops', grant: { role: 'manager' } },
+      { value: 'g-odd', grant: { role: 'manager', models: ['a;b=c', 'd'] } },
+    ]);
+    const malformed: [string, RegExp][] = [
+      ['g=manager[]', /empty model pattern/],
+      ['g=manager[*x]', /only at its end/],
+      ['g=owner[x]', /must start with a role/],
+      ['=manager', /empty claim value/],
+      ['g', /<claim value>=<role>\[patterns\]/],
+      ['g=manager[x] extra', /unexpected text after the grant/],
+      ['g=admin[x]', /admin always covers every model/],
+    ];
+    for (const [raw, message] of malformed) {
+      assert.throws(() => loadConfig({ ...oidc, WEBHOOKS_AUTH_OIDC_GRANTS: raw }), (error: Error) => error instanceof ConfigError && /^WEBHOOKS_AUTH_OIDC_GRANTS: /.test(error.message) && message.test(error.message), raw);
+    }
+    assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTH_OIDC_GRANTS: 'g=manager' }), /WEBHOOKS_AUTH_OIDC_GRANTS is set, but OIDC is not/);
   });
 
   it('keeps the workspace URL as an origin', () => {

@@ -284,10 +284,13 @@ describe('list', () => {
     await rejects(listWebhooks(deps, admin, { events: ['NOPE'] }), 'INVALID_PARAMETER_VALUE', /events/);
   });
 
-  it('needs an admin to list without model_name', async () => {
+  it('lists, for a manager without model_name, the webhooks of every model but never registry-wide ones', async () => {
     const { deps } = webhookDeps();
-    await rejects(listWebhooks(deps, manager, {}), 'PERMISSION_DENIED', /admin/);
-    assert.deepEqual(await listWebhooks(deps, manager, { model_name: 'someModel' }), {});
+    await createWebhook(deps, admin, slack);
+    await createWebhook(deps, admin, { ...slack, model_name: undefined });
+    assert.deepEqual((await listWebhooks(deps, manager, {})).webhooks?.map((webhook) => webhook.model_name), ['someModel']);
+    assert.equal((await listWebhooks(deps, admin, {})).webhooks?.length, 2);
+    assert.deepEqual(await listWebhooks(deps, manager, { model_name: 'nobody' }), {});
     await rejects(listWebhooks(deps, publisher, { model_name: 'someModel' }), 'PERMISSION_DENIED');
   });
 });
