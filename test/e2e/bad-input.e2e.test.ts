@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { testAzurite } from '../support/azurite.js';
 import { createHook } from '../support/api-helpers.js';
 import { startReceiver } from '../support/receiver.js';
-import { ADMIN_TOKEN, API, startRuntime, testEnv } from '../support/runtime-process.js';
+import { ADMIN_TOKEN, API, startRuntime, TEAM_MANAGER_TOKEN, TEAM_PUBLISHER_TOKEN, testEnv } from '../support/runtime-process.js';
 import { recordArtifact } from '../support/artifacts.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
 import { mlflowSignature } from '../support/mlflow-sender.js';
@@ -19,6 +19,8 @@ interface Case {
   path: string;
   body?: string | Buffer;
   headers?: Record<string, string>;
+  /** The bearer token sent (the admin's unless said). */
+  token?: string;
   /** The statuses that are right for this input. */
   expect: number[];
   /** Sign the body as MLflow does, at send time (a fresh timestamp), with these headers over the signed ones. */
@@ -265,6 +267,41 @@ describe('bad input on every endpoint', async () => {
       { name: `redeliver unknown delivery ${unknown}`, method: 'POST', path: `${API}/deliveries/redeliver`, body: JSON.stringify({ delivery_id: unknown }), expect: [404] },
     );
   }
+  // Scoped tokens: the fraud team's manager (fraud-*, churn-model) and publisher (fraud-*). Malformed input for
+  // their own models is a 400 like anyone's; anything of the 'bad-input' model is refused, and nothing changes.
+  const scoped = (token: string, list: Case[]): Case[] => list.map((entry) => ({ ...entry, name: `scoped ${entry.name}`, token }));
+  const fraudCreate = { ...create, model_name: 'fraud-bad-input' };
+  const fraudPublish = { ...publish, model_name: 'fraud-bad-input' };
+  cases.push(
+    ...scoped(TEAM_MANAGER_TOKEN, [
+      ...fieldCases('create', 'POST', `${API}/create`, fraudCreate, [[['model_name'], 'modelName'], [['events'], 'events'], [['status'], 'enumStatus'], hook('url'), hook('authorization')], [['events']]),
+      ...fieldCases('list', 'POST', `${API}/list`, { model_name: 'fraud-bad-input', max_results: 10 }, [[['max_results'], 'maxResults'], [['page_token'], 'pageToken']], []),
+      ...structuralCases('create', 'POST', `${API}/create`, fraudCreate).slice(0, 10),
+      { name: 'create for a model outside the grant', method: 'POST', path: `${API}/create`, body: JSON.stringify(create), expect: [403] },
+      { name: 'create a job webhook outside the grant', method: 'POST', path: `${API}/create`, body: JSON.stringify(createJob), expect: [403] },
+      { name: 'create for a name the prefix does not cover', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, model_name: 'Fraud-x' }), expect: [403] },
+      { name: 'create for a name the exact pattern does not cover', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, model_name: 'churn-model-2' }), expect: [403] },
+      { name: 'create registry-wide', method: 'POST', path: `${API}/create`, body: JSON.stringify({ ...create, model_name: undefined, events: ['REGISTERED_MODEL_CREATED'] }), expect: [403] },
+      { name: 'update outside the grant', method: 'PATCH', path: `${API}/update`, body: JSON.stringify(update), expect: [404] },
+      { name: 'update moving the model', method: 'PATCH', path: `${API}/update`, body: JSON.stringify({ id, model_name: 'fraud-x' }), expect: [400, 404] },
+      { name: 'test outside the grant', method: 'POST', path: `${API}/test`, body: JSON.stringify({ id }), expect: [404] },
+      { name: 'delete outside the grant', method: 'DELETE', path: `${API}/delete`, body: JSON.stringify({ id }), expect: [404] },
+      { name: 'deliveries outside the grant', method: 'GET', path: `${API}/deliveries?webhook_id=${id}`, expect: [404] },
+      { name: 'redeliver outside the grant', method: 'POST', path: `${API}/deliveries/redeliver`, body: JSON.stringify({ webhook_id: id, since_timestamp: 0 }), expect: [404] },
+      { name: 'list a model outside the grant', method: 'GET', path: `${API}/list?model_name=bad-input`, expect: [403] },
+      { name: 'list a model outside the grant by body', method: 'POST', path: `${API}/list`, body: JSON.stringify({ model_name: 'bad-input' }), expect: [403] },
+      { name: 'publish with a manager grant', method: 'POST', path: `${API}/publish`, body: JSON.stringify(fraudPublish), expect: [403] },
+    ]),
+    ...scoped(TEAM_PUBLISHER_TOKEN, [
+      ...fieldCases('publish', 'POST', `${API}/publish`, fraudPublish, [[['event'], 'enumStatus'], [['model_name'], 'modelName'], [['version'], 'version'], [['tags'], 'tags'], [['event_id'], 'eventId']], [['event'], ['model_name']]),
+      { name: 'publish for a model outside the grant', method: 'POST', path: `${API}/publish`, body: JSON.stringify(publish), expect: [403] },
+      { name: 'publish a batch with one event outside the grant', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ events: [fraudPublish, { ...transition, model_name: 'fraud-ok' }, transition] }), expect: [403] },
+      { name: 'publish a batch with one bad event and one outside the grant', method: 'POST', path: `${API}/publish`, body: JSON.stringify({ events: [{ ...transition, to_stage: 'Nowhere' }, publish] }), expect: [400] },
+      { name: 'create with a publisher grant', method: 'POST', path: `${API}/create`, body: JSON.stringify(fraudCreate), expect: [403] },
+      { name: 'list with a publisher grant', method: 'GET', path: `${API}/list`, expect: [403] },
+      { name: 'deliveries with a publisher grant', method: 'GET', path: `${API}/deliveries?webhook_id=${id}`, expect: [403] },
+    ]),
+  );
   cases.push(
     { name: 'unknown path', method: 'GET', path: `${API}/nope`, expect: [404] },
     { name: 'unknown API version', method: 'POST', path: '/api/2.1/mlflow/registry-webhooks/create', body: '{}', expect: [404] },
@@ -284,7 +321,7 @@ describe('bad input on every endpoint', async () => {
       const headers = entry.mlflowSigned ? { ...signedHeaders(entry.body ?? ''), ...entry.mlflowSigned } : given;
       const response = await request(`${runtime.baseUrl}${entry.path}`, {
         method: entry.method,
-        headers: { ...(noDefault || entry.mlflowSigned ? {} : { authorization: `Bearer ${ADMIN_TOKEN}` }), ...headers },
+        headers: { ...(noDefault || entry.mlflowSigned ? {} : { authorization: `Bearer ${entry.token ?? ADMIN_TOKEN}` }), ...headers },
         ...(entry.body !== undefined ? { body: entry.body } : {}),
       });
       const text = await response.body.text();

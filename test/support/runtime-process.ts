@@ -7,6 +7,9 @@ export type { ApiResponse, TestRuntime } from './spawn-runtime.js';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const MANAGER_TOKEN = 'test-manager-token-0123456789abcd';
 export const PUBLISHER_TOKEN = 'test-publisher-token-0123456789ab';
+/** A team's tokens, scoped to the models `fraud-*` and `churn-model` (manager) and `fraud-*` (publisher). */
+export const TEAM_MANAGER_TOKEN = 'test-team-manager-token-0123456789';
+export const TEAM_PUBLISHER_TOKEN = 'test-team-publisher-token-012345678';
 export const SECRET_KEY = randomBytes(32).toString('base64');
 
 /** Settings for a runtime under test; any of them can be overridden. */
@@ -14,7 +17,7 @@ export function testEnv(connectionString: string, overrides: Record<string, stri
   return {
     AzureWebJobsStorage: connectionString,
     WEBHOOKS_SECRET_KEY: SECRET_KEY,
-    WEBHOOKS_AUTH_TOKENS: `admin:${ADMIN_TOKEN},manager:${MANAGER_TOKEN},publisher:${PUBLISHER_TOKEN}`,
+    WEBHOOKS_AUTH_TOKENS: `admin:${ADMIN_TOKEN},manager:${MANAGER_TOKEN},publisher:${PUBLISHER_TOKEN},manager[fraud-*|churn-model]:${TEAM_MANAGER_TOKEN},publisher[fraud-*]:${TEAM_PUBLISHER_TOKEN}`,
     WEBHOOKS_ALLOW_HTTP_TARGETS: 'true',
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
     DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,1s',

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAuthTokens } from '../../src/config.js';
 import { stopChild } from '../../src/local/azurite.js';
 import { recordArtifact, recordSecrets } from './artifacts.js';
 
@@ -30,6 +31,18 @@ export interface TestRuntime {
  * free port, with the given settings in its environment and a short queue lease (so a killed process's
  * messages come back in seconds rather than the host's 10 minutes).
  */
+/** The tokens of a WEBHOOKS_AUTH_TOKENS value, for the leak scan; a malformed value (a test of it) by its plain form. */
+function configuredTokens(raw: string): string[] {
+  try {
+    return parseAuthTokens(raw).map((entry) => entry.token);
+  } catch {
+    return raw.split(',').map((entry) => {
+      const afterScope = entry.slice(entry.indexOf(']') + 1);
+      return afterScope.slice(afterScope.indexOf(':') + 1);
+    });
+  }
+}
+
 export async function spawnRuntime(env: Record<string, string>, options: { queueLease?: string; defaultToken?: string; nodeArgs?: string[] } = {}): Promise<TestRuntime> {
   const defaultToken = options.defaultToken ?? null;
   const settingsDir = mkdtempSync(join(tmpdir(), 'rw-settings-'));
@@ -41,7 +54,7 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  recordSecrets([env.WEBHOOKS_SECRET_KEY, env.WEBHOOKS_SECRET_KEY_PREVIOUS, ...(env.WEBHOOKS_AUTH_TOKENS ?? '').split(',').map((entry) => entry.slice(entry.indexOf(':') + 1))]);
+  recordSecrets([env.WEBHOOKS_SECRET_KEY, env.WEBHOOKS_SECRET_KEY_PREVIOUS, ...configuredTokens(env.WEBHOOKS_AUTH_TOKENS ?? '')]);
   child.once('exit', () => recordArtifact('runtime-log', output));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime did not start:\n${output}`)), 60_000);
