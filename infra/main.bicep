@@ -15,6 +15,12 @@ param oidcIssuer string = ''
 @description('Audience (the API application ID URI or client id) the OIDC tokens must carry; empty when oidcIssuer is.')
 param oidcAudience string = ''
 
+@description('WEBHOOKS_AUTH_OIDC_GRANTS: claim values (Entra group object ids) to model-scoped roles, e.g. <group id>=manager[fraud-*];<group id>=publisher[fraud-*]; empty for app roles only.')
+param oidcGrants string = ''
+
+@description('WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM: the token claim oidcGrants maps.')
+param oidcGrantsClaim string = 'groups'
+
 @description('Databricks workspace for job webhooks without workspace_url; empty for none.')
 param databricksWorkspaceUrl string = ''
 
@@ -183,6 +189,8 @@ module api 'app/api.bicep' = {
     useStaticTokens: useStaticTokens
     oidcIssuer: oidcIssuer
     oidcAudience: oidcAudience
+    oidcGrants: oidcGrants
+    oidcGrantsClaim: oidcGrantsClaim
     databricksWorkspaceUrl: databricksWorkspaceUrl
     deliveryRetrySchedule: deliveryRetrySchedule
     deliveryTimeout: deliveryTimeout

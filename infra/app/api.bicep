@@ -14,6 +14,8 @@ param usePreviousSecretKey bool
 param useStaticTokens bool
 param oidcIssuer string
 param oidcAudience string
+param oidcGrants string
+param oidcGrantsClaim string
 param databricksWorkspaceUrl string
 param deliveryRetrySchedule string
 param deliveryTimeout string
@@ -64,6 +66,8 @@ var appSettings = {
   WEBHOOKS_AUTH_TOKENS: useStaticTokens ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=webhooks-auth-tokens)' : ''
   WEBHOOKS_AUTH_OIDC_ISSUER: oidcIssuer
   WEBHOOKS_AUTH_OIDC_AUDIENCE: oidcAudience
+  WEBHOOKS_AUTH_OIDC_GRANTS: oidcGrants
+  WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM: oidcGrantsClaim
   WEBHOOKS_ALLOW_HTTP_TARGETS: 'false'
   WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false'
   WEBHOOKS_RATE_LIMIT: rateLimit
