@@ -57,7 +57,7 @@ describe('model-scoped grants end to end', async () => {
   it('create: in scope 200 audited with the grant, out of scope 403 naming the model and nothing stored, unscoped 200', async () => {
     const created = await runtime.api('POST', `${API}/create`, { token: TEAM_MANAGER_TOKEN, body: hook('fraud-create') });
     assert.equal(created.status, 200, created.text);
-    const id = String((created.json.webhook as { id: string }).id);
+    const id = (created.json.webhook as { id: string }).id;
     const [entry] = await auditOf(id);
     assert.match(entry?.Principal ?? '', /^token:manager:[0-9a-f]{8}$/);
     assert.equal(entry?.Grant, TEAM_GRANT);
@@ -189,7 +189,7 @@ describe('model-scoped grants end to end', async () => {
     const fraud = await issuer.sign({ sub: 'fraud-ci', oid: 'oid-fraud-ci', groups: ['grp-fraud', 'grp-unknown'] });
     const created = await runtime.api('POST', `${API}/create`, { token: fraud, body: hook('fraud-oidc') });
     assert.equal(created.status, 200, created.text);
-    const [entry] = await auditOf(String((created.json.webhook as { id: string }).id));
+    const [entry] = await auditOf((created.json.webhook as { id: string }).id);
     assert.equal(entry?.Principal, 'oidc:oid-fraud-ci');
     assert.equal(entry?.Grant, 'manager[fraud-*] (groups=grp-fraud)');
     const refused = await runtime.api('POST', `${API}/create`, { token: fraud, body: hook('churn-model') });
