@@ -147,6 +147,26 @@ function webhookStoreContract(name: string, make: MakeWebhookStore): void {
       }
     });
 
+    it('filters a listing across scopes by model before paging: every page but the last is full', async () => {
+      const prefix = `team-${name}-`;
+      const mine: string[] = [];
+      for (const [index, modelName] of [`${prefix}a`, `other-${name}-1`, `${prefix}b`, `other-${name}-2`, `other-${name}-3`, `${prefix}c`, undefined].entries()) {
+        const created = webhook({ modelName, events: index === 6 ? ['REGISTERED_MODEL_CREATED'] : ['MODEL_VERSION_CREATED'] });
+        await store.insert(created);
+        if (modelName?.startsWith(prefix)) mine.push(created.id);
+      }
+      const models = (modelName: string | undefined) => modelName?.startsWith(prefix) === true;
+      const seen: string[] = [];
+      let after;
+      do {
+        const page = await store.list({ models, limit: 1, ...(after ? { after } : {}) });
+        assert.equal(page.webhooks.length, 1, 'no empty page while another follows');
+        seen.push(...page.webhooks.map((found) => found.id));
+        after = page.next;
+      } while (after);
+      assert.deepEqual(seen.sort(), mine.sort());
+    });
+
     it('lists across all scopes in key order', async () => {
       const page = await store.list({ limit: 1000 });
       const keys = page.webhooks.map((found) => `${scopeKeyOf(found.modelName)}\u0000${found.id}`);
