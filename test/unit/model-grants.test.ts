@@ -4,6 +4,7 @@ import { principalWith, type Principal } from '../../src/auth/principal.js';
 import { listDeliveries, redeliver } from '../../src/delivery/deliveries-api.js';
 import { processEventMessage } from '../../src/delivery/fan-out.js';
 import { publishEvents } from '../../src/delivery/publish-events.js';
+import { publishCloudEvents } from '../../src/sources/cloudevents.js';
 import { testWebhook } from '../../src/delivery/test-webhook.js';
 import { ApiError, type ErrorCode } from '../../src/errors.js';
 import { grantFor, isScoped } from '../../src/webhooks/permissions.js';
@@ -180,7 +181,9 @@ describe('publish with a scoped grant', () => {
     const { deps, eventQueue } = publishDeps();
     assert.equal((await publishEvents(deps, teamPublisher, { events: [created('fraud-a'), created('fraud-b')] })).event_ids.length, 2);
     assert.equal((await publishEvents(deps, teamPublisher, created('fraud-c'))).event_ids.length, 1);
-    assert.equal(eventQueue.messages.length, 2);
+    const cloudEvent = { specversion: '1.0', id: 'ce-in', source: '/registry', type: 'MODEL_VERSION_CREATED', data: { model_name: 'fraud-d', version: '1' } };
+    assert.deepEqual((await publishCloudEvents(deps, teamPublisher, cloudEvent, false)).event_ids, ['ce-in']);
+    assert.equal(eventQueue.messages.length, 3);
   });
 
   it('out of scope: one event for another model refuses the whole call, naming the first such model', async () => {
@@ -188,6 +191,9 @@ describe('publish with a scoped grant', () => {
     await rejects(publishEvents(deps, teamPublisher, { events: [created('fraud-a'), created('ads'), created('churn')] }), 'PERMISSION_DENIED', /events\[1\] for model_name 'ads'/);
     await rejects(publishEvents(deps, teamPublisher, created('churn-model')), 'PERMISSION_DENIED', /model_name 'churn-model'/);
     await rejects(publishEvents(deps, team, created('fraud-a')), 'PERMISSION_DENIED', /Role 'manager' may not publish/);
+    const cloudEvent = (model: string, id: string) => ({ specversion: '1.0', id, source: '/registry', type: 'MODEL_VERSION_CREATED', data: { model_name: model, version: '1' } });
+    await rejects(publishCloudEvents(deps, teamPublisher, cloudEvent('ads', 'ce-1'), false), 'PERMISSION_DENIED', /publish events for model_name 'ads'/);
+    await rejects(publishCloudEvents(deps, teamPublisher, [cloudEvent('fraud-a', 'ce-2'), cloudEvent('ads', 'ce-3')], true), 'PERMISSION_DENIED', /event \[1\] for model_name 'ads'/);
     assert.equal(eventQueue.messages.length, 0);
   });
 
