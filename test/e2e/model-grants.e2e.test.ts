@@ -208,3 +208,26 @@ describe('model-scoped grants end to end', async () => {
     assert.equal((await runtime.api('GET', `${API}/list`, { token: nothing })).status, 403);
   });
 });
+
+describe('a malformed grant in WEBHOOKS_AUTH_TOKENS', async () => {
+  const azurite = await testAzurite();
+  const malformed = `admin:${ADMIN_TOKEN},manager[*fraud]:${TEAM_MANAGER_TOKEN}`;
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { WEBHOOKS_AUTH_TOKENS: malformed }));
+
+  it('makes every function answer 503 naming the setting and the entry, never a token, and logs it', async () => {
+    for (const [method, path] of [
+      ['POST', `${API}/create`],
+      ['GET', `${API}/list`],
+      ['POST', `${API}/publish`],
+      ['GET', `${API}/deliveries?webhook_id=${'a'.repeat(32)}`],
+    ] as const) {
+      const response = await runtime.api(method, path, { token: ADMIN_TOKEN, ...(method === 'POST' ? { body: {} } : {}) });
+      assert.equal(response.status, 503, `${path}: ${response.text}`);
+      assert.equal(response.json.error_code, 'TEMPORARILY_UNAVAILABLE');
+      assert.match(String(response.json.message), /WEBHOOKS_AUTH_TOKENS/);
+      assert.ok(!response.text.includes(TEAM_MANAGER_TOKEN) && !response.text.includes(ADMIN_TOKEN), response.text);
+    }
+    assert.match(runtime.output(), /WEBHOOKS_AUTH_TOKENS: entry 2: model pattern '\*fraud' may hold '\*' only at its end/);
+    assert.ok(!runtime.output().includes(TEAM_MANAGER_TOKEN));
+  });
+});
