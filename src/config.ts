@@ -16,6 +16,7 @@ export const SETTINGS = {
   oidcAudience: 'WEBHOOKS_AUTH_OIDC_AUDIENCE',
   oidcGrants: 'WEBHOOKS_AUTH_OIDC_GRANTS',
   oidcGrantsClaim: 'WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM',
+  consoleClientId: 'WEBHOOKS_CONSOLE_CLIENT_ID',
   allowHttpTargets: 'WEBHOOKS_ALLOW_HTTP_TARGETS',
   allowPrivateTargets: 'WEBHOOKS_ALLOW_PRIVATE_TARGETS',
   retrySchedule: 'DELIVERY_RETRY_SCHEDULE',
@@ -99,6 +100,8 @@ export interface Config {
   previousSecretKey?: Buffer;
   authTokens: StaticToken[];
   oidc?: OidcSettings;
+  /** Entra ID (OIDC) sign-in for the console: the app registration's client id, with the OIDC issuer as authority. */
+  consoleSignIn?: ConsoleSignIn;
   allowHttpTargets: boolean;
   allowPrivateTargets: boolean;
   retryScheduleMs: number[];
@@ -120,6 +123,13 @@ export interface MlflowIngestConfig {
   secrets: string[];
   /** MLflow alias, lowercased, to the stage its `model_version_alias.created` is published as. */
   aliasStages: ReadonlyMap<string, Stage>;
+}
+
+export interface ConsoleSignIn {
+  clientId: string;
+  authority: string;
+  /** What the console asks for: the API's audience with `/.default`. */
+  scopes: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -163,6 +173,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`${SETTINGS.oidcGrants} is set, but OIDC is not: set ${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience} too`, SETTINGS.oidcGrants);
   }
   const grantsClaim = value(env, SETTINGS.oidcGrantsClaim) ?? DEFAULT_OIDC_GRANTS_CLAIM;
+  const consoleClientId = value(env, SETTINGS.consoleClientId);
+  if (consoleClientId !== undefined && (oidcIssuer === undefined || oidcAudience === undefined)) {
+    throw new ConfigError(`${SETTINGS.consoleClientId} needs ${SETTINGS.oidcIssuer} and ${SETTINGS.oidcAudience}: the console signs in with that issuer`, SETTINGS.consoleClientId);
+  }
   const previous = value(env, SETTINGS.secretKeyPrevious);
   const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
   return {
@@ -171,6 +185,9 @@ export function loadConfig(env: Env = process.env): Config {
     ...(previous ? { previousSecretKey: parseSecretKey(previous, SETTINGS.secretKeyPrevious) } : {}),
     authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? ''),
     ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience, grantsClaim, grants: oidcGrants } } : {}),
+    ...(consoleClientId && oidcIssuer && oidcAudience
+      ? { consoleSignIn: { clientId: consoleClientId, authority: parseAuthority(oidcIssuer), scopes: [`${oidcAudience.replace(/\/+$/, '')}/.default`] } }
+      : {}),
     allowHttpTargets: parseBoolean(env, SETTINGS.allowHttpTargets),
     allowPrivateTargets: parseBoolean(env, SETTINGS.allowPrivateTargets),
     retryScheduleMs: parseRetrySchedule(value(env, SETTINGS.retrySchedule) ?? DEFAULT_RETRY_SCHEDULE),
@@ -293,6 +310,18 @@ function parseBoolean(env: Env, setting: string): boolean {
   if (raw === undefined || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new ConfigError(`${setting} must be true or false`, setting);
+}
+
+/** The issuer as an MSAL authority: an absolute https URL (MSAL refuses any other). */
+function parseAuthority(issuer: string): string {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`${SETTINGS.oidcIssuer} must be a URL such as https://login.microsoftonline.com/<tenant id>/v2.0`, SETTINGS.oidcIssuer);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`${SETTINGS.oidcIssuer} must be an https:// URL for the console's sign-in (${SETTINGS.consoleClientId} is set)`, SETTINGS.oidcIssuer);
+  return issuer.replace(/\/+$/, '');
 }
 
 function parseWorkspaceSetting(raw: string): string {

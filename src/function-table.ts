@@ -3,6 +3,7 @@ import { SETTINGS } from './config.js';
 import { ApiError } from './errors.js';
 import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
 import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
+import { consoleHandler } from './functions/console.js';
 import { healthHandler } from './functions/health.js';
 import { poisonQueuesHandler, retentionHandler } from './functions/maintenance-functions.js';
 import { mlflowIngestHandler } from './functions/source-functions.js';
@@ -65,6 +66,8 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
   const events = eventHandlers(services);
   const api: HttpFunction[] = [
     { kind: 'http', name: 'health', route: 'health', methods: ['GET'], handler: healthHandler(services) },
+    // The page, its assets and its sign-in configuration (public, no data). The catch-all also matches /api/console.
+    { kind: 'http', name: 'console', route: 'console/{*path}', methods: ['GET', 'HEAD'], handler: consoleHandler(services) },
     { kind: 'http', name: 'webhooks-create', route: `${API}/create`, methods: ['POST'], handler: webhooks.create },
     { kind: 'http', name: 'webhooks-list', route: `${API}/list`, methods: ['GET', 'POST'], handler: webhooks.list },
     { kind: 'http', name: 'webhooks-update', route: `${API}/update`, methods: ['PATCH'], handler: webhooks.update },

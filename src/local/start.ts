@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { buildConsole } from './console-build.js';
 import { startRuntime } from './runtime.js';
 import { applyLocalSettings, ensureLocalSettings } from './settings.js';
 
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     console.log(`Created ${values.settings} with a new WEBHOOKS_SECRET_KEY and a dev admin token (shown once):\n\n  ${created.adminToken}\n`);
   }
   applyLocalSettings(values.settings);
+  // The console at /api/console is served from dist/console; rebuild it when its sources changed.
+  if ((await buildConsole(root, { onlyIfStale: true })).built) console.log('Built the console into dist/console');
   const runtime = await startRuntime({
     root,
     port: Number(values.port),

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { ConsoleSignIn } from '../config.js';
+import { ApiError, ConfigError } from '../errors.js';
+import { errorResponse, type ServicesProvider } from './http-endpoint.js';
+
+/** The page's own file, and the one asset that is not a file: the public sign-in configuration. */
+export const CONSOLE_PAGE = 'index.html';
+export const CONSOLE_CONFIG = 'config.json';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** Where `npm run build` puts the console: `dist/console` under the package root (the folder with package.json). */
+export function consoleAssetsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return join(dirname(fileURLToPath(import.meta.url)), 'console');
+    dir = parent;
+  }
+  return join(dir, 'dist', 'console');
+}
+
+/**
+ * `default-src 'self'`; with Entra sign-in, the authority's origin is added to `connect-src` (token calls) and
+ * `frame-src` (silent renewal), and nothing else. No inline script or style anywhere.
+ */
+export function consoleCsp(signIn: ConsoleSignIn | undefined): string {
+  const authority = signIn ? ` ${new URL(signIn.authority).origin}` : '';
+  return [
+    "default-src 'self'",
+    ...(signIn ? [`connect-src 'self'${authority}`, `frame-src 'self'${authority}`] : []),
+    "base-uri 'none'",
+    "object-src 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+  ].join('; ');
+}
+
+interface Asset {
+  body: Buffer;
+  etag: string;
+}
+
+/**
+ * The console: `GET /api/console` is the page, `/api/console/<file>` its built assets, and
+ * `/api/console/config.json` the sign-in configuration. All public and free of data: every data call the
+ * page makes goes to the API with the user's bearer token.
+ */
+export function consoleHandler(services: ServicesProvider, assetsDir: string = consoleAssetsDir()): HttpHandler {
+  const cache = new Map<string, Asset>();
+  const load = async (name: string): Promise<Asset | undefined> => {
+    const cached = cache.get(name);
+    if (cached) return cached;
+    let body: Buffer;
+    try {
+      body = await readFile(join(assetsDir, name));
+    } catch {
+      return undefined;
+    }
+    const asset = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    cache.set(name, asset);
+    return asset;
+  };
+
+  return async (request) => {
+    try {
+      const { config } = await services();
+      const headers = {
+        'Content-Security-Policy': consoleCsp(config.consoleSignIn),
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'Cache-Control': 'no-cache',
+      };
+      const name = request.params.path ?? '';
+      const pathname = new URL(request.url).pathname;
+      if (name === '' && pathname.endsWith('/')) {
+        // The page's relative asset URLs resolve against /api/console, not /api/console/.
+        return { status: 308, headers: { ...headers, Location: pathname.replace(/\/+$/, '') } };
+      }
+      if (name === CONSOLE_CONFIG) {
+        return { status: 200, headers, jsonBody: { sign_in: signInConfig(config.consoleSignIn) } };
+      }
+      const file = name === '' ? CONSOLE_PAGE : name;
+      const type = CONTENT_TYPES[/\.[a-z]+$/.exec(file)?.[0] ?? ''];
+      if (!/^[\w-]+(\.[\w-]+)*$/.test(file) || type === undefined) {
+        throw new ApiError('ENDPOINT_NOT_FOUND', `No console asset '${name}'`);
+      }
+      const asset = await load(file);
+      if (!asset) {
+        if (file === CONSOLE_PAGE) throw new ApiError('TEMPORARILY_UNAVAILABLE', 'The console is not built; run npm run build (it writes dist/console)');
+        throw new ApiError('ENDPOINT_NOT_FOUND', `No console asset '${name}'`);
+      }
+      return respond(request, asset, { ...headers, 'Content-Type': type });
+    } catch (error) {
+      if (error instanceof ApiError) return errorResponse(error);
+      if (error instanceof ConfigError) return errorResponse(new ApiError('TEMPORARILY_UNAVAILABLE', error.message));
+      return errorResponse(new ApiError('INTERNAL_ERROR', 'The console could not be served'));
+    }
+  };
+}
+
+function respond(request: HttpRequest, asset: Asset, headers: Record<string, string>): HttpResponseInit {
+  const withTag = { ...headers, ETag: asset.etag };
+  if (request.headers.get('if-none-match') === asset.etag) return { status: 304, headers: withTag };
+  return { status: 200, headers: withTag, body: request.method === 'HEAD' ? new Uint8Array() : new Uint8Array(asset.body) };
+}
+
+/** What the page needs for MSAL, or null when only pasted tokens are accepted. */
+function signInConfig(signIn: ConsoleSignIn | undefined): Record<string, unknown> | null {
+  if (!signIn) return null;
+  return { client_id: signIn.clientId, authority: signIn.authority, scopes: signIn.scopes };
+}

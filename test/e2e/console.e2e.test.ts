@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries } from '../support/api-helpers.js';
+import { recordSecrets } from '../support/artifacts.js';
+import { testAzurite } from '../support/azurite.js';
+import { SCREENSHOT_DIR, startBrowser } from '../support/browser.js';
+import { startFakeDatabricks } from '../support/fake-databricks.js';
+import { answer, startReceiver } from '../support/receiver.js';
+import { ADMIN_TOKEN, API, MANAGER_TOKEN, startRuntime, testEnv } from '../support/runtime-process.js';
+
+const DATABRICKS_TOKEN = 'dapi-console-test-token-0123456789';
+const HOOK_SECRET = 'console-typed-signing-secret-4711';
+
+/**
+ * The console in a real browser (Debian's chromium driven by playwright-core), against the runtime `npm start`
+ * runs, on Azurite, with real receivers and the fake Databricks Jobs API. The tests run in order on one page.
+ */
+describe('console (chromium)', async () => {
+  const azurite = await testAzurite();
+  const receiver = await startReceiver({ behaviour: answer(200, 'received by the console test') });
+  const flaky = await startReceiver({ behaviour: answer(500, 'down for maintenance') });
+  const workspace = await startFakeDatabricks(DATABRICKS_TOKEN);
+  workspace.defineJob('4242', [{ task_key: 'nb', notebook_task: { notebook_path: '/Shared/on-event' } }]);
+  const runtime = await startRuntime(testEnv(azurite.connectionString));
+  // A time zone far from the machine's: the page must show times in the viewer's zone.
+  const browser = await startBrowser({ timezoneId: 'Asia/Kolkata', locale: 'en-US' });
+  const { page } = browser;
+  recordSecrets([HOOK_SECRET, DATABRICKS_TOKEN]);
+  const consoleUrl = `${runtime.baseUrl}/api/console`;
+  const shots: string[] = [];
+  const shot = async (name: string) => shots.push(await browser.screenshot(name));
+  after(() => console.log(`console screenshots (${shots.length}) in ${SCREENSHOT_DIR}`));
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+
+  const ids: Record<string, string> = {};
+  const open = async (hash: string) => {
+    await page.goto(`${consoleUrl}${hash}`);
+    await page.locator('main h1').first().waitFor();
+  };
+  const refreshUntil = async (page: Page, text: RegExp, scope = page.locator('table[aria-label="Deliveries, newest first"]')) => {
+    for (let tries = 0; tries < 60; tries += 1) {
+      if (await scope.getByText(text).count()) return;
+      await page.getByRole('button', { name: 'Refresh' }).first().click();
+      await page.waitForTimeout(500);
+    }
+    assert.fail(`never saw ${text}`);
+  };
+
+  it('serves the page, its assets and its sign-in configuration publicly, with a strict CSP and no inline script', async () => {
+    const response = await fetch(consoleUrl);
+    assert.equal(response.status, 200);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /^default-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|connect-src|frame-src/);
+    const html = await response.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    assert.doesNotMatch(html, /importmap|https?:\/\//, 'no import map, nothing from another origin');
+    const script = await fetch(`${consoleUrl}/console.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.deepEqual(await (await fetch(`${consoleUrl}/config.json`)).json(), { sign_in: null });
+    assert.equal((await fetch(`${consoleUrl}/..%2Fpackage.json`)).status, 404);
+  });
+
+  it('refuses a bad token, keeps a good one in sessionStorage only, and signs out', async () => {
+    await page.goto(consoleUrl);
+    await page.getByLabel('Bearer token').fill('not-a-valid-token-at-all-0000');
+    await page.getByLabel('Bearer token').press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'refused this token' }).waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /UNAUTHENTICATED/);
+    await shot('01-sign-in-refused');
+    assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+
+    await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await page.getByText('No webhooks yet.').waitFor();
+    await shot('02-webhooks-empty');
+    const storage = await page.evaluate(() => ({ session: Object.values(sessionStorage), local: localStorage.length }));
+    assert.deepEqual(storage, { session: [ADMIN_TOKEN], local: 0 });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+    await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
+    await page.getByLabel('Bearer token').press('Enter');
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  });
+
+  it("shows the API's validation message beside its field", async () => {
+    await page.getByRole('link', { name: 'New webhook' }).click();
+    await page.getByLabel('Model name').fill('fraud-detector');
+    await page.getByLabel('MODEL_VERSION_CREATED', { exact: true }).check();
+    await page.getByLabel('URL').fill('ftp://files.example/hook');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    const message = page.locator('#wh-url-error');
+    await message.waitFor();
+    assert.match(await message.innerText(), /^Invalid parameter 'http_url_spec\.url': must be an https:\/\/ URL/);
+    assert.equal(await page.getByLabel('URL').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'wh-url', 'the field with the error has the focus');
+    await shot('03-create-validation-error');
+
+    await page.getByLabel('URL').fill('https://example.com/hook');
+    await page.getByLabel('MODEL_VERSION_CREATED', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.locator('#wh-events-error').waitFor();
+    assert.match(await page.locator('#wh-events-error').innerText(), /'events'/);
+    assert.equal(await page.locator('#wh-url-error').count(), 0, 'the old message is gone');
+  });
+
+  it('creates an HTTP webhook and a job webhook, and never shows a secret after saving', async () => {
+    await page.getByLabel('MODEL_VERSION_CREATED', { exact: true }).check();
+    await page.getByLabel('MODEL_VERSION_TRANSITIONED_STAGE', { exact: true }).check();
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByLabel('Description').fill('Fraud team notifications');
+    await page.getByLabel('Signing secret').fill(HOOK_SECRET);
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByText('Webhook created.').waitFor();
+    ids.http = /#\/webhooks\/([0-9a-f]{32})/.exec(page.url())?.[1] ?? '';
+    assert.match(ids.http, /^[0-9a-f]{32}$/);
+    assert.ok(!(await page.content()).includes(HOOK_SECRET));
+    await shot('04-webhook-created');
+
+    await page.getByRole('link', { name: 'New webhook' }).click();
+    await page.getByLabel('Model name').fill('churn model/v2');
+    await page.getByLabel('MODEL_VERSION_TRANSITIONED_TO_PRODUCTION', { exact: true }).check();
+    await page.getByLabel('Databricks job').check();
+    await page.getByLabel('Job id').fill('4242');
+    await page.getByLabel('Access token').fill(DATABRICKS_TOKEN);
+    await page.getByLabel('Workspace URL').fill(workspace.url);
+    await shot('05-create-job-webhook');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByText('Webhook created.').waitFor();
+    ids.job = /#\/webhooks\/([0-9a-f]{32})/.exec(page.url())?.[1] ?? '';
+    assert.ok(!(await page.content()).includes(DATABRICKS_TOKEN));
+
+    const listed = await runtime.api('GET', `${API}/list`);
+    const webhooks = listed.json.webhooks as { id: string; model_name: string; http_url_spec?: { url: string }; job_spec?: { job_id: string; workspace_url: string } }[];
+    assert.deepEqual(webhooks.find((hook) => hook.id === ids.http)?.http_url_spec?.url, receiver.url);
+    assert.deepEqual(webhooks.find((hook) => hook.id === ids.job)?.job_spec, { job_id: '4242', workspace_url: workspace.url });
+  });
+
+  it("tests a webhook and shows the target's status and body", async () => {
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText('The target answered').waitFor();
+    assert.match(await page.locator('.test-result').innerText(), /HTTP 200/);
+    assert.equal(workspace.runNow.length, 1, 'the job webhook test started a run');
+    await shot('06-job-webhook-test');
+
+    await open(`#/webhooks/${ids.http}`);
+    await page.getByLabel('Event to send').selectOption('MODEL_VERSION_TRANSITIONED_STAGE');
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByLabel('Response body').waitFor();
+    assert.equal(await page.getByLabel('Response body').innerText(), 'received by the console test');
+    assert.match(await page.locator('.test-result').innerText(), /HTTP 200/);
+    const sent = receiver.requests.at(-1);
+    assert.equal(JSON.parse(sent?.body ?? '{}').event, 'MODEL_VERSION_TRANSITIONED_STAGE');
+    await shot('07-webhook-test');
+  });
+
+  it('lists webhooks by model, with a filter and paging', async () => {
+    await open('#/webhooks?size=1');
+    assert.equal(await page.locator('table[aria-label="Webhooks"] tbody tr').count(), 1);
+    const first = await page.locator('table[aria-label="Webhooks"] tbody').innerText();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('Page 2').waitFor();
+    await page.locator('table[aria-label="Webhooks"] tbody tr').first().waitFor();
+    assert.notEqual(await page.locator('table[aria-label="Webhooks"] tbody').innerText(), first);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('Page 1').waitFor();
+
+    await open('#/webhooks');
+    await page.getByLabel('Model name').fill('churn model/v2');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'Clear filter' }).waitFor();
+    const rows = page.locator('table[aria-label="Webhooks"] tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.innerText(), /job 4242/);
+    await page.getByLabel('Model name').fill('no such model');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No webhooks match this filter.').waitFor();
+    await page.getByRole('link', { name: 'Clear filter' }).click();
+    await rows.nth(1).waitFor();
+    // Times are shown in the viewer's zone (Asia/Kolkata here), with the zone named.
+    assert.match(await page.locator('table time').first().innerText(), /GMT\+5:30/);
+    await shot('08-webhooks-list');
+  });
+
+  it('shows a published event delivered, with its attempts and payload', async () => {
+    const [eventId] = await publish(runtime, [versionCreated('fraud-detector', { version: '7' })]);
+    await open(`#/webhooks/${ids.http}`);
+    await refreshUntil(page, /SUCCEEDED/);
+    await shot('09-webhook-detail-deliveries');
+    await page.locator('table[aria-label="Deliveries, newest first"] a').first().click();
+    await page.getByRole('heading', { name: 'Delivery', level: 1 }).waitFor();
+    await page.getByText(eventId ?? '').waitFor();
+    const hasDetail = (await page.locator('.unavailable').count()) === 0;
+    if (hasDetail) {
+      assert.match(await page.locator('table[aria-label="Attempts"]').innerText(), /HTTP 200/);
+      assert.match(await page.getByLabel('Payload').innerText(), /"version": "7"/);
+    } else {
+      assert.match(await page.locator('.unavailable').innerText(), /not available on this server/);
+    }
+    await shot('10-delivery-succeeded');
+  });
+
+  it("shows a failing receiver's attempts, then redelivers once it recovers", async () => {
+    ids.flaky = await createHook(runtime, { model_name: 'fraud-detector', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: flaky.url } });
+    await publish(runtime, [versionCreated('fraud-detector', { version: '8' })]);
+    await waitForDeliveries(runtime, ids.flaky, (deliveries) => deliveries[0]?.status === 'FAILED');
+    await open(`#/webhooks/${ids.flaky}`);
+    await page.getByLabel('Status', { exact: true }).selectOption('FAILED');
+    await page.getByText('Page 1').waitFor();
+    const row = page.locator('table[aria-label="Deliveries, newest first"] tbody tr').first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /FAILED[\s\S]*4[\s\S]*HTTP 500/);
+    await page.getByLabel('Status', { exact: true }).selectOption('SUCCEEDED');
+    await page.getByText('No SUCCEEDED deliveries.').waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await row.getByRole('link').click();
+    await page.getByRole('heading', { name: 'Delivery', level: 1 }).waitFor();
+    if ((await page.locator('.unavailable').count()) === 0) {
+      const attempts = page.locator('table[aria-label="Attempts"] tbody tr');
+      assert.equal(await attempts.count(), 4);
+      assert.match(await attempts.first().innerText(), /HTTP 500[\s\S]*down for maintenance/);
+    }
+    assert.match(await page.locator('dl.summary').innerText(), /HTTP 500/);
+    await shot('11-delivery-failed');
+
+    flaky.setBehaviour(answer(200, 'back'));
+    await page.getByRole('button', { name: 'Redeliver' }).click();
+    await page.getByText('Queued for redelivery').waitFor();
+    await refreshUntil(page, /SUCCEEDED/, page.locator('#delivery-heading'));
+    const [delivery] = await deliveriesOf(runtime, ids.flaky);
+    assert.equal(delivery?.status, 'SUCCEEDED');
+    const ids1 = new Set(flaky.requests.map((request) => request.headers['webhook-id']));
+    assert.equal(ids1.size, 1, 'the redelivery kept the webhook-id');
+    await shot('12-delivery-redelivered');
+  });
+
+  it('shows endpoint health, or says the server has none', async () => {
+    await open(`#/webhooks/${ids.flaky}`);
+    const panel = page.locator('section[aria-labelledby="health-heading"]');
+    await panel.locator('p').first().waitFor();
+    const text = await panel.innerText();
+    if (/not available on this server/.test(text)) {
+      assert.match(text, /Endpoint health is not available on this server/);
+    } else {
+      await panel.getByText('Last success').waitFor();
+      assert.match(await panel.innerText(), /Healthy/);
+    }
+    await shot('13-endpoint-health');
+  });
+
+  it('shows a manager only model webhooks: never a registry-wide one', async () => {
+    ids.registry = await createHook(runtime, { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: { url: receiver.url } });
+    await open('#/webhooks');
+    await page.getByText('registry-wide').first().waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Bearer token').fill(MANAGER_TOKEN);
+    await page.getByLabel('Bearer token').press('Enter');
+    const rows = page.locator('table[aria-label="Webhooks"] tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 3);
+    assert.doesNotMatch(await page.locator('main').innerText(), /registry-wide\b(?!.*ones)/);
+    assert.equal(await page.locator('em', { hasText: 'registry-wide' }).count(), 0);
+    await shot('14-manager-webhooks');
+    await open(`#/webhooks/${ids.registry}`);
+    await page.getByText('was not found, or your role may not see it').waitFor();
+
+    await page.getByRole('link', { name: 'New webhook' }).click();
+    await page.getByLabel('REGISTERED_MODEL_CREATED', { exact: true }).check();
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByRole('alert').filter({ hasText: 'PERMISSION_DENIED' }).waitFor();
+    await shot('15-manager-registry-wide-refused');
+  });
+
+  it('deletes a webhook only after confirmation', async () => {
+    await open(`#/webhooks/${ids.job}`);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this webhook?' });
+    await dialog.waitFor();
+    await shot('16-delete-confirmation');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.ok(((await runtime.api('GET', `${API}/list`)).json.webhooks as { id: string }[]).some((hook) => hook.id === ids.job), 'cancelled: still there');
+
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await dialog.getByRole('button', { name: 'Delete webhook' }).click();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    assert.ok(!((await runtime.api('GET', `${API}/list`)).json.webhooks as { id: string }[]).some((hook) => hook.id === ids.job), 'deleted');
+    await page.locator('table[aria-label="Webhooks"] tbody tr').first().waitFor();
+    assert.equal(await page.getByText('churn model/v2').count(), 0);
+    assert.deepEqual(pageErrors.filter((text) => !/the server responded with a status of (400|401|403|404)/.test(text)), []);
+  });
+});

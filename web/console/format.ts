@@ -1,0 +1,50 @@
+import { html } from 'htm/preact';
+import type { VNode } from 'preact';
+
+// The viewer's own locale and time zone, with the zone named, so times are never ambiguous.
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZoneName: 'short',
+});
+
+export function Time({ ms }: { ms: number | undefined }): VNode {
+  if (ms === undefined || !Number.isFinite(ms)) return html`<span class="muted">—</span>`;
+  const date = new Date(ms);
+  return html`<time datetime=${date.toISOString()} title=${date.toISOString()}>${dateTime.format(date)}</time>`;
+}
+
+export function StatusBadge({ status }: { status: string }): VNode {
+  return html`<span class=${`badge badge-${status.toLowerCase()}`}>${status}</span>`;
+}
+
+/** An error from the API, with its code, as an alert that screen readers announce. */
+export function ErrorNote({ error }: { error: unknown }): VNode | null {
+  if (error === undefined || error === null) return null;
+  const code = typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  const message =
+    typeof error === 'object' && 'message' in error && typeof error.message === 'string' ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
+  return html`<p class="error" role="alert">${code ? html`<strong>${code}</strong>: ` : ''}${message}</p>`;
+}
+
+/** A JSON text pretty-printed when it parses, else as it is. */
+export function prettyJson(value: unknown): string {
+  if (typeof value === 'string') {
+    try {
+      return JSON.stringify(JSON.parse(value), null, 2);
+    } catch {
+      return value;
+    }
+  }
+  return JSON.stringify(value, null, 2);
+}
+
+export function targetText(webhook: { http_url_spec?: { url: string }; job_spec?: { job_id: string; workspace_url?: string } }): string {
+  if (webhook.http_url_spec) return webhook.http_url_spec.url;
+  if (webhook.job_spec) return `job ${webhook.job_spec.job_id}${webhook.job_spec.workspace_url ? ` on ${webhook.job_spec.workspace_url}` : ' (default workspace)'}`;
+  return '—';
+}

@@ -1,0 +1,88 @@
+import type { PublicClientApplication } from '@azure/msal-browser';
+import { callApi } from './api.js';
+
+/** Who is signed in, and how to get the bearer token for the next call. */
+export interface Session {
+  kind: 'token' | 'entra';
+  label: string;
+  token(): Promise<string>;
+}
+
+/** The sign-in configuration the app serves (public): present only where Entra ID sign-in is configured. */
+export interface SignInConfig {
+  client_id: string;
+  authority: string;
+  scopes: string[];
+}
+
+// Pasted tokens live in sessionStorage only: they end with the tab and never persist on disk.
+const TOKEN_KEY = 'registry-webhooks.console.token';
+
+export async function loadSignInConfig(): Promise<SignInConfig | null> {
+  const response = await fetch('console/config.json', { cache: 'no-store' });
+  if (!response.ok) return null;
+  const body = (await response.json()) as { sign_in?: SignInConfig | null };
+  return body.sign_in ?? null;
+}
+
+const tokenSession = (token: string): Session => ({ kind: 'token', label: 'pasted token', token: () => Promise.resolve(token) });
+
+export function storedTokenSession(): Session | null {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? tokenSession(token) : null;
+}
+
+/**
+ * Checks a pasted token with a real call (a one-item list) before keeping it: a token the API refuses is
+ * never stored. A publisher's token is valid but may not manage webhooks; the API's 403 says so.
+ */
+export async function signInWithToken(raw: string): Promise<Session> {
+  const token = raw.trim().replace(/^Bearer\s+/i, '');
+  await callApi('GET', 'list', { query: { max_results: 1 }, token });
+  sessionStorage.setItem(TOKEN_KEY, token);
+  return tokenSession(token);
+}
+
+let msal: PublicClientApplication | undefined;
+let msalScopes: string[] = [];
+
+/** MSAL talks to the configured authority; a non-Entra issuer is spoken to as plain OIDC. */
+export async function startEntra(config: SignInConfig): Promise<Session | null> {
+  const { PublicClientApplication } = await import('@azure/msal-browser');
+  const authority = new URL(config.authority);
+  const entra = /(^|\.)login\.microsoftonline\.com$|\.ciamlogin\.com$/.test(authority.hostname);
+  msal = new PublicClientApplication({
+    auth: {
+      clientId: config.client_id,
+      authority: config.authority,
+      knownAuthorities: [authority.host],
+      redirectUri: `${location.origin}${location.pathname}`,
+      postLogoutRedirectUri: `${location.origin}${location.pathname}`,
+    },
+    cache: { cacheLocation: 'sessionStorage' },
+    system: entra ? {} : { protocolMode: 'OIDC' },
+  });
+  msalScopes = config.scopes;
+  await msal.initialize();
+  const result = await msal.handleRedirectPromise();
+  const account = result?.account ?? msal.getAllAccounts()[0];
+  if (!account) return null;
+  msal.setActiveAccount(account);
+  const client = msal;
+  return {
+    kind: 'entra',
+    label: account.username || account.name || 'Entra ID',
+    token: async () => (await client.acquireTokenSilent({ scopes: msalScopes, account })).accessToken,
+  };
+}
+
+export async function signInWithEntra(): Promise<void> {
+  if (!msal) throw new Error('Entra ID sign-in is not configured');
+  await msal.loginRedirect({ scopes: msalScopes });
+}
+
+/** Forgets the pasted token and MSAL's cached accounts and tokens in this tab. */
+export async function signOut(): Promise<void> {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (msal) await msal.clearCache();
+}
