@@ -21,6 +21,9 @@ param oidcGrants string = ''
 @description('WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM: the token claim oidcGrants maps.')
 param oidcGrantsClaim string = 'groups'
 
+@description('Client id of the Entra ID app registration the console signs in with (a single-page app whose redirect URI is https://<app>/api/console); empty for pasted tokens only. Needs oidcIssuer and oidcAudience.')
+param consoleClientId string = ''
+
 @description('Databricks workspace for job webhooks without workspace_url; empty for none.')
 param databricksWorkspaceUrl string = ''
 
@@ -191,6 +194,7 @@ module api 'app/api.bicep' = {
     oidcAudience: oidcAudience
     oidcGrants: oidcGrants
     oidcGrantsClaim: oidcGrantsClaim
+    consoleClientId: consoleClientId
     databricksWorkspaceUrl: databricksWorkspaceUrl
     deliveryRetrySchedule: deliveryRetrySchedule
     deliveryTimeout: deliveryTimeout

@@ -16,6 +16,7 @@ param oidcIssuer string
 param oidcAudience string
 param oidcGrants string
 param oidcGrantsClaim string
+param consoleClientId string
 param databricksWorkspaceUrl string
 param deliveryRetrySchedule string
 param deliveryTimeout string
@@ -68,6 +69,7 @@ var appSettings = {
   WEBHOOKS_AUTH_OIDC_AUDIENCE: oidcAudience
   WEBHOOKS_AUTH_OIDC_GRANTS: oidcGrants
   WEBHOOKS_AUTH_OIDC_GRANTS_CLAIM: oidcGrantsClaim
+  WEBHOOKS_CONSOLE_CLIENT_ID: consoleClientId
   WEBHOOKS_ALLOW_HTTP_TARGETS: 'false'
   WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false'
   WEBHOOKS_RATE_LIMIT: rateLimit

@@ -43,7 +43,7 @@ export async function startBrowser(options: { timezoneId?: string; locale?: stri
     });
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });
-    throw new Error(`chromium at ${CHROMIUM_PATH} did not start: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`chromium at ${CHROMIUM_PATH} did not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   after(async () => {
     await context.close();

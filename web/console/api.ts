@@ -120,9 +120,8 @@ export interface Health {
   success_rate_24h?: number;
 }
 
-/** Webhooks seen in this tab, so a webhook's page opens without scanning the list again. */
+/** Webhooks seen in this tab, so a webhook's page opens without reading the list again. */
 export const knownWebhooks = new Map<string, Webhook>();
-export const knownDeliveries = new Map<string, Delivery>();
 
 export async function listWebhooks(query: Query): Promise<{ webhooks: Webhook[]; next?: string }> {
   const answer = await callApi<{ webhooks?: Webhook[]; next_page_token?: string }>('GET', 'list', { query });
@@ -131,17 +130,24 @@ export async function listWebhooks(query: Query): Promise<{ webhooks: Webhook[];
   return { webhooks, ...(answer.next_page_token ? { next: answer.next_page_token } : {}) };
 }
 
-/** The API has no call for one webhook: it is found in what this tab listed, or by reading the list. */
+/**
+ * The API has no call for one webhook: it is found in what this tab listed, or by reading the whole list
+ * (which a role that may list only by model is refused: then it is not found).
+ */
 export async function findWebhook(id: string): Promise<Webhook | undefined> {
   const known = knownWebhooks.get(id);
   if (known) return known;
   let token: string | undefined;
-  for (let page = 0; page < 20; page += 1) {
-    const { webhooks, next } = await listWebhooks({ max_results: 1000, page_token: token });
-    const found = webhooks.find((webhook) => webhook.id === id);
-    if (found) return found;
-    if (!next) return undefined;
-    token = next;
+  try {
+    for (let page = 0; page < 20; page += 1) {
+      const { webhooks, next } = await listWebhooks({ max_results: 1000, page_token: token });
+      const found = webhooks.find((webhook) => webhook.id === id);
+      if (found || !next) return found;
+      token = next;
+    }
+  } catch (failure) {
+    if (failure instanceof ApiFailure && failure.status === 403) return undefined;
+    throw failure;
   }
   return undefined;
 }
@@ -149,7 +155,6 @@ export async function findWebhook(id: string): Promise<Webhook | undefined> {
 export async function listDeliveries(query: Query): Promise<{ deliveries: Delivery[]; next?: string }> {
   const answer = await callApi<{ deliveries?: Delivery[]; next_page_token?: string }>('GET', 'deliveries', { query });
   const deliveries = answer.deliveries ?? [];
-  for (const delivery of deliveries) knownDeliveries.set(delivery.id, delivery);
   return { deliveries, ...(answer.next_page_token ? { next: answer.next_page_token } : {}) };
 }
 

@@ -1,5 +1,5 @@
 import type { PublicClientApplication } from '@azure/msal-browser';
-import { callApi } from './api.js';
+import { ApiFailure, callApi, knownWebhooks } from './api.js';
 
 /** Who is signed in, and how to get the bearer token for the next call. */
 export interface Session {
@@ -33,12 +33,17 @@ export function storedTokenSession(): Session | null {
 }
 
 /**
- * Checks a pasted token with a real call (a one-item list) before keeping it: a token the API refuses is
- * never stored. A publisher's token is valid but may not manage webhooks; the API's 403 says so.
+ * Checks a pasted token with a real call (a one-item list) before keeping it: a token the API refuses (401) is
+ * never stored. A 403 means the token is good but its role may not list every webhook; the views then show
+ * what the API allows that role.
  */
 export async function signInWithToken(raw: string): Promise<Session> {
   const token = raw.trim().replace(/^Bearer\s+/i, '');
-  await callApi('GET', 'list', { query: { max_results: 1 }, token });
+  try {
+    await callApi('GET', 'list', { query: { max_results: 1 }, token });
+  } catch (failure) {
+    if (!(failure instanceof ApiFailure && failure.status === 403)) throw failure;
+  }
   sessionStorage.setItem(TOKEN_KEY, token);
   return tokenSession(token);
 }
@@ -81,8 +86,10 @@ export async function signInWithEntra(): Promise<void> {
   await msal.loginRedirect({ scopes: msalScopes });
 }
 
-/** Forgets the pasted token and MSAL's cached accounts and tokens in this tab. */
+/** Forgets the pasted token, the webhooks read with it, and MSAL's cached accounts and tokens in this tab. */
 export async function signOut(): Promise<void> {
   sessionStorage.removeItem(TOKEN_KEY);
+  // What one user listed is not for the next one to see.
+  knownWebhooks.clear();
   if (msal) await msal.clearCache();
 }

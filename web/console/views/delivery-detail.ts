@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, callApi, knownDeliveries, listDeliveries, webhookIdOfDelivery, type Attempt, type Delivery } from '../api.js';
+import { ApiFailure, callApi, listDeliveries, webhookIdOfDelivery, type Attempt, type Delivery } from '../api.js';
 import { ErrorNote, prettyJson, StatusBadge, Time } from '../format.js';
 import { link } from '../router.js';
 
@@ -14,10 +14,8 @@ const textIn = (attempt: Attempt, ...keys: string[]): string | undefined => {
   return undefined;
 };
 
-/** A delivery from the list, when the server has no detail call (or while it answers). */
+/** A delivery as the list shows it, for a server without the detail call. Read afresh: it may have changed. */
 async function summaryOf(id: string): Promise<Delivery | undefined> {
-  const known = knownDeliveries.get(id);
-  if (known) return known;
   let token: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const { deliveries, next } = await listDeliveries({ webhook_id: webhookIdOfDelivery(id), max_results: 1000, page_token: token });

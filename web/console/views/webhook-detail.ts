@@ -59,7 +59,7 @@ function DeleteButton({ webhook }: { webhook: Webhook }): VNode {
       await callApi('DELETE', 'delete', { query: { id: webhook.id } });
       knownWebhooks.delete(webhook.id);
       dialog.current?.close();
-      go(link(['webhooks'], { deleted: webhook.id }));
+      go(link(['webhooks'], { model_name: webhook.model_name, deleted: '1' }));
     } catch (failure) {
       setError(failure);
     } finally {

@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { EVENT_NAMES } from '../../../src/webhooks/events.js';
-import { listWebhooks, type Webhook } from '../api.js';
+import { ApiFailure, listWebhooks, type Webhook } from '../api.js';
 import { ErrorNote, StatusBadge, targetText, Time } from '../format.js';
 import { go, link, type Route } from '../router.js';
 
@@ -60,8 +60,14 @@ export function WebhookList({ route }: { route: Route }): VNode {
         ${filtered ? html`<a class="button secondary" href=${link(['webhooks'])}>Clear filter</a>` : null}
       </div>
     </form>
+    ${route.query.get('deleted') ? html`<p class="notice" role="status">Webhook deleted.</p>` : null}
     <p class="hint">A list without a model name shows every webhook your role may see: for a manager, those of a model; for an admin, also the registry-wide ones.</p>
-    <${ErrorNote} error=${error} />
+    ${error instanceof ApiFailure && error.status === 403 && model === ''
+      ? html`<div class="empty" role="status">
+          <p>Your role lists webhooks model by model: enter a model name above.</p>
+          <p class="small">The service said: ${error.message}</p>
+        </div>`
+      : html`<${ErrorNote} error=${error} />`}
     ${result === undefined && error === undefined ? html`<p class="loading" role="status">Loading webhooks…</p>` : null}
     ${result && result.webhooks.length === 0
       ? html`<div class="empty" role="status">
