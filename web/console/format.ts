@@ -48,3 +48,15 @@ export function targetText(webhook: { http_url_spec?: { url: string }; job_spec?
   if (webhook.job_spec) return `job ${webhook.job_spec.job_id}${webhook.job_spec.workspace_url ? ` on ${webhook.job_spec.workspace_url}` : ' (default workspace)'}`;
   return '—';
 }
+
+/**
+ * Previous and Next over the API's forward-only page tokens: `pages` holds the token of each page read so far
+ * (undefined for the first), so Previous goes back without the API's help.
+ */
+export function Pager({ label, pages, next, onChange }: { label: string; pages: (string | undefined)[]; next: string | undefined; onChange: (pages: (string | undefined)[]) => void }): VNode {
+  return html`<nav class="pager" aria-label=${label}>
+    <button type="button" class="secondary" disabled=${pages.length <= 1} onClick=${() => onChange(pages.slice(0, -1))}>Previous page</button>
+    <span aria-live="polite">Page ${pages.length}</span>
+    <button type="button" class="secondary" disabled=${!next} onClick=${() => next && onChange([...pages, next])}>Next page</button>
+  </nav>`;
+}

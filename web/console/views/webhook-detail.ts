@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, callApi, DELIVERY_STATUSES, findWebhook, knownWebhooks, listDeliveries, type Delivery, type Health, type Webhook } from '../api.js';
-import { ErrorNote, StatusBadge, targetText, Time } from '../format.js';
+import { ErrorNote, Pager, StatusBadge, targetText, Time } from '../format.js';
 import { go, link, type Route } from '../router.js';
 
 /** One webhook: what it is, test, edit, delete, its endpoint health and its deliveries. */
@@ -217,11 +217,7 @@ function DeliveriesPanel({ id, status }: { id: string; status: string }): VNode 
             </tbody>
           </table>`
         : null}
-      <nav class="pager" aria-label="Pages of deliveries">
-        <button type="button" class="secondary" disabled=${pages.length <= 1} onClick=${() => setPages(pages.slice(0, -1))}>Previous page</button>
-        <span>Page ${pages.length}</span>
-        <button type="button" class="secondary" disabled=${!result?.next} onClick=${() => result?.next && setPages([...pages, result.next])}>Next page</button>
-      </nav>
+      <${Pager} label="Pages of deliveries" pages=${pages} next=${result?.next} onChange=${setPages} />
     </section>
   `;
 }

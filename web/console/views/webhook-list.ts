@@ -3,7 +3,7 @@ import type { VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { EVENT_NAMES } from '../../../src/webhooks/events.js';
 import { ApiFailure, listWebhooks, type Webhook } from '../api.js';
-import { ErrorNote, StatusBadge, targetText, Time } from '../format.js';
+import { ErrorNote, Pager, StatusBadge, targetText, Time } from '../format.js';
 import { go, link, type Route } from '../router.js';
 
 const DEFAULT_PAGE_SIZE = 25;
@@ -95,10 +95,6 @@ export function WebhookList({ route }: { route: Route }): VNode {
           </tbody>
         </table>`
       : null}
-    <nav class="pager" aria-label="Pages of webhooks">
-      <button type="button" class="secondary" disabled=${pages.length <= 1} onClick=${() => setPages(pages.slice(0, -1))}>Previous page</button>
-      <span aria-live="polite">Page ${pages.length}</span>
-      <button type="button" class="secondary" disabled=${!result?.next} onClick=${() => result?.next && setPages([...pages, result.next])}>Next page</button>
-    </nav>
+    <${Pager} label="Pages of webhooks" pages=${pages} next=${result?.next} onChange=${setPages} />
   `;
 }
