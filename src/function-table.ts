@@ -64,10 +64,12 @@ const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEA
 export function functionTable(services: ServicesProvider): FunctionDefinition[] {
   const webhooks = webhookHandlers(services);
   const events = eventHandlers(services);
+  const consoleFiles = consoleHandler(services);
   const api: HttpFunction[] = [
     { kind: 'http', name: 'health', route: 'health', methods: ['GET'], handler: healthHandler(services) },
-    // The page, its assets and its sign-in configuration (public, no data). The catch-all also matches /api/console.
-    { kind: 'http', name: 'console', route: 'console/{*path}', methods: ['GET', 'HEAD'], handler: consoleHandler(services) },
+    // The console: its page, and its flat folder of assets with the sign-in configuration (public, no data).
+    { kind: 'http', name: 'console', route: 'console', methods: ['GET', 'HEAD'], handler: consoleFiles },
+    { kind: 'http', name: 'console-asset', route: 'console/{asset}', methods: ['GET', 'HEAD'], handler: consoleFiles },
     { kind: 'http', name: 'webhooks-create', route: `${API}/create`, methods: ['POST'], handler: webhooks.create },
     { kind: 'http', name: 'webhooks-list', route: `${API}/list`, methods: ['GET', 'POST'], handler: webhooks.list },
     { kind: 'http', name: 'webhooks-update', route: `${API}/update`, methods: ['PATCH'], handler: webhooks.update },

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ConsoleSignIn } from '../config.js';
 import { ApiError, ConfigError } from '../errors.js';
-import { errorResponse, type ServicesProvider } from './http-endpoint.js';
+import { errorResponse, settingsUnavailable, type ServicesProvider } from './http-endpoint.js';
 
 /** The page's own file, and the one asset that is not a file: the public sign-in configuration. */
 export const CONSOLE_PAGE = 'index.html';
@@ -54,7 +54,7 @@ interface Asset {
 }
 
 /**
- * The console: `GET /api/console` is the page, `/api/console/<file>` its built assets, and
+ * The console (both its functions): `GET /api/console` is the page, `/api/console/{asset}` its built assets, and
  * `/api/console/config.json` the sign-in configuration. All public and free of data: every data call the
  * page makes goes to the API with the user's bearer token.
  */
@@ -83,7 +83,7 @@ export function consoleHandler(services: ServicesProvider, assetsDir: string = c
         'Referrer-Policy': 'no-referrer',
         'Cache-Control': 'no-cache',
       };
-      const name = request.params.path ?? '';
+      const name = request.params.asset ?? '';
       const pathname = new URL(request.url).pathname;
       if (name === '' && pathname.endsWith('/')) {
         // The page's relative asset URLs resolve against /api/console, not /api/console/.
@@ -105,7 +105,7 @@ export function consoleHandler(services: ServicesProvider, assetsDir: string = c
       return respond(request, asset, { ...headers, 'Content-Type': type });
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);
-      if (error instanceof ConfigError) return errorResponse(new ApiError('TEMPORARILY_UNAVAILABLE', error.message));
+      if (error instanceof ConfigError) return errorResponse(settingsUnavailable(error));
       return errorResponse(new ApiError('INTERNAL_ERROR', 'The console could not be served'));
     }
   };

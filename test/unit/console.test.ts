@@ -28,7 +28,7 @@ function built(): string {
 async function get(env: Record<string, string>, path: string, options: { dir?: string; headers?: Record<string, string> } = {}): Promise<HttpResponseInit & { headers: Record<string, string> }> {
   const handler = consoleHandler(() => Promise.resolve({ config: loadConfig(env) } as Services), options.dir ?? built());
   const url = new URL(`http://localhost/api/console${path}`);
-  const request = new HttpRequest({ method: 'GET', url: url.href, headers: options.headers ?? {}, params: { path: decodeURIComponent(path.replace(/^\//, '')) } });
+  const request = new HttpRequest({ method: 'GET', url: url.href, headers: options.headers ?? {}, params: path === '' ? {} : { asset: decodeURIComponent(path.replace(/^\//, '')) } });
   return (await handler(request, new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> };
 }
 
@@ -78,7 +78,7 @@ describe('the console function (public page, assets and sign-in configuration)',
 
   it('redirects /api/console/ to /api/console, where the relative asset URLs resolve', async () => {
     const handler = consoleHandler(() => Promise.resolve({ config: loadConfig(base) } as Services), built());
-    const response = (await handler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/console/', params: { path: '' } }), new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> };
+    const response = (await handler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/console/', params: {} }), new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> };
     assert.equal(response.status, 308);
     assert.equal(response.headers.Location, '/api/console');
   });
