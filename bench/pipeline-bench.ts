@@ -7,8 +7,10 @@
  *      publish to last receipt), latency p50/p99, and CPU per delivery of each process;
  *   2. runs paced at half the saturated event rate, for latency without a backlog;
  *   3. repeats the paced run through a proxy that counts Azurite requests, for storage requests per event.
+ * Then the retention scenario (bench/retention-bench.ts): one retention run's time and storage requests on
+ * --retention N expired delivery records (default 100000; 0 skips it).
  * Options: --seconds N (default 15), --batch N events per publish call (default 25), --publishers N (4),
- * --fanouts 1,10, --window N (2000).
+ * --fanouts 1,10, --window N (2000), --retention N (100000).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +20,7 @@ import { Pool } from 'undici';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
+import { retentionScenario } from './retention-bench.js';
 import { startCountingProxy } from './storage-proxy.js';
 
 const { values } = parseArgs({
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     publishers: { type: 'string', default: '4' },
     fanouts: { type: 'string', default: '1,10' },
     window: { type: 'string', default: '2000' },
+    retention: { type: 'string', default: '100000' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -267,6 +271,7 @@ async function main(): Promise<void> {
     `\nregistry-webhooks pipeline benchmark (${SECONDS} s saturation with at most ${WINDOW} deliveries outstanding, ${BATCH} events per publish call, ${PUBLISHERS} publishers, in-memory Azurite, ${process.platform} ${process.arch}, node ${process.version})`,
   );
   for (const row of rows) console.log(`  ${row}`);
+  if (Number(values.retention) > 0) console.log(`  ${await retentionScenario(Number(values.retention))}`);
 }
 
 main().catch((error: unknown) => {

@@ -44,6 +44,8 @@ type DeliveryEntity = {
 const DAY_MS = 86_400_000;
 /** Day-index rows this process knows exist; cleared when it grows past this. */
 const KNOWN_DAYS_LIMIT = 10_000;
+/** Days (of one webhook each) purged at once. */
+const PARALLEL_DAYS = 8;
 
 /**
  * The delivery log: a partition per webhook, rows newest first (by event time). Beside it, `days` holds a
@@ -98,23 +100,28 @@ export class TableDeliveryStore implements DeliveryStore {
     const pages = this.days.listEntities<{ partitionKey: string; rowKey: string }>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
     for await (const page of pages) {
       result = addPurges(result, { deleted: 0, requests: 1, done: true });
-      for (const row of page) {
-        const dayStart = startOfDayKey(row.partitionKey);
-        const end = Math.min(dayStart + DAY_MS, cutoff);
-        const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${invertedTimestamp(end)}~`} and RowKey lt ${`${invertedTimestamp(dayStart)}~`}`;
-        const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget - result.deleted);
-        result = addPurges(result, purged);
-        if (!purged.done) return { ...result, done: false };
-        if (end === dayStart + DAY_MS) {
-          result = addPurges(result, { deleted: 0, requests: 1, done: true });
-          if (!(await anyWhere(this.table, range))) {
-            await this.days.deleteEntity(row.partitionKey, row.rowKey);
-            result = addPurges(result, { deleted: 0, requests: 1, done: true });
-          }
-        }
+      for (let start = 0; start < page.length; start += PARALLEL_DAYS) {
+        const group = page.slice(start, start + PARALLEL_DAYS);
+        const share = Math.floor((budget - result.deleted) / group.length);
+        if (share < 1) return { ...result, done: false };
+        const purged = await Promise.all(group.map((row) => this.purgeDay(row, cutoff, share)));
+        result = purged.reduce(addPurges, result);
+        if (!result.done) return result;
       }
     }
     return result;
+  }
+
+  /** One day and webhook of `purgeBefore`: the range before the cutoff, then the index row if the day is empty. */
+  private async purgeDay(row: { partitionKey: string; rowKey: string }, cutoff: number, budget: number): Promise<PurgeResult> {
+    const dayStart = startOfDayKey(row.partitionKey);
+    const end = Math.min(dayStart + DAY_MS, cutoff);
+    const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${invertedTimestamp(end)}~`} and RowKey lt ${`${invertedTimestamp(dayStart)}~`}`;
+    const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget);
+    if (!purged.done || end < dayStart + DAY_MS) return purged;
+    if (await anyWhere(this.table, range)) return addPurges(purged, { deleted: 0, requests: 1, done: true });
+    await this.days.deleteEntity(row.partitionKey, row.rowKey);
+    return addPurges(purged, { deleted: 0, requests: 2, done: true });
   }
 
   async putAll(deliveries: readonly Delivery[]): Promise<void> {
