@@ -79,6 +79,12 @@ param autoDisableAfter string = '5d'
 @description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')
 param alertEmail string = ''
 
+@description('Resource id of an Azure Machine Learning workspace whose ModelRegistered events feed the service through Event Grid (queue azureml-events); empty for none.')
+param azureMlWorkspaceId string = ''
+
+@description('Region of that workspace, when it is not the deployment region.')
+param azureMlWorkspaceLocation string = location
+
 @minValue(40)
 @maxValue(1000)
 @description('Most instances the Flex Consumption app may scale out to.')
@@ -205,6 +211,45 @@ module api 'app/api.bicep' = {
     autoDisableAfter: autoDisableAfter
     useMlflowIngest: useMlflowIngest
     mlflowAliasStages: mlflowAliasStages
+  }
+}
+
+// Azure ML through Event Grid (optional): the workspace's system topic and its subscription live in the
+// workspace's resource group; the dead-letter container and the topic identity's roles live here.
+var azureMlEnabled = !empty(azureMlWorkspaceId)
+var azureMlQueueName = 'azureml-events'
+var azureMlScope = split(azureMlEnabled ? azureMlWorkspaceId : '${rg.id}/providers/none/none/none', '/')
+
+module azureMlTopic 'app/azureml-topic.bicep' = if (azureMlEnabled) {
+  name: 'azureml-topic'
+  scope: resourceGroup(azureMlScope[2], azureMlScope[4])
+  params: {
+    workspaceId: azureMlWorkspaceId
+    location: azureMlWorkspaceLocation
+    name: 'egst-azureml-${resourceToken}'
+    tags: tags
+  }
+}
+
+module azureMlDelivery 'app/azureml-delivery.bicep' = if (azureMlEnabled) {
+  name: 'azureml-delivery'
+  scope: rg
+  params: {
+    topicPrincipalId: azureMlTopic.?outputs.principalId ?? ''
+    storageAccountName: storage.outputs.name
+    queueName: azureMlQueueName
+    deadLetterContainerName: 'azureml-dead-letters'
+  }
+}
+
+module azureMlSubscription 'app/azureml-subscription.bicep' = if (azureMlEnabled) {
+  name: 'azureml-subscription'
+  scope: resourceGroup(azureMlScope[2], azureMlScope[4])
+  params: {
+    topicName: azureMlTopic.?outputs.name ?? ''
+    storageAccountId: storage.outputs.id
+    queueName: azureMlQueueName
+    deadLetterContainerName: azureMlDelivery.?outputs.deadLetterContainerName ?? ''
   }
 }
 

@@ -6,7 +6,7 @@ import { errorResponse, type ServicesProvider } from './functions/http-endpoint.
 import { consoleHandler } from './functions/console.js';
 import { healthHandler } from './functions/health.js';
 import { poisonQueuesHandler, retentionHandler } from './functions/maintenance-functions.js';
-import { mlflowIngestHandler } from './functions/source-functions.js';
+import { azureMlEventsHandler, mlflowIngestHandler } from './functions/source-functions.js';
 import { guardHttp, guardTrigger } from './functions/settings-guard.js';
 import { webhookHandlers } from './functions/webhook-functions.js';
 import { QUEUES } from './storage/names.js';
@@ -85,6 +85,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
+    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, handler: azureMlEventsHandler(services) },
     { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
     { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
   ];

@@ -21,7 +21,7 @@ import { TableAuditLog } from './storage/audit-log.js';
 import { createStorageClients, type StorageClients } from './storage/azure-clients.js';
 import { TableDeliveryStore } from './storage/delivery-store.js';
 import { DEDUP_WINDOW_MS, TableEventClaims } from './storage/event-claims.js';
-import { StorageMessageQueue } from './storage/message-queue.js';
+import { StorageMessageQueue, type MessageQueue } from './storage/message-queue.js';
 import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from './storage/names.js';
 import { isConflict } from './storage/rest-errors.js';
 import { SecretBox } from './storage/secret-box.js';
@@ -42,6 +42,8 @@ export interface Services {
   webhooks: WebhookDeps;
   delivery: FanOutDeps & { newId: () => string };
   publish: PublishDeps;
+  /** `azureml-events-poison`, where the Azure ML source puts what it cannot read. */
+  azureMlPoison: MessageQueue;
   storage: StorageClients;
   webhookStore: TableWebhookStore;
   metrics: Metrics;
@@ -121,6 +123,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       newId: randomHexId,
     },
     publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock },
+    azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     storage,
     webhookStore,
     metrics,

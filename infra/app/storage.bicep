@@ -11,6 +11,8 @@ var queueNames = [
   'registry-events-poison'
   'webhook-deliveries'
   'webhook-deliveries-poison'
+  'azureml-events'
+  'azureml-events-poison'
 ]
 var tableNames = [
   'webhooks'
@@ -79,3 +81,4 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
 output name string = account.name
 output deploymentContainerName string = deploymentContainer.name
 output queueEndpoint string = account.properties.primaryEndpoints.queue
+output id string = account.id

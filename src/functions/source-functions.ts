@@ -1,5 +1,7 @@
-import type { HttpHandler } from '@azure/functions';
+import type { HttpHandler, StorageQueueHandler } from '@azure/functions';
 import { readBodyBytes } from '../http/read-body.js';
+import { loggerOf } from '../logger.js';
+import { processAzureMlMessage } from '../sources/azureml-events.js';
 import { ingestMlflowWebhook } from '../sources/mlflow-ingest.js';
 import { unauthenticatedEndpoint, type ServicesProvider } from './http-endpoint.js';
 
@@ -8,3 +10,15 @@ export const mlflowIngestHandler = (services: ServicesProvider): HttpHandler =>
   unauthenticatedEndpoint(services, async ({ request, services: s, log }) => ({
     body: await ingestMlflowWebhook({ publish: s.publish, config: s.config.mlflow, log, metrics: s.metrics }, (name) => request.headers.get(name), () => readBodyBytes(request)),
   }));
+
+/**
+ * `azureml-events`: Event Grid's copies of Azure ML events, decoded from base64 by the host. Only the message
+ * itself is read, never trigger metadata: an Event Grid event has a top-level `id`, which the Functions
+ * library merges over the metadata of the same name.
+ */
+export const azureMlEventsHandler =
+  (services: ServicesProvider): StorageQueueHandler =>
+  async (message, context) => {
+    const s = await services();
+    await processAzureMlMessage({ publish: s.publish, poison: s.azureMlPoison, log: loggerOf(context), metrics: s.metrics }, message);
+  };

@@ -15,6 +15,8 @@ export const TABLES = {
 export const QUEUES = {
   registryEvents: 'registry-events',
   deliveries: 'webhook-deliveries',
+  /** Azure Machine Learning's events, as Event Grid writes them (docs/sources.md). */
+  azureMlEvents: 'azureml-events',
 } as const;
 
 /** The Functions host moves a message that failed `maxDequeueCount` times to `<queue>-poison`. */

@@ -9,6 +9,9 @@ import { ADMIN_TOKEN, API, startRuntime, TEAM_MANAGER_TOKEN, TEAM_PUBLISHER_TOKE
 import { recordArtifact } from '../support/artifacts.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
 import { mlflowSignature } from '../support/mlflow-sender.js';
+import { asQueueMessage, cloudEventsEvent, eventGridEvent } from '../support/event-grid.js';
+import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { waitFor } from '../support/runtime-process.js';
 
 const MLFLOW_SECRET = 'bad-input-mlflow-secret-0123';
 const INGEST = '/api/ingest/mlflow';
@@ -345,5 +348,52 @@ describe('bad input on every endpoint', async () => {
     assert.deepEqual(failures, []);
     assert.equal(fiveHundreds, 0);
     assert.equal(await snapshotStorage(azurite.clients), before, 'storage is exactly as it was');
+  });
+
+  it('moves every unreadable azureml-events message to its poison queue with a logged reason, and publishes nothing', async () => {
+    const azureml = await startReceiver();
+    await createHook(runtime, { events: ['MODEL_VERSION_CREATED', 'REGISTERED_MODEL_CREATED'], http_url_spec: { url: azureml.url } });
+    const event = eventGridEvent('bad-input-ml', '2');
+    const data = event.data as Record<string, unknown>;
+    const withData = (changes: Record<string, unknown>) => ({ ...event, data: { ...data, ...changes } });
+    const { modelName: _name, ...withoutName } = data;
+    const { id: _id, ...withoutId } = event;
+    const { eventType: _type, ...withoutType } = event;
+    const bad: [string, string][] = [
+      ['plain JSON, not base64', JSON.stringify(event)],
+      ['not JSON', asQueueMessage('this is not json')],
+      ['a number', asQueueMessage('42')],
+      ['an empty array', asQueueMessage('[]')],
+      ['no data', asQueueMessage({ ...event, data: undefined })],
+      ['data an array', asQueueMessage({ ...event, data: [data] })],
+      ['no modelName', asQueueMessage({ ...event, data: withoutName })],
+      ['empty modelName', asQueueMessage(withData({ modelName: '' }))],
+      ['modelName too long', asQueueMessage(withData({ modelName: 'm'.repeat(300) }))],
+      ['modelVersion not a number', asQueueMessage(withData({ modelVersion: 'abc' }))],
+      ['modelVersion 1.5', asQueueMessage(withData({ modelVersion: 1.5 }))],
+      ['modelVersion 0', asQueueMessage(withData({ modelVersion: 0 }))],
+      ['modelVersion null', asQueueMessage(withData({ modelVersion: null }))],
+      ['no id', asQueueMessage(withoutId)],
+      ['id too long', asQueueMessage({ ...event, id: 'i'.repeat(300) })],
+      ['no event type', asQueueMessage(withoutType)],
+      ['eventTime not a time', asQueueMessage({ ...event, eventTime: 'yesterday' })],
+      ['a good and a bad event', asQueueMessage([cloudEventsEvent('bad-input-ml', 1), { ...cloudEventsEvent('bad-input-ml', 'x') }])],
+    ];
+    const before = JSON.parse(await snapshotStorage(azurite.clients)) as { queues: Record<string, number> };
+    const queue = azurite.clients.queue(QUEUES.azureMlEvents);
+    for (const [, message] of bad) await queue.sendMessage(message);
+    const poison = azurite.clients.queue(poisonQueueOf(QUEUES.azureMlEvents));
+    const poisoned = await waitFor(`${bad.length} poisoned azureml messages`, async () => {
+      const { approximateMessagesCount = 0 } = await poison.getProperties();
+      return approximateMessagesCount >= bad.length ? approximateMessagesCount : undefined;
+    }, 60_000);
+    assert.equal(poisoned, bad.length);
+    const after = JSON.parse(await snapshotStorage(azurite.clients)) as { queues: Record<string, number> };
+    after.queues[poisonQueueOf(QUEUES.azureMlEvents)] = before.queues[poisonQueueOf(QUEUES.azureMlEvents)] ?? 0;
+    assert.deepEqual(after, before, 'nothing published, claimed or recorded');
+    for (const reason of [/Message decoding has failed/, /poison queue: not JSON/, /modelName must be a string/, /'event\.data\.modelName'/, /'event\.data\.modelVersion'/, /\.id must be a non-empty string/, /no eventType/, /eventTime must be/, /'\[1\]\.data\.modelVersion'/]) {
+      assert.match(runtime.output(), reason);
+    }
+    assert.equal(azureml.requests.length, 0);
   });
 });

@@ -5,6 +5,9 @@ import { createHook, waitForRequests } from '../support/api-helpers.js';
 import { startReceiver } from '../support/receiver.js';
 import { API, PUBLISHER_TOKEN, startRuntime, testEnv } from '../support/runtime-process.js';
 import { mlflowDelivery, MLFLOW_TEST_PAYLOADS, type MlflowDelivery } from '../support/mlflow-sender.js';
+import { asQueueMessage, cloudEventsEvent, eventGridEvent } from '../support/event-grid.js';
+import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { waitFor } from '../support/runtime-process.js';
 
 const OLD_SECRET = 'mlflow-old-secret-0123456789';
 const NEW_SECRET = 'mlflow-new-secret-9876543210';
@@ -141,5 +144,28 @@ describe('event sources, end to end on Azurite', async () => {
     assert.equal(replay.status, 202);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(receiver.requests.length, 3, 'a CloudEvent id is the event_id, so a re-sent event is delivered once');
+  });
+
+  it('Azure ML: Event Grid and CloudEvents schemas, camelCase and PascalCase, string and number versions, arrive once; other types are ignored', async () => {
+    const receiver = await startReceiver();
+    await createHook(runtime, { events: ['REGISTERED_MODEL_CREATED', 'MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
+    const queue = azurite.clients.queue(QUEUES.azureMlEvents);
+    const real = eventGridEvent('sklearn_regression_model', '3', { id: '831e1650-001e-001b-66ab-eeb76e069631' });
+    await queue.sendMessage(asQueueMessage(real));
+    await queue.sendMessage(asQueueMessage([cloudEventsEvent('diabetes-model', 1, { id: 'ce-first' })]));
+    await queue.sendMessage(asQueueMessage(eventGridEvent('ignored-model', '2', { eventType: 'Microsoft.MachineLearningServices.ModelDeployed' })));
+    await queue.sendMessage(asQueueMessage(real));
+    const received = payloadsAt(await waitForRequests(receiver, 3));
+    assert.deepEqual(received.map((payload) => `${String(payload.event)} ${String(payload.model_name)} ${String(payload.version)}`).sort(), [
+      'MODEL_VERSION_CREATED diabetes-model 1',
+      'MODEL_VERSION_CREATED sklearn_regression_model 3',
+      'REGISTERED_MODEL_CREATED diabetes-model undefined',
+    ]);
+    assert.ok(received.every((payload) => payload.event_timestamp === Date.parse('2025-11-29T10:00:00.958Z')), 'eventTime becomes event_timestamp');
+    await waitFor('the ignored type in the log', () => (/ignored an event of type Microsoft\.MachineLearningServices\.ModelDeployed/.test(runtime.output()) ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(receiver.requests.length, 3, 'the repeated Event Grid id is delivered once; ModelDeployed is not delivered');
+    const poison = await azurite.clients.queue(poisonQueueOf(QUEUES.azureMlEvents)).peekMessages({ numberOfMessages: 32 });
+    assert.equal(poison.peekedMessageItems.length, 0);
   });
 });

@@ -139,6 +139,35 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     }
   });
 
+  it('wires Azure ML through Event Grid only when a workspace is given: identity delivery to the queue, dead-lettering, two narrow roles', () => {
+    const modules = ofType('Microsoft.Resources/deployments').filter((module) => module.name.startsWith('azureml-'));
+    assert.deepEqual(modules.map((module) => module.name).sort(), ['azureml-delivery', 'azureml-subscription', 'azureml-topic']);
+    for (const module of modules) assert.match(String((module as ArmResource & { condition?: string }).condition), /variables\('azureMlEnabled'\)/, `${module.name} is off by default`);
+    const [topic] = ofType('Microsoft.EventGrid/systemTopics') as (ArmResource & { identity?: { type: string } })[];
+    assert.equal(topic?.identity?.type, 'SystemAssigned');
+    assert.equal(topic?.properties?.topicType, 'Microsoft.MachineLearningServices.Workspaces');
+    const [subscription] = ofType('Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    const properties = subscription?.properties as {
+      filter: { includedEventTypes: string[] };
+      deliveryWithResourceIdentity: { identity: { type: string }; destination: { endpointType: string } };
+      deadLetterWithResourceIdentity: { identity: { type: string }; deadLetterDestination: { endpointType: string } };
+      retryPolicy: { maxDeliveryAttempts: number };
+    };
+    assert.deepEqual(properties.filter.includedEventTypes, ['Microsoft.MachineLearningServices.ModelRegistered']);
+    assert.deepEqual([properties.deliveryWithResourceIdentity.identity.type, properties.deliveryWithResourceIdentity.destination.endpointType], ['SystemAssigned', 'StorageQueue']);
+    assert.deepEqual([properties.deadLetterWithResourceIdentity.identity.type, properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType], ['SystemAssigned', 'StorageBlob']);
+    assert.ok(properties.retryPolicy.maxDeliveryAttempts > 1);
+    const main = compileBicep('infra/main.bicep') as unknown as { variables: Record<string, unknown> };
+    assert.ok(ALL_QUEUES.includes(String(main.variables.azureMlQueueName)), 'the queue Event Grid writes to is one the code reads');
+    const delivery = resources.find(({ resource }) => resource.name === 'azureml-delivery')?.resource.properties?.template;
+    const roles = (delivery?.resources ?? []).filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments');
+    assert.deepEqual(
+      roles.map((role) => /roleDefinitions', '([0-9a-f-]+)'/.exec(JSON.stringify(role.properties))?.[1] ?? /storage\w+/.exec(JSON.stringify(role.properties))?.[0]).sort(),
+      ['storageBlobDataContributor', 'storageQueueDataMessageSender'],
+      'queue sender on the queue and blob contributor on the dead-letter container, nothing more',
+    );
+  });
+
   it('assigns roles with deterministic guid() names', () => {
     const assignments = ofType('Microsoft.Authorization/roleAssignments');
     assert.ok(assignments.length >= 3);
