@@ -26,6 +26,7 @@ import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from './storage
 import { isConflict } from './storage/rest-errors.js';
 import { SecretBox } from './storage/secret-box.js';
 import { TableWebhookStore } from './storage/table-webhook-store.js';
+import { UnreadableWebhooks } from './storage/unreadable-webhooks.js';
 import { startTelemetry } from './telemetry.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from './webhooks/webhook-service.js';
 
@@ -46,6 +47,8 @@ export interface Services {
   azureMlPoison: MessageQueue;
   storage: StorageClients;
   webhookStore: TableWebhookStore;
+  /** Stored webhooks that cannot be read: reported as they are met, listed for health. */
+  unreadable: UnreadableWebhooks;
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
@@ -65,8 +68,15 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const storage = createStorageClients(config.storage);
   const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
   const box = new SecretBox(config.secretKey, config.previousSecretKey);
+  const unreadable: UnreadableWebhooks = new UnreadableWebhooks({
+    findUnreadable: () => webhookStore.findUnreadable(),
+    metrics,
+    log: (message) => console.error(message),
+    clock,
+  });
   const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box, {
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
+    onUnreadable: unreadable.report,
   });
   const audit = new TableAuditLog(storage.table(TABLES.audit));
   const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays));
@@ -126,6 +136,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     storage,
     webhookStore,
+    unreadable,
     metrics,
     retention: {
       deliveries,

@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import type { EventName } from '../webhooks/events.js';
-import type { Target, Webhook, WebhookStatus } from '../webhooks/webhook.js';
+import { isEventName, type EventName } from '../webhooks/events.js';
+import { WEBHOOK_STATUSES, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
@@ -67,6 +67,11 @@ export interface TableWebhookStoreOptions {
    * so that a later change of the setting never sends their token elsewhere.
    */
   defaultWorkspaceUrl?: string | undefined;
+  /**
+   * Told about each row that cannot be read (a secret no configured key opens, a field that does not parse).
+   * Such a row is skipped wherever rows are read, so it never fails the reading of the others.
+   */
+  onUnreadable?: (webhookId: string, reason: string) => void;
 }
 
 export class TableWebhookStore implements WebhookStore {
@@ -126,7 +131,7 @@ export class TableWebhookStore implements WebhookStore {
     const index = await readOrUndefined(() => this.ids.getEntity<IdIndexEntity>(id, ''));
     if (!index) return undefined;
     const entity = await readOrUndefined(() => this.webhooks.getEntity<WebhookEntity>(index.Scope, id));
-    return entity ? this.read(entity) : undefined;
+    return entity ? this.readOrSkip(entity) : undefined;
   }
 
   async replace(webhook: Webhook, etag: string): Promise<void> {
@@ -176,7 +181,8 @@ export class TableWebhookStore implements WebhookStore {
         if (entity.rowKey === COUNTER_ROW) continue;
         // Rows of models the listing does not cover are skipped before their secrets are opened.
         if (query.models && !query.models(entity.ModelName)) continue;
-        const { value: webhook } = await this.read(entity);
+        const webhook = (await this.readOrSkip(entity))?.value;
+        if (!webhook) continue;
         if (!matchesQuery(webhook, query)) continue;
         if (found.length === query.limit) {
           const last = found[found.length - 1];
@@ -191,7 +197,10 @@ export class TableWebhookStore implements WebhookStore {
   async listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
     const filter = odata`PartitionKey eq ${scope} and Status eq ${status}`;
     const found: Webhook[] = [];
-    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) found.push((await this.read(entity)).value);
+    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) {
+      const read = await this.readOrSkip(entity);
+      if (read) found.push(read.value);
+    }
     return found;
   }
 
@@ -238,9 +247,33 @@ export class TableWebhookStore implements WebhookStore {
     return { scanned, resealed, unreadable };
   }
 
+  /** The ids of every row that cannot be read, sorted; a scan of the whole table, reporting nothing. */
+  async findUnreadable(): Promise<string[]> {
+    const unreadable: string[] = [];
+    for await (const entity of this.webhooks.listEntities<WebhookEntity>()) {
+      if (entity.rowKey === COUNTER_ROW) continue;
+      try {
+        this.fromEntity(entity);
+      } catch {
+        unreadable.push(entity.rowKey);
+      }
+    }
+    return unreadable.sort();
+  }
+
+  private async readOrSkip(entity: TableEntityResult<WebhookEntity>): Promise<Versioned<Webhook> | undefined> {
+    let webhook: Webhook;
+    try {
+      webhook = this.fromEntity(entity);
+    } catch (error) {
+      this.options.onUnreadable?.(entity.rowKey, error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+    return this.read(entity, webhook);
+  }
+
   /** The webhook of a row; a job webhook stored without a workspace URL gets the default written into it. */
-  private async read(entity: TableEntityResult<WebhookEntity>): Promise<Versioned<Webhook>> {
-    const webhook = this.fromEntity(entity);
+  private async read(entity: TableEntityResult<WebhookEntity>, webhook: Webhook): Promise<Versioned<Webhook>> {
     const workspaceUrl = this.options.defaultWorkspaceUrl;
     if (webhook.target.kind !== 'job' || webhook.target.workspaceUrl !== undefined || !workspaceUrl) return { value: webhook, etag: entity.etag };
     const adopted: Webhook = { ...webhook, target: { ...webhook.target, workspaceUrl } };
@@ -274,7 +307,9 @@ export class TableWebhookStore implements WebhookStore {
     };
   }
 
+  /** Throws, naming what is wrong, for a row that is not a webhook this code can serve. */
   private fromEntity(entity: TableEntityResult<WebhookEntity> | WebhookEntity): Webhook {
+    assertWellFormed(entity);
     const open = (field: SealedField) => {
       const sealed = entity[field];
       return sealed ? this.box.open(sealed, sealContext(entity.rowKey, field)) : undefined;
@@ -301,6 +336,30 @@ export class TableWebhookStore implements WebhookStore {
       creationTimestamp: entity.CreatedAt,
       lastUpdatedTimestamp: entity.UpdatedAt,
     };
+  }
+}
+
+function assertWellFormed(entity: WebhookEntity): void {
+  const problem = (what: string): never => {
+    throw new Error(`the stored ${what} is not valid`);
+  };
+  let events: unknown;
+  try {
+    events = JSON.parse(entity.Events);
+  } catch {
+    problem('Events');
+  }
+  if (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string' && isEventName(event))) problem('Events');
+  if (!(WEBHOOK_STATUSES as readonly string[]).includes(entity.Status)) problem('Status');
+  if (typeof entity.CreatedAt !== 'number' || typeof entity.UpdatedAt !== 'number') problem('timestamps');
+  // Typed as written, but read from storage: anything may be there.
+  const kind: string = entity.TargetKind;
+  if (kind === 'http') {
+    if (typeof entity.Url !== 'string' || entity.Url === '') problem('Url');
+  } else if (kind === 'job') {
+    if (typeof entity.JobId !== 'string' || !/^\d+$/.test(entity.JobId) || !entity.AccessToken) problem('job target');
+  } else {
+    problem('TargetKind');
   }
 }
 

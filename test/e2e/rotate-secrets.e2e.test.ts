@@ -25,7 +25,7 @@ describe('secret key rotation', async () => {
     await before.stop();
     const sealedWith = async () => {
       const keys = new Set<string>();
-      for await (const entity of azurite.clients.table(TABLES.webhooks).listEntities<{ Secret?: string }>()) keys.add(entity.Secret?.split('.')[1] ?? '');
+      for await (const entity of azurite.clients.table(TABLES.webhooks).listEntities<{ Secret?: string }>()) if (entity.Secret) keys.add(entity.Secret.split('.')[1] ?? '');
       return keys;
     };
     const original = await sealedWith();

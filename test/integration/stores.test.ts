@@ -39,12 +39,30 @@ const webhook = (overrides: Partial<Webhook> = {}): Webhook => {
 };
 
 /** Stores made by one `make` share their rows, as Table adapters share a table. */
-type MakeWebhookStore = (options?: { defaultWorkspaceUrl?: string }) => Promise<WebhookStore>;
+type MakeWebhookStore = (options?: { defaultWorkspaceUrl?: string; onUnreadable?: (webhookId: string, reason: string) => void }) => Promise<WebhookStore>;
 
-function webhookStoreContract(name: string, make: MakeWebhookStore): void {
+function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webhook: Webhook) => Promise<void>): void {
   describe(`WebhookStore contract: ${name}`, () => {
     let store: WebhookStore;
     before(async () => (store = await make()));
+
+    it('skips a row that cannot be read wherever rows are read, reports it, and serves the others', async () => {
+      const modelName = `spoiled-${name}`;
+      const [good, bad] = [webhook({ modelName }), webhook({ modelName })];
+      await store.insert(good);
+      await store.insert(bad);
+      await spoil(bad);
+      const reported: string[] = [];
+      const reading = await make({ onUnreadable: (id) => reported.push(id) });
+      assert.equal(await reading.get(bad.id), undefined);
+      assert.deepEqual((await reading.get(good.id))?.value, good);
+      assert.deepEqual((await reading.listScope(scopeKeyOf(modelName), 'ACTIVE')).map((found) => found.id), [good.id]);
+      assert.deepEqual((await reading.list({ scope: scopeKeyOf(modelName), limit: 10 })).webhooks.map((found) => found.id), [good.id]);
+      assert.ok((await reading.list({ limit: 1000 })).webhooks.some((found) => found.id === good.id));
+      assert.deepEqual([...new Set(reported)], [bad.id]);
+      assert.ok(reported.length >= 4, 'every read reports it');
+      await reading.remove(bad);
+    });
 
     it('writes the default workspace URL into a job webhook stored without one, once, on first read', async () => {
       const legacy = webhook({ modelName: `legacy-${name}`, target: { kind: 'job', jobId: '7', accessToken: ACCESS_TOKEN } });
@@ -241,9 +259,17 @@ describe('stores on Azurite', async () => {
   const tableStore = new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box);
 
   const memoryRows: MemoryWebhookStore['rows'] = new Map();
-  webhookStoreContract('memory', (options) => Promise.resolve(new MemoryWebhookStore(options, memoryRows)));
-  webhookStoreContract('table', (options) =>
-    Promise.resolve(options ? new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box, options) : tableStore),
+  webhookStoreContract(
+    'memory',
+    (options) => Promise.resolve(new MemoryWebhookStore(options, memoryRows)),
+    (spoiled) => Promise.resolve(new MemoryWebhookStore({}, memoryRows).spoil(spoiled.id)),
+  );
+  webhookStoreContract(
+    'table',
+    (options) => Promise.resolve(options ? new TableWebhookStore(azurite.clients.table(TABLES.webhooks), azurite.clients.table(TABLES.webhookIds), box, options) : tableStore),
+    async (spoiled) => {
+      await azurite.clients.table(TABLES.webhooks).updateEntity({ partitionKey: scopeKeyOf(spoiled.modelName), rowKey: spoiled.id, Events: '["NOT_AN_EVENT"]' }, 'Merge');
+    },
   );
   deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
   deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays))));

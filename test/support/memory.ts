@@ -18,13 +18,31 @@ let version = 0;
 export class MemoryWebhookStore implements WebhookStore {
   /** Stores made with the same `rows` share them, as Table adapters share a table. */
   constructor(
-    private readonly options: { defaultWorkspaceUrl?: string } = {},
-    readonly rows = new Map<string, { webhook: Webhook; etag: number }>(),
+    private readonly options: { defaultWorkspaceUrl?: string; onUnreadable?: (webhookId: string, reason: string) => void } = {},
+    readonly rows = new Map<string, { webhook: Webhook; etag: number; unreadable?: boolean }>(),
   ) {}
 
-  /** As the Table adapter: a job webhook without a workspace URL gets the default written in on first read. */
+  /** Makes a row unreadable, as a corrupt row or one sealed with an unknown key is in Table storage. */
+  spoil(id: string): void {
+    const row = this.rows.get(id);
+    if (row) row.unreadable = true;
+  }
+
+  /** Ids of the rows that cannot be read, sorted. */
+  findUnreadable(): Promise<string[]> {
+    return Promise.resolve([...this.rows].filter(([, row]) => row.unreadable).map(([id]) => id).sort());
+  }
+
+  /**
+   * As the Table adapter: an unreadable row is skipped and reported; a job webhook without a workspace URL
+   * gets the default written in on first read.
+   */
   private read(id: string): { webhook: Webhook; etag: number } | undefined {
     const row = this.rows.get(id);
+    if (row?.unreadable) {
+      this.options.onUnreadable?.(id, 'the stored row is not valid');
+      return undefined;
+    }
     const workspaceUrl = this.options.defaultWorkspaceUrl;
     if (!row || row.webhook.target.kind !== 'job' || row.webhook.target.workspaceUrl !== undefined || !workspaceUrl) return row;
     const adopted = { webhook: { ...row.webhook, target: { ...row.webhook.target, workspaceUrl } }, etag: ++version };
