@@ -35,11 +35,16 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 /** Sockets per target origin and instance. */
 export const CONNECTIONS_PER_ORIGIN = 64;
 
+/** A client may fail authentication this many times less often than it may call. */
+export const AUTH_FAILURE_SHARE = 10;
+
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
   config: Config;
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
+  /** Failed authentications per client: a tenth of the request budget (`WEBHOOKS_RATE_LIMIT`), then 429. */
+  authFailures: RateLimiter;
   webhooks: WebhookDeps;
   delivery: FanOutDeps & { newId: () => string };
   publish: PublishDeps;
@@ -115,6 +120,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       ...(overrides.authenticators ?? []),
     ]),
     rateLimiter: new RateLimiter(config.rateLimit.capacity, config.rateLimit.windowMs, clock),
+    authFailures: new RateLimiter(Math.ceil(config.rateLimit.capacity / AUTH_FAILURE_SHARE), config.rateLimit.windowMs, clock),
     webhooks: {
       store: webhookStore,
       audit,

@@ -10,7 +10,7 @@ import { loggerOf } from '../logger.js';
 import { StorageMessageQueue } from '../storage/message-queue.js';
 import { poisonQueueOf, QUEUES } from '../storage/names.js';
 import { z } from 'zod';
-import { endpoint, objectBody, parametersOf, type ServicesProvider } from './http-endpoint.js';
+import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
 export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'redeliver', HttpHandler> => ({
   publish: endpoint(services, async ({ request, principal, services: s }) => {
@@ -21,13 +21,13 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
     if (request.headers.has('ce-specversion')) {
       throw new ApiError('MALFORMED_REQUEST', `Binary-mode CloudEvents (ce-* headers) are not supported; send structured mode with Content-Type: ${CLOUDEVENTS_SINGLE}`);
     }
-    return { status: 202, body: await publishEvents(s.publish, principal, await objectBody(request)) };
+    return { status: 202, body: await publishEvents(s.publish, principal, await requiredObjectBody(request, "an event ('event', 'model_name', ...) or 'events'")) };
   }),
   deliveries: endpoint(services, async ({ request, principal, services: s, log }) => ({
     body: await listDeliveries({ ...s.delivery, log }, principal, await parametersOf(request)),
   })),
   redeliver: endpoint(services, async ({ request, principal, services: s, log }) => ({
-    body: await redeliver({ ...s.delivery, log }, principal, await objectBody(request)),
+    body: await redeliver({ ...s.delivery, log }, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
   })),
 });
 

@@ -2,7 +2,8 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { authorizeRequest } from '../auth/authorize-request.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, ConfigError, errorMessage } from '../errors.js';
-import { readJsonBody } from '../http/read-body.js';
+import { createHash } from 'node:crypto';
+import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../logger.js';
 import { statusCodeOf } from '../storage/rest-errors.js';
@@ -71,7 +72,7 @@ function unexpectedError(error: unknown, context: InvocationContext): ApiError {
  */
 export function endpoint(services: ServicesProvider, run: (call: EndpointCall) => Promise<EndpointResult>): HttpHandler {
   return unauthenticatedEndpoint(services, async ({ request, services: resolved, log }) => {
-    const principal = await authorizeRequest(request.headers.get('authorization'), resolved.authenticator);
+    const principal = await authorizeWithinBudget(request, resolved);
     const waitMs = resolved.rateLimiter.take(principal.id);
     if (waitMs > 0) {
       throw new ApiError('REQUEST_LIMIT_EXCEEDED', `Too many requests from ${principal.id}; retry after ${Math.ceil(waitMs / 1000)} s`, {
@@ -83,18 +84,62 @@ export function endpoint(services: ServicesProvider, run: (call: EndpointCall) =
 }
 
 /**
+ * Who a failed authentication is counted against: the token's hash when one is sent (so a valid token is never
+ * held up by someone else's failures), otherwise the client address the front end forwards.
+ */
+function failureKey(request: HttpRequest): string {
+  const token = /^Bearer[ \t]+(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  if (token) return `token:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+  // The last entry is the one the platform's front end added; earlier ones are whatever the client sent.
+  const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim();
+  return `client:${forwarded ? forwarded.replace(/:\d+$/, '') : 'unknown'}`;
+}
+
+/**
+ * Authenticates the request; a client whose failures exceed its budget gets 429 instead of another 401, so
+ * guessing tokens is slow and cheap to refuse.
+ */
+async function authorizeWithinBudget(request: HttpRequest, services: Services): Promise<Principal> {
+  try {
+    return await authorizeRequest(request.headers.get('authorization'), services.authenticator);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error;
+    const waitMs = services.authFailures.take(failureKey(request));
+    if (waitMs > 0) {
+      const seconds = String(Math.ceil(waitMs / 1000));
+      throw new ApiError('REQUEST_LIMIT_EXCEEDED', `Too many failed authentications from this client; retry after ${seconds} s`, { 'Retry-After': seconds });
+    }
+    throw error;
+  }
+}
+
+/**
  * An endpoint without a bearer token, for callers that authenticate otherwise (MLflow's signed webhooks, which
- * cannot send custom headers): the same result and error mapping as `endpoint`.
+ * cannot send custom headers): the same result and error mapping as `endpoint`. The body's headers are checked
+ * first (411, 413), before authentication and before anything is read.
  */
 export function unauthenticatedEndpoint(services: ServicesProvider, run: (call: Omit<EndpointCall, 'principal'>) => Promise<EndpointResult>): HttpHandler {
   return async (request, context) => {
     try {
+      checkBodyHeaders(request);
       const result = await run({ request, services: await services(), log: loggerOf(context) });
       return { status: result.status ?? 200, jsonBody: result.body };
     } catch (error) {
       return errorResponse(error instanceof ApiError ? error : unexpectedError(error, context));
     }
   };
+}
+
+/**
+ * The JSON object body of a call that needs one: an empty or absent body is 400 MALFORMED_REQUEST saying so and
+ * naming what the call needs (the Databricks JS SDK's update sends a PATCH without a body).
+ */
+export async function requiredObjectBody(request: HttpRequest, needs: string): Promise<Record<string, JsonValue>> {
+  const body = await objectBody(request);
+  if (body === undefined) {
+    throw new ApiError('MALFORMED_REQUEST', `The request body is empty; ${request.method} ${new URL(request.url).pathname} needs a JSON object with ${needs}`);
+  }
+  return body;
 }
 
 /** The JSON body, which must be an object when present. */

@@ -6,6 +6,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const tooLarge = () => new ApiError('REQUEST_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)`);
 
+/**
+ * What the request's headers say about its body, checked before anything else (authentication included) and
+ * before a byte of it is read. The Functions host forwards a body to the worker only with a `Content-Length`
+ * above 0, so a chunked body would arrive empty: it is refused with 411 rather than read as no body. A
+ * declared length over the cap is 413 at once.
+ */
+export function checkBodyHeaders(request: HttpRequest, limit = MAX_BODY_BYTES): void {
+  if (request.headers.has('transfer-encoding') && request.method !== 'GET' && request.method !== 'HEAD') {
+    throw new ApiError(
+      'LENGTH_REQUIRED',
+      'Send the request body with a Content-Length header: the Azure Functions host drops chunked (Transfer-Encoding) bodies',
+    );
+  }
+  if (Number(request.headers.get('content-length') ?? '0') > limit) throw tooLarge();
+}
+
 /** Reads the raw body, refusing more than `limit` bytes without buffering the excess. */
 export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? '0');

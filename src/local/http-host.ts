@@ -65,6 +65,9 @@ export function createHttpHost(functions: readonly HttpRoute[], routePrefix: str
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(incoming.headers)) headers[name] = joinValues(value, ', ');
+    // As the platform's front end does: the client's address is appended to X-Forwarded-For.
+    const client = incoming.socket.remoteAddress ?? 'unknown';
+    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${client}` : client;
     const query: Record<string, string> = {};
     for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
     const body = requestBody(incoming, method);

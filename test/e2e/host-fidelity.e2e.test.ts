@@ -4,7 +4,8 @@ import { functionTable, type HttpFunction } from '../../src/function-table.js';
 import { parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
 import { poisonQueueOf, QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
-import { startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+import { request as httpRequest } from 'node:http';
+import { ADMIN_TOKEN, API, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 
 const UNRESOLVED = '@Microsoft.KeyVault(SecretUri=https://example-vault.vault.azure.net/secrets/webhooks-secret-key/)';
 
@@ -42,9 +43,10 @@ describe('local runtime as the Functions host: a setting Azure could not resolve
   });
 });
 
-describe('local runtime as the Functions host: queue messages that could forge trigger metadata', async () => {
+describe('local runtime as the Functions host: queue messages that could forge trigger metadata; request bodies', async () => {
   const azurite = await testAzurite();
-  const runtime = await startRuntime(testEnv(azurite.connectionString));
+  // A request budget of 50 a minute gives a failed-authentication budget of 5 per client.
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { WEBHOOKS_RATE_LIMIT: '50/1m' }));
   const poisonTexts = async (queueName: string, count: number) =>
     waitFor(`${count} poison messages on ${queueName}`, async () => {
       const poison = azurite.clients.queue(poisonQueueOf(queueName));
@@ -71,5 +73,56 @@ describe('local runtime as the Functions host: queue messages that could forge t
     const [poisoned] = await poisonTexts(QUEUES.deliveries, 1);
     assert.deepEqual(JSON.parse(poisoned ?? '{}'), forged);
     assert.match(runtime.output(), /delivery message moved to the poison queue: .*'popReceipt'/);
+  });
+
+  it('refuses a chunked body with 411: the host forwards bodies only with a Content-Length', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(JSON.stringify({ events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: 'https://example.com' } })));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${runtime.baseUrl}${API}/create`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body, duplex: 'half' } as RequestInit);
+    const json = (await response.json()) as Record<string, string>;
+    assert.equal(response.status, 411, JSON.stringify(json));
+    assert.equal(json.error_code, 'LENGTH_REQUIRED');
+    assert.match(json.message ?? '', /Content-Length/);
+  });
+
+  it('answers 413 to a declared 60 MiB body before authentication and without reading it', async () => {
+    const { status, json } = await new Promise<{ status: number; json: Record<string, string> }>((resolve, reject) => {
+      const url = new URL(`${runtime.baseUrl}${API}/create`);
+      const outgoing = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-length': String(60 * 1024 * 1024) } }, (incoming) => {
+        let text = '';
+        incoming.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, json: JSON.parse(text) as Record<string, string> }));
+      });
+      outgoing.on('error', reject);
+      // Only the headers and one small chunk are sent: the answer must not wait for the other 60 MiB.
+      outgoing.write('{"events":');
+    });
+    assert.equal(status, 413);
+    assert.equal(json.error_code, 'REQUEST_TOO_LARGE');
+  });
+
+  it('answers 429 instead of 401 to a client that keeps failing authentication; a valid token is unaffected', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 8; attempt += 1) statuses.push((await runtime.api('GET', `${API}/list`, { token: 'guessed-token-0123456789abcdef' })).status);
+    assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
+    assert.deepEqual(statuses.slice(5), [429, 429, 429]);
+    const limited = await runtime.api('GET', `${API}/list`, { token: 'guessed-token-0123456789abcdef' });
+    assert.equal(limited.json.error_code, 'REQUEST_LIMIT_EXCEEDED');
+    assert.ok(limited.headers.get('retry-after'));
+    assert.equal((await runtime.api('GET', `${API}/list`)).status, 200, 'the admin token is counted apart');
+  });
+
+  it('answers an empty body where an object is needed with 400 MALFORMED_REQUEST naming the fields (the JS SDK update)', async () => {
+    const update = await runtime.api('PATCH', `${API}/update`, { rawBody: '' });
+    assert.equal(update.status, 400, update.text);
+    assert.equal(update.json.error_code, 'MALFORMED_REQUEST');
+    assert.match(String(update.json.message), /body is empty.*'id'/);
+    const create = await runtime.api('POST', `${API}/create`);
+    assert.equal(create.status, 400, create.text);
+    assert.match(String(create.json.message), /body is empty.*'events'.*'http_url_spec'.*'job_spec'/);
   });
 });
