@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { functionTable, QUEUE_CONNECTION, type FunctionDefinition } from './function-table.js';
+import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './function-table.js';
 import { getAppServices } from './services.js';
 
 /**
@@ -10,7 +10,7 @@ import { getAppServices } from './services.js';
 function register(fn: FunctionDefinition): void {
   switch (fn.kind) {
     case 'http':
-      app.http(fn.name, { route: fn.route, methods: fn.methods, authLevel: 'anonymous', handler: fn.handler });
+      app.http(fn.name, { route: registeredRoute(fn), methods: fn.methods, authLevel: 'anonymous', handler: fn.handler });
       return;
     case 'queue':
       app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, handler: fn.handler });

@@ -4,6 +4,7 @@ import { ApiError } from './errors.js';
 import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
 import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
 import { consoleHandler } from './functions/console.js';
+import { databricksConfigHandler } from './functions/databricks-config.js';
 import { healthHandler } from './functions/health.js';
 import { poisonQueuesHandler, retentionHandler } from './functions/maintenance-functions.js';
 import { azureMlEventsHandler, mlflowIngestHandler } from './functions/source-functions.js';
@@ -14,8 +15,10 @@ import { QUEUES } from './storage/names.js';
 export interface HttpFunction {
   kind: 'http';
   name: string;
-  /** Relative to the host's route prefix (`api`). */
+  /** Under `/api` (ROUTE_PREFIX), unless `atRoot`. */
   route: string;
+  /** Served at the site root rather than under `/api` (the Databricks SDKs' discovery document). */
+  atRoot?: true;
   methods: HttpMethod[];
   handler: HttpHandler;
 }
@@ -41,6 +44,16 @@ export type FunctionDefinition = HttpFunction | QueueFunction | TimerFunction;
 export const RETENTION_SCHEDULE_EXPRESSION = `%${SETTINGS.retentionSchedule}%`;
 /** Poison queues are peeked every five minutes. */
 export const POISON_QUEUES_SCHEDULE = '0 */5 * * * *';
+
+/**
+ * Every API path starts with `/api`. host.json's `routePrefix` is empty and the prefix is written into each
+ * route here instead, because the host applies `routePrefix` to every HTTP function and the Databricks Python
+ * SDK asks for `/.well-known/databricks-config` at the root.
+ */
+export const ROUTE_PREFIX = 'api';
+
+/** The route a function is registered with: its route under `/api`, or at the root. */
+export const registeredRoute = (fn: Pick<HttpFunction, 'route' | 'atRoot'>): string => (fn.atRoot ? fn.route : `${ROUTE_PREFIX}/${fn.route}`);
 
 /** The connection setting the queue triggers use (the host reads `AzureWebJobsStorage` and its `__` forms). */
 export const QUEUE_CONNECTION = 'AzureWebJobsStorage';
@@ -82,6 +95,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
   ];
   const table: FunctionDefinition[] = [
     ...api,
+    { kind: 'http', name: 'databricks-config', route: '.well-known/databricks-config', atRoot: true, methods: ['GET'], handler: databricksConfigHandler },
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },

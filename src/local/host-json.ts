@@ -23,7 +23,7 @@ export function readHostJson(path: string): HostSettings {
   const queues = json.extensions?.queues ?? {};
   const batchSize = Math.min(32, Math.max(1, Number(queues.batchSize ?? 16)));
   return {
-    routePrefix: json.extensions?.http?.routePrefix ?? 'api',
+    routePrefix: (json.extensions?.http?.routePrefix ?? 'api').replace(/^\/+|\/+$/g, ''),
     queues: {
       batchSize,
       newBatchThreshold: Number(queues.newBatchThreshold ?? Math.floor(batchSize / 2)),

@@ -48,7 +48,7 @@ function requestBody(incoming: IncomingMessage, method: string): ReadableStream<
  */
 export function createHttpHost(functions: readonly HttpRoute[], routePrefix: string, log: HostLog): Server {
   const routes = hostRouteTable(functions);
-  const prefix = `/${routePrefix}`;
+  const prefix = routePrefix === '' ? '' : `/${routePrefix}`;
 
   const handle = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
     const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);

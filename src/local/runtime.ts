@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { parseStorageSettings, SETTINGS } from '../config.js';
+import { ROUTE_PREFIX } from '../function-table.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { ensureStorage, getAppServices } from '../services.js';
 import { createStorageClients, DEFAULT_AZURITE, type StorageClients } from '../storage/azure-clients.js';
@@ -116,11 +117,11 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
 
   console.log(`\nFunctions:\n`);
   for (const route of httpRoutesOf(core.functions)) {
-    console.log(`  ${route.name}: [${route.methods.join(',')}] http://localhost:${port}/${host.routePrefix}/${route.route}`);
+    console.log(`  ${route.name}: [${route.methods.join(',')}] http://localhost:${port}/${[host.routePrefix, route.route].filter(Boolean).join('/')}`);
   }
   for (const { fn, queueName } of queueFunctionsOf(core.functions)) console.log(`  ${fn.name}: queueTrigger (${queueName})`);
   for (const { fn, schedule } of timerFunctionsOf(core.functions)) console.log(`  ${fn.name}: timerTrigger (${schedule})`);
-  console.log(`\nregistry-webhooks listening on http://localhost:${port}/${host.routePrefix}\n`);
+  console.log(`\nregistry-webhooks listening on http://localhost:${port}/${[host.routePrefix, ROUTE_PREFIX].filter(Boolean).join('/')}\n`);
 
   return {
     port,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionTable, type HttpFunction } from '../../src/function-table.js';
+import { functionTable, registeredRoute, type HttpFunction } from '../../src/function-table.js';
 import { parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
 import { poisonQueueOf, QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
@@ -27,7 +27,7 @@ describe('local runtime as the Functions host: a setting Azure could not resolve
     const table = functionTable(() => Promise.reject(new Error('not used'))).filter((fn): fn is HttpFunction => fn.kind === 'http');
     for (const fn of table) {
       const method = fn.methods[0] ?? 'GET';
-      const response = await runtime.api(method, `/api${samplePath(parseRouteTemplate(fn.route))}`, method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? {} : { body: {} });
+      const response = await runtime.api(method, samplePath(parseRouteTemplate(registeredRoute(fn))), method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? {} : { body: {} });
       assert.equal(response.status, 503, `${fn.name}: ${response.text}`);
       if (method !== 'HEAD') assert.match(String(response.json.message), /WEBHOOKS_SECRET_KEY/, fn.name);
     }
@@ -124,5 +124,19 @@ describe('local runtime as the Functions host: queue messages that could forge t
     const create = await runtime.api('POST', `${API}/create`);
     assert.equal(create.status, 400, create.text);
     assert.match(String(create.json.message), /body is empty.*'events'.*'http_url_spec'.*'job_spec'/);
+  });
+
+  it("answers databricks-sdk-py's host-metadata request at the root, outside /api, with a document the SDK reads as 'nothing to add'", async () => {
+    // As databricks/sdk/oauth.py get_host_metadata does: GET {host}/.well-known/databricks-config, with no
+    // credentials (its own bare client), JSON expected; HostMetadata.from_dict reads oidc_endpoint,
+    // account_id, workspace_id, cloud and token_federation_default_oidc_audiences, all optional.
+    const response = await runtime.api('GET', '/.well-known/databricks-config', { token: null, headers: { accept: 'application/json' } });
+    assert.equal(response.status, 200, response.text);
+    assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(typeof response.json, 'object');
+    const known = ['oidc_endpoint', 'account_id', 'workspace_id', 'cloud', 'token_federation_default_oidc_audiences'];
+    assert.deepEqual(Object.keys(response.json).filter((key) => known.includes(key) && response.json[key]), [], 'no metadata the service does not have');
+    assert.equal((await runtime.api('GET', '/api/.well-known/databricks-config', { token: null })).status, 404, 'only at the root');
+    assert.equal((await runtime.api('GET', '/other', { token: null })).status, 404, 'nothing else at the root');
   });
 });

@@ -40,7 +40,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
 
   it('reads base64 settings and short polling from host.json', () => {
     const host = readHostJson(new URL('../../host.json', import.meta.url).pathname);
-    assert.equal(host.routePrefix, 'api');
+    assert.equal(host.routePrefix, '', 'each route carries /api itself (function-table.ts)');
     assert.equal(host.queues.messageEncoding, 'base64');
     assert.ok(host.queues.maxPollingIntervalMs <= 5000, 'a delayed retry is picked up promptly');
     assert.ok(host.queues.maxDequeueCount * host.queues.visibilityTimeoutMs >= 5 * 60_000, 'storage may be out for minutes before a message is poisoned');

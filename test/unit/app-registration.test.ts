@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { functionTable, QUEUE_CONNECTION } from '../../src/function-table.js';
+import { functionTable, QUEUE_CONNECTION, registeredRoute } from '../../src/function-table.js';
 import { installWorkerCore } from '../../src/local/worker-core.js';
 
 const UNRESOLVED = '@Microsoft.KeyVault(SecretUri=https://example-vault.vault.azure.net/secrets/webhooks-secret-key/)';
@@ -31,7 +31,7 @@ describe('src/app.ts', () => {
       if (fn.kind === 'http') {
         assert.deepEqual(
           { type: trigger?.type, route: trigger?.route, methods: trigger?.methods, authLevel: (trigger as { authLevel?: string } | undefined)?.authLevel },
-          { type: 'httpTrigger', route: fn.route, methods: fn.methods, authLevel: 'anonymous' },
+          { type: 'httpTrigger', route: registeredRoute(fn), methods: fn.methods, authLevel: 'anonymous' },
           fn.name,
         );
       } else if (fn.kind === 'queue') {
@@ -50,7 +50,7 @@ describe('src/app.ts', () => {
       const log = (level: string, _category: string, message: string) => logs.push(`${level}: ${message}`);
       if (fn.trigger.binding.type === 'httpTrigger') {
         const method = fn.trigger.binding.methods?.[0] ?? 'GET';
-        const url = `http://localhost/api/${fn.trigger.binding.route?.replace('{*path}', 'anything') ?? ''}`;
+        const url = `http://localhost/${fn.trigger.binding.route?.replace('{*path}', 'anything') ?? ''}`;
         const response = await fn.invoke('inv-1', { http: { method, url, headers: {}, query: {}, params: {} } }, {}, log);
         const body = JSON.parse(Buffer.from(response?.http?.body && 'bytes' in response.http.body && response.http.body.bytes ? response.http.body.bytes : []).toString()) as Record<string, string>;
         assert.equal(response?.http?.statusCode, '503', fn.name);

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionTable, type HttpFunction } from '../../src/function-table.js';
+import { functionTable, registeredRoute, type HttpFunction } from '../../src/function-table.js';
 import { compareFunctionNames, hostRouteTable, parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
 
+/** The HTTP functions with the routes they are registered with (host.json's routePrefix is empty). */
 const httpFunctions = (): HttpFunction[] =>
-  functionTable(() => Promise.reject(new Error('not used'))).filter((fn): fn is HttpFunction => fn.kind === 'http');
+  functionTable(() => Promise.reject(new Error('not used')))
+    .filter((fn): fn is HttpFunction => fn.kind === 'http')
+    .map((fn) => ({ ...fn, route: registeredRoute(fn) }));
 
 describe('routes in the Functions host order (function names sorted ignoring case, first match wins)', () => {
   it('every HTTP function of the table is reached by its own route and each of its methods: nothing is shadowed', () => {
