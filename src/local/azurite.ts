@@ -98,16 +98,23 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 
 /**
  * The storage for `npm start`: an Azurite already listening on the default ports is reused; otherwise one is
- * started on those ports with its data in `location`.
+ * started on those ports with its data in `location`, and it stops when this process exits, however it
+ * exits (a settings or start-up error, an uncaught exception, a signal handled by `npm start`): it gets
+ * SIGTERM and flushes its data. Only a SIGKILL of this process can leave it running.
  */
-export async function ensureLocalAzurite(location: string): Promise<RunningAzurite> {
-  const { host, blobPort, queuePort, tablePort } = DEFAULT_AZURITE;
+export async function ensureLocalAzurite(location: string, endpoints: AzuriteEndpoints = DEFAULT_AZURITE): Promise<RunningAzurite> {
+  const { host, blobPort, queuePort, tablePort } = endpoints;
   const listening = await Promise.all([blobPort, queuePort, tablePort].map((port) => isListening(host, port)));
   if (listening.every(Boolean)) {
-    return { endpoints: DEFAULT_AZURITE, connectionString: azuriteConnectionString(), stop: () => Promise.resolve() };
+    return { endpoints, connectionString: azuriteConnectionString(endpoints), stop: () => Promise.resolve() };
   }
   if (listening.some(Boolean)) {
     throw new Error(`Something listens on some of the storage ports ${blobPort}-${tablePort} but not all; stop it or start a full Azurite`);
   }
-  return startAzurite({ location, ports: { blob: blobPort, queue: queuePort, table: tablePort }, host });
+  const started = await startAzurite({ location, ports: { blob: blobPort, queue: queuePort, table: tablePort }, host });
+  const child = started.process;
+  const stopWithUs = () => child?.kill('SIGTERM');
+  process.once('exit', stopWithUs);
+  child?.once('exit', () => process.off('exit', stopWithUs));
+  return started;
 }
