@@ -7,6 +7,9 @@ import { hostRouteTable } from './route-template.js';
 /** The host's own request size limit (Kestrel's 100 MB in the Functions host), refused before anything is read. */
 export const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
+/** Unread request bodies up to this size are drained to keep the connection; larger ones close it. */
+const UNREAD_DRAIN_BYTES = 64 * 1024;
+
 export type HostLog = (level: string, functionName: string, message: string) => void;
 
 export interface HttpRoute {
@@ -88,8 +91,9 @@ export function createHttpHost(functions: readonly HttpRoute[], routePrefix: str
       response = { statusCode: '500' };
     }
     const bytes = response?.body && 'bytes' in response.body && response.body.bytes ? Buffer.from(response.body.bytes) : Buffer.from(response?.body?.string ?? '');
-    // What the handler did not read is not read now: the connection closes after the answer instead.
-    const unread = !incoming.complete;
+    // A large body the handler did not read is not read now: the connection closes after the answer instead.
+    // A small one is drained by Node as usual, keeping the connection.
+    const unread = !incoming.complete && Number(incoming.headers['content-length'] ?? '0') > UNREAD_DRAIN_BYTES;
     outgoing.writeHead(Number(response?.statusCode ?? 200), {
       ...response?.headers,
       'content-length': String(bytes.length),

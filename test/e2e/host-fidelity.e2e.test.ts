@@ -82,7 +82,7 @@ describe('local runtime as the Functions host: queue messages that could forge t
         controller.close();
       },
     });
-    const response = await fetch(`${runtime.baseUrl}${API}/create`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body, duplex: 'half' } as RequestInit);
+    const response = await fetch(`${runtime.baseUrl}${API}/create`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body, duplex: 'half' });
     const json = (await response.json()) as Record<string, string>;
     assert.equal(response.status, 411, JSON.stringify(json));
     assert.equal(json.error_code, 'LENGTH_REQUIRED');
