@@ -12,6 +12,7 @@ import { SubscriberLookup } from './delivery/subscriber-lookup.js';
 import { systemResolver, type Resolver, type TargetPolicy } from './delivery/target-policy.js';
 import { HttpTargetSender, TargetSenders } from './delivery/target-sender.js';
 import { RateLimiter } from './http/rate-limiter.js';
+import { Semaphore } from './limit.js';
 import { randomHexId, systemClock, type Clock } from './ids.js';
 import { silentLogger } from './logger.js';
 import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from './maintenance/retention.js';
@@ -37,6 +38,18 @@ export const CONNECTIONS_PER_ORIGIN = 64;
 
 /** A client may fail authentication this many times less often than it may call. */
 export const AUTH_FAILURE_SHARE = 10;
+/**
+ * Fan-out waves (of up to 64 first attempts each) in flight per process, across every message: with the host's
+ * bound on concurrent messages, this bounds sockets, storage requests and memory.
+ */
+export const FAN_OUT_WAVES_IN_FLIGHT = 4;
+
+/**
+ * How long a claimed attempt is held: longer than an attempt can take (a job target makes two calls, each up to
+ * the delivery timeout, and may wait for a free socket), so a live holder is never overtaken; and no longer,
+ * since an attempt whose process died is made again only after its claim expires.
+ */
+export const claimLeaseOf = (deliveryTimeoutMs: number): number => 2 * deliveryTimeoutMs + 15_000;
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -98,6 +111,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     http: new HttpTargetSender(client, clock),
     job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
   });
+  const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
   const delivererDeps: DelivererDeps = {
     webhooks: webhookStore,
     deliveries,
@@ -108,6 +122,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,
+    claimLeaseMs: claimLeaseOf(config.deliveryTimeoutMs),
+    work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     log: silentLogger,
     metrics,
@@ -136,9 +152,10 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       claims,
       subscribers: new SubscriberLookup(webhookStore, clock),
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
+      eventQueue,
       newId: randomHexId,
     },
-    publish: { eventQueue: new StorageMessageQueue(storage.queue(QUEUES.registryEvents)), clock },
+    publish: { eventQueue, clock },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     storage,
     webhookStore,

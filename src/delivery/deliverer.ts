@@ -4,11 +4,13 @@ import type { Logger } from '../logger.js';
 import { noopMetrics, type DeliveryOutcome, type Metrics } from '../metrics.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { DeliveryStore } from '../storage/delivery-store.js';
+import type { Versioned } from '../storage/webhook-store.js';
+import { mapWithLimit, type Semaphore } from '../limit.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import type { WebhookStore } from '../storage/webhook-store.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from './classify-outcome.js';
-import type { Delivery } from './delivery.js';
+import { runTokenOf, type Delivery } from './delivery.js';
 import type { OriginGate } from './origin-gate.js';
 import { redactSecrets } from './redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
@@ -34,6 +36,10 @@ export interface DelivererDeps {
   clock: Clock;
   random: () => number;
   retryScheduleMs: readonly number[];
+  /** How long a claimed attempt is held before another message may make it (longer than any attempt takes). */
+  claimLeaseMs: number;
+  /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
+  work: Semaphore;
   defaultWorkspaceUrl?: string | undefined;
   log: Logger;
   /** Where outcomes, durations and lag are reported; no-op when absent. */
@@ -43,6 +49,8 @@ export interface DelivererDeps {
 /** How long an attempt to a congested origin is put off. */
 export const DEFER_MS = 5000;
 const MAX_ERROR_CHARS = 500;
+/** Queue sends one call keeps in flight. */
+const ENQUEUE_CONCURRENCY = 16;
 
 /**
  * The record is the truth about a delivery; a queue message only triggers its next step. A PENDING or
@@ -59,12 +67,10 @@ export function nextStepOf(delivery: Delivery, now: number): { message: Delivery
 /** Enqueues the next step of each record that has one. Call it only after the records are written. */
 export async function enqueueNextSteps(deps: DelivererDeps, deliveries: readonly Delivery[]): Promise<void> {
   const now = deps.clock();
-  await Promise.all(
-    deliveries.map((delivery) => {
-      const next = nextStepOf(delivery, now);
-      return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
-    }),
-  );
+  await mapWithLimit(deliveries, ENQUEUE_CONCURRENCY, (delivery) => {
+    const next = nextStepOf(delivery, now);
+    return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
+  });
 }
 
 /** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
@@ -74,7 +80,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   let outcome: Outcome;
   let statusCode: number | undefined;
   try {
-    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES));
+    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)));
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
@@ -82,7 +88,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   } catch (error) {
     outcome = { kind: 'retry', reason: `internal error: ${errorMessage(error)}` };
   }
-  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, ...rest } = delivery;
+  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, claim: _claim, ...rest } = delivery;
   const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
   const settled = await settle(deps, webhook, attempted, outcome, message);
   const metrics = deps.metrics ?? noopMetrics;
@@ -113,48 +119,98 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
   return { ...delivery, status: 'RETRYING', lastError: reason, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: nextIndex };
 }
 
-/** 410 Gone: the receiver says the endpoint is gone for good. Only the status changes, so a concurrent edit survives. */
+/**
+ * 410 Gone: the receiver says the endpoint is gone for good. Only the status changes, so a concurrent edit
+ * survives. The attempt's outcome stands whatever happens here: a failure to disable is logged, never thrown,
+ * so it cannot fail (and re-send) the other deliveries of the message.
+ */
 async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: string): Promise<void> {
   const now = deps.clock();
-  await deps.webhooks.setStatus(webhook, 'DISABLED', now);
-  await deps.audit.append([
-    { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
-  ]);
-  deps.log.warn(`webhook ${webhook.id} disabled: its endpoint answered 410 Gone`);
+  try {
+    await deps.webhooks.setStatus(webhook, 'DISABLED', now);
+    await deps.audit.append([
+      { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
+    ]);
+    deps.log.warn(`webhook ${webhook.id} disabled: its endpoint answered 410 Gone`);
+  } catch (error) {
+    deps.log.error(`webhook ${webhook.id} answered 410 Gone, but disabling it failed: ${errorMessage(error)}`);
+  }
 }
 
 /** Puts an attempt off because its origin is congested; the attempt number is not used up. */
 export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage): Delivery {
   const delayMs = Math.round(DEFER_MS * (0.8 + 0.4 * deps.random()));
-  return { ...delivery, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
+  const { claim: _claim, ...unclaimed } = delivery;
+  return { ...unclaimed, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
+}
+
+/** The claim a message for `attempt` would take now, or why it may not (the attempt is made, or held by another). */
+export function claimFor(deps: DelivererDeps, delivery: Delivery, attempt: number): Delivery | { heldUntil: number } {
+  const now = deps.clock();
+  if (delivery.claim && delivery.claim.expiresAt > now) return { heldUntil: delivery.claim.expiresAt };
+  return { ...delivery, claim: { attempt, expiresAt: now + deps.claimLeaseMs } };
+}
+
+/** Claims, makes and records one attempt; answers the recorded record, or undefined if another writer got there first. */
+export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, claimed: Versioned<Delivery>, message: DeliveryMessage): Promise<Delivery | undefined> {
+  const settled = await attemptDelivery(deps, webhook, claimed.value, message);
+  const [written] = await deps.deliveries.replace([{ value: settled, etag: claimed.etag }]);
+  if (written === undefined) {
+    deps.log.warn(`delivery ${settled.id} changed while attempt ${message.attempt} was made (a redeliver?); its outcome was not recorded`);
+    return undefined;
+  }
+  return settled;
 }
 
 /**
  * Works one delivery-queue message. A message whose attempt is already recorded is a duplicate; if it is the
  * same message come back (the host saw no success, e.g. a crash between writing the record and enqueueing the
- * next step), the record's next step is enqueued again. A delivery whose webhook is gone or no longer ACTIVE
- * fails; one to a congested origin is put off; otherwise the attempt is made, recorded, and its next step
- * enqueued.
+ * next step), the record's next step is enqueued again. An attempt another message holds a live claim on is
+ * checked again when that claim expires. A delivery whose webhook is gone or no longer ACTIVE fails; one to a
+ * congested origin is put off; otherwise the attempt is claimed (a write at the record's version: of two
+ * messages for one attempt only one gets it), made, recorded, and its next step enqueued.
  */
 export async function processDeliveryMessage(deps: DelivererDeps, message: DeliveryMessage, dequeueCount = 1): Promise<void> {
-  const delivery = await deps.deliveries.get(message.delivery_id);
-  if (!delivery) {
+  const found = await deps.deliveries.get(message.delivery_id);
+  if (!found) {
     deps.log.warn(`delivery ${message.delivery_id} not found; message dropped`);
     return;
   }
+  const delivery = found.value;
   if (delivery.attempts >= message.attempt) {
     if (dequeueCount > 1 && delivery.attempts === message.attempt) await enqueueNextSteps(deps, [delivery]);
     return;
   }
-  const found = await deps.webhooks.get(delivery.webhookId);
-  if (!found || found.value.status !== 'ACTIVE') {
-    const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, ...rest } = delivery;
-    await deps.deliveries.put({ ...rest, status: 'FAILED', lastError: `not attempted: ${found ? `webhook is ${found.value.status}` : 'webhook was deleted'}` });
+  const claimed = claimFor(deps, delivery, message.attempt);
+  if ('heldUntil' in claimed) {
+    await deps.deliveryQueue.send(message, claimed.heldUntil - deps.clock() + CLAIM_RECHECK_MARGIN_MS);
     return;
   }
-  const webhook = found.value;
-  const settled = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook)) ? deferAttempt(deps, delivery, message) : await attemptDelivery(deps, webhook, delivery, message);
-  await deps.deliveries.put(settled);
+  const webhookFound = await deps.webhooks.get(delivery.webhookId);
+  if (!webhookFound || webhookFound.value.status !== 'ACTIVE') {
+    const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, ...rest } = delivery;
+    const reason = `not attempted: ${webhookFound ? `webhook is ${webhookFound.value.status}` : 'webhook was deleted'}`;
+    await deps.deliveries.replace([{ value: { ...rest, status: 'FAILED', lastError: reason }, etag: found.etag }]);
+    return;
+  }
+  const webhook = webhookFound.value;
+  if (deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook))) {
+    const deferred = deferAttempt(deps, delivery, message);
+    const [written] = await deps.deliveries.replace([{ value: deferred, etag: found.etag }]);
+    if (written !== undefined) await enqueueNextSteps(deps, [deferred]);
+    return;
+  }
+  const [etag] = await deps.deliveries.replace([{ value: claimed, etag: found.etag }]);
+  if (etag === undefined) {
+    // Another message claimed or recorded this attempt (or a redeliver reset it) since it was read.
+    await deps.deliveryQueue.send(message, deps.claimLeaseMs + CLAIM_RECHECK_MARGIN_MS);
+    return;
+  }
+  const settled = await makeClaimedAttempt(deps, webhook, { value: claimed, etag }, message);
+  if (!settled) return;
   reportFirstSuccess(deps, delivery, settled, delivery.createdTimestamp);
   await enqueueNextSteps(deps, [settled]);
 }
+
+/** A message that met a live claim looks again this long after the claim expires. */
+const CLAIM_RECHECK_MARGIN_MS = 1000;

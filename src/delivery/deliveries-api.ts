@@ -7,6 +7,7 @@ import { requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
+import { mapWithLimit } from '../limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
 import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, type ApiDelivery, type Delivery } from './delivery.js';
 
@@ -51,31 +52,53 @@ export async function listDeliveries(deps: DelivererDeps, principal: Principal, 
 
 /**
  * Sends deliveries again, keeping their ids (and so their `webhook-id`): one by id, whatever its status, or
- * every FAILED one of a webhook since a time. Each starts a fresh retry schedule. The record is marked
- * PENDING before the message is enqueued, so the worker never sees a stale status.
+ * every FAILED one of a webhook since a time. Each starts a fresh retry schedule, and job targets get a fresh
+ * `idempotency_token` (a redeliver is meant to start a new run). A PENDING or RETRYING delivery keeps its
+ * status and attempt count: its next attempt is brought forward, so concurrent calls (and the retry already
+ * scheduled) are messages for one attempt, which is claimed and sent once. The record is written at the version
+ * read (re-read on a race) before the message is enqueued, so the worker never sees a stale status.
  */
-export async function redeliver(deps: DelivererDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
+export async function redeliver(deps: DelivererDeps & { newId: () => string }, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
   const input = parseWith(redeliverSchema, body ?? {});
   let webhook: Webhook;
-  let targets: Delivery[];
+  let targets: string[];
   if ('delivery_id' in input) {
     const key = parseDeliveryId(input.delivery_id);
     if (!key) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
     webhook = await webhookFor(deps, principal, key.webhookId, 'redeliver');
-    const delivery = await deps.deliveries.get(input.delivery_id);
-    if (!delivery) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
-    targets = [delivery];
+    targets = [input.delivery_id];
   } else {
     webhook = await webhookFor(deps, principal, input.webhook_id, 'redeliver');
-    targets = (await deps.deliveries.list({ webhookId: webhook.id, status: 'FAILED', sinceTimestamp: input.since_timestamp, limit: MAX_REDELIVER })).deliveries;
+    targets = (await deps.deliveries.list({ webhookId: webhook.id, status: 'FAILED', sinceTimestamp: input.since_timestamp, limit: MAX_REDELIVER })).deliveries.map((delivery) => delivery.id);
   }
   if (webhook.status !== 'ACTIVE') {
     throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
   }
-  const pending = targets.map((delivery): Delivery => ({ ...delivery, status: 'PENDING', nextAttemptTimestamp: deps.clock(), nextScheduleIndex: 0 }));
-  await deps.deliveries.putAll(pending);
-  await enqueueNextSteps(deps, pending);
-  await audit(deps, principal, 'redeliver', webhook, { deliveries: targets.length });
-  return { delivery_ids: targets.map((delivery) => delivery.id) };
+  const pending = await mapWithLimit(targets, REDELIVER_CONCURRENCY, (id) => markForRedelivery(deps, id));
+  if ('delivery_id' in input && pending[0] === undefined) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
+  const marked = pending.flatMap((delivery) => (delivery ? [delivery] : []));
+  await enqueueNextSteps(deps, marked);
+  await audit(deps, principal, 'redeliver', webhook, { deliveries: marked.length });
+  return { delivery_ids: marked.map((delivery) => delivery.id) };
+}
+
+const REDELIVER_CONCURRENCY = 8;
+
+/** Writes one record's redelivery at the version read, re-reading on a race; undefined if it is gone. */
+async function markForRedelivery(deps: DelivererDeps & { newId: () => string }, id: string): Promise<Delivery | undefined> {
+  for (;;) {
+    const found = await deps.deliveries.get(id);
+    if (!found) return undefined;
+    const current = found.value;
+    const scheduled = current.status === 'PENDING' || current.status === 'RETRYING';
+    const marked: Delivery = {
+      ...current,
+      ...(scheduled ? {} : { status: 'PENDING', runToken: deps.newId() }),
+      nextAttemptTimestamp: deps.clock(),
+      nextScheduleIndex: 0,
+    };
+    const [written] = await deps.deliveries.replace([{ value: marked, etag: found.etag }]);
+    if (written !== undefined) return marked;
+  }
 }

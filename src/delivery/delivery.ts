@@ -24,7 +24,26 @@ export interface Delivery {
   nextScheduleIndex?: number;
   /** The exact body sent, so retries and redeliveries are byte-identical. */
   payload: string;
+  /**
+   * Job targets: the `idempotency_token` sent with `run-now`, so a retry never starts a second run. Absent, it
+   * is the delivery id; an explicit redeliver sets a fresh one.
+   */
+  runToken?: string;
+  /**
+   * An attempt being made: the claim is written (conditionally) before the attempt is sent and removed when it
+   * is recorded, so two messages for one attempt never both send it. A claim expires, so an attempt whose
+   * process died is still made.
+   */
+  claim?: AttemptClaim;
 }
+
+export interface AttemptClaim {
+  attempt: number;
+  expiresAt: number;
+}
+
+/** The token a job run is started with for this delivery (Databricks allows at most 64 characters). */
+export const runTokenOf = (delivery: Delivery): string => delivery.runToken ?? delivery.id;
 
 /** The row key: event time inverted (newest first), then a hash of event and webhook. */
 export const deliveryRowKey = (eventTimestamp: number, eventId: string, webhookId: string): string =>

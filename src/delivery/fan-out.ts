@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
+import { mapWithLimit } from '../limit.js';
 import type { AuditEntry } from '../storage/audit-log.js';
-import type { EventClaims } from '../storage/event-claims.js';
+import type { ClaimAnswer, EventClaims } from '../storage/event-claims.js';
 import type { MessageQueue } from '../storage/message-queue.js';
 import { QUEUES } from '../storage/names.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
-import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, type RegistryEvent } from '../webhooks/registry-event.js';
+import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { attemptDelivery, deferAttempt, enqueueNextSteps, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from './payload.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -16,7 +17,25 @@ export interface FanOutDeps extends DelivererDeps {
   claims: EventClaims;
   subscribers: SubscriberLookup;
   poison: MessageQueue;
+  /** `registry-events` itself: where the continuation of a large fan-out goes. */
+  eventQueue: MessageQueue;
+  /** Deliveries one message works at most before it hands the rest to a continuation (default CHUNK_DELIVERIES). */
+  chunkDeliveries?: number;
 }
+
+/**
+ * Deliveries one `registry-events` message (or continuation) works at most: four waves. Even a chunk of hanging
+ * targets (15 s timeout) finishes in about a minute, far inside the host's 10-minute lease; and a re-run redoes
+ * at most one chunk.
+ */
+export const CHUNK_DELIVERIES = 256;
+/**
+ * Attempts one wave makes together. Each wave's claims are written just before its attempts are sent, so a
+ * claim lease only has to outlast one attempt.
+ */
+const WAVE_DELIVERIES = 64;
+/** A first attempt another process holds is looked at again this long after its claim expires. */
+const CLAIM_RECHECK_MARGIN_MS = 1000;
 
 /** The queue trigger's view of one `registry-events` message. */
 export interface QueueMessageMeta {
@@ -33,6 +52,21 @@ const batchSchema = z.strictObject({
   published_by: z.string().max(256).optional(),
 });
 
+/**
+ * The rest of a fan-out, after the webhooks up to `after` (by id): the original message as it was, with what
+ * its events' defaults were derived from (message id, insertion time) and the events the first link dropped.
+ */
+const continuationSchema = z.strictObject({
+  continue_fan_out: z.strictObject({
+    message_id: z.string().min(1).max(256),
+    inserted_at: z.number().int().min(0),
+    after: z.string().regex(/^[0-9a-f]{32}$/),
+    skip: z.array(z.number().int().min(0)).max(MAX_EVENTS_PER_PUBLISH),
+    body: z.unknown(),
+  }),
+});
+type Continuation = z.infer<typeof continuationSchema>['continue_fan_out'];
+
 /** A message holds one event, or `{"events": [...]}` as the publish call takes them; answers the events or why not. */
 function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'not a JSON object' };
@@ -43,61 +77,103 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string }
 }
 
 /**
- * Works one `registry-events` message: each event is checked, matched to its webhooks, and the first attempt
- * to each is made right away, all in parallel. Events whose id the publisher chose are claimed first (a
- * re-published id within 24 h is dropped). The records are then written together, one transaction per
- * webhook, and the audit entries likewise. A message that cannot be read, or an event in it that is invalid,
- * goes to the poison queue with its reason logged; the rest of the message is still delivered.
+ * Works one `registry-events` message, a chunk at a time: the events are checked and matched to their webhooks
+ * in webhook-id order, a keyset page of each scope at a time, and the first attempts of at most
+ * CHUNK_DELIVERIES deliveries are made with bounded concurrency. If more remain, a continuation message carries
+ * the rest (from the next webhook id on), so every message finishes well inside its lease and a re-run redoes
+ * only its own chunk. An event with a publisher-chosen id that already finished its fan-out within 24 h is
+ * dropped; the event is marked finished when its last chunk is done. A message that cannot be read, or an event
+ * in it that is invalid, goes to the poison queue with its reason logged; the rest of the message is delivered.
  */
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
-  const envelope = readEnvelope(body);
+  const continued = typeof body === 'object' && body !== null && 'continue_fan_out' in body ? continuationSchema.safeParse(body) : undefined;
+  if (continued && !continued.success) {
+    await poisonMessage(deps, meta.text, `${meta.id}: unreadable continuation: ${continued.error.issues[0] ? describeIssue(continued.error.issues[0]) : 'invalid'}`);
+    return;
+  }
+  const link: Continuation = continued?.data.continue_fan_out ?? { message_id: meta.id, inserted_at: meta.insertedAt, after: '', skip: [], body };
+  const envelope = readEnvelope(link.body);
   if ('problem' in envelope) {
     await poisonMessage(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
     return;
   }
-  const events = await admitEvents(deps, envelope.events, envelope.publishedBy, meta);
-  const subscribers = new Map<string, Promise<Webhook[]>>();
-  for (const event of events) {
-    if (!subscribers.has(event.modelName)) subscribers.set(event.modelName, deps.subscribers.forModel(event.modelName, meta.insertedAt));
-  }
-  const planned = await Promise.all(
-    events.map(async (event) => matchEvent(event, await (subscribers.get(event.modelName) ?? Promise.resolve([]))).map((match) => ({ event, match }))),
-  );
+  const first = continued === undefined;
+  const admitted = await admitEvents(deps, envelope.events, envelope.publishedBy, link, first);
+  const events = admitted.filter((entry) => !entry.skipped).map((entry) => entry.event);
+  const chunk = await planChunk(deps, events, link);
   const source = sourceOf(envelope.publishedBy);
-  if (events.length > 0) deps.metrics?.eventsPublished(events.length, source);
-  const unmatched = planned.filter((matches) => matches.length === 0).length;
-  if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
-  const started = await Promise.all(planned.flat().map(({ event, match }) => deliverFirst(deps, event, match, meta)));
-  const fresh = started.filter((entry) => !entry.existing).map((entry) => entry.delivery);
-  await deps.deliveries.putAll(fresh);
-  for (const entry of started) if (!entry.existing) reportFirstSuccess(deps, undefined, entry.delivery, meta.insertedAt);
-  await enqueueNextSteps(deps, started.map((entry) => entry.delivery));
-  if (started.length > 0) await deps.audit.append(started.map((entry) => entry.audit));
+  if (first && events.length > 0) deps.metrics?.eventsPublished(events.length, source);
+  if (first) {
+    const duplicates = admitted.filter((entry) => entry.skipped).length;
+    if (duplicates > 0) deps.metrics?.eventsIgnored(duplicates, source, 'duplicate');
+  }
+  if (first && chunk.next === undefined) {
+    // Counted when the whole fan-out fits one message (a continued one cannot tell in its first link).
+    const matched = new Set(chunk.planned.map(({ event }) => event.eventId));
+    const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
+    if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
+  }
+  await runChunk(deps, chunk.planned, link.inserted_at);
+  if (chunk.next !== undefined) {
+    const skip = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
+    await deps.eventQueue.send({ continue_fan_out: { ...link, after: chunk.next, skip } } satisfies z.infer<typeof continuationSchema>);
+    return;
+  }
+  const finished = deps.clock();
+  await mapWithLimit(
+    events.filter((event) => event.idSupplied),
+    8,
+    (event) => deps.claims.finish(event.eventId, link.message_id, finished),
+  );
 }
 
-/** Validates, de-duplicates and claims the events of one message; invalid ones are poisoned. */
-async function admitEvents(deps: FanOutDeps, candidates: unknown[], publishedBy: string, meta: QueueMessageMeta): Promise<RegistryEvent[]> {
-  const events: RegistryEvent[] = [];
+/**
+ * Validates, de-duplicates and (in the first link) checks the events of one message against finished fan-outs.
+ * Invalid events are poisoned by the first link only. Defaults come from the message: the id
+ * `<message id>:<index>`, and the time it was put on the queue, so every re-run builds the same deliveries.
+ */
+async function admitEvents(
+  deps: FanOutDeps,
+  candidates: unknown[],
+  publishedBy: string,
+  link: Continuation,
+  first: boolean,
+): Promise<{ event: RegistryEvent; index: number; skipped: boolean }[]> {
+  const admitted: { event: RegistryEvent; index: number; skipped: boolean }[] = [];
   const seen = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
     const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      await poisonMessage(deps, JSON.stringify(candidate), `${meta.id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
+      if (first) await poisonMessage(deps, JSON.stringify(candidate), `${link.message_id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
       continue;
     }
-    const event = normalizeEvent(parsed.data, { eventId: `${meta.id}:${index}`, now: deps.clock(), publishedBy });
+    const event = normalizeEvent(parsed.data, { eventId: `${link.message_id}:${index}`, now: link.inserted_at, publishedBy });
     if (seen.has(event.eventId)) continue;
     seen.add(event.eventId);
-    events.push(event);
+    admitted.push({ event, index, skipped: link.skip.includes(index) });
   }
-  const admitted = await Promise.all(events.map((event) => (event.idSupplied ? deps.claims.claim(event.eventId, meta.id, deps.clock()) : Promise.resolve(true))));
-  for (const [index, event] of events.entries()) {
-    if (!admitted[index]) deps.log.info(`event ${event.eventId} was already processed within 24 h; dropped as a duplicate`);
+  if (!first) return admitted;
+  const now = deps.clock();
+  const answers = await mapWithLimit(admitted, 8, (entry) =>
+    entry.event.idSupplied ? deps.claims.claim(entry.event.eventId, link.message_id, now) : Promise.resolve<ClaimAnswer>({ kind: 'mine' }),
+  );
+  const waiting: { event: RegistryEvent; until: number }[] = [];
+  const judged = admitted.map((entry, index) => {
+    const answer = answers[index];
+    if (!answer || answer.kind === 'mine') return entry;
+    if (answer.kind === 'finished') deps.log.info(`event ${entry.event.eventId} already finished its fan-out within 24 h; dropped as a duplicate`);
+    else waiting.push({ event: entry.event, until: answer.until });
+    return { ...entry, skipped: true };
+  });
+  if (waiting.length > 0) {
+    // Another copy is fanning these out; they are looked at again when its claim expires, as events of their
+    // own (their ids and times fixed), so nothing else in this message is processed twice.
+    const until = Math.max(...waiting.map((entry) => entry.until));
+    deps.log.info(`events ${waiting.map((entry) => entry.event.eventId).join(', ')} are being fanned out by another copy; looked at again later`);
+    await deps.eventQueue.send({ events: waiting.map((entry) => toQueueForm(entry.event)), published_by: publishedBy }, Math.max(0, until - now) + CLAIM_RECHECK_MARGIN_MS);
   }
-  const duplicates = admitted.filter((claimed) => !claimed).length;
-  if (duplicates > 0) deps.metrics?.eventsIgnored(duplicates, sourceOf(publishedBy), 'duplicate');
-  return events.filter((_, index) => admitted[index]);
+  return judged;
 }
 
 /**
@@ -115,40 +191,118 @@ export async function poisonMessage(deps: Pick<FanOutDeps, 'log' | 'poison' | 'm
 }
 
 /**
- * The first attempt of one delivery, inline (or deferred, if its origin is congested); answers the record to
- * write and its audit entry. The caller writes the records, then enqueues their next steps. When the message
- * is processed again (a crash or a failed run), a delivery that already has a record is not attempted again;
- * its record is answered as it is, so a next step that may not have been enqueued is enqueued again. The rest
- * are made with the same delivery id, and so the same `webhook-id`.
+ * The deliveries of the next chunk: the webhooks after `link.after`, in id order, whole webhooks until
+ * CHUNK_DELIVERIES is reached. Each scope is read a page at a time; where a page came back full, webhooks past
+ * its last id wait for the next link, so no webhook is skipped. `next` is where the next link starts.
  */
-async function deliverFirst(deps: FanOutDeps, event: RegistryEvent, match: Match, meta: QueueMessageMeta): Promise<{ delivery: Delivery; audit: AuditEntry; existing: boolean }> {
-  const { webhook, eventName } = match;
-  const id = deliveryIdOf(webhook.id, deliveryRowKey(event.eventTimestamp, event.eventId, webhook.id));
-  const existing = meta.dequeueCount > 1 ? await deps.deliveries.get(id) : undefined;
-  const pending: Delivery = {
-    id,
-    webhookId: webhook.id,
-    event: eventName,
-    eventId: event.eventId,
-    eventTimestamp: event.eventTimestamp,
-    status: 'PENDING',
-    attempts: 0,
-    createdTimestamp: deps.clock(),
-    payload: buildPayload(event, webhook.id, eventName),
-  };
-  const message: DeliveryMessage = { delivery_id: id, attempt: 1, schedule_index: 0 };
-  const congested = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook));
-  const delivery = existing ?? (congested ? deferAttempt(deps, pending, message) : await attemptDelivery(deps, webhook, pending, message));
-  return {
-    existing: existing !== undefined,
-    delivery,
-    audit: {
-      timestamp: pending.createdTimestamp,
+async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {
+  const limit = deps.chunkDeliveries ?? CHUNK_DELIVERIES;
+  const page = { ...(link.after ? { after: link.after } : {}), limit };
+  const models = [...new Set(events.map((event) => event.modelName))];
+  const slices = new Map(await Promise.all(models.map(async (model) => [model, await deps.subscribers.forModel(model, link.inserted_at, page)] as const)));
+  let cut: string | undefined;
+  for (const { model, registryWide } of slices.values()) {
+    for (const slice of [model, registryWide]) {
+      const last = slice.webhooks.at(-1)?.id;
+      if (slice.full && last !== undefined && (cut === undefined || last < cut)) cut = last;
+    }
+  }
+  const byWebhook = new Map<string, { event: RegistryEvent; match: Match }[]>();
+  for (const event of events) {
+    const slice = slices.get(event.modelName);
+    if (!slice) continue;
+    for (const match of matchEvent(event, [...slice.model.webhooks, ...slice.registryWide.webhooks])) {
+      if (cut !== undefined && match.webhook.id > cut) continue;
+      byWebhook.set(match.webhook.id, [...(byWebhook.get(match.webhook.id) ?? []), { event, match }]);
+    }
+  }
+  const planned: { event: RegistryEvent; match: Match }[] = [];
+  for (const id of [...byWebhook.keys()].sort()) {
+    if (planned.length >= limit) return { planned, next: planned.at(-1)?.match.webhook.id ?? id };
+    planned.push(...(byWebhook.get(id) ?? []));
+  }
+  return { planned, ...(cut !== undefined ? { next: cut } : {}) };
+}
+
+/** What a wave does with each planned delivery once its record is created (or found). */
+type Step =
+  | { kind: 'attempt'; webhook: Webhook; record: Delivery; etag: string }
+  | { kind: 'enqueue'; record: Delivery; message?: DeliveryMessage; delayMs?: number };
+
+/**
+ * The first attempts of one chunk, a wave of at most WAVE_DELIVERIES at a time (the waves of all messages in
+ * a process are bounded by `deps.work`). In a wave every record is created before anything is sent, claimed
+ * for attempt 1 (or deferred, if its origin is congested): a record that already exists belongs to an earlier
+ * or concurrent run of this event and is not attempted here; its next step is enqueued instead, and one held by
+ * a claim whose holder may have died is looked at again when the claim expires. The outcomes are recorded at
+ * the version the claim was written with, the next steps enqueued, and every delivery audited. Delivery ids
+ * derive from event and webhook, so a re-run finds the same rows and sends the same `webhook-id`.
+ */
+async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<void> {
+  for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
+    const wave = planned.slice(start, start + WAVE_DELIVERIES);
+    const entries = await deps.work.run(() => runWave(deps, wave, insertedAt));
+    await deps.audit.append(entries);
+  }
+}
+
+async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<AuditEntry[]> {
+  const now = deps.clock();
+  const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
+  const drafts = planned.map(({ event, match }) => {
+    const { webhook, eventName } = match;
+    const id = deliveryIdOf(webhook.id, deliveryRowKey(event.eventTimestamp, event.eventId, webhook.id));
+    const pending: Delivery = {
+      id,
+      webhookId: webhook.id,
+      event: eventName,
+      eventId: event.eventId,
+      eventTimestamp: event.eventTimestamp,
+      status: 'PENDING',
+      attempts: 0,
+      createdTimestamp: now,
+      payload: buildPayload(event, webhook.id, eventName),
+    };
+    const congested = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook));
+    return congested ? deferAttempt(deps, pending, { ...first, delivery_id: id }) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
+  });
+  const created = await deps.deliveries.create(drafts);
+  const steps = planned.map(({ match }, index): Step => {
+    const draft = drafts[index] as Delivery;
+    const result = created[index];
+    if (result?.created) return draft.claim ? { kind: 'attempt', webhook: match.webhook, record: draft, etag: result.etag } : { kind: 'enqueue', record: draft };
+    const existing = result?.existing.value ?? draft;
+    if (existing.attempts > 0 || existing.nextScheduleIndex !== undefined) return { kind: 'enqueue', record: existing };
+    // Created by another run and not yet attempted: its holder may still be at it, or may have died.
+    const delayMs = existing.claim ? Math.max(0, existing.claim.expiresAt - now) + CLAIM_RECHECK_MARGIN_MS : 0;
+    return { kind: 'enqueue', record: existing, message: { ...first, delivery_id: existing.id }, delayMs };
+  });
+  const attempts = steps.flatMap((step) => (step.kind === 'attempt' ? [step] : []));
+  const settled = await Promise.all(attempts.map((step) => attemptDelivery(deps, step.webhook, step.record, { ...first, delivery_id: step.record.id })));
+  const written = await deps.deliveries.replace(settled.map((value, index) => ({ value, etag: attempts[index]?.etag ?? '' })));
+  written.forEach((etag, index) => {
+    if (etag === undefined) deps.log.warn(`delivery ${settled[index]?.id ?? ''} changed while its first attempt was made; its outcome was not recorded`);
+  });
+  const outcomes = new Map(settled.filter((_, index) => written[index] !== undefined).map((delivery) => [delivery.id, delivery]));
+  for (const delivery of outcomes.values()) reportFirstSuccess(deps, undefined, delivery, insertedAt);
+  await enqueueNextSteps(deps, [...outcomes.values()]);
+  const enqueues = steps.flatMap((step) => (step.kind === 'enqueue' ? [step] : []));
+  await mapWithLimit(enqueues, 16, (step) => {
+    if (step.message) return deps.deliveryQueue.send(step.message, step.delayMs ?? 0);
+    const next = nextStepOf(step.record, now);
+    return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
+  });
+  return planned.map(({ event, match }, index): AuditEntry => {
+    const step = steps[index] as Step;
+    const replayed = !(created[index]?.created ?? false);
+    const status = outcomes.get(step.record.id)?.status ?? step.record.status;
+    return {
+      timestamp: drafts[index]?.createdTimestamp ?? now,
       principal: event.publishedBy,
       action: 'deliver',
-      webhookId: webhook.id,
-      target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl),
-      details: { event: eventName, event_id: event.eventId, delivery_id: id, status: delivery.status, ...(existing ? { replayed: true } : {}) },
-    },
-  };
+      webhookId: match.webhook.id,
+      target: describeTargetOrigin(match.webhook.target, deps.defaultWorkspaceUrl),
+      details: { event: match.eventName, event_id: event.eventId, delivery_id: step.record.id, status, ...(replayed ? { replayed: true } : {}) },
+    };
+  });
 }

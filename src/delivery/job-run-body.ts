@@ -26,7 +26,7 @@ export function jobShapeOf(jobsGetAnswer: unknown): JobShape {
  * The `jobs/run-now` body. `job_id` is written as a JSON integer from its digits, so a 16-digit id loses
  * nothing (JSON.stringify of a number would round it past 2^53).
  */
-export function runNowBody(jobId: string, shape: JobShape, payload: string): string {
+export function runNowBody(jobId: string, shape: JobShape, payload: string, idempotencyToken?: string): string {
   if (!/^\d+$/.test(jobId)) throw new Error('job_id must be digits');
   const named = { event_message: payload };
   const params: Record<string, unknown> =
@@ -37,6 +37,8 @@ export function runNowBody(jobId: string, shape: JobShape, payload: string): str
         : shape === 'multi'
           ? { notebook_params: named, python_named_params: named, jar_params: [payload], python_params: [payload], spark_submit_params: [payload] }
           : {};
+  // Databricks starts no second run for a token it has seen (at most 64 characters).
+  if (idempotencyToken !== undefined) params.idempotency_token = idempotencyToken.slice(0, 64);
   const rest = JSON.stringify(params);
   return rest === '{}' ? `{"job_id":${jobId}}` : `{"job_id":${jobId},${rest.slice(1)}`;
 }

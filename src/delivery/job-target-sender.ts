@@ -45,7 +45,7 @@ export class JobTargetSender implements TargetSender {
     return this.workspaceOf(webhook) ?? '';
   }
 
-  async send(webhook: Webhook, payload: string, _messageId?: string, maxResponseBytes?: number): Promise<AttemptResult> {
+  async send(webhook: Webhook, payload: string, _messageId?: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult> {
     const { target } = webhook;
     if (target.kind !== 'job') throw new Error('JobTargetSender needs a job target');
     const workspace = this.workspaceOf(webhook);
@@ -62,7 +62,7 @@ export class JobTargetSender implements TargetSender {
       url: `${workspace}/api/2.1/jobs/run-now`,
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
-      body: runNowBody(target.jobId, shape, payload),
+      body: runNowBody(target.jobId, shape, payload, idempotencyToken),
       verifyTls: true,
       ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
     });

@@ -1,16 +1,23 @@
 import type { Clock } from '../ids.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
-import type { WebhookStore } from '../storage/webhook-store.js';
+import type { ScopePage, WebhookStore } from '../storage/webhook-store.js';
 import type { Webhook } from '../webhooks/webhook.js';
 
 /** Allowance for the storage service's clock running ahead of ours. */
 export const CLOCK_SKEW_MARGIN_MS = 1000;
 
+/** Webhooks of one scope, in id order, and whether more follow the last one. */
+export interface ScopeSlice {
+  webhooks: Webhook[];
+  /** True when the scope may hold more webhooks after the last one listed. */
+  full: boolean;
+}
+
 /**
- * The ACTIVE webhooks an event of one model may reach: that model's partition and the registry-wide one.
- * Nothing is cached. Concurrent lookups of a partition share one read, but only a read that started after
- * the event was enqueued (plus a skew margin), so a webhook created before an event was published is always
- * seen. Under a backlog a burst of events then costs a read per partition, not per event.
+ * The ACTIVE webhooks an event of one model may reach: that model's partition and the registry-wide one, a
+ * keyset page of each. Nothing is cached. Concurrent lookups of the same page share one read, but only a read
+ * that started after the event was enqueued (plus a skew margin), so a webhook created before an event was
+ * published is always seen. Under a backlog a burst of events then costs a read per partition, not per event.
  */
 export class SubscriberLookup {
   private readonly inFlight = new Map<string, { startedAt: number; read: Promise<Webhook[]> }>();
@@ -20,20 +27,24 @@ export class SubscriberLookup {
     private readonly clock: Clock,
   ) {}
 
-  async forModel(modelName: string, enqueuedAt: number): Promise<Webhook[]> {
+  async forModel(modelName: string, enqueuedAt: number, page: ScopePage = {}): Promise<{ model: ScopeSlice; registryWide: ScopeSlice }> {
     const notBefore = enqueuedAt + CLOCK_SKEW_MARGIN_MS;
-    const [model, registryWide] = await Promise.all([this.scope(scopeKeyOf(modelName), notBefore), this.scope(REGISTRY_WIDE_SCOPE, notBefore)]);
-    return [...model.filter((webhook) => webhook.modelName === modelName), ...registryWide];
+    const [model, registryWide] = await Promise.all([this.scope(scopeKeyOf(modelName), notBefore, page), this.scope(REGISTRY_WIDE_SCOPE, notBefore, page)]);
+    const slice = (webhooks: Webhook[]): ScopeSlice => ({ webhooks, full: page.limit !== undefined && webhooks.length >= page.limit });
+    return { model: { ...slice(model), webhooks: model.filter((webhook) => webhook.modelName === modelName) }, registryWide: slice(registryWide) };
   }
 
-  private scope(scope: string, notBefore: number): Promise<Webhook[]> {
-    const pending = this.inFlight.get(scope);
+  private scope(scope: string, notBefore: number, page: ScopePage): Promise<Webhook[]> {
+    const key = `${scope}|${page.after ?? ''}|${page.limit ?? ''}`;
+    const pending = this.inFlight.get(key);
     if (pending && pending.startedAt >= notBefore) return pending.read;
-    const entry = { startedAt: this.clock(), read: this.store.listScope(scope, 'ACTIVE') };
-    this.inFlight.set(scope, entry);
-    void entry.read.finally(() => {
-      if (this.inFlight.get(scope) === entry) this.inFlight.delete(scope);
-    }).catch(() => undefined);
+    const entry = { startedAt: this.clock(), read: this.store.listScope(scope, 'ACTIVE', page) };
+    this.inFlight.set(key, entry);
+    void entry.read
+      .finally(() => {
+        if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+      })
+      .catch(() => undefined);
     return entry.read;
   }
 }

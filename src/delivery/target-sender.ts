@@ -12,7 +12,11 @@ export const DELIVERY_RESPONSE_BYTES = 16 * 1024;
 
 /** One kind of target: how to send a payload to it, and what its answer means. */
 export interface TargetSender {
-  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult>;
+  /**
+   * `messageId` is the delivery id (`webhook-id`); `idempotencyToken`, for targets that start something (job
+   * runs), is the same on every retry of one delivery, so a retry after a timeout starts nothing twice.
+   */
+  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult>;
   classify(result: AttemptResult): Outcome;
   /** Where the attempt goes, for per-origin bookkeeping. */
   originOf(webhook: Webhook): string;

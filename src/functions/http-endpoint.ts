@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../logger.js';
-import { statusCodeOf } from '../storage/rest-errors.js';
+import { isStorageTrouble, statusCodeOf } from '../storage/rest-errors.js';
 import type { Services } from '../services.js';
 
 export type ServicesProvider = () => Promise<Services>;
@@ -48,19 +48,19 @@ export function logSettingsError(context: InvocationContext, error: ConfigError)
 }
 
 /**
- * A settings problem is a 503 naming the setting; storage that cannot be reached is a passing condition (503);
- * anything else unexpected is a 500 without details.
+ * A settings problem is a 503 naming the setting. Storage that is throttling, failing or out of reach is a
+ * passing condition: 503 with Retry-After, logged as a warning without a stack. Anything else unexpected is a
+ * 500 without details, logged as a defect.
  */
 function unexpectedError(error: unknown, context: InvocationContext): ApiError {
   if (error instanceof ConfigError) {
     logSettingsError(context, error);
     return settingsUnavailable(error);
   }
-  const status = statusCodeOf(error);
-  const code = (error as { code?: unknown }).code;
-  if (status === undefined && typeof code === 'string' && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|REQUEST_SEND_ERROR/.test(code)) {
-    context.warn(`storage unreachable: ${code}`);
-    return new ApiError('TEMPORARILY_UNAVAILABLE', 'Storage is unreachable; try again shortly', { 'Retry-After': '5' });
+  if (isStorageTrouble(error)) {
+    const code = (error as { code?: unknown }).code;
+    context.warn(`storage unavailable in ${context.functionName}: ${statusCodeOf(error) ?? ''} ${typeof code === 'string' ? code : ''} ${errorMessage(error).slice(0, 200)}`);
+    return new ApiError('TEMPORARILY_UNAVAILABLE', 'Storage is busy or unreachable; try again shortly', { 'Retry-After': '5' });
   }
   context.error(`unexpected error in ${context.functionName}: ${error instanceof Error ? (error.stack ?? error.message) : errorMessage(error)}`);
   return new ApiError('INTERNAL_ERROR', `An internal error occurred (invocation ${context.invocationId})`);

@@ -156,10 +156,17 @@ export class QueueListener {
       }
       const text = messageEncoding === 'base64' ? Buffer.from(message.messageText, 'base64').toString('utf8') : message.messageText;
       const invocationId = randomUUID();
+      // Each renewal answers a new pop receipt and voids the old one. Renewals run one at a time, and the
+      // message is completed only after the last one has answered, with the receipt it answered.
+      let renewal: Promise<void> = Promise.resolve();
       const renew = setInterval(() => {
-        this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(this.leaseMs / 1000)).then(
-          (updated) => (popReceipt = updated.popReceipt ?? popReceipt),
-          () => undefined,
+        renewal = renewal.then(() =>
+          this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(this.leaseMs / 1000)).then(
+            (updated) => {
+              popReceipt = updated.popReceipt ?? popReceipt;
+            },
+            () => undefined,
+          ),
         );
       }, this.leaseMs / 2);
       let failed = false;
@@ -173,6 +180,7 @@ export class QueueListener {
         this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${invocationId}): ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         clearInterval(renew);
+        await renewal;
       }
       if (!failed) await this.queue.deleteMessage(message.messageId, popReceipt);
       else if (message.dequeueCount >= maxDequeueCount) await this.moveToPoison(message, popReceipt);

@@ -4,7 +4,9 @@ import type { EventName } from '../webhooks/events.js';
 import { dayKeyOf, invertedTimestamp, startOfDayKey } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
 import { addPurges, anyWhere, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
-import { readOrUndefined } from './rest-errors.js';
+import { mapWithLimit } from '../limit.js';
+import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
+import type { Versioned } from './webhook-store.js';
 
 export interface DeliveryQuery {
   webhookId: string;
@@ -15,11 +17,22 @@ export interface DeliveryQuery {
   limit: number;
 }
 
+/** The outcome of creating one record: it was written (at this version), or one was already there. */
+export type CreateResult = { created: true; etag: string } | { created: false; existing: Versioned<Delivery> };
+
+/**
+ * The delivery log. Writes that make or record an attempt are conditional (create-if-absent, replace-at-version),
+ * so two processes working the same delivery never both send one attempt.
+ */
 export interface DeliveryStore {
-  get(id: string): Promise<Delivery | undefined>;
-  put(delivery: Delivery): Promise<void>;
-  /** Many at once: one transaction per webhook and hundred records. */
-  putAll(deliveries: readonly Delivery[]): Promise<void>;
+  get(id: string): Promise<Versioned<Delivery> | undefined>;
+  /** Writes each record that does not exist yet; answers, in order, its version or the record already there. */
+  create(deliveries: readonly Delivery[]): Promise<CreateResult[]>;
+  /**
+   * Replaces each record that is still at its version; answers, in order, the new version, or undefined where
+   * the record changed meanwhile or is gone.
+   */
+  replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]>;
   /** Newest first. */
   list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }>;
 }
@@ -39,6 +52,9 @@ type DeliveryEntity = {
   NextAttemptAt?: number;
   NextScheduleIndex?: number;
   Payload: string;
+  RunToken?: string;
+  ClaimAttempt?: number;
+  ClaimExpiresAt?: number;
 };
 
 const DAY_MS = 86_400_000;
@@ -54,6 +70,10 @@ const PARALLEL_DAYS = 8;
  * deleted webhooks, without reading the log itself. Each process remembers the rows it has written, so the
  * index costs one write per webhook and day, not one per delivery.
  */
+/** Storage requests one store call keeps in flight when it falls back to one request per record. */
+const STORAGE_CONCURRENCY = 8;
+
+/** The delivery log: a partition per webhook, rows newest first. */
 export class TableDeliveryStore implements DeliveryStore {
   private readonly knownDays = new Set<string>();
 
@@ -62,16 +82,55 @@ export class TableDeliveryStore implements DeliveryStore {
     private readonly days: TableClient,
   ) {}
 
-  async get(id: string): Promise<Delivery | undefined> {
+  async get(id: string): Promise<Versioned<Delivery> | undefined> {
     const key = parseDeliveryId(id);
     if (!key) return undefined;
     const entity = await readOrUndefined(() => this.table.getEntity<DeliveryEntity>(key.webhookId, key.rowKey));
-    return entity ? fromEntity(entity) : undefined;
+    return entity ? { value: fromEntity(entity), etag: entity.etag } : undefined;
   }
 
-  async put(delivery: Delivery): Promise<void> {
-    await this.indexDays([delivery]);
-    await this.table.upsertEntity(toEntity(delivery), 'Replace');
+  /** One transaction per webhook and hundred records; a transaction that meets an existing row is redone row by row. */
+  async create(deliveries: readonly Delivery[]): Promise<CreateResult[]> {
+    await this.indexDays(deliveries);
+    const results = new Array<CreateResult>(deliveries.length);
+    await mapWithLimit(transactionGroups(deliveries.map(toEntity)), STORAGE_CONCURRENCY, async (group) => {
+      if (group.length > 1) {
+        try {
+          const response = await this.table.submitTransaction(group.map(({ item }): TransactionAction => ['create', item]));
+          await Promise.all(
+            group.map(async ({ item, index }, position) => {
+              results[index] = { created: true, etag: etagOf(response.subResponses, item.rowKey, position) ?? (await this.versionOf(item)) };
+            }),
+          );
+          return;
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+        }
+      }
+      await mapWithLimit(group, STORAGE_CONCURRENCY, async ({ item, index }) => {
+        results[index] = await this.createOne(item);
+      });
+    });
+    return results;
+  }
+
+  /** The current version of a row just written, for a service that did not answer it. */
+  private async versionOf(entity: DeliveryEntity): Promise<string> {
+    return (await this.table.getEntity(entity.partitionKey, entity.rowKey)).etag;
+  }
+
+  private async createOne(entity: DeliveryEntity): Promise<CreateResult> {
+    for (let tries = 0; ; tries += 1) {
+      try {
+        const created = await this.table.createEntity(entity);
+        return { created: true, etag: created.etag ?? '' };
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+      const existing = await this.get(deliveryIdOf(entity.partitionKey, entity.rowKey));
+      if (existing) return { created: false, existing };
+      if (tries > 2) throw new Error(`delivery ${entity.rowKey} kept appearing and vanishing`);
+    }
   }
 
   private async indexDays(deliveries: readonly Delivery[]): Promise<void> {
@@ -124,24 +183,43 @@ export class TableDeliveryStore implements DeliveryStore {
     return addPurges(purged, { deleted: 0, requests: 2, done: true });
   }
 
+  /** Unconditional bulk writes, for seeding and maintenance (never for attempts, which are claimed). */
   async putAll(deliveries: readonly Delivery[]): Promise<void> {
     await this.indexDays(deliveries);
-    const byWebhook = new Map<string, DeliveryEntity[]>();
-    for (const delivery of deliveries) {
-      const entity = toEntity(delivery);
-      byWebhook.set(entity.partitionKey, [...(byWebhook.get(entity.partitionKey) ?? []), entity]);
-    }
-    await Promise.all(
-      [...byWebhook.values()].flatMap((entities) => {
-        const chunks: DeliveryEntity[][] = [];
-        for (let start = 0; start < entities.length; start += TRANSACTION_LIMIT) chunks.push(entities.slice(start, start + TRANSACTION_LIMIT));
-        return chunks.map((chunk) =>
-          chunk.length === 1 && chunk[0]
-            ? this.table.upsertEntity(chunk[0], 'Replace')
-            : this.table.submitTransaction(chunk.map((entity): TransactionAction => ['upsert', entity, 'Replace'])),
-        );
-      }),
+    await mapWithLimit(transactionGroups(deliveries.map(toEntity)), STORAGE_CONCURRENCY, (group) =>
+      this.table.submitTransaction(group.map(({ item }): TransactionAction => ['upsert', item, 'Replace'])),
     );
+  }
+
+  async replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]> {
+    const results = new Array<string | undefined>(updates.length);
+    const etags = updates.map((update) => update.etag);
+    await mapWithLimit(transactionGroups(updates.map((update) => toEntity(update.value))), STORAGE_CONCURRENCY, async (group) => {
+      if (group.length > 1) {
+        try {
+          const response = await this.table.submitTransaction(
+            group.map(({ item, index }): TransactionAction => ['update', item, 'Replace', { etag: etags[index] ?? '' }]),
+          );
+          await Promise.all(
+            group.map(async ({ item, index }, position) => {
+              results[index] = etagOf(response.subResponses, item.rowKey, position) ?? (await this.versionOf(item));
+            }),
+          );
+          return;
+        } catch (error) {
+          if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
+        }
+      }
+      await mapWithLimit(group, STORAGE_CONCURRENCY, async ({ item, index }) => {
+        try {
+          results[index] = (await this.table.updateEntity(item, 'Replace', { etag: etags[index] ?? '' })).etag ?? '';
+        } catch (error) {
+          if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
+          results[index] = undefined;
+        }
+      });
+    });
+    return results;
   }
 
   async list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
@@ -165,6 +243,26 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 }
 
+/** Entities grouped for transactions: one partition (webhook) each, at most TRANSACTION_LIMIT, with their input index. */
+function transactionGroups(entities: DeliveryEntity[]): { item: DeliveryEntity; index: number }[][] {
+  const byPartition = new Map<string, { item: DeliveryEntity; index: number }[]>();
+  entities.forEach((item, index) => {
+    const group = byPartition.get(item.partitionKey);
+    if (group) group.push({ item, index });
+    else byPartition.set(item.partitionKey, [{ item, index }]);
+  });
+  return [...byPartition.values()].flatMap((group) => {
+    const chunks: { item: DeliveryEntity; index: number }[][] = [];
+    for (let start = 0; start < group.length; start += TRANSACTION_LIMIT) chunks.push(group.slice(start, start + TRANSACTION_LIMIT));
+    return chunks;
+  });
+}
+
+/** A transaction's version of one entity: by row key (creates), else by position (updates answer none). */
+function etagOf(subResponses: readonly { rowKey?: string; etag?: string }[], rowKey: string, position: number): string | undefined {
+  return subResponses.find((sub) => sub.rowKey === rowKey)?.etag ?? (subResponses[position]?.rowKey === undefined ? subResponses[position]?.etag : undefined);
+}
+
 function toEntity(delivery: Delivery): DeliveryEntity {
   const key = parseDeliveryId(delivery.id);
   if (!key) throw new Error(`malformed delivery id ${delivery.id}`);
@@ -183,6 +281,8 @@ function toEntity(delivery: Delivery): DeliveryEntity {
     ...(delivery.nextAttemptTimestamp !== undefined ? { NextAttemptAt: delivery.nextAttemptTimestamp } : {}),
     ...(delivery.nextScheduleIndex !== undefined ? { NextScheduleIndex: delivery.nextScheduleIndex } : {}),
     Payload: delivery.payload,
+    ...(delivery.runToken !== undefined ? { RunToken: delivery.runToken } : {}),
+    ...(delivery.claim ? { ClaimAttempt: delivery.claim.attempt, ClaimExpiresAt: delivery.claim.expiresAt } : {}),
   };
 }
 
@@ -202,5 +302,7 @@ function fromEntity(entity: DeliveryEntity): Delivery {
     ...(entity.NextAttemptAt !== undefined ? { nextAttemptTimestamp: entity.NextAttemptAt } : {}),
     ...(entity.NextScheduleIndex !== undefined ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
     payload: entity.Payload,
+    ...(entity.RunToken !== undefined ? { runToken: entity.RunToken } : {}),
+    ...(entity.ClaimAttempt !== undefined && entity.ClaimExpiresAt !== undefined ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
   };
 }

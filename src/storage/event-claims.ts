@@ -5,15 +5,23 @@ import { purgeWhere, type PurgeResult } from './purge.js';
 import { isConflict, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 
 export const DEDUP_WINDOW_MS = 24 * 3_600_000;
+/** How long a copy of an event holds it while its fan-out runs; a copy whose process died loses it after this. */
+export const EVENT_CLAIM_LEASE_MS = 10 * 60_000;
+
+/** Whether a copy of an event may fan it out: yes; no (a copy finished within 24 h); or not before a time. */
+export type ClaimAnswer = { kind: 'mine' } | { kind: 'finished' } | { kind: 'held'; until: number };
 
 /**
- * Who first processed an event id. Re-publishing an event id within 24 h is dropped; the same queue message
- * processed again (after a crash or a failed attempt) keeps its claim, so a retry is never mistaken for a
- * duplicate.
+ * Which copy of an event id (the queue message that carried it) is fanning it out, and which finished. A copy is
+ * a duplicate only when an earlier copy finished its fan-out within 24 h. A copy whose processing failed,
+ * crashed or was poisoned is processed again: the same message keeps its claim, and another copy (a message
+ * moved back from the poison queue, the event published again) takes the claim over once it expires. A copy
+ * that meets a live claim of another copy waits for it, and is then either a duplicate or the one that goes on.
  */
 export interface EventClaims {
-  /** True when this claimant may process the event. */
-  claim(eventId: string, claimant: string, now: number): Promise<boolean>;
+  claim(eventId: string, claimant: string, now: number): Promise<ClaimAnswer>;
+  /** Records that the event's fan-out finished (its last chunk included). */
+  finish(eventId: string, claimant: string, now: number): Promise<void>;
 }
 
 interface ClaimEntity {
@@ -21,39 +29,54 @@ interface ClaimEntity {
   rowKey: string;
   EventId: string;
   Claimant: string;
-  ClaimedAt: number;
+  ExpiresAt: number;
+  FinishedAt?: number;
+}
+
+/** The rule, shared by the Table adapter and the in-memory fake. */
+export function judgeClaim(existing: { Claimant: string; ExpiresAt: number; FinishedAt?: number | undefined }, claimant: string, now: number): ClaimAnswer | 'take' {
+  if (existing.FinishedAt !== undefined) return now - existing.FinishedAt < DEDUP_WINDOW_MS ? { kind: 'finished' } : 'take';
+  if (existing.Claimant === claimant || existing.ExpiresAt <= now) return 'take';
+  return { kind: 'held', until: existing.ExpiresAt };
 }
 
 /**
- * Claims are partitioned by the UTC day they were made and a shard (`20261128_a`), the row key a hash of the
- * event id. An id is looked for in yesterday's partition (one read) and claimed in today's, so a claim is
- * seen for its whole 24 h; retention then drops every partition older than yesterday, a key range.
+ * Claims are partitioned by the UTC day they were written and a shard (`20261128_a`), the row key a hash of the
+ * event id. An id is looked for in yesterday's partition (one read) and claimed in today's, so a claim or a
+ * finished fan-out is seen for its whole 24 h; retention then drops every partition older than yesterday.
  */
 export class TableEventClaims implements EventClaims {
   constructor(private readonly table: TableClient) {}
 
-  async claim(eventId: string, claimant: string, now: number): Promise<boolean> {
+  async claim(eventId: string, claimant: string, now: number): Promise<ClaimAnswer> {
     const hash = sha256Hex(eventId).slice(0, 40);
     const shard = hash.slice(0, 1);
     const earlier = await readOrUndefined(() => this.table.getEntity<ClaimEntity>(`${dayKeyOf(now - DEDUP_WINDOW_MS)}_${shard}`, hash));
-    if (earlier && now - earlier.ClaimedAt < DEDUP_WINDOW_MS) return earlier.Claimant === claimant;
-    const entity: ClaimEntity = { partitionKey: `${dayKeyOf(now)}_${shard}`, rowKey: hash, EventId: eventId, Claimant: claimant, ClaimedAt: now };
-    try {
-      await this.table.createEntity(entity);
-      return true;
-    } catch (error) {
-      if (!isConflict(error)) throw error;
+    const judged = earlier ? judgeClaim(earlier, claimant, now) : 'take';
+    if (judged !== 'take') return judged;
+    const entity: ClaimEntity = { partitionKey: `${dayKeyOf(now)}_${shard}`, rowKey: hash, EventId: eventId, Claimant: claimant, ExpiresAt: now + EVENT_CLAIM_LEASE_MS };
+    for (let tries = 0; tries < 3; tries += 1) {
+      const existing = await readOrUndefined(() => this.table.getEntity<ClaimEntity>(entity.partitionKey, entity.rowKey));
+      try {
+        if (!existing) {
+          await this.table.createEntity(entity);
+          return { kind: 'mine' };
+        }
+        const answer = judgeClaim(existing, claimant, now);
+        if (answer !== 'take') return answer;
+        await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
+        return { kind: 'mine' };
+      } catch (error) {
+        if (!isConflict(error) && !isPreconditionFailed(error)) throw error;
+      }
     }
-    const existing = await this.table.getEntity<ClaimEntity>(entity.partitionKey, entity.rowKey);
-    if (existing.Claimant === claimant) return true;
-    if (now - existing.ClaimedAt < DEDUP_WINDOW_MS) return false;
-    try {
-      await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
-      return true;
-    } catch (error) {
-      if (isPreconditionFailed(error)) return false;
-      throw error;
-    }
+    return { kind: 'held', until: now + 1000 };
+  }
+
+  async finish(eventId: string, claimant: string, now: number): Promise<void> {
+    const hash = sha256Hex(eventId).slice(0, 40);
+    const entity: ClaimEntity = { partitionKey: `${dayKeyOf(now)}_${hash.slice(0, 1)}`, rowKey: hash, EventId: eventId, Claimant: claimant, ExpiresAt: now, FinishedAt: now };
+    await this.table.upsertEntity(entity, 'Replace');
   }
 
   /** Deletes the claims of every UTC day before the cutoff's (the cutoff is now less the dedup window). */

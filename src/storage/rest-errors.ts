@@ -20,3 +20,18 @@ export async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | un
     throw error;
   }
 }
+
+const TRANSIENT_CODES = /^(ServerBusy|OperationTimedOut|InternalError|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EMFILE|ENFILE|EPIPE|REQUEST_SEND_ERROR)$/;
+
+/**
+ * Storage is throttling, failing on its side or out of reach (503 ServerBusy, 500, timeouts, refused or reset
+ * connections, no file descriptors left): a passing condition, not a defect of the caller's request.
+ */
+export function isStorageTrouble(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const status = statusCodeOf(error);
+  if (status === 500 || status === 503 || status === 408) return true;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === 'string' && TRANSIENT_CODES.test(code)) return true;
+  return status === undefined && (name === 'AbortError' || name === 'TimeoutError');
+}

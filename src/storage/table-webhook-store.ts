@@ -5,7 +5,7 @@ import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
-import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
 
 type WebhookEntity = {
   partitionKey: string;
@@ -138,14 +138,16 @@ export class TableWebhookStore implements WebhookStore {
     try {
       await this.webhooks.updateEntity(this.toEntity(webhook), 'Replace', { etag });
     } catch (error) {
-      if (isPreconditionFailed(error)) throw new ConcurrentUpdateError();
+      // Changed meanwhile, or deleted meanwhile: the caller reads it again (and finds it gone).
+      if (isPreconditionFailed(error) || isNotFound(error)) throw new ConcurrentUpdateError();
       throw error;
     }
   }
 
   async setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void> {
     const patch = { partitionKey: scopeKeyOf(webhook.modelName), rowKey: webhook.id, Status: status, UpdatedAt: now };
-    await this.webhooks.updateEntity(patch, 'Merge', { etag: '*' });
+    // A webhook deleted meanwhile (a 410 racing a delete) has no status left to set.
+    await readOrUndefined(() => this.webhooks.updateEntity(patch, 'Merge', { etag: '*' }));
   }
 
   /** Deletes the row and lowers its scope's counter in one transaction; removing a removed webhook frees nothing. */
@@ -194,12 +196,19 @@ export class TableWebhookStore implements WebhookStore {
     return { webhooks: found };
   }
 
-  async listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
-    const filter = odata`PartitionKey eq ${scope} and Status eq ${status}`;
+  async listScope(scope: string, status: WebhookStatus, page: ScopePage = {}): Promise<Webhook[]> {
+    const after = page.after !== undefined ? odata` and RowKey gt ${page.after}` : '';
+    const filter = `${odata`PartitionKey eq ${scope} and Status eq ${status}`}${after}`;
+    const limit = page.limit ?? Infinity;
     const found: Webhook[] = [];
-    for await (const entity of this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } })) {
-      const read = await this.readOrSkip(entity);
-      if (read) found.push(read.value);
+    const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit) });
+    for await (const entities of pages) {
+      for (const entity of entities) {
+        if (found.length >= limit) return found;
+        const read = await this.readOrSkip(entity);
+        if (read) found.push(read.value);
+      }
+      if (found.length >= limit) return found;
     }
     return found;
   }

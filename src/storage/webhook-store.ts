@@ -25,6 +25,12 @@ export interface WebhookPage {
   next?: Cursor;
 }
 
+/** A keyset page of one scope's webhooks: ids after `after`, at most `limit` of them. */
+export interface ScopePage {
+  after?: string;
+  limit?: number;
+}
+
 /** A write lost a race with another write of the same webhook. */
 export class ConcurrentUpdateError extends Error {
   constructor() {
@@ -58,9 +64,8 @@ export interface WebhookStore {
   setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void>;
   remove(webhook: Webhook): Promise<void>;
   list(query: WebhookQuery): Promise<WebhookPage>;
-  /** Every webhook of one scope with the given status. */
-  listScope(scope: string, status: WebhookStatus): Promise<Webhook[]>;
-  /** The webhooks of one scope, counted row by row. */
+  /** The webhooks of one scope with the given status, in id order: all of them, or a page after an id. */
+  listScope(scope: string, status: WebhookStatus, page?: ScopePage): Promise<Webhook[]>;
   countScope(scope: string): Promise<number>;
 }
 

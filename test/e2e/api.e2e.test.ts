@@ -185,6 +185,24 @@ describe('webhook API end to end (local runtime on Azurite)', async () => {
     assert.equal(await snapshotStorage(azurite.clients), before);
   });
 
+  it('answers 404, never 500, to PATCHes and DELETEs racing a delete', async () => {
+    const receiver = await startReceiver();
+    const statuses: number[] = [];
+    for (let round = 0; round < 8; round += 1) {
+      const created = await runtime.api('POST', `${API}/create`, { body: { model_name: 'racing', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } } });
+      const id = (created.json.webhook as { id: string }).id;
+      const calls = await Promise.all([
+        runtime.api('DELETE', `${API}/delete`, { body: { id } }),
+        ...Array.from({ length: 3 }, (_, n) => runtime.api('PATCH', `${API}/update`, { body: { id, description: `race ${n}` } })),
+        runtime.api('DELETE', `${API}/delete`, { body: { id } }),
+      ]);
+      statuses.push(...calls.map((call) => call.status));
+      assert.ok(calls.every((call) => call.status === 200 || (call.status === 404 && call.json.error_code === 'RESOURCE_DOES_NOT_EXIST')), calls.map((call) => `${call.status} ${JSON.stringify(call.json)}`).join('; '));
+      assert.equal((await runtime.api('GET', `${API}/list?model_name=racing`)).json.webhooks, undefined, 'gone in the end');
+    }
+    assert.ok(statuses.includes(404), 'some calls lost the race');
+  });
+
   it('answers 503 from health when storage is down', async () => {
     const own = await testAzurite();
     const local = await startRuntime(testEnv(own.connectionString));

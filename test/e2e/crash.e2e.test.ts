@@ -9,7 +9,7 @@ describe('a runtime killed mid-delivery', async () => {
   const azurite = await testAzurite();
 
   it('still delivers every event after a restart, duplicates carrying the same webhook-id', async () => {
-    const env = testEnv(azurite.connectionString, { DELIVERY_TIMEOUT: '30s' });
+    const env = testEnv(azurite.connectionString, { DELIVERY_TIMEOUT: '10s' });
     const first = await startRuntime(env, { queueLease: '3s' });
     const receiver = await startReceiver({ behaviour: hang });
     const steady = await startReceiver();

@@ -62,8 +62,8 @@ describe('job webhooks end to end (fake Databricks Jobs API)', async () => {
         from_stage: 'None',
         text: `Registered model '${model}' version 8 transitioned from None to Production.`,
       });
-      assert.deepEqual(body, { job_id: 0, ...params(payload) });
-      await waitForDeliveries(runtime, id, (list) => list[0]?.status === 'SUCCEEDED');
+      const [delivery] = await waitForDeliveries(runtime, id, (list) => list[0]?.status === 'SUCCEEDED');
+      assert.deepEqual(body, { job_id: 0, ...params(payload), idempotency_token: delivery?.id }, 'the delivery id is the idempotency token');
     });
   }
 
@@ -113,6 +113,24 @@ describe('job webhooks end to end (fake Databricks Jobs API)', async () => {
     assert.match(retrying?.last_error ?? '', /HTTP 500 INTERNAL_ERROR: try later/);
     broken.failWith(undefined);
     await waitForDeliveries(runtime, flaky, (list) => list[0]?.status === 'SUCCEEDED');
+  });
+
+  it('a retry after a run-now timeout starts no second run (same idempotency_token); a redeliver starts one', async () => {
+    const jobId = '7070';
+    workspace.defineJob(jobId, [{ task_key: 'nb', notebook_task: { notebook_path: '/x' } }]);
+    const id = await jobHook('idempotent-job', jobId);
+    const started = workspace.runsStarted;
+    workspace.answerNextRunNowAfter(3000);
+    await publish(runtime, [transition('idempotent-job')]);
+    const [delivery] = await waitForDeliveries(runtime, id, (list) => list[0]?.status === 'SUCCEEDED');
+    assert.equal(delivery?.attempts, 2, 'the first attempt timed out and was retried');
+    const tokens = callsFor(jobId).map((call) => (JSON.parse(call.rawBody) as { idempotency_token?: string }).idempotency_token);
+    assert.deepEqual(tokens, [delivery?.id, delivery?.id]);
+    assert.equal(workspace.runsStarted - started, 1, 'one run started');
+    const redelivered = await runtime.api('POST', `${API}/deliveries/redeliver`, { body: { delivery_id: delivery?.id } });
+    assert.equal(redelivered.status, 200);
+    await waitFor('the redelivered run', () => (callsFor(jobId).length === 3 ? true : undefined));
+    assert.equal(workspace.runsStarted - started, 2, 'an explicit redeliver starts a new run');
   });
 
   it('answers the test call with the run-now status and body', async () => {

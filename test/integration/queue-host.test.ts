@@ -20,7 +20,11 @@ describe('local queue trigger, as the Functions host runs it', async () => {
   const core = installWorkerCore();
   let queueIndex = 0;
 
-  async function listen(handler: (message: unknown, context: InvocationContext) => Promise<void>, overrides: Partial<QueueHostSettings> = {}) {
+  async function listen(
+    handler: (message: unknown, context: InvocationContext) => Promise<void>,
+    overrides: Partial<QueueHostSettings> = {},
+    host: { leaseMs?: number; log?: (level: string, fn: string, text: string) => void } = {},
+  ) {
     const name = `host-queue-${queueIndex++}`;
     const queue = azurite.clients.queue(name);
     const poison = azurite.clients.queue(`${name}-poison`);
@@ -28,7 +32,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     functionsLibrary.app.storageQueue(`fn-${name}`, { queueName: name, connection: QUEUE_CONNECTION, handler });
     const fn = core.functions.find((candidate) => candidate.name === `fn-${name}`);
     assert.ok(fn);
-    const listener = new QueueListener(fn, name, queue, poison, { ...settings, ...overrides }, quiet, 4000);
+    const listener = new QueueListener(fn, name, queue, poison, { ...settings, ...overrides }, host.log ?? quiet, host.leaseMs ?? 4000);
     return { name, queue, poison, listener };
   }
 
@@ -97,6 +101,35 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     assert.equal(seen[0]?.id, 'forged');
     assert.equal(seen[0]?.dequeueCount, 99);
     assert.deepEqual(seen[0]?.model_Name, { inner_Key: 1 });
+  });
+
+  it('renews a short lease under a slow handler and completes with the current pop receipt, even as a renewal is answering', async () => {
+    const runs: number[] = [];
+    const warnings: string[] = [];
+    const { queue, listener } = await listen(
+      async () => {
+        runs.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+      },
+      {},
+      { leaseMs: 2000, log: (level, _fn, text) => warnings.push(`${level} ${text}`) },
+    );
+    const update = queue.updateMessage.bind(queue);
+    // The storage service answers renewals slowly: the new receipt is in force before the caller knows it.
+    queue.updateMessage = (async (...args: Parameters<typeof update>) => {
+      const answer = await update(...args);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return answer;
+    }) as typeof queue.updateMessage;
+    listener.start();
+    await queue.sendMessage(Buffer.from('{"slow":true}').toString('base64'));
+    await waitFor('the run', () => (runs.length === 1 ? true : undefined));
+    await waitFor('the message completed', async () => ((await queue.peekMessages()).peekedMessageItems.length === 0 && warnings.length === 0 ? true : undefined), 5000).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await listener.stop();
+    assert.deepEqual(warnings, [], 'completion never meets a stale pop receipt');
+    assert.equal(runs.length, 1, 'the message ran once');
+    assert.equal((await queue.peekMessages()).peekedMessageItems.length, 0);
   });
 
   it('retries a failing message with a rising dequeueCount, then moves it to <queue>-poison as it was', async () => {

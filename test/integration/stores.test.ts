@@ -4,7 +4,7 @@ import { describe, it, before } from 'node:test';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/delivery/delivery.js';
 import { TableAuditLog } from '../../src/storage/audit-log.js';
 import { TableDeliveryStore, type DeliveryStore } from '../../src/storage/delivery-store.js';
-import { TableEventClaims, type EventClaims } from '../../src/storage/event-claims.js';
+import { EVENT_CLAIM_LEASE_MS, TableEventClaims, type EventClaims } from '../../src/storage/event-claims.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import { TABLES } from '../../src/storage/names.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
@@ -122,6 +122,28 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       assert.equal(await store.get(created.id), undefined);
     });
 
+    it('setting the status of, or removing, a webhook that is gone changes nothing and does not throw', async () => {
+      const gone = webhook();
+      await store.setStatus(gone, 'DISABLED', 5);
+      await store.remove(gone);
+      assert.equal(await store.get(gone.id), undefined, 'setStatus never creates a row');
+    });
+
+    it('lists a scope a keyset page at a time, in id order', async () => {
+      const scope = `paged-${name}-${randomBytes(3).toString('hex')}`;
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index += 1) {
+        const created = webhook({ modelName: scope });
+        ids.push(created.id);
+        await store.insert(created);
+      }
+      ids.sort();
+      const first = await store.listScope(scopeKeyOf(scope), 'ACTIVE', { limit: 2 });
+      assert.deepEqual(first.map((found) => found.id), ids.slice(0, 2));
+      const rest = await store.listScope(scopeKeyOf(scope), 'ACTIVE', { after: ids[1] ?? '', limit: 10 });
+      assert.deepEqual(rest.map((found) => found.id), ids.slice(2));
+    });
+
     it('lists a scope by status, counts it, and pages a filtered listing with keyset tokens', async () => {
       const scope = `scope-${name}`;
       const made: Webhook[] = [];
@@ -210,11 +232,11 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       payload: '{"event":"MODEL_VERSION_CREATED"}',
     });
 
-    it('puts, gets and lists newest first, by status and since a time, in pages', async () => {
+    it('creates, gets and lists newest first, by status and since a time, in pages', async () => {
       const store = await make();
       const all = [1000, 2000, 3000, 4000, 5000].map((ts, index) => delivery(ts, index % 2 ? 'FAILED' : 'SUCCEEDED'));
-      for (const item of all) await store.put(item);
-      assert.deepEqual(await store.get(all[0]?.id ?? ''), all[0]);
+      for (const item of all) assert.equal((await store.create([item]))[0]?.created, true);
+      assert.deepEqual((await store.get(all[0]?.id ?? ''))?.value, all[0]);
       assert.equal(await store.get('nonsense'), undefined);
       const first = await store.list({ webhookId, limit: 2 });
       assert.deepEqual(first.deliveries.map((item) => item.eventTimestamp), [5000, 4000]);
@@ -226,29 +248,69 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       assert.deepEqual((await store.list({ webhookId, sinceTimestamp: 3000, limit: 10 })).deliveries.map((item) => item.eventTimestamp), [5000, 4000, 3000]);
     });
 
-    it('writes many records at once across webhooks, past one transaction', async () => {
+    it('creates many records at once across webhooks, past one transaction, and answers the existing ones', async () => {
       const store = await make();
       const other = randomBytes(16).toString('hex');
       const many = Array.from({ length: 230 }, (_, index) => ({ ...delivery(10_000 + index, 'SUCCEEDED') }));
       const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, deliveryRowKey(99, 'x', other)), webhookId: other };
-      await store.putAll([...many, elsewhere]);
-      await store.putAll([{ ...elsewhere, status: 'SUCCEEDED' }]);
+      const claimed = { ...many[5], claim: { attempt: 1, expiresAt: 123 }, runToken: 'token-1' } as Delivery;
+      await store.create([elsewhere, claimed]);
+      const results = await store.create([...many, { ...elsewhere, status: 'SUCCEEDED' }]);
       assert.equal((await store.list({ webhookId, sinceTimestamp: 10_000, limit: 1000 })).deliveries.length, 230);
-      assert.equal((await store.get(elsewhere.id))?.status, 'SUCCEEDED');
+      assert.deepEqual(results.map((result) => result.created).filter((created) => !created).length, 2);
+      const existing = results[5];
+      assert.ok(existing && !existing.created);
+      assert.deepEqual(existing.existing.value, claimed, 'the row already there is answered, claim and token included');
+      assert.equal((await store.get(elsewhere.id))?.value.status, 'FAILED', 'create never overwrites');
+    });
+
+    it('replaces only at the version read; a stale or missing row is answered undefined and left alone', async () => {
+      const store = await make();
+      const a = delivery(20_001, 'PENDING');
+      const b = delivery(20_002, 'PENDING');
+      const [createdA, createdB] = await store.create([a, b]);
+      assert.ok(createdA?.created && createdB?.created);
+      const [next] = await store.replace([{ value: { ...a, attempts: 2 }, etag: createdA.etag }]);
+      assert.ok(next);
+      const stale = await store.replace([
+        { value: { ...a, attempts: 3 }, etag: createdA.etag },
+        { value: { ...b, status: 'SUCCEEDED' }, etag: createdB.etag },
+      ]);
+      assert.equal(stale[0], undefined, 'the stale write loses');
+      assert.ok(stale[1], 'its neighbour in the same partition is still written');
+      assert.equal((await store.get(a.id))?.value.attempts, 2);
+      assert.equal((await store.get(b.id))?.value.status, 'SUCCEEDED');
+      const current = await store.get(a.id);
+      const together = await store.replace([
+        { value: { ...a, attempts: 4 }, etag: current?.etag ?? '' },
+        { value: { ...b, attempts: 4 }, etag: stale[1] ?? '' },
+      ]);
+      assert.ok(together[0] && together[1], 'one transaction for both');
+      const again = await store.replace([
+        { value: { ...a, attempts: 5 }, etag: together[0] },
+        { value: { ...b, attempts: 5 }, etag: together[1] },
+      ]);
+      assert.ok(again[0] && again[1], 'the versions a transaction answers are the rows\' versions');
+      const gone = delivery(20_003, 'PENDING');
+      assert.deepEqual(await store.replace([{ value: gone, etag: next }]), [undefined], 'a missing row is not created');
+      assert.equal(await store.get(gone.id), undefined);
     });
   });
 }
 
 function eventClaimsContract(name: string, make: () => Promise<EventClaims>): void {
   describe(`EventClaims contract: ${name}`, () => {
-    it('lets one claimant in, keeps it in, and frees the id after 24 h', async () => {
+    it('lets one copy in, keeps it in, makes others wait, frees a dead copy\'s claim, and drops copies for 24 h after a finish', async () => {
       const claims = await make();
       const id = `evt-${randomBytes(4).toString('hex')}`;
-      assert.equal(await claims.claim(id, 'msg-a', 0), true);
-      assert.equal(await claims.claim(id, 'msg-a', 10), true, 'the same message again');
-      assert.equal(await claims.claim(id, 'msg-b', 20), false, 'another message within 24 h');
-      assert.equal(await claims.claim(id, 'msg-b', 24 * 3_600_000 + 1), true, 'after 24 h');
-      assert.equal(await claims.claim(id, 'msg-a', 24 * 3_600_000 + 2), false);
+      assert.deepEqual(await claims.claim(id, 'msg-a', 0), { kind: 'mine' });
+      assert.deepEqual(await claims.claim(id, 'msg-a', 10), { kind: 'mine' }, 'the same message again');
+      assert.deepEqual(await claims.claim(id, 'msg-b', 20), { kind: 'held', until: 10 + EVENT_CLAIM_LEASE_MS }, 'another copy waits');
+      assert.deepEqual(await claims.claim(id, 'msg-b', 11 + EVENT_CLAIM_LEASE_MS), { kind: 'mine' }, 'the first copy died: its claim expired');
+      await claims.finish(id, 'msg-b', 50 + EVENT_CLAIM_LEASE_MS);
+      assert.deepEqual(await claims.claim(id, 'msg-c', 60 + EVENT_CLAIM_LEASE_MS), { kind: 'finished' });
+      assert.deepEqual(await claims.claim(id, 'msg-b', 60 + EVENT_CLAIM_LEASE_MS), { kind: 'finished' }, 'even the copy that finished');
+      assert.deepEqual(await claims.claim(id, 'msg-d', 50 + EVENT_CLAIM_LEASE_MS + 24 * 3_600_000), { kind: 'mine' }, 'after 24 h');
     });
   });
 }

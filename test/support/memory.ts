@@ -1,12 +1,11 @@
-import type { DeliveryQuery, DeliveryStore } from '../../src/storage/delivery-store.js';
+import type { CreateResult, DeliveryQuery, DeliveryStore } from '../../src/storage/delivery-store.js';
 import { parseDeliveryId, type Delivery } from '../../src/delivery/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/storage/audit-log.js';
-import type { EventClaims } from '../../src/storage/event-claims.js';
-import { DEDUP_WINDOW_MS } from '../../src/storage/event-claims.js';
+import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/storage/event-claims.js';
 import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { MessageQueue } from '../../src/storage/message-queue.js';
 import type { Cursor } from '../../src/storage/page-token.js';
-import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
 import type { Webhook, WebhookStatus } from '../../src/webhooks/webhook.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -100,9 +99,14 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve({ webhooks: page, ...(sorted.length > query.limit && last ? { next: key(last) } : {}) });
   }
 
-  listScope(scope: string, status: WebhookStatus): Promise<Webhook[]> {
+  listScope(scope: string, status: WebhookStatus, page: ScopePage = {}): Promise<Webhook[]> {
+    const { after } = page;
     return Promise.resolve(
-      this.readAll().map(clone).filter((webhook) => scopeKeyOf(webhook.modelName) === scope && webhook.status === status),
+      this.readAll()
+        .map(clone)
+        .filter((webhook) => scopeKeyOf(webhook.modelName) === scope && webhook.status === status && (after === undefined || webhook.id > after))
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .slice(0, page.limit ?? Infinity),
     );
   }
 
@@ -111,30 +115,53 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 }
 
+/** DeliveryStore in memory, with the Table adapter's conditional writes (a version per row). */
 export class MemoryDeliveryStore implements DeliveryStore {
-  readonly rows = new Map<string, Delivery>();
-  puts = 0;
+  readonly rowVersions = new Map<string, { delivery: Delivery; etag: string }>();
+  private version = 0;
+  writes = 0;
 
-  get(id: string): Promise<Delivery | undefined> {
-    const row = this.rows.get(id);
-    return Promise.resolve(row ? clone(row) : undefined);
+  /** The records as they stand (read-only view for assertions). */
+  get rows(): Map<string, Delivery> {
+    return new Map([...this.rowVersions].map(([id, row]) => [id, clone(row.delivery)]));
   }
 
-  put(delivery: Delivery): Promise<void> {
-    this.puts += 1;
+  get(id: string): Promise<Versioned<Delivery> | undefined> {
+    const row = this.rowVersions.get(id);
+    return Promise.resolve(row ? { value: clone(row.delivery), etag: row.etag } : undefined);
+  }
+
+  /** Drops a record, as if it had never been written. */
+  forget(id: string): void {
+    this.rowVersions.delete(id);
+  }
+
+  private write(delivery: Delivery): string {
+    this.writes += 1;
     const copy = clone(delivery);
     for (const key of Object.keys(copy) as (keyof Delivery)[]) if (copy[key] === undefined) delete copy[key];
-    this.rows.set(delivery.id, copy);
-    return Promise.resolve();
+    const etag = String(++this.version);
+    this.rowVersions.set(delivery.id, { delivery: copy, etag });
+    return etag;
   }
 
-  async putAll(deliveries: readonly Delivery[]): Promise<void> {
-    for (const delivery of deliveries) await this.put(delivery);
+  create(deliveries: readonly Delivery[]): Promise<CreateResult[]> {
+    return Promise.resolve(
+      deliveries.map((delivery): CreateResult => {
+        const row = this.rowVersions.get(delivery.id);
+        return row ? { created: false, existing: { value: clone(row.delivery), etag: row.etag } } : { created: true, etag: this.write(delivery) };
+      }),
+    );
+  }
+
+  replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]> {
+    return Promise.resolve(updates.map(({ value, etag }) => (this.rowVersions.get(value.id)?.etag === etag ? this.write(value) : undefined)));
   }
 
   list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
     const rowKey = (delivery: Delivery) => parseDeliveryId(delivery.id)?.rowKey ?? '';
-    const sorted = [...this.rows.values()]
+    const sorted = [...this.rowVersions.values()]
+      .map((row) => row.delivery)
       .filter((delivery) => delivery.webhookId === query.webhookId)
       .filter((delivery) => !query.status || delivery.status === query.status)
       .filter((delivery) => !query.after || rowKey(delivery) > query.after.r)
@@ -156,13 +183,24 @@ export class MemoryAuditLog implements AuditLog {
 }
 
 export class MemoryEventClaims implements EventClaims {
-  readonly claims = new Map<string, { claimant: string; at: number }>();
+  readonly rows = new Map<string, { Claimant: string; ExpiresAt: number; FinishedAt?: number }>();
 
-  claim(eventId: string, claimant: string, now: number): Promise<boolean> {
-    const existing = this.claims.get(eventId);
-    if (existing && existing.claimant !== claimant && now - existing.at < DEDUP_WINDOW_MS) return Promise.resolve(false);
-    if (!existing || existing.claimant !== claimant) this.claims.set(eventId, { claimant, at: now });
-    return Promise.resolve(true);
+  /** Event ids whose fan-out finished, and when. */
+  get finished(): Map<string, number> {
+    return new Map([...this.rows].flatMap(([id, row]) => (row.FinishedAt !== undefined ? [[id, row.FinishedAt] as const] : [])));
+  }
+
+  claim(eventId: string, claimant: string, now: number): Promise<ClaimAnswer> {
+    const existing = this.rows.get(eventId);
+    const answer = existing ? judgeClaim(existing, claimant, now) : 'take';
+    if (answer !== 'take') return Promise.resolve(answer);
+    this.rows.set(eventId, { Claimant: claimant, ExpiresAt: now + EVENT_CLAIM_LEASE_MS });
+    return Promise.resolve({ kind: 'mine' });
+  }
+
+  finish(eventId: string, claimant: string, now: number): Promise<void> {
+    this.rows.set(eventId, { Claimant: claimant, ExpiresAt: now, FinishedAt: now });
+    return Promise.resolve();
   }
 }
 

@@ -4,6 +4,7 @@ import type { FanOutDeps } from '../../src/delivery/fan-out.js';
 import { OriginGate } from '../../src/delivery/origin-gate.js';
 import { SubscriberLookup } from '../../src/delivery/subscriber-lookup.js';
 import { TargetSenders, type TargetSender } from '../../src/delivery/target-sender.js';
+import { Semaphore } from '../../src/limit.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { ManualClock, MemoryAuditLog, MemoryDeliveryStore, MemoryEventClaims, MemoryQueue, MemoryWebhookStore } from './memory.js';
@@ -12,6 +13,7 @@ export interface SentAttempt {
   webhookId: string;
   payload: string;
   messageId: string;
+  idempotencyToken?: string;
 }
 
 /** A sender that records what it was asked to send and answers from a script per webhook. */
@@ -25,8 +27,8 @@ export class ScriptedSender implements TargetSender {
 
   readonly limits: (number | undefined)[] = [];
 
-  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult> {
-    this.sent.push({ webhookId: webhook.id, payload, messageId });
+  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult> {
+    this.sent.push({ webhookId: webhook.id, payload, messageId, ...(idempotencyToken !== undefined ? { idempotencyToken } : {}) });
     this.limits.push(maxResponseBytes);
     const script = this.scripts.get(webhook.id) ?? [];
     return Promise.resolve(script.length > 1 ? (script.shift() as AttemptResult) : (script[0] ?? { kind: 'response', status: 200, body: 'OK' }));
@@ -48,6 +50,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
   const audit = new MemoryAuditLog();
   const deliveryQueue = new MemoryQueue();
   const poison = new MemoryQueue();
+  const eventQueue = new MemoryQueue();
   const sender = new ScriptedSender();
   const gate = new OriginGate(clock.read);
   const deps: FanOutDeps = {
@@ -60,12 +63,15 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
     clock: clock.read,
     random: () => 0.5,
     retryScheduleMs: schedule,
+    claimLeaseMs: 60_000,
+    work: new Semaphore(4),
     log: silentLogger,
     claims: new MemoryEventClaims(),
     subscribers: new SubscriberLookup(webhooks, clock.read),
     poison,
+    eventQueue,
   };
-  return { deps, clock, webhooks, deliveries, audit, deliveryQueue, poison, sender, gate };
+  return { deps, clock, webhooks, deliveries, audit, deliveryQueue, poison, eventQueue, sender, gate };
 }
 
 let counter = 0;

@@ -33,6 +33,25 @@ describe('the endpoint wrapper (handlers in test mode, no host)', () => {
     assert.deepEqual((response as { headers: Record<string, string> }).headers, { 'Retry-After': '5' });
   });
 
+  it('answers storage throttling, server errors, timeouts and EMFILE as TEMPORARILY_UNAVAILABLE, logged without a stack', async () => {
+    const troubles = [
+      Object.assign(new Error('Operations per second is over the account limit.'), { name: 'RestError', statusCode: 503, code: 'ServerBusy' }),
+      Object.assign(new Error('Server failed to authenticate the request.'), { name: 'RestError', statusCode: 500, code: 'InternalError' }),
+      Object.assign(new Error('The operation timed out.'), { name: 'RestError', statusCode: 500, code: 'OperationTimedOut' }),
+      Object.assign(new Error('connect EMFILE 127.0.0.1:10002 - Local (undefined:undefined)'), { name: 'RestError', code: 'EMFILE' }),
+      Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }),
+    ];
+    for (const trouble of troubles) {
+      logged.length = 0;
+      const handler = endpoint(() => Promise.resolve(services), () => Promise.reject(trouble));
+      const response = await handler(request('admin-token-0123456789'), context());
+      assert.equal(response.status, 503, trouble.message);
+      assert.equal(((response as { jsonBody?: { error_code?: string } }).jsonBody)?.error_code, 'TEMPORARILY_UNAVAILABLE');
+      assert.deepEqual((response as { headers: Record<string, string> }).headers, { 'Retry-After': '5' });
+      assert.ok(logged.every((line) => !line.includes('    at ') && !line.startsWith('unexpected error')), `no stack logged as a defect: ${logged.join('|')}`);
+    }
+  });
+
   it('checks credentials before running anything', async () => {
     let ran = false;
     const handler = endpoint(() => Promise.resolve(services), () => {

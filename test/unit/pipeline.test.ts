@@ -3,10 +3,21 @@ import { describe, it } from 'node:test';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
 import { DELIVERY_RESPONSE_BYTES } from '../../src/delivery/target-sender.js';
+import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
+import type { MemoryAuditLog, MemoryEventClaims } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });
 const created = (overrides: Record<string, unknown> = {}) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'M', version: '1', event_id: 'evt-1', ...overrides });
+
+/** The next audit append fails, as a storage outage after the attempts were made would. */
+function failAuditOnce(audit: MemoryAuditLog): void {
+  const append = audit.append.bind(audit);
+  audit.append = () => {
+    audit.append = append;
+    return Promise.reject(new Error('audit table down'));
+  };
+}
 
 describe('fan-out', () => {
   it('delivers an event to each matching ACTIVE webhook once, records and audits each', async () => {
@@ -27,42 +38,59 @@ describe('fan-out', () => {
     assert.equal(sender.sent[0]?.messageId, [...deliveries.rows.keys()].find((id) => id.startsWith(sender.sent[0]?.webhookId ?? '')));
   });
 
-  it('drops an event id published again within 24 h, but not the same message processed again', async () => {
-    const { deps, webhooks, sender, clock } = pipelineDeps();
+  it('treats a copy of an event id as a duplicate only once an earlier copy finished its fan-out, for 24 h', async () => {
+    const { deps, webhooks, sender, audit, clock, eventQueue } = pipelineDeps();
     await webhooks.insert(makeWebhook());
-    await processEventMessage(deps, created(), meta({ id: 'first' }));
-    await processEventMessage(deps, created(), meta({ id: 'second' }));
-    assert.equal(sender.sent.length, 1);
+    const event = created({ event_timestamp: 1_700_000_000_000 });
+    failAuditOnce(audit);
+    await assert.rejects(processEventMessage(deps, event, meta({ id: 'first', insertedAt: clock.now })), /audit table down/);
+    assert.equal(sender.sent.length, 1, 'the attempt was made before the run failed');
+    clock.advance(60_000);
+    await processEventMessage(deps, event, meta({ id: 'while-the-first-may-still-run', insertedAt: clock.now }));
+    const [later] = eventQueue.drain();
+    assert.ok((later?.delayMs ?? 0) >= EVENT_CLAIM_LEASE_MS - 60_000, 'a copy meeting a live claim is looked at again when it expires');
+    assert.deepEqual((later?.body as { events: { event_id: string }[] }).events.map((item) => item.event_id), ['evt-1']);
+    clock.advance(EVENT_CLAIM_LEASE_MS);
+    await processEventMessage(deps, event, meta({ id: 'moved-back-from-poison', insertedAt: clock.now }));
+    assert.equal(sender.sent.length, 1, 'the copy finished the fan-out without sending again');
+    assert.equal(audit.entries.at(-1)?.details?.replayed, true);
+    clock.advance(60_000);
+    const audited = audit.entries.length;
+    await processEventMessage(deps, event, meta({ id: 'published-again', insertedAt: clock.now }));
+    assert.equal(audit.entries.length, audited, 'a copy after a finished fan-out is dropped');
     clock.advance(24 * 3_600_000 + 1);
-    await processEventMessage(deps, created(), meta({ id: 'third' }));
+    await processEventMessage(deps, created(), meta({ id: 'a-day-later', insertedAt: clock.now }));
     assert.equal(sender.sent.length, 2, 'after 24 h the id is new again');
   });
 
-  it('on a re-run of the same message, skips deliveries already recorded and makes the rest', async () => {
-    const { deps, webhooks, sender, deliveries } = pipelineDeps();
+  it('on a re-run of a failed message, skips deliveries already recorded and makes the rest', async () => {
+    const { deps, webhooks, sender, deliveries, audit, clock } = pipelineDeps();
     const a = makeWebhook();
     const b = makeWebhook();
     await webhooks.insert(a);
     await webhooks.insert(b);
-    await processEventMessage(deps, created(), meta());
+    const insertedAt = clock.now;
+    failAuditOnce(audit);
+    await assert.rejects(processEventMessage(deps, created(), meta({ insertedAt })));
     const [firstA] = [...deliveries.rows.values()].filter((delivery) => delivery.webhookId === a.id);
-    deliveries.rows.delete([...deliveries.rows.keys()].find((id) => id.startsWith(b.id)) ?? '');
+    deliveries.forget([...deliveries.rows.keys()].find((id) => id.startsWith(b.id)) ?? '');
     sender.sent.length = 0;
-    await processEventMessage(deps, created(), meta({ dequeueCount: 2 }));
+    clock.advance(30_000);
+    await processEventMessage(deps, created(), meta({ dequeueCount: 2, insertedAt }));
     assert.deepEqual(sender.sent.map((sent) => sent.webhookId), [b.id]);
     assert.deepEqual([...deliveries.rows.values()].find((delivery) => delivery.webhookId === a.id), firstA);
   });
 
   it('claims only event ids the publisher chose, and delivers a repeated id within one message once', async () => {
     const { deps, webhooks, sender } = pipelineDeps();
-    const claims = deps.claims as unknown as { claims: Map<string, unknown> };
+    const claims = deps.claims as MemoryEventClaims;
     await webhooks.insert(makeWebhook());
     await processEventMessage(deps, { events: [created({ event_id: undefined }), created({ event_id: undefined })] }, meta({ id: 'm-9' }));
-    assert.equal(claims.claims.size, 0);
+    assert.equal(claims.finished.size, 0);
     assert.deepEqual(sender.sent.map((sent) => (JSON.parse(sent.payload) as { event: string }).event), ['MODEL_VERSION_CREATED', 'MODEL_VERSION_CREATED']);
     await processEventMessage(deps, { events: [created({ event_id: 'twice' }), created({ event_id: 'twice' })] }, meta({ id: 'm-10' }));
     assert.equal(sender.sent.length, 3);
-    assert.deepEqual([...claims.claims.keys()], ['twice']);
+    assert.deepEqual([...claims.finished.keys()], ['twice']);
   });
 
   it('uses the same delivery id (webhook-id) for the same event and webhook, always', async () => {
@@ -185,13 +213,15 @@ describe('retries', () => {
   });
 
   it('on a re-run of the event, re-enqueues the next step of RETRYING deliveries instead of attempting again', async () => {
-    const { deps, webhooks, sender, deliveryQueue, audit } = pipelineDeps();
+    const { deps, webhooks, sender, deliveryQueue, audit, clock } = pipelineDeps();
     const webhook = makeWebhook();
     await webhooks.insert(webhook);
     sender.answer(webhook.id, failing);
-    await processEventMessage(deps, created(), meta());
+    failAuditOnce(audit);
+    await assert.rejects(processEventMessage(deps, created(), meta({ insertedAt: clock.now })));
     const first = deliveryQueue.drain();
-    await processEventMessage(deps, created(), meta({ dequeueCount: 2 }));
+    clock.advance(2000);
+    await processEventMessage(deps, created(), meta({ dequeueCount: 2, insertedAt: clock.now - 2000 }));
     assert.equal(sender.sent.length, 1);
     assert.deepEqual(deliveryQueue.drain().map((message) => message.body), first.map((message) => message.body));
     assert.equal(audit.entries.at(-1)?.details?.replayed, true);
