@@ -102,8 +102,9 @@ describe('retention on Azurite', async () => {
     await audit.append(Array.from({ length: 150 }, (_, index) => entry(NOW - 401 * DAY + index, index)));
     await audit.append(Array.from({ length: 20 }, (_, index) => entry(NOW - 10 * DAY + index, index)));
     const claims = new TableEventClaims(tables.claims);
-    assert.equal(await claims.claim('e-old', 'm1', NOW - 3 * DAY), true);
-    assert.equal(await claims.claim('e-recent', 'm1', NOW - 20 * 3_600_000), true);
+    assert.deepEqual(await claims.claim('e-old', 'm1', NOW - 3 * DAY), { kind: 'mine' });
+    assert.deepEqual(await claims.claim('e-recent', 'm1', NOW - 20 * 3_600_000), { kind: 'mine' });
+    await claims.finish('e-recent', 'm1', NOW - 20 * 3_600_000);
 
     const ofWebhook = (id: string) => `PartitionKey eq '${id}'`;
     const killed = deps({ deliveries: new TableDeliveryStore(dyingAfter(tables.deliveries, 2), tables.days) });
@@ -115,13 +116,13 @@ describe('retention on Azurite', async () => {
     const report = await runRetention(deps());
     assert.equal(report.deliveries.done, true);
     assert.equal(await count(tables.deliveries, `${ofWebhook(live)} or ${ofWebhook(deleted)}`), keep.length + 1, 'only the records to keep, and the one still retrying');
-    for (const kept of [retrying, ...keep]) assert.deepEqual(await store.get(kept.id), kept);
+    for (const kept of [retrying, ...keep]) assert.deepEqual((await store.get(kept.id))?.value, kept);
     const days = await count(tables.days, `RowKey eq '${live}' or RowKey eq '${deleted}'`);
     assert.equal(days, 4, "the index keeps the retrying record's day, the cutoff's day and the recent days; emptied days are gone");
 
     assert.equal(await count(tables.audit, "PartitionKey lt '2025'"), 0, 'audit entries past AUDIT_RETENTION are gone');
     assert.equal(await count(tables.audit, `PartitionKey ge '202611'`), 20);
-    assert.equal(await claims.claim('e-recent', 'm2', NOW), false, 'a claim inside the 24 h window still dedups');
+    assert.deepEqual(await claims.claim('e-recent', 'm2', NOW), { kind: 'finished' }, 'a finished fan-out inside the 24 h window still dedups');
     assert.equal(await count(tables.claims, `PartitionKey lt '20261127'`), 0, 'claims of days before the window are gone');
     assert.equal(await count(tables.claims, `PartitionKey ge '20261128'`), 1);
   });
