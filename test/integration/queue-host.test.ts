@@ -120,7 +120,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
       const answer = await update(...args);
       await new Promise((resolve) => setTimeout(resolve, 300));
       return answer;
-    }) as typeof queue.updateMessage;
+    });
     listener.start();
     await queue.sendMessage(Buffer.from('{"slow":true}').toString('base64'));
     await waitFor('the run', () => (runs.length === 1 ? true : undefined));

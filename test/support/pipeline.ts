@@ -51,6 +51,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
   const deliveryQueue = new MemoryQueue();
   const poison = new MemoryQueue();
   const eventQueue = new MemoryQueue();
+  const claims = new MemoryEventClaims();
   const sender = new ScriptedSender();
   const gate = new OriginGate(clock.read);
   const deps: FanOutDeps = {
@@ -66,12 +67,12 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
     claimLeaseMs: 60_000,
     work: new Semaphore(4),
     log: silentLogger,
-    claims: new MemoryEventClaims(),
+    claims,
     subscribers: new SubscriberLookup(webhooks, clock.read),
     poison,
     eventQueue,
   };
-  return { deps, clock, webhooks, deliveries, audit, deliveryQueue, poison, eventQueue, sender, gate };
+  return { deps, clock, webhooks, deliveries, audit, deliveryQueue, poison, eventQueue, sender, gate, claims };
 }
 
 let counter = 0;

@@ -14,7 +14,7 @@ const failing: AttemptResult = { kind: 'response', status: 503, body: 'down' };
 
 /** A sender answer that waits until released, so two messages overlap their attempts. */
 function held(): { result: Promise<AttemptResult>; release: () => void } {
-  let release = () => undefined as void;
+  let release: () => void = () => undefined;
   const result = new Promise<AttemptResult>((resolve) => (release = () => resolve({ kind: 'response', status: 200, body: 'OK' })));
   return { result, release };
 }

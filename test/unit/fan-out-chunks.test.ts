@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
 import { CLOCK_SKEW_MARGIN_MS, SubscriberLookup } from '../../src/delivery/subscriber-lookup.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
-import { ManualClock, MemoryWebhookStore, type MemoryEventClaims, type MemoryQueue } from '../support/memory.js';
+import { ManualClock, MemoryWebhookStore, type MemoryQueue } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });
@@ -21,7 +21,7 @@ async function drainContinuations(run: (body: unknown, id: string) => Promise<vo
 
 describe('bounded fan-out', () => {
   it('splits a large fan-out into continuation links of bounded size, each delivery made once, marked finished after the last link', async () => {
-    const { deps, webhooks, sender, deliveries, eventQueue, clock } = pipelineDeps();
+    const { deps, webhooks, sender, deliveries, eventQueue, clock, claims } = pipelineDeps();
     deps.chunkDeliveries = 10;
     const models = Array.from({ length: 4 }, () => makeWebhook());
     const wide = Array.from({ length: 9 }, () => makeWebhook({ modelName: undefined }));
@@ -38,7 +38,6 @@ describe('bounded fan-out', () => {
     };
     const events = { events: [created(1, { event_id: 'chosen' }), created(2), created(3)] };
     const insertedAt = clock.now;
-    const claims = deps.claims as MemoryEventClaims;
     await processEventMessage(deps, events, meta({ insertedAt }));
     assert.ok(sender.sent.length <= 12, `the first link made ${sender.sent.length} attempts, at most a chunk plus one webhook's events`);
     assert.equal(claims.finished.size, 0, 'not finished while links remain');
@@ -57,10 +56,9 @@ describe('bounded fan-out', () => {
   });
 
   it('a re-run of one link redoes only that link, and a duplicate dropped by the first link stays dropped in the rest', async () => {
-    const { deps, webhooks, sender, eventQueue, clock } = pipelineDeps();
+    const { deps, webhooks, sender, eventQueue, clock, claims } = pipelineDeps();
     deps.chunkDeliveries = 2;
     for (let index = 0; index < 6; index += 1) await webhooks.insert(makeWebhook());
-    const claims = deps.claims as MemoryEventClaims;
     await claims.finish('old', 'an-earlier-copy', clock.now);
     const body = { events: [created(1), created(2, { event_id: 'old' })] };
     await processEventMessage(deps, body, meta({ insertedAt: clock.now }));

@@ -4,7 +4,7 @@ import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery
 import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
 import { DELIVERY_RESPONSE_BYTES } from '../../src/delivery/target-sender.js';
 import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
-import type { MemoryAuditLog, MemoryEventClaims } from '../support/memory.js';
+import type { MemoryAuditLog } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });
@@ -82,8 +82,7 @@ describe('fan-out', () => {
   });
 
   it('claims only event ids the publisher chose, and delivers a repeated id within one message once', async () => {
-    const { deps, webhooks, sender } = pipelineDeps();
-    const claims = deps.claims as MemoryEventClaims;
+    const { deps, webhooks, sender, claims } = pipelineDeps();
     await webhooks.insert(makeWebhook());
     await processEventMessage(deps, { events: [created({ event_id: undefined }), created({ event_id: undefined })] }, meta({ id: 'm-9' }));
     assert.equal(claims.finished.size, 0);
