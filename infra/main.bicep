@@ -2,12 +2,20 @@ targetScope = 'subscription'
 
 @minLength(1)
 @maxLength(32)
-@description('Name of the environment, used for the resource group name and a short unique hash in every resource name.')
+@description('Name of the environment (azd: AZURE_ENV_NAME), used for the resource group name and a short unique hash in every resource name. After a teardown, reuse it only with keyVaultCreateMode=recover, or pick a new one: the soft-deleted vault keeps its name for 90 days.')
 param environmentName string
 
 @minLength(1)
 @description('Region for every resource. It must offer the Flex Consumption plan.')
+@metadata({ azd: { type: 'location' } })
 param location string
+
+@description('Object id of the person (or service principal) deploying (azd: AZURE_PRINCIPAL_ID). When given, it may add messages to the queues and read and write the tables, for trying the service out and for npm run rotate-secrets; empty for no access.')
+param principalId string = ''
+
+@allowed(['default', 'recover'])
+@description('recover brings back the soft-deleted Key Vault of an earlier deployment with the same environment name and location (with its secrets); default creates it. Set recover only for the first deployment after a teardown.')
+param keyVaultCreateMode string = 'default'
 
 @description('OIDC issuer of bearer tokens for the API, e.g. https://login.microsoftonline.com/<tenant id>/v2.0; empty for static tokens only.')
 param oidcIssuer string = ''
@@ -90,9 +98,38 @@ param azureMlWorkspaceLocation string = location
 @description('Most instances the Flex Consumption app may scale out to.')
 param maximumInstanceCount int = 100
 
+@allowed([512, 2048, 4096])
+@description('Memory of each Flex Consumption instance, in MB.')
+param instanceMemoryMB int = 2048
+
+@minValue(0)
+@maxValue(20)
+@description('Always-ready instances for the HTTP functions (billed while idle; 0 for none, so the first request after a quiet spell waits for a cold start).')
+param alwaysReadyHttpInstances int = 0
+
+@description('Network hardening: the storage account only reachable through private endpoints in a new virtual network, which the app joins. Queue producers outside that network can then publish only over HTTP.')
+param vnetEnabled bool = false
+
+@description('Send Key Vault audit events (AuditEvent) and the function logs (FunctionAppLogs) to the Log Analytics workspace.')
+param diagnosticsEnabled bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
-var tags = { 'registry-webhooks-env': environmentName }
+// azd finds the resources of an environment by azd-env-name, and the app it deploys to by azd-service-name (api.bicep).
+var tags = { 'azd-env-name': environmentName }
 var functionAppName = 'func-webhooks-${resourceToken}'
+
+// A use* flag and its secret go together, so that the app never references a Key Vault secret that no deployment
+// wrote, and no secret is written that nothing reads. Each deployment that uses a secret passes it again (azd does
+// this from its environment): the secret is rewritten with the same value.
+var previousKeyUsed = usePreviousSecretKey == !empty(webhooksSecretKeyPrevious)
+  ? usePreviousSecretKey
+  : fail('usePreviousSecretKey=true needs webhooksSecretKeyPrevious, and webhooksSecretKeyPrevious needs usePreviousSecretKey=true')
+var staticTokensUsed = useStaticTokens == !empty(webhooksAuthTokens)
+  ? useStaticTokens
+  : fail('useStaticTokens=true needs webhooksAuthTokens, and webhooksAuthTokens needs useStaticTokens=true')
+var mlflowIngestUsed = useMlflowIngest == !empty(mlflowWebhookSecrets)
+  ? useMlflowIngest
+  : fail('useMlflowIngest=true needs mlflowWebhookSecrets, and mlflowWebhookSecrets needs useMlflowIngest=true')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -118,6 +155,18 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: 'app-package-${resourceToken}'
+    privateOnly: vnetEnabled
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -160,10 +209,11 @@ module keyVault 'app/keyvault.bicep' = {
     name: 'kv-wh-${resourceToken}'
     location: location
     tags: tags
+    createMode: keyVaultCreateMode
     webhooksSecretKey: webhooksSecretKey
-    webhooksSecretKeyPrevious: webhooksSecretKeyPrevious
-    webhooksAuthTokens: webhooksAuthTokens
-    mlflowWebhookSecrets: mlflowWebhookSecrets
+    webhooksSecretKeyPrevious: previousKeyUsed ? webhooksSecretKeyPrevious : ''
+    webhooksAuthTokens: staticTokensUsed ? webhooksAuthTokens : ''
+    mlflowWebhookSecrets: mlflowIngestUsed ? mlflowWebhookSecrets : ''
   }
 }
 
@@ -175,6 +225,7 @@ module rbac 'app/rbac.bicep' = {
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    deployerPrincipalId: principalId
   }
 }
 
@@ -188,14 +239,17 @@ module api 'app/api.bicep' = {
     location: location
     tags: tags
     maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
-    usePreviousSecretKey: usePreviousSecretKey
-    useStaticTokens: useStaticTokens
+    usePreviousSecretKey: previousKeyUsed
+    useStaticTokens: staticTokensUsed
     oidcIssuer: oidcIssuer
     oidcAudience: oidcAudience
     oidcGrants: oidcGrants
@@ -209,7 +263,7 @@ module api 'app/api.bicep' = {
     deliveryRetention: deliveryRetention
     auditRetention: auditRetention
     autoDisableAfter: autoDisableAfter
-    useMlflowIngest: useMlflowIngest
+    useMlflowIngest: mlflowIngestUsed
     mlflowAliasStages: mlflowAliasStages
   }
 }
@@ -253,8 +307,22 @@ module azureMlSubscription 'app/azureml-subscription.bicep' = if (azureMlEnabled
   }
 }
 
+
+module diagnostics 'app/diagnostics.bicep' = if (diagnosticsEnabled) {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    keyVaultName: keyVault.outputs.name
+    functionAppName: api.outputs.name
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = api.outputs.name
+output KEY_VAULT_NAME string = keyVault.outputs.name
 output FUNCTION_APP_URL string = api.outputs.url
 output API_BASE_URL string = '${api.outputs.url}/api/2.0/mlflow/registry-webhooks'
 output REGISTRY_EVENTS_QUEUE_URL string = '${storage.outputs.queueEndpoint}registry-events'

@@ -3,6 +3,11 @@ param planName string
 param location string
 param tags object
 param maximumInstanceCount int
+param instanceMemoryMB int
+@description('Always-ready instances for the http group; 0 for none.')
+param alwaysReadyHttpInstances int
+@description('Subnet (delegated to Microsoft.App/environments) the app joins; empty for none.')
+param virtualNetworkSubnetId string
 @description('Resource id of the user-assigned identity the app runs as.')
 param identityId string
 param identityClientId string
@@ -87,7 +92,8 @@ var appSettings = {
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
-  tags: tags
+  // azd deploys the service named api in azure.yaml to the app carrying this tag.
+  tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -96,6 +102,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
@@ -114,7 +121,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
-        instanceMemoryMB: 2048
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReadyHttpInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyHttpInstances }] : []
       }
       runtime: {
         name: 'node'
@@ -126,6 +134,17 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   resource settings 'config' = {
     name: 'appsettings'
     properties: appSettings
+  }
+
+  // No basic (user name and password) publishing: azd and func publish with Entra ID tokens.
+  resource scmBasicAuth 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: { allow: false }
+  }
+
+  resource ftpBasicAuth 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: { allow: false }
   }
 }
 

@@ -2,6 +2,9 @@
 param name string
 param location string
 param tags object
+@allowed(['default', 'recover'])
+@description('recover: bring back the soft-deleted vault of the same name (with its secrets) instead of creating one.')
+param createMode string
 
 @secure()
 @description('WEBHOOKS_SECRET_KEY; written when given, left as it is when empty.')
@@ -25,6 +28,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    // Purge protection keeps a deleted vault (and the key that opens every stored secret) for 90 days, and its
+    // name with it: a redeployment under the same name must recover it (createMode recover) or use a new name.
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

@@ -4,6 +4,8 @@ param location string
 param tags object
 @description('Blob container the Flex Consumption app deploys its package from.')
 param deploymentContainerName string
+@description('Refuse every public network path: the account is then reached only through private endpoints (network.bicep).')
+param privateOnly bool = false
 
 // Every queue and table the app uses (src/storage/names.ts); the consistency test checks the two match.
 var queueNames = [
@@ -35,11 +37,16 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    networkAcls: privateOnly
+      ? {
+          defaultAction: 'Deny'
+          bypass: 'None'
+        }
+      : {
+          defaultAction: 'Allow'
+          bypass: 'AzureServices'
+        }
   }
 }
 
