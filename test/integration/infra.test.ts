@@ -7,17 +7,129 @@ import { AZURE_APP_SETTINGS } from '../../src/config.js';
 import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/metrics.js';
 import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
 import { compileBicep, runBicep } from '../../scripts/bicep.js';
+import { ArmFail, evaluate, parameterValues, type ArmScope } from '../support/arm-expressions.js';
 
 interface ArmResource {
   type: string;
   name: string;
-  properties?: Record<string, unknown> & { template?: ArmTemplate };
+  condition?: string;
+  scope?: string;
+  tags?: unknown;
+  dependsOn?: string[];
+  properties?: Record<string, unknown> & { template?: ArmTemplate; parameters?: Record<string, unknown> };
   copy?: { count: string };
 }
 interface ArmTemplate {
   resources: ArmResource[];
+  parameters?: Record<string, { defaultValue?: unknown }>;
   variables?: Record<string, unknown>;
 }
+
+/**
+ * Built-in role definitions, pinned to the dataActions Azure lists for them (the built-in roles reference for
+ * Storage, Security and Monitor). Their ids are the same in every cloud; the compiled template shows only the id.
+ */
+const BUILT_IN_ROLES: Record<string, { name: string; dataActions: string[] }> = {
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': { name: 'Storage Blob Data Owner', dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*'] },
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': {
+    name: 'Storage Queue Data Contributor',
+    dataActions: [
+      'Microsoft.Storage/storageAccounts/queueServices/queues/messages/delete',
+      'Microsoft.Storage/storageAccounts/queueServices/queues/messages/read',
+      'Microsoft.Storage/storageAccounts/queueServices/queues/messages/write',
+      'Microsoft.Storage/storageAccounts/queueServices/queues/messages/process/action',
+    ],
+  },
+  '19e7f393-937e-4f77-808e-94535e297925': { name: 'Storage Queue Data Reader', dataActions: ['Microsoft.Storage/storageAccounts/queueServices/queues/messages/read'] },
+  '8a0f0c08-91a1-4084-bc3d-661d67233fed': {
+    name: 'Storage Queue Data Message Processor',
+    dataActions: ['Microsoft.Storage/storageAccounts/queueServices/queues/messages/read', 'Microsoft.Storage/storageAccounts/queueServices/queues/messages/process/action'],
+  },
+  'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a': { name: 'Storage Queue Data Message Sender', dataActions: ['Microsoft.Storage/storageAccounts/queueServices/queues/messages/add/action'] },
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': {
+    name: 'Storage Table Data Contributor',
+    dataActions: [
+      'Microsoft.Storage/storageAccounts/tableServices/tables/entities/read',
+      'Microsoft.Storage/storageAccounts/tableServices/tables/entities/write',
+      'Microsoft.Storage/storageAccounts/tableServices/tables/entities/delete',
+      'Microsoft.Storage/storageAccounts/tableServices/tables/entities/add/action',
+      'Microsoft.Storage/storageAccounts/tableServices/tables/entities/update/action',
+    ],
+  },
+  '4633458b-17de-408a-b874-0445c86b69e6': { name: 'Key Vault Secrets User', dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action', 'Microsoft.KeyVault/vaults/secrets/readMetadata/action'] },
+  '3913510d-42f4-4e42-8a64-420c390055eb': { name: 'Monitoring Metrics Publisher', dataActions: ['Microsoft.Insights/Metrics/Write', 'Microsoft.Insights/Telemetry/Write'] },
+};
+
+/** Whether a role's dataActions (which may end in a wildcard) grant an action. */
+const grants = (dataActions: readonly string[], action: string) => dataActions.some((granted) => granted === action || (granted.endsWith('/*') && action.startsWith(granted.slice(0, -1))));
+
+interface Module {
+  template: ArmTemplate;
+  scope: ArmScope;
+  /** The module's `condition`, evaluated. */
+  deployed: boolean;
+  /** Its parameter values, as the main template passes them. */
+  raw: Record<string, unknown>;
+}
+
+/** What main.json does with the given parameters: each module's template and its parameter values. */
+function deployment(main: ArmTemplate, given: Record<string, unknown>): { scope: ArmScope; modules: Map<string, Module> } {
+  const scope: ArmScope = { parameters: parameterValues(main, { environmentName: 'wh-test', location: 'swedencentral', ...given }), variables: main.variables ?? {} };
+  const modules = new Map<string, Module>();
+  for (const resource of main.resources.filter((candidate) => candidate.type === 'Microsoft.Resources/deployments')) {
+    const template = resource.properties?.template as ArmTemplate;
+    const passed: Record<string, unknown> = {};
+    for (const [name, entry] of Object.entries(resource.properties?.parameters ?? {})) passed[name] = (evaluate(entry, scope) as { value: unknown }).value;
+    modules.set(resource.name, {
+      template,
+      scope: { parameters: parameterValues(template, passed), variables: template.variables ?? {} },
+      deployed: resource.condition === undefined || evaluate(resource.condition, scope) === true,
+      raw: resource.properties?.parameters ?? {},
+    });
+  }
+  return { scope, modules };
+}
+
+const mod = (deployed: { modules: Map<string, Module> }, name: string): Module => {
+  const found = deployed.modules.get(name);
+  assert.ok(found, `module ${name}`);
+  return found;
+};
+
+/** The resources of a module's template of one type, with their properties evaluated in the module's scope. */
+function evaluated(module: Module, type: string): { name: string; deployed: boolean; properties: Record<string, unknown>; tags: unknown }[] {
+  return module.template.resources
+    .filter((resource) => resource.type === type)
+    .map((resource) => ({
+      name: resource.name,
+      deployed: resource.condition === undefined || evaluate(resource.condition, module.scope) === true,
+      properties: evaluate(resource.properties ?? {}, module.scope) as Record<string, unknown>,
+      tags: evaluate(resource.tags, module.scope),
+    }));
+}
+
+/** The role assignments a module makes, loops unrolled: whose, which role (its GUID), on what. */
+function roleAssignments(module: Module): { principal: unknown; role: string; on: string }[] {
+  return module.template.resources
+    .filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments')
+    .flatMap((resource) => {
+      const count = resource.copy ? Number(evaluate(resource.copy.count, module.scope)) : 1;
+      return Array.from({ length: count }, (_, index) => {
+        const scope = { ...module.scope, copyIndex: index };
+        if (resource.condition !== undefined && evaluate(resource.condition, scope) !== true) return undefined;
+        const properties = resource.properties as { principalId: string; roleDefinitionId: string };
+        const roleId = String(evaluate(properties.roleDefinitionId, scope));
+        return { principal: evaluate(properties.principalId, scope), role: roleId.split('/').pop() ?? roleId, on: resource.scope ?? '' };
+      }).filter((assignment) => assignment !== undefined);
+    });
+}
+
+/** The secret name a Key Vault secret resource or reference names. */
+const secretOfResource = (name: string) => /'([\w-]+)'\)\]$/.exec(name)?.[1] ?? name;
+const referencedSecrets = (settings: Record<string, unknown>) =>
+  Object.values(settings)
+    .map((value) => (typeof value === 'string' ? /^@Microsoft\.KeyVault\(.*SecretName=([\w-]+)\)$/.exec(value)?.[1] : undefined))
+    .filter((name): name is string => name !== undefined);
 
 /** Every resource of the compiled template and its nested module templates, with the template holding it. */
 function allResources(template: ArmTemplate): { resource: ArmResource; template: ArmTemplate }[] {
@@ -63,11 +175,13 @@ function alertRules(): AlertRule[] {
 const workbookText = (): string => readFileSync('infra/app/workbook.json', 'utf8');
 
 describe('infrastructure (compiled by the real Bicep compiler)', () => {
+  let main: ArmTemplate;
   let resources: { resource: ArmResource; template: ArmTemplate }[];
   const ofType = (type: string) => resources.filter(({ resource }) => resource.type === type).map(({ resource }) => resource);
 
   before(() => {
-    resources = allResources(compileBicep('infra/main.bicep') as unknown as ArmTemplate);
+    main = compileBicep('infra/main.bicep') as unknown as ArmTemplate;
+    resources = allResources(main);
   });
 
   it('sets every app setting the code reads, and nothing else but what the platform needs', () => {
@@ -166,6 +280,134 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
       ['storageBlobDataContributor', 'storageQueueDataMessageSender'],
       'queue sender on the queue and blob contributor on the dead-letter container, nothing more',
     );
+  it("gives the app's identity every data right it needs, queues/messages/write (Update Message) included", () => {
+    const deployed = deployment(main, {});
+    const rbac = mod(deployed, 'rbac');
+    // The app identity is the one the identity module made: rbac's principalId is that module's output.
+    assert.match(JSON.stringify(rbac.raw.principalId), /'identity'.*outputs\.principalId/);
+    const app = roleAssignments(rbac).filter((assignment) => assignment.principal === rbac.scope.parameters.principalId);
+    const dataActionsOn = (resourceType: string) =>
+      app
+        .filter((assignment) => assignment.on.includes(resourceType))
+        .flatMap((assignment) => {
+          const role = BUILT_IN_ROLES[assignment.role];
+          assert.ok(role, `role ${assignment.role} is not pinned in the test data`);
+          return role.dataActions;
+        });
+    const storage = dataActionsOn('Microsoft.Storage/storageAccounts');
+    const queue = 'Microsoft.Storage/storageAccounts/queueServices/queues/messages';
+    for (const action of [`${queue}/write`, `${queue}/read`, `${queue}/process/action`, `${queue}/delete`]) assert.ok(grants(storage, action), `the app cannot ${action}`);
+    assert.ok(grants(storage, `${queue}/add/action`) || grants(storage, `${queue}/write`), 'the app cannot add queue messages');
+    for (const action of ['read', 'write', 'delete']) assert.ok(grants(storage, `Microsoft.Storage/storageAccounts/tableServices/tables/entities/${action}`), `tables: ${action}`);
+    for (const action of ['read', 'write', 'delete']) assert.ok(grants(storage, `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${action}`), `blobs: ${action}`);
+    assert.ok(grants(dataActionsOn('Microsoft.KeyVault/vaults'), 'Microsoft.KeyVault/vaults/secrets/getSecret/action'), 'Key Vault references cannot resolve');
+    assert.ok(grants(dataActionsOn('Microsoft.Insights/components'), 'Microsoft.Insights/Telemetry/Write'), 'no telemetry');
+    // Role propagation: the app (and so its first Key Vault resolution) comes after the assignments.
+    const api = main.resources.find((resource) => resource.name === 'api');
+    assert.ok(api?.dependsOn?.some((dependency) => dependency.includes("'rbac'")), 'the app must be deployed after its role assignments');
+    // Key Vault references resolve with that identity.
+    const [site] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites');
+    assert.equal(site?.properties.keyVaultReferenceIdentity, mod(deployed, 'api').scope.parameters.identityId);
+  });
+
+  it('gives the deployer (principalId) queue-send and table rights only when one is given', () => {
+    const rbacOf = (principalId: string) => mod(deployment(main, { principalId }), 'rbac');
+    assert.deepEqual(
+      roleAssignments(rbacOf('')).filter((assignment) => assignment.principal === ''),
+      [],
+    );
+    const someone = '00000000-0000-0000-0000-00000000abcd';
+    const roles = roleAssignments(rbacOf(someone))
+      .filter((assignment) => assignment.principal === someone)
+      .map((assignment) => BUILT_IN_ROLES[assignment.role]?.name)
+      .sort();
+    assert.deepEqual(roles, ['Storage Queue Data Message Sender', 'Storage Table Data Contributor']);
+  });
+
+  it('no use* flag references a Key Vault secret that the deployment does not write, and no written secret goes unread', () => {
+    const optional = ['webhooks-secret-key-previous', 'webhooks-auth-tokens'];
+    for (const usePreviousSecretKey of [false, true])
+      for (const previous of ['', 'b2xkLWtleQ=='])
+        for (const useStaticTokens of [false, true])
+          for (const tokens of ['', 'admin:0123456789abcdef0123']) {
+            const given = { usePreviousSecretKey, webhooksSecretKeyPrevious: previous, useStaticTokens, webhooksAuthTokens: tokens };
+            const consistent = usePreviousSecretKey === (previous !== '') && useStaticTokens === (tokens !== '');
+            let deployed: ReturnType<typeof deployment>;
+            try {
+              deployed = deployment(main, given);
+            } catch (error) {
+              assert.ok(error instanceof ArmFail, String(error));
+              assert.equal(consistent, false, `refused ${JSON.stringify(given)}: ${error.message}`);
+              continue;
+            }
+            assert.equal(consistent, true, `accepted ${JSON.stringify(given)}`);
+            const [settings] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites/config');
+            const referenced = referencedSecrets(settings?.properties ?? {});
+            const written = mod(deployed, 'keyvault')
+              .template.resources.filter((resource) => resource.type === 'Microsoft.KeyVault/vaults/secrets')
+              .filter((resource) => resource.condition === undefined || evaluate(resource.condition, mod(deployed, 'keyvault').scope) === true)
+              .map((resource) => secretOfResource(resource.name));
+            for (const name of optional) assert.equal(referenced.includes(name), written.includes(name), `${name} with ${JSON.stringify(given)}`);
+            // The main key is always referenced; written when given (the first deployment), kept otherwise. Until
+            // it resolves, every function answers 503 naming WEBHOOKS_SECRET_KEY.
+            assert.ok(referenced.includes('webhooks-secret-key'));
+          }
+  });
+
+  it('turns off SCM and FTP basic publishing credentials', () => {
+    const policies = evaluated(mod(deployment(main, {}), 'api'), 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    assert.deepEqual(policies.map((policy) => [secretOfResource(policy.name), policy.properties.allow]).sort(), [
+      ['ftp', false],
+      ['scm', false],
+    ]);
+  });
+
+  it('carries the azd tags: azd-env-name on the resource group and resources, azd-service-name api on the app', () => {
+    const deployed = deployment(main, { environmentName: 'wh-tags' });
+    const group = main.resources.find((resource) => resource.type === 'Microsoft.Resources/resourceGroups');
+    assert.deepEqual(evaluate(group?.tags, deployed.scope), { 'azd-env-name': 'wh-tags' });
+    const [site] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites');
+    assert.deepEqual(site?.tags, { 'azd-env-name': 'wh-tags', 'azd-service-name': 'api' });
+    for (const [name, module] of deployed.modules) {
+      if ('tags' in module.scope.parameters) assert.deepEqual(module.scope.parameters.tags, { 'azd-env-name': 'wh-tags' }, name);
+    }
+  });
+
+  it('recovers the soft-deleted vault only when asked (keyVaultCreateMode), with purge protection on', () => {
+    for (const mode of ['default', 'recover']) {
+      const [vault] = evaluated(mod(deployment(main, { keyVaultCreateMode: mode }), 'keyvault'), 'Microsoft.KeyVault/vaults');
+      assert.deepEqual({ createMode: vault?.properties.createMode, purgeProtection: vault?.properties.enablePurgeProtection }, { createMode: mode, purgeProtection: true });
+    }
+  });
+
+  it('sizes instances and always-ready HTTP instances from the parameters', () => {
+    const scale = (given: Record<string, unknown>) => {
+      const [site] = evaluated(mod(deployment(main, given), 'api'), 'Microsoft.Web/sites');
+      return (site?.properties.functionAppConfig as { scaleAndConcurrency: unknown }).scaleAndConcurrency;
+    };
+    assert.deepEqual(scale({}), { maximumInstanceCount: 100, instanceMemoryMB: 2048, alwaysReady: [] });
+    assert.deepEqual(scale({ instanceMemoryMB: 4096, alwaysReadyHttpInstances: 2 }), { maximumInstanceCount: 100, instanceMemoryMB: 4096, alwaysReady: [{ name: 'http', instanceCount: 2 }] });
+  });
+
+  it('hardens the network and adds diagnostic settings only when asked', () => {
+    for (const on of [false, true]) {
+      const deployed = deployment(main, { vnetEnabled: on, diagnosticsEnabled: on });
+      const [account] = evaluated(mod(deployed, 'storage'), 'Microsoft.Storage/storageAccounts');
+      assert.equal(account?.properties.publicNetworkAccess, on ? 'Disabled' : 'Enabled');
+      assert.equal((account?.properties.networkAcls as { defaultAction: string }).defaultAction, on ? 'Deny' : 'Allow');
+      assert.equal(mod(deployed, 'network').deployed, on);
+      assert.equal(mod(deployed, 'diagnostics').deployed, on);
+      const [site] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites');
+      assert.equal(site?.properties.virtualNetworkSubnetId === null, !on);
+    }
+    const network = mod(deployment(main, { vnetEnabled: true }), 'network');
+    const endpoints = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/privateEndpoints');
+    assert.deepEqual(evaluate(network.template.variables?.storageServices, network.scope), ['blob', 'queue', 'table']);
+    assert.ok(endpoints?.copy, 'one private endpoint per storage service');
+    const categories = mod(deployment(main, { diagnosticsEnabled: true }), 'diagnostics')
+      .template.resources.flatMap((resource) => ((resource.properties?.logs ?? []) as { category: string }[]).map((log) => log.category))
+      .sort();
+    assert.deepEqual(categories, ['AuditEvent', 'FunctionAppLogs']);
   });
 
   it('assigns roles with deterministic guid() names', () => {
