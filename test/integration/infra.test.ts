@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, cpSync, appendFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, cpSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { AZURE_APP_SETTINGS } from '../../src/config.js';
 import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/metrics.js';
 import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
+import { parse as parseYaml } from 'yaml';
 import { compileBicep, runBicep } from '../../scripts/bicep.js';
 import { ArmFail, evaluate, parameterValues, type ArmScope } from '../support/arm-expressions.js';
 
@@ -408,6 +409,40 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
       .template.resources.flatMap((resource) => ((resource.properties?.logs ?? []) as { category: string }[]).map((log) => log.category))
       .sort();
     assert.deepEqual(categories, ['AuditEvent', 'FunctionAppLogs']);
+  });
+
+  it('azure.yaml provisions infra/main.bicep and deploys the package as the function app service api', () => {
+    const azd = parseYaml(readFileSync('azure.yaml', 'utf8')) as {
+      infra: { provider: string; path: string; module: string };
+      services: Record<string, { project: string; language: string; host: string; dist?: string }>;
+    };
+    assert.equal(azd.infra.provider, 'bicep');
+    assert.ok(existsSync(join(azd.infra.path, `${azd.infra.module}.bicep`)), 'the infra module azure.yaml names');
+    assert.ok(existsSync(join(azd.infra.path, `${azd.infra.module}.parameters.json`)), 'the parameters file azd reads');
+    const api = azd.services.api;
+    assert.deepEqual({ language: api?.language, host: api?.host }, { language: 'js', host: 'function' });
+    assert.ok(api && existsSync(join(api.project, 'package.json')), 'the service project');
+    // azd deploys the folder npm run package writes.
+    assert.equal(api.dist, '.package/app');
+  });
+
+  it('infra/main.parameters.json passes only main.bicep parameters, every required one, with the same defaults', () => {
+    const file = JSON.parse(readFileSync('infra/main.parameters.json', 'utf8')) as { parameters: Record<string, { value: unknown }> };
+    const declared = main.parameters ?? {};
+    for (const name of Object.keys(file.parameters)) assert.ok(name in declared, `main.parameters.json passes ${name}, which main.bicep does not declare`);
+    for (const [name, definition] of Object.entries(declared)) {
+      if (!('defaultValue' in definition)) assert.ok(name in file.parameters, `main.bicep needs ${name}; main.parameters.json does not pass it`);
+    }
+    assert.deepEqual(
+      ['environmentName', 'location', 'principalId'].map((name) => file.parameters[name]?.value),
+      ['${AZURE_ENV_NAME}', '${AZURE_LOCATION}', '${AZURE_PRINCIPAL_ID}'],
+    );
+    // A ${VAR=default} gives azd the template's own default, so azd and a plain az deployment agree.
+    for (const [name, { value }] of Object.entries(file.parameters)) {
+      const fallback = /^\$\{\w+=(.*)\}$/.exec(String(value))?.[1];
+      if (fallback !== undefined) assert.equal(fallback, String(declared[name]?.defaultValue), name);
+      else assert.match(String(value), /^\$\{\w+\}$/, name);
+    }
   });
 
   it('assigns roles with deterministic guid() names', () => {
