@@ -106,13 +106,15 @@ export function packageFiles(): Map<string, string> {
   };
   addTree(root);
   // The production dependencies, as `npm prune --omit=dev` leaves them (nested node_modules folders are
-  // packages of their own, visited only if something in production needs them).
+  // packages of their own, visited only if something in production needs them), .funcignore applying to them
+  // as to everything else.
   const packages = productionPackages();
   for (const dir of packages) {
     for (const file of walk(dir)) {
       const inside = relative(dir, file).split(sep);
       if (inside.includes('node_modules')) continue;
-      files.set(relative(root, file).split(sep).join('/'), file);
+      const inPackage = relative(root, file).split(sep).join('/');
+      if (!ignored.ignores(inPackage)) files.set(inPackage, file);
     }
   }
   return files;
@@ -137,6 +139,7 @@ export function writePackage(outDir: string = PACKAGE_DIR, { folder = true }: { 
   }
   const zip = zipSync(zippable, { level: 6 });
   const zipPath = join(outDir, 'registry-webhooks.zip');
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(zipPath, zip);
   return { zipPath, zipBytes: zip.byteLength, files: [...files.keys()].sort() };
 }

@@ -40,6 +40,7 @@ function parse(source: string): Node {
       let text = '';
       at += 1;
       for (;;) {
+        if (at >= source.length) throw new Error(`ARM expression: unterminated string in ${source}`);
         if (source[at] === "'" && source[at + 1] === "'") {
           text += "'";
           at += 2;
@@ -47,7 +48,7 @@ function parse(source: string): Node {
           at += 1;
           return { kind: 'literal', value: text };
         } else {
-          text += source[at];
+          text += source.charAt(at);
           at += 1;
         }
       }
