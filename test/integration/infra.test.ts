@@ -326,33 +326,42 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
   });
 
   it('no use* flag references a Key Vault secret that the deployment does not write, and no written secret goes unread', () => {
-    const optional = ['webhooks-secret-key-previous', 'webhooks-auth-tokens'];
-    for (const usePreviousSecretKey of [false, true])
-      for (const previous of ['', 'b2xkLWtleQ=='])
-        for (const useStaticTokens of [false, true])
-          for (const tokens of ['', 'admin:0123456789abcdef0123']) {
-            const given = { usePreviousSecretKey, webhooksSecretKeyPrevious: previous, useStaticTokens, webhooksAuthTokens: tokens };
-            const consistent = usePreviousSecretKey === (previous !== '') && useStaticTokens === (tokens !== '');
-            let deployed: ReturnType<typeof deployment>;
-            try {
-              deployed = deployment(main, given);
-            } catch (error) {
-              assert.ok(error instanceof ArmFail, String(error));
-              assert.equal(consistent, false, `refused ${JSON.stringify(given)}: ${error.message}`);
-              continue;
-            }
-            assert.equal(consistent, true, `accepted ${JSON.stringify(given)}`);
-            const [settings] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites/config');
-            const referenced = referencedSecrets(settings?.properties ?? {});
-            const written = mod(deployed, 'keyvault')
-              .template.resources.filter((resource) => resource.type === 'Microsoft.KeyVault/vaults/secrets')
-              .filter((resource) => resource.condition === undefined || evaluate(resource.condition, mod(deployed, 'keyvault').scope) === true)
-              .map((resource) => secretOfResource(resource.name));
-            for (const name of optional) assert.equal(referenced.includes(name), written.includes(name), `${name} with ${JSON.stringify(given)}`);
-            // The main key is always referenced; written when given (the first deployment), kept otherwise. Until
-            // it resolves, every function answers 503 naming WEBHOOKS_SECRET_KEY.
-            assert.ok(referenced.includes('webhooks-secret-key'));
-          }
+    const pairs = [
+      { flag: 'usePreviousSecretKey', secret: 'webhooksSecretKeyPrevious', value: 'b2xkLWtleQ==', name: 'webhooks-secret-key-previous' },
+      { flag: 'useStaticTokens', secret: 'webhooksAuthTokens', value: 'admin:0123456789abcdef0123', name: 'webhooks-auth-tokens' },
+      { flag: 'useMlflowIngest', secret: 'mlflowWebhookSecrets', value: 'mlflow-secret-0123456789', name: 'mlflow-webhook-secrets' },
+    ];
+    // Every combination of each flag on or off and its secret given or not.
+    for (let combination = 0; combination < 4 ** pairs.length; combination += 1) {
+      const given: Record<string, unknown> = {};
+      pairs.forEach((pair, index) => {
+        const bits = Math.floor(combination / 4 ** index) % 4;
+        given[pair.flag] = bits % 2 === 1;
+        given[pair.secret] = bits >= 2 ? pair.value : '';
+      });
+      const consistent = pairs.every((pair) => given[pair.flag] === (given[pair.secret] !== ''));
+      let deployed: ReturnType<typeof deployment>;
+      try {
+        deployed = deployment(main, given);
+      } catch (error) {
+        assert.ok(error instanceof ArmFail, String(error));
+        assert.equal(consistent, false, `refused ${JSON.stringify(given)}: ${error.message}`);
+        continue;
+      }
+      assert.equal(consistent, true, `accepted ${JSON.stringify(given)}`);
+      const [settings] = evaluated(mod(deployed, 'api'), 'Microsoft.Web/sites/config');
+      const referenced = referencedSecrets(settings?.properties ?? {});
+      const vault = mod(deployed, 'keyvault');
+      const written = vault.template.resources
+        .filter((resource) => resource.type === 'Microsoft.KeyVault/vaults/secrets')
+        .filter((resource) => resource.condition === undefined || evaluate(resource.condition, vault.scope) === true)
+        .map((resource) => secretOfResource(resource.name));
+      for (const { name } of pairs) assert.equal(referenced.includes(name), written.includes(name), `${name} with ${JSON.stringify(given)}`);
+      // The main key is always referenced; written when given (the first deployment), kept otherwise. Until it
+      // resolves, every function answers 503 naming WEBHOOKS_SECRET_KEY (test/integration/package.test.ts).
+      assert.ok(referenced.includes('webhooks-secret-key'));
+      assert.deepEqual(referenced.filter((name) => name !== 'webhooks-secret-key' && !pairs.some((pair) => pair.name === name)), [], 'a Key Vault reference this test does not know');
+    }
   });
 
   it('turns off SCM and FTP basic publishing credentials', () => {

@@ -157,4 +157,27 @@ describe('the deployment package (npm run package), loaded with plain node', () 
       else assert.deepEqual({ type: got?.type, queueName: got?.queueName }, { type: 'queueTrigger', queueName: fn.queueName }, fn.name);
     }
   });
+  for (const [problem, value] of [
+    ['missing', undefined],
+    ['an unresolved Key Vault reference', '@Microsoft.KeyVault(VaultName=kv-wh-example;SecretName=webhooks-secret-key)'],
+  ] as const) {
+    it(`with ${SECRET_KEY} ${problem}, still registers every function, and each answers 503 naming the setting`, () => {
+      const loaded = load({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', ...(value === undefined ? {} : { [SECRET_KEY]: value }) }, 'invoke');
+      assert.deepEqual(
+        loaded.map((fn) => fn.name),
+        table.map((fn) => fn.name),
+      );
+      for (const fn of loaded) {
+        if (fn.type === 'httpTrigger') {
+          assert.equal(fn.status, 503, `${fn.name}: ${fn.body}`);
+          const body = JSON.parse(fn.body ?? '{}') as { error_code?: string; message?: string };
+          assert.equal(body.error_code, 'TEMPORARILY_UNAVAILABLE', fn.name);
+          assert.match(body.message ?? '', new RegExp(SECRET_KEY), fn.name);
+        } else {
+          // A queue function cannot answer 503: it fails the message (which comes back later) naming the setting.
+          assert.match(fn.error ?? '(completed)', new RegExp(SECRET_KEY), fn.name);
+        }
+      }
+    });
+  }
 });
