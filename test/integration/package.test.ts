@@ -46,7 +46,7 @@ await import(pathToFileURL(join(appDir, main)).href);
 const results = [];
 for (const { metadata, handler } of registrations) {
   const trigger = Object.values(metadata.bindings).find((binding) => binding.direction === 'in');
-  const result = { name: metadata.name, type: trigger.type, route: trigger.route, methods: trigger.methods, queueName: trigger.queueName };
+  const result = { name: metadata.name, type: trigger.type, route: trigger.route, methods: trigger.methods, queueName: trigger.queueName, schedule: trigger.schedule };
   if (mode === 'invoke') {
     const { HttpRequest, HttpResponse, InvocationContext } = createRequire(join(appDir, 'package.json'))('@azure/functions');
     const context = new InvocationContext({ functionName: metadata.name, invocationId: 'artifact-test', logHandler: () => undefined });
@@ -77,6 +77,7 @@ interface Loaded {
   route?: string;
   methods?: string[];
   queueName?: string;
+  schedule?: string;
   status?: number;
   body?: string;
   completed?: boolean;
@@ -154,7 +155,8 @@ describe('the deployment package (npm run package), loaded with plain node', () 
     for (const fn of table) {
       const got = loaded.find((candidate) => candidate.name === fn.name);
       if (fn.kind === 'http') assert.deepEqual({ type: got?.type, route: got?.route, methods: got?.methods }, { type: 'httpTrigger', route: fn.route, methods: fn.methods }, fn.name);
-      else assert.deepEqual({ type: got?.type, queueName: got?.queueName }, { type: 'queueTrigger', queueName: fn.queueName }, fn.name);
+      else if (fn.kind === 'queue') assert.deepEqual({ type: got?.type, queueName: got?.queueName }, { type: 'queueTrigger', queueName: fn.queueName }, fn.name);
+      else assert.deepEqual({ type: got?.type, schedule: got?.schedule }, { type: 'timerTrigger', schedule: fn.schedule }, fn.name);
     }
   });
   for (const [problem, value] of [
@@ -174,7 +176,7 @@ describe('the deployment package (npm run package), loaded with plain node', () 
           assert.equal(body.error_code, 'TEMPORARILY_UNAVAILABLE', fn.name);
           assert.match(body.message ?? '', new RegExp(SECRET_KEY), fn.name);
         } else {
-          // A queue function cannot answer 503: it fails the message (which comes back later) naming the setting.
+          // A queue or timer function cannot answer 503: it fails (a message comes back later) naming the setting.
           assert.match(fn.error ?? '(completed)', new RegExp(SECRET_KEY), fn.name);
         }
       }
