@@ -87,7 +87,11 @@ interface Loaded {
 const SECRET_KEY = 'WEBHOOKS_SECRET_KEY';
 const table = functionTable(() => Promise.reject(new Error('not used')));
 
-describe('the deployment package (npm run package), loaded with plain node', () => {
+// Building, zipping and unzipping some 12,000 files, and three cold starts of the app, take a while on a busy machine:
+// a bounded wait longer than the default.
+const SLOW = { timeout: 600_000 };
+
+describe('the deployment package (npm run package), loaded with plain node', SLOW, () => {
   let work: string;
   let built: PackageResult;
   let appDir: string;
@@ -98,7 +102,7 @@ describe('the deployment package (npm run package), loaded with plain node', () 
     const run = spawnSync(process.execPath, [harness, appDir, mode], {
       cwd: appDir,
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 300_000,
       env: { PATH: process.env.PATH ?? '', ...settings },
     });
     const line = run.stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
@@ -121,7 +125,7 @@ describe('the deployment package (npm run package), loaded with plain node', () 
     }
     harness = join(work, 'harness.mjs');
     writeFileSync(harness, HARNESS);
-  });
+  }, SLOW);
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -146,7 +150,7 @@ describe('the deployment package (npm run package), loaded with plain node', () 
     for (const path of ['dist/src/app.js', 'host.json', 'package.json', 'node_modules/zod/package.json']) assert.ok(!rules.ignores(path), `.funcignore drops ${path}`);
   });
 
-  it('registers every function of the function table from package.json main, with its trigger', () => {
+  it('registers every function of the function table from package.json main, with its trigger', SLOW, () => {
     const loaded = load({ [SECRET_KEY]: randomBytes(32).toString('base64'), AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, 'register');
     assert.deepEqual(
       loaded.map((fn) => fn.name),
@@ -163,7 +167,7 @@ describe('the deployment package (npm run package), loaded with plain node', () 
     ['missing', undefined],
     ['an unresolved Key Vault reference', '@Microsoft.KeyVault(VaultName=kv-wh-example;SecretName=webhooks-secret-key)'],
   ] as const) {
-    it(`with ${SECRET_KEY} ${problem}, still registers every function, and each answers 503 naming the setting`, () => {
+    it(`with ${SECRET_KEY} ${problem}, still registers every function, and each answers 503 naming the setting`, SLOW, () => {
       const loaded = load({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', ...(value === undefined ? {} : { [SECRET_KEY]: value }) }, 'invoke');
       assert.deepEqual(
         loaded.map((fn) => fn.name),
