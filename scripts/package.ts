@@ -35,11 +35,18 @@ interface Manifest {
 
 const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
 
-/** Compiles src/ into a clean dist/ (stale files of removed sources would otherwise ship). */
+/** Builds the app into a clean dist/ (stale files of removed sources would otherwise ship). */
 export function buildApp(): void {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+  // The same steps as npm run build: the app with tsc, then the console bundle into dist/console.
+  const steps = [
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+    ...(existsSync(join(root, 'scripts/build-console.ts')) ? [['--import', 'tsx', join(root, 'scripts/build-console.ts')]] : []),
+  ];
+  for (const args of steps) {
+    const step = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+    if (step.status !== 0) throw new Error(`build step ${args.join(' ')} failed:\n${step.stdout}${step.stderr}`);
+  }
 }
 
 /** Whether dist/ is missing or older than a source file it is compiled from. */
