@@ -281,6 +281,8 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
       ['storageBlobDataContributor', 'storageQueueDataMessageSender'],
       'queue sender on the queue and blob contributor on the dead-letter container, nothing more',
     );
+  });
+
   it("gives the app's identity every data right it needs, queues/messages/write (Update Message) included", () => {
     const deployed = deployment(main, {});
     const rbac = mod(deployed, 'rbac');
