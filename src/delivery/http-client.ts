@@ -91,14 +91,32 @@ function guardedConnector(options: HttpClientOptions, verifyTls: boolean): build
   };
 }
 
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+};
+
 const causeChain = (error: unknown): unknown[] => {
   const chain: unknown[] = [];
   for (let current = error; current && chain.length < 5; current = (current as { cause?: unknown }).cause) chain.push(current);
   return chain;
 };
 
+const IPV4 = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
+const IPV6 = /\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%\w+)?\]?/gi;
+
+/**
+ * Socket errors name the address connected to ("connect ECONNREFUSED 10.1.2.3:443"). For a target written as
+ * a host name that is what the name resolved to, which the caller must not learn (internal DNS).
+ */
+const withoutAddresses = (text: string, host: string): string =>
+  isIpLiteral(host) ? text : text.replace(IPV4, '<address>').replace(IPV6, '<address>');
+
 /** A short, secret-free account of why an attempt failed, and whether trying again can help. */
-function describeFailure(error: unknown, timeoutMs: number): { error: string; retryable: boolean } {
+function describeFailure(error: unknown, timeoutMs: number, host: string): { error: string; retryable: boolean } {
   const chain = causeChain(error);
   const blocked = chain.find((entry) => entry instanceof BlockedTargetError);
   if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false };
@@ -108,7 +126,7 @@ function describeFailure(error: unknown, timeoutMs: number): { error: string; re
   const coded = chain.find((entry): entry is Error & { code: string } => entry instanceof Error && typeof (entry as { code?: unknown }).code === 'string');
   const last = chain[chain.length - 1];
   const detail = coded && coded.code !== 'UND_ERR_SOCKET' ? `${coded.code}: ${coded.message}` : errorMessage(last);
-  return { error: `network error: ${detail}`, retryable: true };
+  return { error: `network error: ${withoutAddresses(detail, host)}`, retryable: true };
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
@@ -162,7 +180,7 @@ export class GuardedHttpClient implements OutboundClient {
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
       return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     } catch (error) {
-      return { kind: 'error', ...describeFailure(error, this.options.timeoutMs) };
+      return { kind: 'error', ...describeFailure(error, this.options.timeoutMs, hostOf(outbound.url)) };
     }
   }
 

@@ -91,7 +91,14 @@ describe('webhook API end to end (local runtime on Azurite)', async () => {
     assertError(await runtime.api('GET', `${API}/list`, { token: null }), 401, 'UNAUTHENTICATED', /Missing credentials/);
     assertError(await runtime.api('GET', `${API}/list`, { token: 'not-a-real-token-123456' }), 401, 'UNAUTHENTICATED', /not valid/);
     assertError(await runtime.api('POST', `${API}/create`, { token: PUBLISHER_TOKEN, body: {} }), 403, 'PERMISSION_DENIED');
-    assertError(await runtime.api('GET', `${API}/list`, { token: MANAGER_TOKEN }), 403, 'PERMISSION_DENIED', /admin/);
+    const registryWide = await runtime.api('POST', `${API}/create`, { body: { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: { url: receiver.url } } });
+    assert.equal(registryWide.status, 200, registryWide.text);
+    const managerList = await runtime.api('GET', `${API}/list`, { token: MANAGER_TOKEN });
+    assert.equal(managerList.status, 200, 'a manager lists model webhooks without model_name');
+    const listed = (managerList.json.webhooks ?? []) as Record<string, unknown>[];
+    assert.ok(listed.every((webhook) => typeof webhook.model_name === 'string'), 'never a registry-wide webhook');
+    assert.ok(!listed.some((webhook) => webhook.id === (registryWide.json.webhook as Record<string, unknown>).id));
+    await runtime.api('DELETE', `${API}/delete?id=${String((registryWide.json.webhook as Record<string, unknown>).id)}`);
     assertError(await runtime.api('POST', `${API}/create`, { token: MANAGER_TOKEN, body: { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: { url: receiver.url } } }), 403, 'PERMISSION_DENIED');
     assertError(await runtime.api('PATCH', `${API}/update`, { body: { id: 'a'.repeat(32), status: 'ACTIVE' } }), 404, 'RESOURCE_DOES_NOT_EXIST');
     assertError(await runtime.api('DELETE', `${API}/delete?id=1234567890`), 404, 'RESOURCE_DOES_NOT_EXIST');

@@ -45,6 +45,18 @@ describe('outbound HTTP client', () => {
     assert.match(reset.kind === 'error' ? reset.error : '', /network error/);
   });
 
+  it('never tells what a host name resolved to when the connection fails', async () => {
+    const closed = await startReceiver();
+    const port = new URL(closed.url).port;
+    await closed.close();
+    const named = await client({ resolve: fakeResolver({ 'internal.example': ['127.0.0.1'] }) }).send(post(`http://internal.example:${port}/hook`));
+    assert.equal(named.kind, 'error');
+    assert.match(named.kind === 'error' ? named.error : '', /network error: ECONNREFUSED/);
+    assert.doesNotMatch(named.kind === 'error' ? named.error : '', /127\.0\.0\.1/);
+    const literal = await client().send(post(`http://127.0.0.1:${port}/hook`));
+    assert.match(literal.kind === 'error' ? literal.error : '', /ECONNREFUSED/);
+  });
+
   it('never follows redirects', async () => {
     const target = await startReceiver();
     const redirecting = await startReceiver({ behaviour: answer(302, '', { location: target.url }) });
