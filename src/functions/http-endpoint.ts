@@ -2,7 +2,6 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { authorizeRequest } from '../auth/authorize-request.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, ConfigError, errorMessage } from '../errors.js';
-import { createHash } from 'node:crypto';
 import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../logger.js';
@@ -84,15 +83,16 @@ export function endpoint(services: ServicesProvider, run: (call: EndpointCall) =
 }
 
 /**
- * Who a failed authentication is counted against: the token's hash when one is sent (so a valid token is never
- * held up by someone else's failures), otherwise the client address the front end forwards.
+ * Who a failed authentication is counted against: the client address the platform's front end forwards, never
+ * the token sent (a guesser sends a fresh token each time, so per-token counting would never refuse anyone).
+ * Only failures are counted, so a valid token from the same address is never held up.
  */
 function failureKey(request: HttpRequest): string {
-  const token = /^Bearer[ \t]+(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1];
-  if (token) return `token:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
   // The last entry is the one the platform's front end added; earlier ones are whatever the client sent.
   const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim();
-  return `client:${forwarded ? forwarded.replace(/:\d+$/, '') : 'unknown'}`;
+  // Azure writes IPv4 as `a.b.c.d:port` and IPv6 as `[addr]:port`; a bare IPv6 address keeps all its groups.
+  const address = forwarded?.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1');
+  return `client:${address || 'unknown'}`;
 }
 
 /**

@@ -116,6 +116,13 @@ describe('local runtime as the Functions host: queue messages that could forge t
     assert.equal((await runtime.api('GET', `${API}/list`)).status, 200, 'the admin token is counted apart');
   });
 
+  it('answers 429 to a client that guesses a different token each time: the budget is per client, not per guess', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 8; attempt += 1) statuses.push((await runtime.api('GET', `${API}/list`, { token: `guess-${attempt}-0123456789abcdef` })).status);
+    assert.ok(statuses.includes(429), `fresh tokens evade the failure budget: ${statuses.join(',')}`);
+    assert.equal((await runtime.api('GET', `${API}/list`)).status, 200, 'a valid token from the same client still passes');
+  });
+
   it('answers an empty body where an object is needed with 400 MALFORMED_REQUEST naming the fields (the JS SDK update)', async () => {
     const update = await runtime.api('PATCH', `${API}/update`, { rawBody: '' });
     assert.equal(update.status, 400, update.text);
