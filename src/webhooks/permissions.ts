@@ -27,10 +27,6 @@ export function grantFor(principal: Principal, access: Access, modelName: string
   return grants.find((grant) => covers(grant, modelName));
 }
 
-/** Whether the principal's `access` is limited to some models (no admin, no unscoped grant). */
-export const isScoped = (principal: Principal, access: Access): boolean =>
-  accessGrants(principal, access).every((grant) => grant.role !== 'admin' && grant.models !== undefined);
-
 /** Which models' webhooks the principal may manage; undefined: every webhook, registry-wide ones too (admins). */
 export function managedModels(principal: Principal): ((modelName: string | undefined) => boolean) | undefined {
   const grants = accessGrants(principal, 'manage');

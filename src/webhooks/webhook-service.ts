@@ -9,7 +9,7 @@ import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../sto
 import { parseWith } from '../http/validate.js';
 import type { EventName } from './events.js';
 import { describeGrant } from '../auth/grants.js';
-import { grantFor, isScoped, managedModels, requireRole, requireScopeAccess } from './permissions.js';
+import { grantFor, managedModels, requireRole, requireScopeAccess } from './permissions.js';
 import {
   createWebhookSchema,
   DEFAULT_LIST_RESULTS,
@@ -129,14 +129,15 @@ export async function findWebhook(store: Pick<WebhookStore, 'get'>, id: string):
 
 /**
  * The webhook with this id, if the principal may manage it: what every call that names a webhook by id uses.
- * To a principal whose grant is scoped, a webhook outside its grant answers exactly as an unknown id does, so
- * a team learns neither that another team's webhook exists nor its model's name. An unscoped manager asking
- * for a registry-wide webhook gets PERMISSION_DENIED, as before.
+ * An unknown id is RESOURCE_DOES_NOT_EXIST; a webhook of a model outside the principal's grant is
+ * PERMISSION_DENIED naming that model (as Databricks answers), and a registry-wide one needs an admin.
  */
 export async function findManagedWebhook(store: Pick<WebhookStore, 'get'>, principal: Principal, id: string, action: string): Promise<{ value: Webhook; etag: string }> {
   requireRole(principal, MANAGE, action);
   const found = await findWebhook(store, id);
-  if (isScoped(principal, 'manage') && !grantFor(principal, 'manage', found.value.modelName)) throw webhookNotFound(id);
+  if (found.value.modelName === undefined && !grantFor(principal, 'manage', undefined)) {
+    throw new ApiError('PERMISSION_DENIED', `Webhook '${id}' is registry-wide (no model_name): only an admin may ${action} it`);
+  }
   requireScopeAccess(principal, found.value.modelName, action);
   return found;
 }

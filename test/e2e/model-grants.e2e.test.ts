@@ -79,7 +79,7 @@ describe('model-scoped grants end to end', async () => {
     assert.equal((await runtime.api('POST', `${API}/create`, { token: MANAGER_TOKEN, body: hook('ads-2') })).status, 200);
   });
 
-  it("update: in scope 200, another team's webhook 404 as an unknown id and unchanged, unscoped 200", async () => {
+  it("update: in scope 200, another team's webhook 403 naming its model and unchanged, an unknown id 404, unscoped 200", async () => {
     const mine = await runtime.api('PATCH', `${API}/update`, { token: TEAM_MANAGER_TOKEN, body: { id: ids.fraud, description: 'fraud team' } });
     assert.equal(mine.status, 200, mine.text);
     assert.equal((mine.json.webhook as { model_name: string }).model_name, 'fraud-seed');
@@ -89,11 +89,14 @@ describe('model-scoped grants end to end', async () => {
     const before = await snapshotStorage(azurite.clients);
     const theirs = await runtime.api('PATCH', `${API}/update`, { token: TEAM_MANAGER_TOKEN, body: { id: ids.ads, status: 'DISABLED' } });
     const unknown = await runtime.api('PATCH', `${API}/update`, { token: TEAM_MANAGER_TOKEN, body: { id: 'f'.repeat(32), status: 'DISABLED' } });
-    assert.equal(theirs.status, 404, theirs.text);
-    assert.equal(theirs.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
-    assert.equal(String(theirs.json.message).replace(ids.ads, 'ID'), String(unknown.json.message).replace('f'.repeat(32), 'ID'), 'indistinguishable from an unknown id');
-    assert.ok(!theirs.text.includes('ads'));
-    assert.equal((await runtime.api('PATCH', `${API}/update`, { token: TEAM_MANAGER_TOKEN, body: { id: ids.wide, status: 'DISABLED' } })).status, 404);
+    assert.equal(theirs.status, 403, theirs.text);
+    assert.equal(theirs.json.error_code, 'PERMISSION_DENIED');
+    assert.match(String(theirs.json.message), /may not update webhooks for model_name 'ads'/);
+    assert.equal(unknown.status, 404, unknown.text);
+    assert.equal(unknown.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
+    const wide = await runtime.api('PATCH', `${API}/update`, { token: TEAM_MANAGER_TOKEN, body: { id: ids.wide, status: 'DISABLED' } });
+    assert.equal(wide.status, 403, wide.text);
+    assert.match(String(wide.json.message), /registry-wide.*only an admin/);
     assert.equal(await snapshotStorage(azurite.clients), before, 'nothing changed');
 
     assert.equal((await runtime.api('PATCH', `${API}/update`, { token: MANAGER_TOKEN, body: { id: ids.ads, description: 'ops' } })).status, 200);
@@ -155,7 +158,7 @@ describe('model-scoped grants end to end', async () => {
     assert.ok((await models(ADMIN_TOKEN, 50)).includes('(registry-wide)'));
   });
 
-  it('delete, test, deliveries and redeliver: in scope allowed, out of scope 404, unscoped allowed', async () => {
+  it('delete, test, deliveries and redeliver: in scope allowed, out of scope 403 naming the model, unscoped allowed', async () => {
     const mine = await createHook(runtime, hook('fraud-misc'));
     const tested = await runtime.api('POST', `${API}/test`, { token: TEAM_MANAGER_TOKEN, body: { id: mine } });
     assert.equal(tested.status, 200, tested.text);
@@ -171,7 +174,9 @@ describe('model-scoped grants end to end', async () => {
       ['DELETE', `${API}/delete`, { id: ids.ads }],
     ] as const) {
       const response = await runtime.api(method, path, { token: TEAM_MANAGER_TOKEN, ...(body ? { body } : {}) });
-      assert.equal(response.status, 404, `${path}: ${response.text}`);
+      assert.equal(response.status, 403, `${path}: ${response.text}`);
+      assert.equal(response.json.error_code, 'PERMISSION_DENIED');
+      assert.match(String(response.json.message), /model_name 'ads'/);
     }
     assert.equal(await snapshotStorage(azurite.clients), before, 'nothing changed');
     assert.equal(receiver.requests.length, requests, 'nothing was sent');

@@ -7,7 +7,7 @@ import { publishEvents } from '../../src/delivery/publish-events.js';
 import { publishCloudEvents } from '../../src/sources/cloudevents.js';
 import { testWebhook } from '../../src/delivery/test-webhook.js';
 import { ApiError, type ErrorCode } from '../../src/errors.js';
-import { grantFor, isScoped } from '../../src/webhooks/permissions.js';
+import { grantFor } from '../../src/webhooks/permissions.js';
 import { createWebhook, deleteWebhook, listWebhooks, updateWebhook } from '../../src/webhooks/webhook-service.js';
 import type { ApiWebhook } from '../../src/webhooks/webhook.js';
 import { admin, manager, publisher, webhookDeps } from '../support/deps.js';
@@ -55,12 +55,9 @@ describe('grants', () => {
     assert.equal(grantFor(team, 'publish', 'fraud-a'), undefined, 'a manager grant never publishes');
     const everyModel = principalWith('p', [{ role: 'publisher', models: ['*'], via: 'x' }]);
     assert.ok(grantFor(everyModel, 'publish', 'a|b]*'), '* covers names no other pattern can');
-    assert.equal(isScoped(everyModel, 'publish'), true);
-    assert.equal(isScoped(manager, 'manage'), false);
     assert.equal(grantFor(manager, 'manage', undefined), undefined);
     assert.equal(grantFor(admin, 'manage', undefined)?.role, 'admin');
     const both = principalWith('p', [{ role: 'manager', models: ['a'], via: 'groups=g1' }, { role: 'manager', via: 'roles=Webhooks.Manage' }]);
-    assert.equal(isScoped(both, 'manage'), false, 'an unscoped grant beside a scoped one covers every model');
     assert.equal(grantFor(both, 'manage', 'b')?.via, 'roles=Webhooks.Manage');
   });
 });
@@ -107,15 +104,18 @@ describe('update and delete with a scoped grant', () => {
     assert.deepEqual(audit.entries.map((entry) => `${entry.action} ${entry.grant ?? ''}`), [`update ${TEAM_GRANT}`, `delete ${TEAM_GRANT}`]);
   });
 
-  it("out of scope: another team's webhook answers exactly as an unknown id, and nothing changes", async () => {
+  it("out of scope: another team's webhook is 403 naming its model, a registry-wide one 403, an unknown id 404; nothing changes", async () => {
     const { deps, ids, audit, stored } = await seeded();
     const before = stored();
     const unknown = 'f'.repeat(32);
-    for (const id of [ids.ads ?? '', ids['registry-wide'] ?? '']) {
-      await rejects(updateWebhook(deps, team, { id, status: 'DISABLED' }), 'RESOURCE_DOES_NOT_EXIST', new RegExp(`^Webhook with id '${id}' does not exist$`));
-      await rejects(deleteWebhook(deps, team, { id }), 'RESOURCE_DOES_NOT_EXIST', /does not exist/);
-    }
+    const id = ids.ads ?? '';
+    await rejects(updateWebhook(deps, team, { id, status: 'DISABLED' }), 'PERMISSION_DENIED', /may not update webhooks for model_name 'ads'.*manager\[fraud-\*\|churn-model\]/);
+    await rejects(deleteWebhook(deps, team, { id }), 'PERMISSION_DENIED', /may not delete webhooks for model_name 'ads'/);
+    const wide = ids['registry-wide'] ?? '';
+    await rejects(updateWebhook(deps, team, { id: wide, status: 'DISABLED' }), 'PERMISSION_DENIED', new RegExp(`'${wide}' is registry-wide.*only an admin`));
+    await rejects(deleteWebhook(deps, team, { id: wide }), 'PERMISSION_DENIED', /registry-wide.*only an admin/);
     await rejects(updateWebhook(deps, team, { id: unknown, status: 'DISABLED' }), 'RESOURCE_DOES_NOT_EXIST', /does not exist/);
+    await rejects(deleteWebhook(deps, team, { id: unknown }), 'RESOURCE_DOES_NOT_EXIST', /does not exist/);
     assert.equal(stored(), before);
     assert.equal(audit.entries.length, 0);
   });
@@ -123,9 +123,9 @@ describe('update and delete with a scoped grant', () => {
   it('unscoped: a manager updates and deletes any model, registry-wide stays 403', async () => {
     const { deps, ids, stored } = await seeded();
     await updateWebhook(deps, manager, { id: ids.ads, description: 'ops' });
-    await rejects(updateWebhook(deps, manager, { id: ids['registry-wide'], description: 'x' }), 'PERMISSION_DENIED', /Only an admin/);
+    await rejects(updateWebhook(deps, manager, { id: ids['registry-wide'], description: 'x' }), 'PERMISSION_DENIED', /registry-wide.*only an admin/);
     const before = stored();
-    await rejects(deleteWebhook(deps, manager, { id: ids['registry-wide'] }), 'PERMISSION_DENIED', /Only an admin/);
+    await rejects(deleteWebhook(deps, manager, { id: ids['registry-wide'] }), 'PERMISSION_DENIED', /registry-wide.*only an admin/);
     assert.equal(stored(), before);
     await deleteWebhook(deps, manager, { id: ids.ads });
   });
@@ -231,14 +231,15 @@ describe('test, deliveries and redeliver with a scoped grant', () => {
     assert.deepEqual(audit.entries.map((entry) => `${entry.action} ${entry.principal} ${entry.grant ?? ''}`), [`test ${team.id} ${TEAM_GRANT}`, `redeliver ${team.id} ${TEAM_GRANT}`, `redeliver ${team.id} ${TEAM_GRANT}`]);
   });
 
-  it("out of scope: another team's webhook and deliveries read as unknown, nothing is sent or changed", async () => {
+  it("out of scope: another team's webhook and deliveries are 403 naming the model, nothing is sent or changed", async () => {
     const { deps, theirs, failed, audit, sender, deliveries, deliveryQueue } = await withDeliveries();
     const before = JSON.stringify([...deliveries.rows.values()]);
-    const notFound = new RegExp(`Webhook with id '${theirs.id}' does not exist`);
-    await rejects(testWebhook(deps, team, { id: theirs.id }), 'RESOURCE_DOES_NOT_EXIST', notFound);
-    await rejects(listDeliveries(deps, team, { webhook_id: theirs.id }), 'RESOURCE_DOES_NOT_EXIST', notFound);
-    await rejects(redeliver(deps, team, { delivery_id: failed(theirs.id) }), 'RESOURCE_DOES_NOT_EXIST', notFound);
-    await rejects(redeliver(deps, team, { webhook_id: theirs.id, since_timestamp: 0 }), 'RESOURCE_DOES_NOT_EXIST', notFound);
+    const denied = /for model_name 'ads'/;
+    await rejects(testWebhook(deps, team, { id: theirs.id }), 'PERMISSION_DENIED', denied);
+    await rejects(listDeliveries(deps, team, { webhook_id: theirs.id }), 'PERMISSION_DENIED', denied);
+    await rejects(redeliver(deps, team, { delivery_id: failed(theirs.id) }), 'PERMISSION_DENIED', denied);
+    await rejects(redeliver(deps, team, { webhook_id: theirs.id, since_timestamp: 0 }), 'PERMISSION_DENIED', denied);
+    await rejects(listDeliveries(deps, team, { webhook_id: 'f'.repeat(32) }), 'RESOURCE_DOES_NOT_EXIST', /does not exist/);
     await rejects(listDeliveries(deps, teamPublisher, { webhook_id: theirs.id }), 'PERMISSION_DENIED', /Role 'publisher'/);
     assert.equal(sender.sent.length, 0);
     assert.equal(audit.entries.length, 0);
