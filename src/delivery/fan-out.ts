@@ -123,9 +123,15 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
   await mapWithLimit(
     events.filter((event) => event.idSupplied),
     8,
-    (event) => deps.claims.finish(event.eventId, link.message_id, finished),
+    (event) => deps.claims.finish(dedupKeyOf(event), link.message_id, finished),
   );
 }
+
+/**
+ * Event ids are de-duplicated per model: publishers scoped to different models (two teams' registries) may use
+ * the same ids, and one team's id must never suppress another team's event.
+ */
+const dedupKeyOf = (event: RegistryEvent): string => JSON.stringify([event.modelName, event.eventId]);
 
 /**
  * Validates, de-duplicates and (in the first link) checks the events of one message against finished fan-outs.
@@ -149,14 +155,14 @@ async function admitEvents(
       continue;
     }
     const event = normalizeEvent(parsed.data, { eventId: `${link.message_id}:${index}`, now: link.inserted_at, publishedBy });
-    if (seen.has(event.eventId)) continue;
-    seen.add(event.eventId);
+    if (seen.has(dedupKeyOf(event))) continue;
+    seen.add(dedupKeyOf(event));
     admitted.push({ event, index, skipped: link.skip.includes(index) });
   }
   if (!first) return admitted;
   const now = deps.clock();
   const answers = await mapWithLimit(admitted, 8, (entry) =>
-    entry.event.idSupplied ? deps.claims.claim(entry.event.eventId, link.message_id, now) : Promise.resolve<ClaimAnswer>({ kind: 'mine' }),
+    entry.event.idSupplied ? deps.claims.claim(dedupKeyOf(entry.event), link.message_id, now) : Promise.resolve<ClaimAnswer>({ kind: 'mine' }),
   );
   const waiting: { event: RegistryEvent; until: number }[] = [];
   const judged = admitted.map((entry, index) => {

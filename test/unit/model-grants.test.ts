@@ -204,6 +204,31 @@ describe('publish with a scoped grant', () => {
   });
 });
 
+describe('event ids across teams', () => {
+  it("one team's event_id never suppresses another model's event: ids are de-duplicated per model", async () => {
+    const setup = pipelineDeps();
+    const fraud = makeWebhook({ modelName: 'fraud-a' });
+    const ads = makeWebhook({ modelName: 'ads' });
+    for (const webhook of [fraud, ads]) {
+      await setup.webhooks.insert(webhook);
+      setup.sender.answer(webhook.id, { kind: 'response', status: 200, body: 'ok' });
+    }
+    const eventQueue = new MemoryQueue();
+    const publish = { eventQueue, clock: setup.clock.read };
+    const adsPublisher = principalWith('token:publisher:33333333', [{ role: 'publisher', models: ['ads'], via: 'WEBHOOKS_AUTH_TOKENS' }]);
+    // The ads team publishes first, with an id the fraud team's registry also uses (or that it guessed).
+    await publishEvents(publish, adsPublisher, { event: 'MODEL_VERSION_CREATED', model_name: 'ads', version: '1', event_id: 'registry-1' });
+    await publishCloudEvents(publish, teamPublisher, { specversion: '1.0', id: 'registry-1', source: '/fraud', type: 'MODEL_VERSION_CREATED', data: { model_name: 'fraud-a', version: '7' } }, false);
+    await publishEvents(publish, teamPublisher, { event: 'MODEL_VERSION_CREATED', model_name: 'fraud-a', version: '7', event_id: 'registry-1' });
+    for (const [index, message] of eventQueue.messages.entries()) {
+      await processEventMessage(setup.deps, message.body, { id: message.id, dequeueCount: 1, insertedAt: index, text: message.text });
+    }
+    const delivered = (webhookId: string) => [...setup.deliveries.rows.values()].filter((delivery) => delivery.webhookId === webhookId).length;
+    assert.equal(delivered(ads.id), 1);
+    assert.equal(delivered(fraud.id), 1, "the fraud event is delivered once: not suppressed by the ads team's id, its own re-publish dropped");
+  });
+});
+
 describe('test, deliveries and redeliver with a scoped grant', () => {
   async function withDeliveries() {
     const setup = pipelineDeps();
