@@ -7,7 +7,9 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 
 /**
  * The static tokens of `WEBHOOKS_AUTH_TOKENS`. Tokens are compared as SHA-256 digests with timingSafeEqual,
- * and every configured token is compared on every call, so timing tells nothing about which matched.
+ * and every configured token is compared on every call, so timing tells nothing about which matched. A token
+ * listed in several entries holds the grants of all of them (a team's token may manage and publish); its
+ * principal id names the role of its first entry.
  */
 export class StaticTokenAuthenticator implements Authenticator {
   private readonly entries: { grant: Grant; digest: Buffer; id: string }[];
@@ -22,11 +24,9 @@ export class StaticTokenAuthenticator implements Authenticator {
 
   authenticate(token: string): Promise<AuthResult> {
     const candidate = digest(token);
-    let match: (typeof this.entries)[number] | undefined;
-    for (const entry of this.entries) {
-      if (timingSafeEqual(entry.digest, candidate) && !match) match = entry;
-    }
-    return Promise.resolve(match ? { kind: 'principal', principal: principalWith(match.id, [match.grant]) } : { kind: 'unknown' });
+    const matches = this.entries.filter((entry) => timingSafeEqual(entry.digest, candidate));
+    const [first] = matches;
+    return Promise.resolve(first ? { kind: 'principal', principal: principalWith(first.id, matches.map((entry) => entry.grant)) } : { kind: 'unknown' });
   }
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { principalWith, type Principal } from '../../src/auth/principal.js';
+import { StaticTokenAuthenticator } from '../../src/auth/static-tokens.js';
+import { parseAuthTokens } from '../../src/config.js';
 import { listDeliveries, redeliver } from '../../src/delivery/deliveries-api.js';
 import { processEventMessage } from '../../src/delivery/fan-out.js';
 import { publishEvents } from '../../src/delivery/publish-events.js';
@@ -59,6 +61,20 @@ describe('grants', () => {
     assert.equal(grantFor(admin, 'manage', undefined)?.role, 'admin');
     const both = principalWith('p', [{ role: 'manager', models: ['a'], via: 'groups=g1' }, { role: 'manager', via: 'roles=Webhooks.Manage' }]);
     assert.equal(grantFor(both, 'manage', 'b')?.via, 'roles=Webhooks.Manage');
+  });
+});
+
+describe('a token listed in several entries', () => {
+  it('holds the grants of every entry, not only of the first', async () => {
+    const token = 'fraud-team-token-0123456789';
+    const authenticator = new StaticTokenAuthenticator(parseAuthTokens(`manager[fraud-*]:${token},publisher[fraud-*]:${token},manager[churn-model]:${token}`));
+    const result = await authenticator.authenticate(token);
+    assert.equal(result.kind, 'principal');
+    if (result.kind !== 'principal') return;
+    assert.match(result.principal.id, /^token:manager:[0-9a-f]{8}$/);
+    assert.equal(grantFor(result.principal, 'publish', 'fraud-a')?.role, 'publisher');
+    assert.equal(grantFor(result.principal, 'manage', 'churn-model')?.models?.join(), 'churn-model');
+    assert.equal(grantFor(result.principal, 'manage', 'ads'), undefined);
   });
 });
 
