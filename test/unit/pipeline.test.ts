@@ -89,7 +89,7 @@ describe('fan-out', () => {
     assert.deepEqual(sender.sent.map((sent) => (JSON.parse(sent.payload) as { event: string }).event), ['MODEL_VERSION_CREATED', 'MODEL_VERSION_CREATED']);
     await processEventMessage(deps, { events: [created({ event_id: 'twice' }), created({ event_id: 'twice' })] }, meta({ id: 'm-10' }));
     assert.equal(sender.sent.length, 3);
-    assert.deepEqual([...claims.finished.keys()], ['twice']);
+    assert.deepEqual([...claims.finished.keys()], ['["M","twice"]'], 'claimed once, for its model (ids are de-duplicated per model)');
   });
 
   it('uses the same delivery id (webhook-id) for the same event and webhook, always', async () => {
