@@ -75,19 +75,17 @@ export function consoleHandler(services: ServicesProvider, assetsDir: string = c
   };
 
   return async (request) => {
+    // Every answer carries the policy, errors included; the strictest one until the settings are read.
+    let headers = consoleHeaders(undefined);
     try {
       const { config } = await services();
-      const headers = {
-        'Content-Security-Policy': consoleCsp(config.consoleSignIn),
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
-        'Cache-Control': 'no-cache',
-      };
+      headers = consoleHeaders(config.consoleSignIn);
       const name = request.params.asset ?? '';
       const pathname = new URL(request.url).pathname;
-      if (name === '' && pathname.endsWith('/')) {
-        // The page's relative asset URLs resolve against /api/console, not /api/console/.
-        return { status: 308, headers: { ...headers, Location: pathname.replace(/\/+$/, '') } };
+      if ((name === '' && pathname.endsWith('/')) || name === CONSOLE_PAGE) {
+        // The page's relative asset URLs resolve against /api/console, not /api/console/ or …/index.html.
+        const page = name === CONSOLE_PAGE ? pathname.slice(0, -(CONSOLE_PAGE.length + 1)) : pathname.replace(/\/+$/, '');
+        return { status: 308, headers: { ...headers, Location: page } };
       }
       if (name === CONSOLE_CONFIG) {
         return { status: 200, headers, jsonBody: { sign_in: signInConfig(config.consoleSignIn) } };
@@ -104,10 +102,19 @@ export function consoleHandler(services: ServicesProvider, assetsDir: string = c
       }
       return respond(request, asset, { ...headers, 'Content-Type': type });
     } catch (error) {
-      if (error instanceof ApiError) return errorResponse(error);
-      if (error instanceof ConfigError) return errorResponse(settingsUnavailable(error));
-      return errorResponse(new ApiError('INTERNAL_ERROR', 'The console could not be served'));
+      const apiError =
+        error instanceof ApiError ? error : error instanceof ConfigError ? settingsUnavailable(error) : new ApiError('INTERNAL_ERROR', 'The console could not be served');
+      return { ...errorResponse(apiError), headers: { ...headers, ...apiError.headers } };
     }
+  };
+}
+
+function consoleHeaders(signIn: ConsoleSignIn | undefined): Record<string, string> {
+  return {
+    'Content-Security-Policy': consoleCsp(signIn),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-cache',
   };
 }
 

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { consoleCsp, consoleHandler } from '../../src/functions/console.js';
 import { HttpRequest, InvocationContext } from '../../src/local/functions-lib.js';
 import type { Services } from '../../src/services.js';
+import { ConfigError } from '../../src/errors.js';
 
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: randomBytes(32).toString('base64') };
 const entra = {
@@ -79,6 +80,33 @@ describe('the console function (public page, assets and sign-in configuration)',
   it('redirects /api/console/ to /api/console, where the relative asset URLs resolve', async () => {
     const handler = consoleHandler(() => Promise.resolve({ config: loadConfig(base) } as Services), built());
     const response = (await handler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/console/', params: {} }), new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> };
+    assert.equal(response.status, 308);
+    assert.equal(response.headers.Location, '/api/console');
+  });
+
+  it('sends the CSP and nosniff on every answer: 404s, an unbuilt console, a settings error, 304s', async () => {
+    const dir = built();
+    const etag = (await get(base, '/console.js', { dir })).headers.ETag ?? '';
+    const answers: [string, HttpResponseInit & { headers: Record<string, string> }][] = [
+      ['unknown asset', await get(base, '/nope.js')],
+      ['escaping asset', await get(base, '/..%2Fpackage.json')],
+      ['unbuilt', await get(base, '', { dir: mkdtempSync(join(tmpdir(), 'rw-console-empty-')) })],
+      ['304', await get(base, '/console.js', { dir, headers: { 'if-none-match': etag } })],
+    ];
+    const broken = consoleHandler(() => Promise.reject(new ConfigError('is missing', 'WEBHOOKS_SECRET_KEY')), built());
+    answers.push(['settings error', (await broken(new HttpRequest({ method: 'GET', url: 'http://localhost/api/console', params: {} }), new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> }]);
+    for (const [what, answer] of answers) {
+      assert.match(answer.headers['Content-Security-Policy'] ?? '', /^default-src 'self'/, what);
+      assert.equal(answer.headers['X-Content-Type-Options'], 'nosniff', what);
+    }
+    const settings = answers.at(-1)?.[1];
+    assert.equal(settings?.status, 503);
+    assert.match((settings?.jsonBody as { message: string }).message, /WEBHOOKS_SECRET_KEY/);
+  });
+
+  it('redirects /api/console/index.html to the page, where its relative asset URLs resolve', async () => {
+    const handler = consoleHandler(() => Promise.resolve({ config: loadConfig(base) } as Services), built());
+    const response = (await handler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/console/index.html', params: { asset: 'index.html' } }), new InvocationContext())) as HttpResponseInit & { headers: Record<string, string> };
     assert.equal(response.status, 308);
     assert.equal(response.headers.Location, '/api/console');
   });
