@@ -84,7 +84,9 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
-    outcome = sender.classify(result);
+    const classified = sender.classify(result);
+    // Again on the reason: a sender may decode the answer (a job's JSON error message), making a new spelling.
+    outcome = classified.kind === 'success' ? classified : { ...classified, reason: redactSecrets(classified.reason, webhook.target) };
   } catch (error) {
     outcome = { kind: 'retry', reason: `internal error: ${errorMessage(error)}` };
   }

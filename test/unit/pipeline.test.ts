@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
-import { DELIVERY_RESPONSE_BYTES } from '../../src/delivery/target-sender.js';
+import type { OutboundClient } from '../../src/delivery/http-client.js';
+import { JobTargetSender } from '../../src/delivery/job-target-sender.js';
+import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/delivery/target-sender.js';
 import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
 import type { MemoryAuditLog } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
@@ -174,6 +176,29 @@ describe('retries', () => {
     assert.equal(delivery?.attempts, 2);
     assert.match(delivery?.lastError ?? '', /gave up after 2 attempts/);
     assert.equal(deliveryQueue.messages.length, 0);
+  });
+
+  it('never stores a job token that the workspace answer spells in JSON \\u escapes', async () => {
+    const { deps, webhooks, deliveries } = pipelineDeps();
+    const token = 'dapi-pipeline-token-1234';
+    const escaped = token.replace(/./g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const workspace: OutboundClient = {
+      send: (request) =>
+        Promise.resolve(
+          request.method === 'GET'
+            ? { kind: 'response', status: 200, body: JSON.stringify({ settings: { tasks: [{ notebook_task: {} }] } }) }
+            : { kind: 'response', status: 403, body: `{"error_code":"PERMISSION_DENIED","message":"token ${escaped} may not run this job"}` },
+        ),
+    };
+    const job = new JobTargetSender(workspace, { policy: { allowHttp: false, allowPrivate: false }, clock: () => 0 });
+    const http = deps.senders.for(makeWebhook());
+    const withJob = { ...deps, senders: new TargetSenders({ http, job }) };
+    await webhooks.insert(makeWebhook({ target: { kind: 'job', jobId: '7', accessToken: token, workspaceUrl: 'https://adb.example' } }));
+    await processEventMessage(withJob, created(), meta());
+    const [record] = [...deliveries.rows.values()];
+    assert.equal(record?.status, 'FAILED');
+    assert.match(record?.lastError ?? '', /PERMISSION_DENIED/);
+    assert.doesNotMatch(JSON.stringify(record), /pipeline-token/);
   });
 
   it('gives up at once on a 4xx, and 410 disables the webhook with an audit entry', async () => {
