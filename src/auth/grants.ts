@@ -56,7 +56,8 @@ function checkPattern(pattern: string, setting: string, where: string): void {
   if (pattern.trim() !== pattern) {
     throw new ConfigError(`${setting}: ${where}: model pattern '${pattern}' starts or ends with whitespace; write patterns without spaces around '|'`, setting);
   }
-  if (pattern.length > 257) throw new ConfigError(`${setting}: ${where}: model pattern '${pattern.slice(0, 40)}…' is longer than any model name (256)`, setting);
+  // Model names are limited in characters (code points), not UTF-16 units: 256, and a prefix pattern's '*'.
+  if (Array.from(pattern).length > 257) throw new ConfigError(`${setting}: ${where}: model pattern '${pattern.slice(0, 40)}…' is longer than any model name (256)`, setting);
 }
 
 /**

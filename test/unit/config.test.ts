@@ -94,6 +94,8 @@ describe('config', () => {
       { role: 'manager', models: ['a,b', 'c:d'], token: 'x[y-0123456789abcdef' },
     ]);
     assert.deepEqual(parseAuthTokens('admin:a-0123456789abcdef'), [{ role: 'admin', token: 'a-0123456789abcdef' }], 'an entry without a scope keeps its meaning');
+    const longest = '\u{1F680}'.repeat(256);
+    assert.deepEqual(parseAuthTokens(`manager[${longest}]:m-0123456789abcdef`)[0]?.models, [longest], 'a model name of 256 characters outside the BMP can be granted exactly');
   });
 
   it('refuses malformed scoped entries with a ConfigError naming WEBHOOKS_AUTH_TOKENS and the entry, never the token', () => {
