@@ -16,7 +16,7 @@ export function describeIssue(issue: z.core.$ZodIssue, nameOf: FieldNamer = (fie
     return `Unknown parameter '${nameOf(path ? `${path}.${key}` : key)}'`;
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return `Missing required parameter '${field}'`;
-  if (issue.code === 'invalid_type' && issue.input === null) return `Invalid parameter '${field}': null is not allowed; omit the field instead`;
+  if (issue.code === 'invalid_type' && issue.input === null) return `Invalid parameter '${field || 'body'}': null is not allowed; omit the field instead`;
   return `Invalid parameter '${field || 'body'}': ${issue.message}`;
 }
 

@@ -57,7 +57,7 @@ function toSourcedEvent(raw: unknown, prefix: string): SourcedEvent {
   return {
     input: { ...cloudEvent.data, event: cloudEvent.type, event_id: cloudEvent.id, ...(timestamp !== undefined ? { event_timestamp: timestamp } : {}) },
     label: prefix === '' ? 'body' : prefix.slice(0, -1),
-    nameOf: (field) => nameOf(field in FROM_ATTRIBUTES ? FROM_ATTRIBUTES[field as keyof typeof FROM_ATTRIBUTES] : `data.${field}`),
+    nameOf: (field) => nameOf(Object.hasOwn(FROM_ATTRIBUTES, field) ? FROM_ATTRIBUTES[field as keyof typeof FROM_ATTRIBUTES] : `data.${field}`),
   };
 }
 

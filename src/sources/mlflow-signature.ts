@@ -37,11 +37,13 @@ export function verifyMlflowSignature(request: MlflowSignedRequest, secrets: rea
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > MLFLOW_TOLERANCE_SECONDS) {
     return `${MLFLOW_HEADERS.timestamp} is more than ${MLFLOW_TOLERANCE_SECONDS / 60} minutes from the server's clock`;
   }
+  // Space-separated values; a repeated header arrives joined with ", ". Only canonical base64 of 32 bytes counts:
+  // Node's decoder skips characters that are not base64, which would accept one MAC under many spellings.
   const candidates = signature
-    .split(' ')
-    .filter((part) => part.startsWith('v1,'))
-    .map((part) => Buffer.from(part.slice(3), 'base64'))
-    .filter((mac) => mac.length === 32);
+    .split(/\s+/)
+    .map((part) => /^v1,([A-Za-z0-9+/]{43}=),?$/.exec(part)?.[1])
+    .filter((mac): mac is string => mac !== undefined)
+    .map((mac) => Buffer.from(mac, 'base64'));
   if (candidates.length === 0) return `${MLFLOW_HEADERS.signature} must be v1,<base64 HMAC-SHA256>`;
   let matched = false;
   for (const secret of secrets) {

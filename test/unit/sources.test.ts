@@ -54,6 +54,19 @@ describe('MLflow signatures', () => {
     assert.match(verifyMlflowSignature({ deliveryId: 'd', timestamp: '1764415200', signature: 'sha256=abc', body }, [SECRET], at) ?? '', /v1,<base64/);
     assert.match(verifyMlflowSignature({ deliveryId: 'd', timestamp: '1764415200', signature: 'v1,c2hvcnQ=', body }, [SECRET], at) ?? '', /v1,<base64/);
   });
+
+  it('takes only canonical base64 signatures, also from a repeated header joined with a comma', () => {
+    const [vector] = vectors;
+    if (!vector) throw new Error('no vector');
+    const at = Number(vector.timestamp) * 1000;
+    const check = (signature: string) => verifyMlflowSignature({ deliveryId: vector.delivery_id, timestamp: vector.timestamp, signature, body: Buffer.from(vector.body, 'utf8') }, [vector.secret], at);
+    assert.equal(check(`${vector.signature}, v1,AAAA`), undefined, 'two X-MLflow-Signature headers arrive joined with ", "');
+    assert.equal(check(`v1,AAAA, ${vector.signature}`), undefined);
+    // Node's base64 decoder skips what is not base64: the same MAC must not be accepted under other spellings.
+    for (const variant of [`${vector.signature}garbage!`, `${vector.signature}AAAA`, vector.signature.replace(/=$/, ''), `${vector.signature.slice(0, 10)}*${vector.signature.slice(10)}`]) {
+      assert.match(check(variant) ?? '(accepted)', /v1,<base64|does not match/, variant);
+    }
+  });
 });
 
 describe('MLflow mapping', () => {
@@ -93,6 +106,7 @@ describe('MLflow mapping', () => {
     assert.throws(() => translateMlflowWebhook({ entity: 'model_version', action: 'created', timestamp: at, data: [] }, 'd', stages), /'data'/);
     assert.throws(() => translateMlflowWebhook({ action: 'created', timestamp: at, data: {} }, 'd', stages), /'entity'/);
     assert.throws(() => translateMlflowWebhook({ entity: 'model_version_alias', action: 'created', timestamp: at, data: { name: 'm' } }, 'd', stages), /'data.alias'/);
+    assert.throws(() => translateMlflowWebhook(null, 'd', stages), /'body'/, 'a signed body of JSON null');
   });
 
   it('alias stages are read case-insensitively and a bad entry names the setting', () => {
@@ -157,6 +171,10 @@ describe('CloudEvents translation', () => {
     await rejects(publishCloudEvents(deps, publisher, event, true), 'INVALID_PARAMETER_VALUE', /JSON array/);
     await rejects(publishCloudEvents(deps, publisher, { ...event, specversion: '0.3' }, false), 'INVALID_PARAMETER_VALUE', /'specversion'/);
     await rejects(publishCloudEvents(deps, publisher, { ...event, Bad_Name: 1 }, false), 'INVALID_PARAMETER_VALUE', /'Bad_Name'/);
+    // Names that are properties of every object are named as sent, not as what the prototype holds.
+    for (const key of ['constructor', 'toString', 'hasOwnProperty']) {
+      await rejects(publishCloudEvents(deps, publisher, { ...event, data: { ...event.data, [key]: 1 } }, false), 'INVALID_PARAMETER_VALUE', new RegExp(`^Unknown parameter 'data\\.${key}'$`));
+    }
     assert.equal((deps.eventQueue).messages.length, 0);
   });
 
@@ -165,5 +183,9 @@ describe('CloudEvents translation', () => {
     assert.equal(parseTimestamp('2025-11-29T11:20:00+01:00'), Date.parse('2025-11-29T10:20:00Z'));
     assert.equal(parseTimestamp('2025-11-29T11:20:00'), null, 'a zone is required');
     assert.equal(parseTimestamp('1764415200'), null);
+    for (const impossible of ['2025-02-30T10:00:00Z', '2025-04-31T10:00:00Z', '2025-11-29T24:00:00Z', '2025-02-29T00:00:00+00:00', '2025-11-29T10:00:00+24:00']) {
+      assert.equal(parseTimestamp(impossible), null, `${impossible} is not a date, and is not rolled over into another one`);
+    }
+    assert.equal(parseTimestamp('2024-02-29T23:59:59Z'), Date.parse('2024-02-29T23:59:59Z'), 'a leap day');
   });
 });
