@@ -49,12 +49,15 @@ export function buildApp(): void {
   }
 }
 
-/** Whether dist/ is missing or older than a source file it is compiled from. */
+/**
+ * Whether dist/ is missing or older than a source file it is compiled from: the app (src/) or the console
+ * bundle (web/, dist/console), which a `tsc`-only build leaves out.
+ */
 export function appBuildIsStale(): boolean {
-  const app = join(root, 'dist/src/app.js');
-  if (!existsSync(app)) return true;
-  const built = statSync(app).mtimeMs;
-  const sources = walk(join(root, 'src')).filter((file) => file.endsWith('.ts') && !file.startsWith(join(root, 'src/local')));
+  const outputs = [join(root, 'dist/src/app.js'), ...(existsSync(join(root, 'scripts/build-console.ts')) ? [join(root, 'dist/console/index.html')] : [])];
+  if (outputs.some((output) => !existsSync(output))) return true;
+  const built = Math.min(...outputs.map((output) => statSync(output).mtimeMs));
+  const sources = [...walk(join(root, 'src')), ...(existsSync(join(root, 'web')) ? walk(join(root, 'web')) : [])];
   return sources.some((file) => statSync(file).mtimeMs > built);
 }
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
 import ignore from 'ignore';
-import { functionTable } from '../../src/function-table.js';
+import { functionTable, registeredRoute } from '../../src/function-table.js';
 import { appBuildIsStale, buildApp, writePackage, type PackageResult } from '../../scripts/package.js';
 
 /**
@@ -52,7 +52,7 @@ for (const { metadata, handler } of registrations) {
     const context = new InvocationContext({ functionName: metadata.name, invocationId: 'artifact-test', logHandler: () => undefined });
     if (trigger.type === 'httpTrigger') {
       const method = trigger.methods[0];
-      const url = 'http://localhost:7071/api/' + trigger.route.replace('{*path}', 'unknown');
+      const url = 'http://localhost:7071/' + trigger.route.replace(/\{[^}]*\}/g, 'unknown');
       const body = method === 'GET' ? undefined : { string: '{}' };
       const response = await handler(new HttpRequest({ method, url, headers: { 'content-type': 'application/json' }, body }), context);
       result.status = response instanceof HttpResponse ? response.status : response.status ?? 200;
@@ -139,15 +139,30 @@ describe('the deployment package (npm run package), loaded with plain node', SLO
     for (const path of built.files) {
       assert.doesNotMatch(path, /(^|\/)(local\.settings(\.sample)?\.json|\.azurite|__azurite_db|__blobstorage__|__queuestorage__|\.azure|\.package)(\/|$)/, path);
     }
-    assert.ok(own.includes('host.json') && own.includes('package.json'), own.join(' '));
+    for (const path of ['host.json', 'package.json', 'dist/src/app.js', 'dist/console/index.html', 'dist/console/console.js', 'dist/console/console.css']) {
+      assert.ok(own.includes(path), `the package lacks ${path}`);
+    }
+    assert.ok(!own.some((path) => path.startsWith('.artifacts/') || path.startsWith('web/')), 'test screenshots and console sources stay out');
   });
 
   it('.funcignore keeps out what must not ship, and keeps the compiled app in', () => {
     const rules = ignore().add(readFileSync('.funcignore', 'utf8'));
-    for (const path of ['local.settings.json', '.azurite/__azurite_db_table__.json', '.azure/dev/.env', 'test/unit/x.test.ts', 'src/app.ts', 'dist/test/unit/x.test.js', '.package/registry-webhooks.zip']) {
+    for (const path of [
+      'local.settings.json',
+      '.azurite/__azurite_db_table__.json',
+      '.azure/dev/.env',
+      'test/unit/x.test.ts',
+      'src/app.ts',
+      'dist/test/unit/x.test.js',
+      '.package/registry-webhooks.zip',
+      '.artifacts/console/overview.png',
+      'web/console/main.ts',
+    ]) {
       assert.ok(rules.ignores(path), `.funcignore lets ${path} through`);
     }
-    for (const path of ['dist/src/app.js', 'host.json', 'package.json', 'node_modules/zod/package.json']) assert.ok(!rules.ignores(path), `.funcignore drops ${path}`);
+    for (const path of ['dist/src/app.js', 'dist/console/index.html', 'dist/console/console.js', 'host.json', 'package.json', 'node_modules/zod/package.json']) {
+      assert.ok(!rules.ignores(path), `.funcignore drops ${path}`);
+    }
   });
 
   it('registers every function of the function table from package.json main, with its trigger', SLOW, () => {
@@ -158,7 +173,7 @@ describe('the deployment package (npm run package), loaded with plain node', SLO
     );
     for (const fn of table) {
       const got = loaded.find((candidate) => candidate.name === fn.name);
-      if (fn.kind === 'http') assert.deepEqual({ type: got?.type, route: got?.route, methods: got?.methods }, { type: 'httpTrigger', route: fn.route, methods: fn.methods }, fn.name);
+      if (fn.kind === 'http') assert.deepEqual({ type: got?.type, route: got?.route, methods: got?.methods }, { type: 'httpTrigger', route: registeredRoute(fn), methods: fn.methods }, fn.name);
       else if (fn.kind === 'queue') assert.deepEqual({ type: got?.type, queueName: got?.queueName }, { type: 'queueTrigger', queueName: fn.queueName }, fn.name);
       else assert.deepEqual({ type: got?.type, schedule: got?.schedule }, { type: 'timerTrigger', schedule: fn.schedule }, fn.name);
     }
