@@ -10,7 +10,7 @@ import type { MessageQueue } from '../storage/message-queue.js';
 import type { WebhookStore } from '../storage/webhook-store.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from './classify-outcome.js';
-import { runTokenOf, type Delivery } from './delivery.js';
+import { RESPONSE_SNIPPET_BYTES, runTokenOf, utf8Prefix, withAttempt, type AttemptRecord, type Delivery } from './delivery.js';
 import type { OriginGate } from './origin-gate.js';
 import { redactSecrets } from './redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
@@ -79,25 +79,36 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   const startedAt = deps.clock();
   let outcome: Outcome;
   let statusCode: number | undefined;
+  let snippet: string | undefined;
   try {
     const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)));
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
+    snippet = result.kind === 'response' && result.body !== '' ? utf8Prefix(result.body, RESPONSE_SNIPPET_BYTES) : undefined;
     const classified = sender.classify(result);
     // Again on the reason: a sender may decode the answer (a job's JSON error message), making a new spelling.
     outcome = classified.kind === 'success' ? classified : { ...classified, reason: redactSecrets(classified.reason, webhook.target) };
   } catch (error) {
     outcome = { kind: 'retry', reason: `internal error: ${errorMessage(error)}` };
   }
+  const durationMs = Math.max(0, deps.clock() - startedAt);
   const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, claim: _claim, ...rest } = delivery;
   const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
   const settled = await settle(deps, webhook, attempted, outcome, message);
+  const record: AttemptRecord = {
+    attempt: message.attempt,
+    timestamp: startedAt,
+    durationMs,
+    ...(statusCode !== undefined ? { statusCode } : {}),
+    ...(outcome.kind !== 'success' ? { error: outcome.reason.slice(0, MAX_ERROR_CHARS) } : {}),
+    ...(snippet !== undefined ? { responseSnippet: snippet } : {}),
+  };
   const metrics = deps.metrics ?? noopMetrics;
   const reported = OUTCOME_OF_STATUS[settled.status];
   metrics.delivery(reported, webhook.target.kind, delivery.event, webhook.id);
-  metrics.attemptDuration(deps.clock() - startedAt, webhook.target.kind, reported);
-  return settled;
+  metrics.attemptDuration(durationMs, webhook.target.kind, reported);
+  return { ...settled, history: withAttempt(delivery.history, record) };
 }
 
 const OUTCOME_OF_STATUS: Record<Delivery['status'], DeliveryOutcome> = { PENDING: 'deferred', RETRYING: 'retrying', SUCCEEDED: 'succeeded', FAILED: 'failed' };

@@ -3,13 +3,13 @@ import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
 import { cursorOf, encodePageToken } from '../storage/page-token.js';
-import { requireRole } from '../webhooks/permissions.js';
+import { managedModels, requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { mapWithLimit } from '../limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
-import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, type ApiDelivery, type Delivery } from './delivery.js';
+import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 
 const listSchema = z.strictObject({
   webhook_id: webhookIdSchema,
@@ -28,6 +28,33 @@ const redeliverSchema = z.union(
 /** Redelivery by time range resends at most this many FAILED deliveries per call. */
 export const MAX_REDELIVER = 1000;
 
+const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').max(128) });
+
+/**
+ * One delivery with its attempts and payload. Its webhook's managers may read it; an admin may also read the
+ * records of a deleted webhook, which are kept until retention removes them.
+ */
+export async function getDelivery(deps: DelivererDeps, principal: Principal, input: unknown): Promise<ApiDeliveryDetail> {
+  requireRole(principal, ['admin', 'manager'], 'read deliveries');
+  const { id } = parseWith(getSchema, input);
+  const key = parseDeliveryId(id);
+  if (!key) throw invalidParameter(`Invalid parameter 'id': '${id}' is not a delivery id (<webhook id>_<13 digits>_<16 hex digits>)`);
+  await readableLog(deps, principal, key.webhookId, 'read deliveries');
+  const found = await deps.deliveries.get(id);
+  if (!found) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${id}' does not exist`);
+  return toApiDeliveryDetail(found.value);
+}
+
+/** Checks the caller may read a webhook's delivery log: as its manager, or as an admin once it is deleted. */
+async function readableLog(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<void> {
+  try {
+    await webhookFor(deps, principal, webhookId, action);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'RESOURCE_DOES_NOT_EXIST' && managedModels(principal) === undefined) return;
+    throw error;
+  }
+}
+
 /** The webhook a delivery call is about, with the caller's access to it checked. */
 async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
   return (await findManagedWebhook(deps.webhooks, principal, webhookId, action)).value;
@@ -36,7 +63,7 @@ async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: 
 export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
-  await webhookFor(deps, principal, query.webhook_id, 'read deliveries');
+  await readableLog(deps, principal, query.webhook_id, 'read deliveries');
   const after = cursorOf(query.page_token, query.webhook_id, "another webhook's deliveries");
   const page = await deps.deliveries.list({
     webhookId: query.webhook_id,

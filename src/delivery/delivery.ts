@@ -35,7 +35,39 @@ export interface Delivery {
    * process died is still made.
    */
   claim?: AttemptClaim;
+  /** The latest attempts, oldest first, at most MAX_ATTEMPT_HISTORY of them. */
+  history?: AttemptRecord[];
 }
+
+/** One attempt as kept on its delivery. */
+export interface AttemptRecord {
+  /** The attempt's number over the delivery's life (1 is the first). */
+  attempt: number;
+  timestamp: number;
+  durationMs: number;
+  statusCode?: number;
+  error?: string;
+  /** The first RESPONSE_SNIPPET_BYTES of the response body, with the webhook's secrets redacted. */
+  responseSnippet?: string;
+}
+
+/** Attempts kept per delivery: the default schedule's eight, and two redelivered ones. */
+export const MAX_ATTEMPT_HISTORY = 10;
+export const RESPONSE_SNIPPET_BYTES = 1024;
+
+/** The first `bytes` bytes of UTF-8 text, never ending inside a character. */
+export function utf8Prefix(text: string, bytes: number): string {
+  const encoded = Buffer.from(text, 'utf8');
+  if (encoded.length <= bytes) return text;
+  let end = bytes;
+  // Back off continuation bytes (10xxxxxx) so the cut falls on a character boundary.
+  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+  return encoded.subarray(0, end).toString('utf8');
+}
+
+/** The history with one more attempt, the oldest dropped past the bound. */
+export const withAttempt = (history: readonly AttemptRecord[] | undefined, attempt: AttemptRecord): AttemptRecord[] =>
+  [...(history ?? []), attempt].slice(-MAX_ATTEMPT_HISTORY);
 
 export interface AttemptClaim {
   attempt: number;
@@ -74,6 +106,35 @@ export interface ApiDelivery {
   created_timestamp: number;
   last_attempt_timestamp?: number;
   next_attempt_timestamp?: number;
+}
+
+/** One attempt as `deliveries/get` answers it. */
+export interface ApiAttempt {
+  attempt: number;
+  timestamp: number;
+  duration_ms: number;
+  status_code?: number;
+  error?: string;
+  response_snippet?: string;
+}
+
+/** One delivery with its attempts (the latest MAX_ATTEMPT_HISTORY) and the exact payload sent. */
+export type ApiDeliveryDetail = Omit<ApiDelivery, 'attempts'> & { attempt_count: number; attempts: ApiAttempt[]; payload: string };
+
+export function toApiDeliveryDetail(delivery: Delivery): ApiDeliveryDetail {
+  return {
+    ...toApiDelivery(delivery),
+    attempt_count: delivery.attempts,
+    attempts: (delivery.history ?? []).map((record) => ({
+      attempt: record.attempt,
+      timestamp: record.timestamp,
+      duration_ms: record.durationMs,
+      ...(record.statusCode !== undefined ? { status_code: record.statusCode } : {}),
+      ...(record.error !== undefined ? { error: record.error } : {}),
+      ...(record.responseSnippet !== undefined ? { response_snippet: record.responseSnippet } : {}),
+    })),
+    payload: delivery.payload,
+  };
 }
 
 export function toApiDelivery(delivery: Delivery): ApiDelivery {

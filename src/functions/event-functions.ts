@@ -1,5 +1,5 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
-import { redeliver, listDeliveries } from '../delivery/deliveries-api.js';
+import { getDelivery, redeliver, listDeliveries } from '../delivery/deliveries-api.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../delivery/deliverer.js';
 import { poisonMessage, processEventMessage } from '../delivery/fan-out.js';
 import { publishEvents } from '../delivery/publish-events.js';
@@ -12,7 +12,7 @@ import { poisonQueueOf, QUEUES } from '../storage/names.js';
 import { z } from 'zod';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
-export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'redeliver', HttpHandler> => ({
+export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver', HttpHandler> => ({
   publish: endpoint(services, async ({ request, principal, services: s }) => {
     const mediaType = mediaTypeOf(request.headers.get('content-type'));
     if (mediaType === CLOUDEVENTS_SINGLE || mediaType === CLOUDEVENTS_BATCH) {
@@ -25,6 +25,9 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
   }),
   deliveries: endpoint(services, async ({ request, principal, services: s, log }) => ({
     body: await listDeliveries({ ...s.delivery, log }, principal, await parametersOf(request)),
+  })),
+  delivery: endpoint(services, async ({ request, principal, services: s, log }) => ({
+    body: await getDelivery({ ...s.delivery, log }, principal, await parametersOf(request)),
   })),
   redeliver: endpoint(services, async ({ request, principal, services: s, log }) => ({
     body: await redeliver({ ...s.delivery, log }, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),

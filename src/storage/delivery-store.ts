@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { deliveryIdOf, parseDeliveryId, type Delivery, type DeliveryStatus } from '../delivery/delivery.js';
+import { z } from 'zod';
+import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus } from '../delivery/delivery.js';
 import type { EventName } from '../webhooks/events.js';
 import { dayKeyOf, invertedTimestamp, startOfDayKey } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
@@ -55,6 +56,8 @@ type DeliveryEntity = {
   RunToken?: string;
   ClaimAttempt?: number;
   ClaimExpiresAt?: number;
+  /** The attempt history, as JSON. */
+  History?: string;
 };
 
 const DAY_MS = 86_400_000;
@@ -283,6 +286,7 @@ function toEntity(delivery: Delivery): DeliveryEntity {
     Payload: delivery.payload,
     ...(delivery.runToken !== undefined ? { RunToken: delivery.runToken } : {}),
     ...(delivery.claim ? { ClaimAttempt: delivery.claim.attempt, ClaimExpiresAt: delivery.claim.expiresAt } : {}),
+    ...(delivery.history && delivery.history.length > 0 ? { History: historyText(delivery.history) } : {}),
   };
 }
 
@@ -304,5 +308,36 @@ function fromEntity(entity: DeliveryEntity): Delivery {
     payload: entity.Payload,
     ...(entity.RunToken !== undefined ? { runToken: entity.RunToken } : {}),
     ...(entity.ClaimAttempt !== undefined && entity.ClaimExpiresAt !== undefined ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
+    ...(entity.History !== undefined ? { history: parseHistory(entity.History) } : {}),
   };
+}
+
+/** A table string property holds 64 KiB of UTF-16 (32 Ki characters); the history keeps well under it. */
+const HISTORY_CHARS = 30_000;
+
+/** The history as stored: its oldest attempts dropped until it fits one property. */
+function historyText(history: readonly AttemptRecord[]): string {
+  for (let start = 0; ; start += 1) {
+    const text = JSON.stringify(history.slice(start));
+    if (text.length <= HISTORY_CHARS || start >= history.length) return text;
+  }
+}
+
+const attemptRecordSchema = z.object({
+  attempt: z.number(),
+  timestamp: z.number(),
+  durationMs: z.number(),
+  statusCode: z.number().optional(),
+  error: z.string().optional(),
+  responseSnippet: z.string().optional(),
+});
+
+/** A stored history; one that cannot be read is shown as none rather than failing the record. */
+function parseHistory(text: string): AttemptRecord[] {
+  try {
+    const parsed = z.array(attemptRecordSchema).safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }

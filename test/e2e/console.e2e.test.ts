@@ -208,7 +208,7 @@ describe('console (chromium)', async () => {
     const hasDetail = (await page.locator('.unavailable').count()) === 0;
     if (hasDetail) {
       assert.match(await page.locator('table[aria-label="Attempts"]').innerText(), /HTTP 200/);
-      assert.match(await page.getByLabel('Payload').innerText(), /"version": "7"/);
+      assert.match(await page.locator('pre.payload').innerText(), /"version": "7"/);
     } else {
       assert.match(await page.locator('.unavailable').innerText(), /not available on this server/);
     }

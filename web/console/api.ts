@@ -99,7 +99,9 @@ export interface Delivery {
   event: string;
   event_id: string;
   status: string;
+  /** A number in the list; the latest attempts in `deliveries/get`, which gives the count as `attempt_count`. */
   attempts: number | Attempt[];
+  attempt_count?: number;
   last_status_code?: number;
   last_error?: string;
   created_timestamp: number;
@@ -108,7 +110,10 @@ export interface Delivery {
   payload?: unknown;
 }
 
-/** One attempt as the delivery detail call returns it; read loosely, as servers differ in the names. */
+/**
+ * One attempt as the delivery detail call returns it (`attempt`, `timestamp`, `duration_ms`, `status_code`, `error`,
+ * `response_snippet`); read loosely, as other servers differ in the names.
+ */
 export type Attempt = Record<string, unknown>;
 
 export interface Health {

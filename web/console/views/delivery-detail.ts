@@ -81,7 +81,7 @@ export function DeliveryDetail({ id }: { id: string }): VNode {
             <dt>Delivery id (<code>webhook-id</code> header)</dt><dd><code>${delivery.id}</code></dd>
             <dt>Event id</dt><dd><code>${delivery.event_id}</code></dd>
             <dt>Created</dt><dd><${Time} ms=${delivery.created_timestamp} /></dd>
-            <dt>Attempts</dt><dd>${attempts ? attempts.length : delivery.attempts}</dd>
+            <dt>Attempts</dt><dd>${delivery.attempt_count ?? (attempts ? attempts.length : delivery.attempts)}</dd>
             <dt>Last attempt</dt><dd><${Time} ms=${delivery.last_attempt_timestamp} /></dd>
             <dt>Last answer</dt><dd>${delivery.last_status_code !== undefined ? `HTTP ${delivery.last_status_code}` : '—'}${delivery.last_error ? ` · ${delivery.last_error}` : ''}</dd>
             ${delivery.status === 'PENDING' || delivery.status === 'RETRYING' ? html`<dt>Next attempt</dt><dd><${Time} ms=${delivery.next_attempt_timestamp} /></dd>` : null}
@@ -106,10 +106,10 @@ export function DeliveryDetail({ id }: { id: string }): VNode {
                     ${attempts.map((attempt, index) => {
                       const code = numberIn(attempt, 'status_code', 'last_status_code');
                       const duration = numberIn(attempt, 'duration_ms', 'duration');
-                      const body = textIn(attempt, 'response_body', 'body', 'response');
+                      const body = textIn(attempt, 'response_snippet', 'response_body', 'body', 'response');
                       const failure = textIn(attempt, 'error', 'last_error');
                       return html`<tr>
-                        <td>${index + 1}</td>
+                        <td>${numberIn(attempt, 'attempt') ?? index + 1}</td>
                         <td><${Time} ms=${numberIn(attempt, 'timestamp', 'started_timestamp', 'attempt_timestamp', 'time')} /></td>
                         <td>${duration === undefined ? '—' : `${duration} ms`}</td>
                         <td>${code !== undefined ? html`<span class=${code >= 200 && code < 300 ? 'ok' : 'bad'}>HTTP ${code}</span>` : null}${failure ? html`<div class="small bad">${failure}</div>` : null}</td>
