@@ -45,19 +45,25 @@ export function readGrantSpec(text: string, start: number, setting: string, wher
     throw new ConfigError(`${setting}: ${where}: admin always covers every model and cannot be scoped; grant manager[...] or publisher[...] instead`, setting);
   }
   const models = text.slice(end + 1, close).split('|');
-  for (const pattern of models) checkPattern(pattern, setting, where);
+  models.forEach((pattern, index) => checkPattern(pattern, index + 1, setting, where));
   return { role: role as Role, models, end: close + 1 };
 }
 
-function checkPattern(pattern: string, setting: string, where: string): void {
+/**
+ * Checks one model pattern. Errors name the pattern by its position, never quote it: with a ']' forgotten, the
+ * "pattern" runs on into the next entries and their tokens, and these messages reach unauthenticated callers
+ * (every function's 503) and the logs.
+ */
+function checkPattern(pattern: string, position: number, setting: string, where: string): void {
+  const which = `model pattern ${position}`;
   const fix = `a pattern is an exact model name, a prefix ending in '*', or '*' alone, separated by '|'`;
   if (pattern === '') throw new ConfigError(`${setting}: ${where} has an empty model pattern; ${fix}`, setting);
-  if (pattern.slice(0, -1).includes('*')) throw new ConfigError(`${setting}: ${where}: model pattern '${pattern}' may hold '*' only at its end; ${fix}`, setting);
+  if (pattern.slice(0, -1).includes('*')) throw new ConfigError(`${setting}: ${where}: ${which} may hold '*' only at its end; ${fix}`, setting);
   if (pattern.trim() !== pattern) {
-    throw new ConfigError(`${setting}: ${where}: model pattern '${pattern}' starts or ends with whitespace; write patterns without spaces around '|'`, setting);
+    throw new ConfigError(`${setting}: ${where}: ${which} starts or ends with whitespace; write patterns without spaces around '|'`, setting);
   }
   // Model names are limited in characters (code points), not UTF-16 units: 256, and a prefix pattern's '*'.
-  if (Array.from(pattern).length > 257) throw new ConfigError(`${setting}: ${where}: model pattern '${pattern.slice(0, 40)}…' is longer than any model name (256)`, setting);
+  if (Array.from(pattern).length > 257) throw new ConfigError(`${setting}: ${where}: ${which} is longer than any model name (256)`, setting);
 }
 
 /**
