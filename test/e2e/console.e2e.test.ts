@@ -265,6 +265,36 @@ describe('console (chromium)', async () => {
     await shot('13-endpoint-health');
   });
 
+  it('renders hostile strings from the API as text: model name, description, target answers, last error, payload', async () => {
+    const hostile = (tag: string) => `<img src=x class=injected-${tag} onerror="document.title='xss'"><script>document.title='xss'</script>`;
+    const model = `m${hostile('model')}`;
+    flaky.setBehaviour(answer(500, hostile('body')));
+    ids.hostile = await createHook(runtime, { model_name: model, description: hostile('description'), events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: flaky.url } });
+    await publish(runtime, [versionCreated(model, { version: '9' })]);
+    await waitForDeliveries(runtime, ids.hostile, (deliveries) => (deliveries[0]?.status ?? 'PENDING') !== 'PENDING');
+    const injected = () => page.evaluate<number>('document.querySelectorAll("[class^=injected], main script, a[href^=javascript]").length + (document.title === "xss" ? 100 : 0)');
+
+    await open(`#/webhooks?model_name=${encodeURIComponent(model)}`);
+    await page.getByRole('link', { name: model }).waitFor();
+    assert.equal(await injected(), 0, 'list');
+    await page.getByRole('link', { name: model }).click();
+    await page.getByText(hostile('description')).first().waitFor();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByLabel('Response body').waitFor();
+    assert.equal(await page.getByLabel('Response body').innerText(), hostile('body'));
+    await refreshUntil(page, /HTTP 500/);
+    assert.equal(await injected(), 0, 'webhook page, test result and deliveries');
+    await page.locator('table[aria-label="Deliveries, newest first"] a').first().click();
+    await page.getByRole('heading', { name: 'Delivery', level: 1 }).waitFor();
+    await loaded();
+    if ((await page.locator('.unavailable').count()) === 0) {
+      assert.ok((await page.locator('table[aria-label="Attempts"]').innerText()).includes(hostile('body')));
+      assert.ok((await page.getByLabel('Payload').innerText()).includes(JSON.stringify(model).slice(1, -1)));
+    }
+    assert.equal(await injected(), 0, 'delivery page');
+    flaky.setBehaviour(answer(200, 'back'));
+  });
+
   it('shows a manager only what the API allows a manager: never a registry-wide webhook', async () => {
     ids.registry = await createHook(runtime, { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: { url: receiver.url } });
     await open('#/webhooks');
