@@ -7,7 +7,7 @@ import { testAzurite } from '../support/azurite.js';
 import { SCREENSHOT_DIR, startBrowser } from '../support/browser.js';
 import { startFakeDatabricks } from '../support/fake-databricks.js';
 import { answer, startReceiver } from '../support/receiver.js';
-import { ADMIN_TOKEN, API, MANAGER_TOKEN, startRuntime, testEnv } from '../support/runtime-process.js';
+import { ADMIN_TOKEN, API, MANAGER_TOKEN, startRuntime, TEAM_MANAGER_TOKEN, testEnv } from '../support/runtime-process.js';
 
 const DATABRICKS_TOKEN = 'dapi-console-test-token-0123456789';
 const HOOK_SECRET = 'console-typed-signing-secret-4711';
@@ -36,6 +36,17 @@ describe('console (chromium)', async () => {
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
+
+  // Tokens travel only in the Authorization header: never in an address the page loads or calls.
+  const tokenInUrl: string[] = [];
+  page.on('request', (request) => {
+    if ([ADMIN_TOKEN, MANAGER_TOKEN, TEAM_MANAGER_TOKEN].some((token) => request.url().includes(token))) tokenInUrl.push(request.url());
+  });
+  /** Form controls on the page without an accessible name (a <label>, aria-label or aria-labelledby). */
+  const unlabelled = () =>
+    page.evaluate<string[]>(
+      '[...document.querySelectorAll("input, select, textarea")].filter((el) => el.type !== "hidden" && el.labels.length === 0 && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")).map((el) => el.outerHTML)',
+    );
 
   const ids: Record<string, string> = {};
   const open = async (hash: string) => {
@@ -114,6 +125,11 @@ describe('console (chromium)', async () => {
     await page.locator('#wh-events-error').waitFor();
     assert.match(await page.locator('#wh-events-error').innerText(), /'events'/);
     assert.equal(await page.locator('#wh-url-error').count(), 0, 'the old message is gone');
+    assert.deepEqual(await unlabelled(), [], 'HTTPS endpoint form');
+    await page.getByLabel('Databricks job').check();
+    await page.getByLabel('Job id').waitFor();
+    assert.deepEqual(await unlabelled(), [], 'job form');
+    await page.getByLabel('HTTPS endpoint').check();
   });
 
   it('creates an HTTP webhook and a job webhook, and never shows a secret after saving', async () => {
@@ -348,5 +364,40 @@ describe('console (chromium)', async () => {
     await page.getByText('No webhooks match this filter.').waitFor();
     await shot('17-webhook-deleted');
     assert.deepEqual(pageErrors.filter((text) => !/the server responded with a status of (400|401|403|404)/.test(text)), []);
+  });
+
+  it("shows a manager scoped to some models only those models' webhooks and deliveries", async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Bearer token').fill(TEAM_MANAGER_TOKEN);
+    await page.getByLabel('Bearer token').press('Enter');
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await open('#/webhooks');
+    await loaded();
+    const rows = page.locator('table[aria-label="Webhooks"] tbody tr');
+    const listed = (await runtime.api('GET', `${API}/list`, { token: TEAM_MANAGER_TOKEN })).json.webhooks as { model_name?: string }[];
+    assert.ok(listed.length > 0 && listed.every((hook) => hook.model_name === 'fraud-detector'), JSON.stringify(listed));
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), listed.length);
+    assert.equal(await page.locator('em', { hasText: 'registry-wide' }).count(), 0);
+    assert.doesNotMatch(await page.locator('main').innerText(), /<img/);
+    assert.deepEqual(await unlabelled(), [], 'webhook list');
+
+    // Another model's webhook and its delivery, opened by address: not shown, and nothing of them on the page.
+    await open(`#/webhooks/${ids.hostile}`);
+    await page.getByText('was not found, or your role may not see it').waitFor();
+    const [hostileDelivery] = await deliveriesOf(runtime, ids.hostile ?? '');
+    await open(`#/deliveries/${hostileDelivery?.id ?? ''}`);
+    await page.getByRole('alert').filter({ hasText: 'PERMISSION_DENIED' }).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /HTTP 500|MODEL_VERSION_CREATED|Redeliver/);
+    assert.equal(await page.locator('main img, main script, table[aria-label="Attempts"]').count(), 0);
+    await shot('18-scoped-manager-other-model-delivery');
+
+    await open(`#/webhooks/${ids.http}`);
+    await page.getByLabel('Event to send').waitFor();
+    assert.deepEqual(await unlabelled(), [], 'webhook page');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Bearer token').waitFor();
+    assert.deepEqual(await stored(), { session: [], local: 0 }, 'signed out: nothing kept');
+    assert.deepEqual(tokenInUrl, []);
   });
 });
