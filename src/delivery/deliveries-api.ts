@@ -45,15 +45,21 @@ export async function getDelivery(deps: DelivererDeps, principal: Principal, inp
   return toApiDeliveryDetail(found.value);
 }
 
-/** Checks the caller may read a webhook's delivery log: as its manager, or as an admin once it is deleted. */
-async function readableLog(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<void> {
+/**
+ * Checks the caller may read a webhook's delivery log: as its manager, or as an admin once it is deleted.
+ * Answers whether the webhook still exists.
+ */
+async function readableLog(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<boolean> {
   try {
     await webhookFor(deps, principal, webhookId, action);
+    return true;
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'RESOURCE_DOES_NOT_EXIST' && managedModels(principal) === undefined) return;
+    if (error instanceof ApiError && error.code === 'RESOURCE_DOES_NOT_EXIST' && managedModels(principal) === undefined) return false;
     throw error;
   }
 }
+
+const hasRecords = async (deps: DelivererDeps, webhookId: string): Promise<boolean> => (await deps.deliveries.list({ webhookId, limit: 1 })).deliveries.length > 0;
 
 /** The webhook a delivery call is about, with the caller's access to it checked. */
 async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
@@ -63,7 +69,7 @@ async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: 
 export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
-  await readableLog(deps, principal, query.webhook_id, 'read deliveries');
+  const exists = await readableLog(deps, principal, query.webhook_id, 'read deliveries');
   const after = cursorOf(query.page_token, query.webhook_id, "another webhook's deliveries");
   const page = await deps.deliveries.list({
     webhookId: query.webhook_id,
@@ -71,6 +77,10 @@ export async function listDeliveries(deps: DelivererDeps, principal: Principal, 
     ...(after ? { after } : {}),
     limit: query.max_results ?? DEFAULT_LIST_RESULTS,
   });
+  // A deleted webhook's log is there while it has records; an id that names nothing stays a 404.
+  if (!exists && !after && page.deliveries.length === 0 && !(query.status && (await hasRecords(deps, query.webhook_id)))) {
+    throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${query.webhook_id}' does not exist`);
+  }
   return {
     ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
     ...(page.next ? { next_page_token: encodePageToken(page.next) } : {}),

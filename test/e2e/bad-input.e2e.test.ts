@@ -252,8 +252,8 @@ describe('bad input on every endpoint', async () => {
     ...structuralCases('redeliver', 'POST', `${API}/deliveries/redeliver`, { webhook_id: id, since_timestamp: 0 }),
     ...mlflowCases(),
     ...cloudEventCases(transition),
-    ...[`${API}/create`, `${API}/update`, `${API}/delete`, `${API}/test`, `${API}/list`, `${API}/publish`, `${API}/deliveries`, `${API}/deliveries/redeliver`].flatMap((path) =>
-      authCases(path.endsWith('update') ? 'PATCH' : path.endsWith('delete') ? 'DELETE' : path.endsWith('deliveries') ? 'GET' : 'POST', path),
+    ...[`${API}/create`, `${API}/update`, `${API}/delete`, `${API}/test`, `${API}/list`, `${API}/publish`, `${API}/deliveries`, `${API}/deliveries/get`, `${API}/deliveries/redeliver`].flatMap((path) =>
+      authCases(path.endsWith('update') ? 'PATCH' : path.endsWith('delete') ? 'DELETE' : path.endsWith('deliveries') || path.endsWith('/get') ? 'GET' : 'POST', path),
     ),
   ];
 
@@ -261,6 +261,7 @@ describe('bad input on every endpoint', async () => {
   cases.push(
     ...query(`${API}/list`, ['max_results=abc', 'max_results=0', 'max_results=1001', 'max_results=-1', 'max_results=1.5', 'max_results=', 'events=NOPE', 'events=MODEL_VERSION_CREATED,NOPE', 'events=', 'page_token=garbage', 'page_token=e30', 'unknown=1', 'model_name=', `model_name=${'x'.repeat(300)}`, 'model_name=a&model_name=b', 'max_results=1&max_results=2']),
     ...query(`${API}/deliveries`, ['', `webhook_id=${id}&status=LOST`, `webhook_id=${id}&max_results=0`, `webhook_id=${id}&page_token=garbage`, `webhook_id=${id}&unknown=1`, 'webhook_id=', `webhook_id=${id}&webhook_id=${id}`]),
+    ...query(`${API}/deliveries/get`, ['', 'id=', 'id=nope', `id=${id}`, `id=${id}_123_0123456789abcdef`, `id=${'a'.repeat(200)}`, `id=${id}_9999999999999_0123456789abcdef&extra=1`, `id=${id}_9999999999999_0123456789abcdef&id=${id}_9999999999999_0123456789abcdef`]),
   );
   // Ids that are well formed, or not, but name nothing: 404.
   for (const unknown of ['f'.repeat(32), '0'.repeat(32), '1234567890', '../../etc/passwd', 'ｆ'.repeat(32), 'a'.repeat(31), `${'a'.repeat(32)}\u0000`, 'A'.repeat(32)]) {
@@ -271,6 +272,9 @@ describe('bad input on every endpoint', async () => {
       { name: `deliveries of unknown id ${unknown}`, method: 'GET', path: `${API}/deliveries?webhook_id=${encodeURIComponent(unknown)}`, expect: [404] },
       { name: `redeliver unknown delivery ${unknown}`, method: 'POST', path: `${API}/deliveries/redeliver`, body: JSON.stringify({ delivery_id: unknown }), expect: [404] },
     );
+  }
+  for (const unknown of [`${'f'.repeat(32)}_9999999999999_0123456789abcdef`, `${id}_9999999999999_0123456789abcdef`]) {
+    cases.push({ name: `get unknown delivery ${unknown}`, method: 'GET', path: `${API}/deliveries/get?id=${unknown}`, expect: [404] });
   }
   // Scoped tokens: the fraud team's manager (fraud-*, churn-model) and publisher (fraud-*). Malformed input for
   // their own models is a 400 like anyone's; anything of the 'bad-input' model is refused, and nothing changes.
@@ -292,6 +296,7 @@ describe('bad input on every endpoint', async () => {
       { name: 'test outside the grant', method: 'POST', path: `${API}/test`, body: JSON.stringify({ id }), expect: [403] },
       { name: 'delete outside the grant', method: 'DELETE', path: `${API}/delete`, body: JSON.stringify({ id }), expect: [403] },
       { name: 'deliveries outside the grant', method: 'GET', path: `${API}/deliveries?webhook_id=${id}`, expect: [403] },
+      { name: 'a delivery outside the grant', method: 'GET', path: `${API}/deliveries/get?id=${id}_9999999999999_0123456789abcdef`, expect: [403] },
       { name: 'redeliver outside the grant', method: 'POST', path: `${API}/deliveries/redeliver`, body: JSON.stringify({ webhook_id: id, since_timestamp: 0 }), expect: [403] },
       { name: 'list a model outside the grant', method: 'GET', path: `${API}/list?model_name=bad-input`, expect: [403] },
       { name: 'list a model outside the grant by body', method: 'POST', path: `${API}/list`, body: JSON.stringify({ model_name: 'bad-input' }), expect: [403] },
