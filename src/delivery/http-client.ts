@@ -14,7 +14,15 @@ export interface OutboundRequest {
   verifyTls: boolean;
   /** Read at most this much of the answer (default: the client's maxResponseBytes). */
   maxResponseBytes?: number;
+  /**
+   * Cuts secrets out of the answer. It runs before the answer is cut to the cap, on REDACTION_MARGIN_BYTES more
+   * than the cap, so a secret that straddles the cut is redacted whole rather than leaving its first characters.
+   */
+  redact?: (text: string) => string;
 }
+
+/** Read past the cap when redacting: longer than any spelling of a secret (JSON-escaped twice, base64, ...). */
+export const REDACTION_MARGIN_BYTES = 64 * 1024;
 
 /** Every outbound call goes through this: webhook deliveries, test calls and the Databricks Jobs API. */
 export interface OutboundClient {
@@ -145,6 +153,12 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The text cut to at most `limit` UTF-8 bytes (a character split by the cut is dropped). */
+function cutToBytes(text: string, limit: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= limit ? text : bytes.subarray(0, limit).toString('utf8');
+}
+
 /**
  * The undici client every outbound request uses: the target policy on the address connected to, TLS
  * verification per target, one deadline from connect to the last byte, no redirects, a cap on the response
@@ -175,7 +189,10 @@ export class GuardedHttpClient implements OutboundClient {
         dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
         signal,
       });
-      const body = await readCapped(response.body, Math.min(outbound.maxResponseBytes ?? Infinity, this.options.maxResponseBytes));
+      const cap = Math.min(outbound.maxResponseBytes ?? Infinity, this.options.maxResponseBytes);
+      const body = outbound.redact
+        ? cutToBytes(outbound.redact(await readCapped(response.body, cap + REDACTION_MARGIN_BYTES)), cap)
+        : await readCapped(response.body, cap);
       const retryAfterHeader = response.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
       return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

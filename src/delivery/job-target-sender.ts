@@ -2,6 +2,7 @@ import type { Clock } from '../ids.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { classifyAttempt, type AttemptResult, type Outcome } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
+import { redactSecrets } from './redact.js';
 import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';
 import { USER_AGENT } from './sign-payload.js';
 import type { TargetSender } from './target-sender.js';
@@ -65,6 +66,7 @@ export class JobTargetSender implements TargetSender {
       body: runNowBody(target.jobId, shape, payload, idempotencyToken),
       verifyTls: true,
       ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
+      redact: (text) => redactSecrets(text, target),
     });
   }
 

@@ -2,6 +2,7 @@ import type { Webhook } from '../webhooks/webhook.js';
 import type { AttemptResult, Outcome } from './classify-outcome.js';
 import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
+import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
 
 /**
@@ -34,6 +35,7 @@ export class HttpTargetSender implements TargetSender {
     if (target.kind !== 'http') throw new Error('HttpTargetSender needs an HTTP target');
     return this.client.send({
       ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
+      redact: (text) => redactSecrets(text, target),
       url: target.url,
       method: 'POST',
       headers: deliveryHeaders({

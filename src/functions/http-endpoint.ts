@@ -99,7 +99,7 @@ function failureKey(request: HttpRequest): string {
  * Authenticates the request; a client whose failures exceed its budget gets 429 instead of another 401, so
  * guessing tokens is slow and cheap to refuse.
  */
-async function authorizeWithinBudget(request: HttpRequest, services: Services): Promise<Principal> {
+export async function authorizeWithinBudget(request: HttpRequest, services: Services): Promise<Principal> {
   try {
     return await authorizeRequest(request.headers.get('authorization'), services.authenticator);
   } catch (error) {

@@ -224,6 +224,19 @@ describe('HTTP delivery end to end', async () => {
     assert.ok(!JSON.stringify(delivery).includes('echo-authorization'));
   });
 
+  it('never returns the first characters of a secret that straddles the 1 MiB cut of the test call\'s answer', async () => {
+    const secret = 'straddling-secret-0123456789';
+    // The secret starts 10 bytes before the cap: cutting first, then redacting, would leave `straddlin`.
+    const echo = await startReceiver({ behaviour: answer(200, `${'x'.repeat(1024 * 1024 - 10)}${secret}${'y'.repeat(100)}`) });
+    const id = await createHook(runtime, { model_name: 'straddle', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: echo.url, secret } });
+    const tested = await runtime.api('POST', `${API}/test`, { body: { id } });
+    assert.equal(tested.status, 200, tested.text.slice(0, 300));
+    const body = String(tested.json.body);
+    assert.ok(Buffer.byteLength(body) <= 1024 * 1024, 'the answer is still cut to the cap');
+    assert.match(body.slice(-20), /x\[RED/, `the end of the answer: ${body.slice(-30)}`);
+    assert.ok(!body.includes(secret.slice(0, 9)), `the cut left a prefix of the secret: ${body.slice(-30)}`);
+  });
+
   it('never returns an echoed authorization JSON-escaped, URL-encoded, in base64, or when it is short', async () => {
     const echo = await startReceiver({
       behaviour: (request, _n, response) => {

@@ -147,3 +147,28 @@ describe('local runtime as the Functions host: queue messages that could forge t
     assert.equal((await runtime.api('GET', '/other', { token: null })).status, 404, 'nothing else at the root');
   });
 });
+
+describe('local runtime as the Functions host: a bad token on /api/health', async () => {
+  const azurite = await testAzurite();
+  // A request budget of 50 a minute gives a failed-authentication budget of 5 per client.
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { WEBHOOKS_RATE_LIMIT: '50/1m' }));
+
+  it('GET /api/health counts a bad token against the same failure budget: 401, then 429; no token is never counted', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 7; attempt += 1) {
+      statuses.push((await runtime.api('GET', '/api/health', { token: `health-guess-${attempt}-0123456789abcdef` })).status);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    const limited = await runtime.api('GET', '/api/health', { token: 'health-guess-x-0123456789abcdef' });
+    assert.equal(limited.json.error_code, 'REQUEST_LIMIT_EXCEEDED');
+    assert.ok(limited.headers.get('retry-after'));
+    // The budget is shared with the other endpoints, and an anonymous probe or the admin from that client still passes.
+    assert.equal((await runtime.api('GET', `${API}/list`, { token: 'health-guess-y-0123456789abcdef' })).status, 429);
+    const anonymous = await runtime.api('GET', '/api/health', { token: null });
+    assert.equal(anonymous.status, 200, anonymous.text);
+    assert.equal(anonymous.json.unreadable_webhook_ids, undefined);
+    const admin = await runtime.api('GET', '/api/health');
+    assert.equal(admin.status, 200, admin.text);
+    assert.ok(Array.isArray(admin.json.unreadable_webhook_ids));
+  });
+});
