@@ -2,6 +2,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { errorMessage } from '../errors.js';
 import { isIpLiteral } from './blocked-addresses.js';
+import { utf8Prefix } from './delivery.js';
 import type { AttemptResult } from './classify-outcome.js';
 import { parseRetryAfter } from './retry-policy.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from './target-policy.js';
@@ -153,12 +154,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The text cut to at most `limit` UTF-8 bytes (a character split by the cut is dropped). */
-function cutToBytes(text: string, limit: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  return bytes.length <= limit ? text : bytes.subarray(0, limit).toString('utf8');
-}
-
 /**
  * The undici client every outbound request uses: the target policy on the address connected to, TLS
  * verification per target, one deadline from connect to the last byte, no redirects, a cap on the response
@@ -191,7 +186,7 @@ export class GuardedHttpClient implements OutboundClient {
       });
       const cap = Math.min(outbound.maxResponseBytes ?? Infinity, this.options.maxResponseBytes);
       const body = outbound.redact
-        ? cutToBytes(outbound.redact(await readCapped(response.body, cap + REDACTION_MARGIN_BYTES)), cap)
+        ? utf8Prefix(outbound.redact(await readCapped(response.body, cap + REDACTION_MARGIN_BYTES)), cap)
         : await readCapped(response.body, cap);
       const retryAfterHeader = response.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
