@@ -5,10 +5,10 @@
  * that the fresh records are all still there.
  */
 import { randomBytes } from 'node:crypto';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from '../src/delivery/delivery.js';
-import { silentLogger } from '../src/logger.js';
-import { runRetention, DEFAULT_RETENTION_BUDGET } from '../src/maintenance/retention.js';
-import { ensureStorage } from '../src/services.js';
+import { deliveryIdOf, deliveryRowKey, type Delivery } from '../src/pipeline/delivery.js';
+import { silentLogger } from '../src/telemetry/logger.js';
+import { runRetention, DEFAULT_RETENTION_BUDGET } from '../src/pipeline/retention.js';
+import { ensureStorage } from '../src/composition/services.js';
 import { startAzurite } from '../src/local/azurite.js';
 import { TableAuditLog } from '../src/storage/audit-log.js';
 import { azuriteConnectionString, createStorageClients } from '../src/storage/azure-clients.js';

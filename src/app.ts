@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
-import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './function-table.js';
-import { getAppServices } from './services.js';
+import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './functions/function-table.js';
+import { getAppServices } from './composition/services.js';
 
 /**
  * Registers every function of the table with the Functions host. Nothing here reads a setting or may throw:

@@ -1,5 +1,5 @@
 // Alert rules on the app's telemetry, sent to one action group. The queries read the names the code emits
-// (src/metrics.ts); the infra consistency test holds both sides to the same names.
+// (src/telemetry/metrics.ts); the infra consistency test holds both sides to the same names.
 param applicationInsightsName string
 param location string
 param tags object

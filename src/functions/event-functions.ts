@@ -1,12 +1,12 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
-import { getDelivery, redeliver, listDeliveries } from '../delivery/deliveries-api.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../delivery/deliverer.js';
-import { poisonMessage, processEventMessage } from '../delivery/fan-out.js';
-import { publishEvents } from '../delivery/publish-events.js';
+import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
+import { processDeliveryMessage, type DeliveryMessage } from '../pipeline/deliverer.js';
+import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
+import { publishEvents } from '../pipeline/publish-events.js';
 import { ApiError } from '../errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
-import { loggerOf } from '../logger.js';
+import { loggerOf } from '../telemetry/logger.js';
 import { StorageMessageQueue } from '../storage/message-queue.js';
 import { poisonQueueOf, QUEUES } from '../storage/names.js';
 import { z } from 'zod';

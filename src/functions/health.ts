@@ -1,6 +1,6 @@
 import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { ApiError } from '../errors.js';
-import type { Services } from '../services.js';
+import type { Services } from '../composition/services.js';
 import { QUEUES, TABLES } from '../storage/names.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
 

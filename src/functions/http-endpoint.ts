@@ -4,9 +4,9 @@ import type { Principal } from '../auth/principal.js';
 import { ApiError, ConfigError, errorMessage } from '../errors.js';
 import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
-import { loggerOf, type Logger } from '../logger.js';
+import { loggerOf, type Logger } from '../telemetry/logger.js';
 import { isStorageTrouble, statusCodeOf } from '../storage/rest-errors.js';
-import type { Services } from '../services.js';
+import type { Services } from '../composition/services.js';
 
 export type ServicesProvider = () => Promise<Services>;
 

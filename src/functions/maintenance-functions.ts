@@ -1,7 +1,7 @@
 import type { TimerHandler } from '@azure/functions';
-import { loggerOf } from '../logger.js';
-import { measurePoisonQueues } from '../maintenance/poison-queues.js';
-import { runRetention } from '../maintenance/retention.js';
+import { loggerOf } from '../telemetry/logger.js';
+import { measurePoisonQueues } from '../pipeline/poison-queues.js';
+import { runRetention } from '../pipeline/retention.js';
 import type { ServicesProvider } from './http-endpoint.js';
 
 /** The retention timer. A run the host started late (`isPastDue`) runs as usual: the work is the same. */

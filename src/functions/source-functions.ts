@@ -1,6 +1,6 @@
 import type { HttpHandler, StorageQueueHandler } from '@azure/functions';
 import { readBodyBytes } from '../http/read-body.js';
-import { loggerOf } from '../logger.js';
+import { loggerOf } from '../telemetry/logger.js';
 import { processAzureMlMessage } from '../sources/azureml-events.js';
 import { ingestMlflowWebhook } from '../sources/mlflow-ingest.js';
 import { unauthenticatedEndpoint, type ServicesProvider } from './http-endpoint.js';

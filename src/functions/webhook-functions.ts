@@ -1,5 +1,5 @@
 import type { HttpHandler } from '@azure/functions';
-import { testWebhook } from '../delivery/test-webhook.js';
+import { testWebhook } from '../pipeline/test-webhook.js';
 import { createWebhook, deleteWebhook, listWebhooks, updateWebhook } from '../webhooks/webhook-service.js';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 

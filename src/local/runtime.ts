@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { parseStorageSettings, SETTINGS } from '../config.js';
-import { ROUTE_PREFIX } from '../function-table.js';
+import { ROUTE_PREFIX } from '../functions/function-table.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { ensureStorage, getAppServices } from '../services.js';
+import { ensureStorage, getAppServices } from '../composition/services.js';
 import { createStorageClients, DEFAULT_AZURITE, type StorageClients } from '../storage/azure-clients.js';
 import { poisonQueueOf } from '../storage/names.js';
 import { ensureLocalAzurite, type RunningAzurite } from './azurite.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
-import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../delivery/publish-events.js';
+import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireRole } from '../webhooks/permissions.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
-import type { SourcedEvent } from '../delivery/publish-events.js';
+import type { SourcedEvent } from '../pipeline/publish-events.js';
 import type { Stage } from '../webhooks/events.js';
 import { parseTimestamp } from './timestamps.js';
 

@@ -1,9 +1,9 @@
 import type { MlflowIngestConfig } from '../config.js';
 import { ApiError } from '../errors.js';
 import { parseJsonBytes } from '../http/read-body.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
-import { enqueueEvents, type PublishDeps } from '../delivery/publish-events.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { enqueueEvents, type PublishDeps } from '../pipeline/publish-events.js';
 import { MLFLOW_HEADERS, verifyMlflowSignature } from './mlflow-signature.js';
 import { translateMlflowWebhook } from './mlflow-events.js';
 

@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus } from '../delivery/delivery.js';
+import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus } from '../pipeline/delivery.js';
 import type { EventName } from '../webhooks/events.js';
 import { dayKeyOf, invertedTimestamp, startOfDayKey } from './key-encoding.js';
 import type { Cursor } from './page-token.js';

@@ -1,5 +1,5 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
-import type { PurgeResult } from '../maintenance/retention.js';
+import type { PurgeResult } from '../pipeline/retention.js';
 import { isNotFound } from './rest-errors.js';
 
 export type { PurgeResult };

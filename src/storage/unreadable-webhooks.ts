@@ -1,5 +1,5 @@
 import type { Clock } from '../ids.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 /** How often one unreadable webhook is logged and counted again by one instance, and how long a scan is reused. */
 export const UNREADABLE_QUIET_MS = 60_000;

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import type { Clock, IdSource } from '../ids.js';
-import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../delivery/target-policy.js';
+import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../outbound/target-policy.js';
 import type { AuditAction, AuditLog } from '../storage/audit-log.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
 import { cursorOf, encodePageToken } from '../storage/page-token.js';

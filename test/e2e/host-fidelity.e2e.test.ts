@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionTable, registeredRoute, type HttpFunction } from '../../src/function-table.js';
+import { functionTable, registeredRoute, type HttpFunction } from '../../src/functions/function-table.js';
 import { parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
 import { poisonQueueOf, QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GuardedHttpClient, type HttpClientOptions } from '../../src/delivery/http-client.js';
-import { assertResolvesToAllowed, systemResolver, type Resolver } from '../../src/delivery/target-policy.js';
+import { GuardedHttpClient, type HttpClientOptions } from '../../src/outbound/http-client.js';
+import { assertResolvesToAllowed, systemResolver, type Resolver } from '../../src/outbound/target-policy.js';
 import { answer, hang, resetConnection, startReceiver } from '../support/receiver.js';
 import { fakeResolver } from '../support/deps.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { AZURE_APP_SETTINGS } from '../../src/config.js';
-import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/metrics.js';
+import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/telemetry/metrics.js';
 import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
 import { parse as parseYaml } from 'yaml';
 import { compileBicep, runBicep } from '../../scripts/bicep.js';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
 import ignore from 'ignore';
-import { functionTable, registeredRoute } from '../../src/function-table.js';
+import { functionTable, registeredRoute } from '../../src/functions/function-table.js';
 import { appBuildIsStale, buildApp, writePackage, type PackageResult } from '../../scripts/package.js';
 
 /**

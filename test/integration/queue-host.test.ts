@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InvocationContext } from '@azure/functions';
 import functionsLibrary from '@azure/functions';
-import { QUEUE_CONNECTION } from '../../src/function-table.js';
+import { QUEUE_CONNECTION } from '../../src/functions/function-table.js';
 import type { QueueHostSettings } from '../../src/local/host-json.js';
 import { readHostJson } from '../../src/local/host-json.js';
 import { POISON_TTL_SECONDS, QueueListener } from '../../src/local/queue-host.js';

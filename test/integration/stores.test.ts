@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it, before } from 'node:test';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/delivery/delivery.js';
+import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/pipeline/delivery.js';
 import { TableAuditLog } from '../../src/storage/audit-log.js';
 import { TableDeliveryStore, type DeliveryStore } from '../../src/storage/delivery-store.js';
 import { EVENT_CLAIM_LEASE_MS, TableEventClaims, type EventClaims } from '../../src/storage/event-claims.js';

@@ -1,5 +1,5 @@
 import type { CreateResult, DeliveryQuery, DeliveryStore } from '../../src/storage/delivery-store.js';
-import { parseDeliveryId, type Delivery } from '../../src/delivery/delivery.js';
+import { parseDeliveryId, type Delivery } from '../../src/pipeline/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/storage/audit-log.js';
 import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/storage/event-claims.js';
 import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';

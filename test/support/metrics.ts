@@ -1,6 +1,6 @@
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { openTelemetryMetrics, type Metrics } from '../../src/metrics.js';
+import { openTelemetryMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 
 export interface DataPoint {
   value: number;

@@ -1,11 +1,11 @@
-import type { AttemptResult } from '../../src/delivery/classify-outcome.js';
-import { classifyAttempt } from '../../src/delivery/classify-outcome.js';
-import type { FanOutDeps } from '../../src/delivery/fan-out.js';
-import { OriginGate } from '../../src/delivery/origin-gate.js';
-import { SubscriberLookup } from '../../src/delivery/subscriber-lookup.js';
-import { TargetSenders, type TargetSender } from '../../src/delivery/target-sender.js';
+import type { AttemptResult } from '../../src/pipeline/classify-outcome.js';
+import { classifyAttempt } from '../../src/pipeline/classify-outcome.js';
+import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
+import { OriginGate } from '../../src/outbound/origin-gate.js';
+import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
+import { TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
 import { Semaphore } from '../../src/limit.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { ManualClock, MemoryAuditLog, MemoryDeliveryStore, MemoryEventClaims, MemoryQueue, MemoryWebhookStore } from './memory.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { functionTable, QUEUE_CONNECTION, registeredRoute } from '../../src/function-table.js';
+import { functionTable, QUEUE_CONNECTION, registeredRoute } from '../../src/functions/function-table.js';
 import { installWorkerCore } from '../../src/local/worker-core.js';
 
 const UNRESOLVED = '@Microsoft.KeyVault(SecretUri=https://example-vault.vault.azure.net/secrets/webhooks-secret-key/)';

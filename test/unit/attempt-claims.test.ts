@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redeliver } from '../../src/delivery/deliveries-api.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
-import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
+import { redeliver } from '../../src/pipeline/deliveries-api.js';
+import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { Principal } from '../../src/auth/principal.js';
-import type { AttemptResult } from '../../src/delivery/classify-outcome.js';
+import type { AttemptResult } from '../../src/pipeline/classify-outcome.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });

@@ -8,7 +8,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { loadConfig } from '../../src/config.js';
 import { consoleCsp, consoleHandler } from '../../src/functions/console.js';
 import { HttpRequest, InvocationContext } from '../../src/local/functions-lib.js';
-import type { Services } from '../../src/services.js';
+import type { Services } from '../../src/composition/services.js';
 import { ConfigError } from '../../src/errors.js';
 
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: randomBytes(32).toString('base64') };

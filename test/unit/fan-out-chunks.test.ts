@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
-import { CLOCK_SKEW_MARGIN_MS, SubscriberLookup } from '../../src/delivery/subscriber-lookup.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
+import { CLOCK_SKEW_MARGIN_MS, SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { ManualClock, MemoryWebhookStore, type MemoryQueue } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { endpoint } from '../../src/functions/http-endpoint.js';
 import { HttpRequest, InvocationContext } from '../../src/local/functions-lib.js';
-import { buildServices } from '../../src/services.js';
+import { buildServices } from '../../src/composition/services.js';
 
 const config = loadConfig({
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',

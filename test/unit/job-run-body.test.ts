@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jobShapeOf, runNowBody } from '../../src/delivery/job-run-body.js';
-import { databricksReason } from '../../src/delivery/job-target-sender.js';
+import { jobShapeOf, runNowBody } from '../../src/outbound/job-run-body.js';
+import { databricksReason } from '../../src/outbound/job-target-sender.js';
 
 const single = (task: Record<string, unknown>) => ({ settings: { tasks: [{ task_key: 't', ...task }] } });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { processDeliveryMessage } from '../../src/delivery/deliverer.js';
-import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
-import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/metrics.js';
-import { parseAuthenticationString } from '../../src/telemetry.js';
+import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
+import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/telemetry/metrics.js';
+import { parseAuthenticationString } from '../../src/telemetry/azure-monitor.js';
 import { recordedMetrics } from '../support/metrics.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OriginGate } from '../../src/delivery/origin-gate.js';
+import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { ManualClock } from '../support/memory.js';
 
 const held = () => {

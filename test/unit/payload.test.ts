@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildPayload } from '../../src/delivery/payload.js';
-import { eventText } from '../../src/delivery/event-text.js';
+import { buildPayload } from '../../src/outbound/payload.js';
+import { eventText } from '../../src/outbound/event-text.js';
 import { normalizeEvent, publishedEventSchema, type RegistryEvent } from '../../src/webhooks/registry-event.js';
 
 const base: RegistryEvent = { eventId: 'e', idSupplied: true, event: 'MODEL_VERSION_TRANSITIONED_STAGE', modelName: 'someModel', version: '8', toStage: 'Production', fromStage: 'None', eventTimestamp: 1589859029343, publishedBy: 'p' };

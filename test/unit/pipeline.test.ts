@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/delivery/deliverer.js';
-import { processEventMessage, type QueueMessageMeta } from '../../src/delivery/fan-out.js';
-import type { OutboundClient } from '../../src/delivery/http-client.js';
-import { JobTargetSender } from '../../src/delivery/job-target-sender.js';
-import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/delivery/target-sender.js';
+import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
+import type { OutboundClient } from '../../src/outbound/http-client.js';
+import { JobTargetSender } from '../../src/outbound/job-target-sender.js';
+import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/outbound/target-sender.js';
 import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
 import type { MemoryAuditLog } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';

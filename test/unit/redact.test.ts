@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactSecrets } from '../../src/delivery/redact.js';
+import { redactSecrets } from '../../src/outbound/redact.js';
 
 describe('redacting a target answer', () => {
   it("cuts the webhook's own secret, authorization (with and without its scheme) and access token out", () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionTable, registeredRoute, type HttpFunction } from '../../src/function-table.js';
+import { functionTable, registeredRoute, type HttpFunction } from '../../src/functions/function-table.js';
 import { compareFunctionNames, hostRouteTable, parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
 
 /** The HTTP functions with the routes they are registered with (host.json's routePrefix is empty). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { databricksSignature, deliveryHeaders, standardWebhooksSignature } from '../../src/delivery/sign-payload.js';
+import { databricksSignature, deliveryHeaders, standardWebhooksSignature } from '../../src/outbound/sign-payload.js';
 
 const body = JSON.stringify({ event: 'MODEL_VERSION_CREATED', model_name: 'ünïcödé 😀', text: 'x' });
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../ids.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 
 /** What one purge did: entities deleted, storage requests made, and whether its expired range is now empty. */
 export interface PurgeResult {

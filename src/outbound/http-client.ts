@@ -2,9 +2,9 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { errorMessage } from '../errors.js';
 import { isIpLiteral } from './blocked-addresses.js';
-import { utf8Prefix } from './delivery.js';
-import type { AttemptResult } from './classify-outcome.js';
-import { parseRetryAfter } from './retry-policy.js';
+import { utf8Prefix } from '../pipeline/delivery.js';
+import type { AttemptResult } from '../pipeline/classify-outcome.js';
+import { parseRetryAfter } from '../pipeline/retry-policy.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from './target-policy.js';
 
 export interface OutboundRequest {

@@ -6,10 +6,10 @@ import { requireRole } from '../webhooks/permissions.js';
 import { testWebhookSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { DelivererDeps } from './deliverer.js';
-import { buildPayload } from './payload.js';
-import { redactSecrets } from './redact.js';
+import { buildPayload } from '../outbound/payload.js';
+import { redactSecrets } from '../outbound/redact.js';
 import { sampleEvent } from './sample-event.js';
-import { targetUnreachable } from './target-policy.js';
+import { targetUnreachable } from '../outbound/target-policy.js';
 
 export interface TestCallResult {
   status_code: number;

@@ -7,7 +7,7 @@ import type { MessageQueue } from '../storage/message-queue.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireAccess, requireRole } from '../webhooks/permissions.js';
 import { MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
-import { buildPayload } from './payload.js';
+import { buildPayload } from '../outbound/payload.js';
 
 export interface PublishDeps {
   eventQueue: MessageQueue;

@@ -1,16 +1,16 @@
 import type { HttpHandler, HttpMethod, StorageQueueHandler, TimerHandler } from '@azure/functions';
-import { SETTINGS } from './config.js';
-import { ApiError } from './errors.js';
-import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './functions/event-functions.js';
-import { errorResponse, type ServicesProvider } from './functions/http-endpoint.js';
-import { consoleHandler } from './functions/console.js';
-import { databricksConfigHandler } from './functions/databricks-config.js';
-import { healthHandler } from './functions/health.js';
-import { poisonQueuesHandler, retentionHandler } from './functions/maintenance-functions.js';
-import { azureMlEventsHandler, mlflowIngestHandler } from './functions/source-functions.js';
-import { guardHttp, guardTrigger } from './functions/settings-guard.js';
-import { webhookHandlers } from './functions/webhook-functions.js';
-import { QUEUES } from './storage/names.js';
+import { SETTINGS } from '../config.js';
+import { ApiError } from '../errors.js';
+import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './event-functions.js';
+import { errorResponse, type ServicesProvider } from './http-endpoint.js';
+import { consoleHandler } from './console.js';
+import { databricksConfigHandler } from './databricks-config.js';
+import { healthHandler } from './health.js';
+import { poisonQueuesHandler, retentionHandler } from './maintenance-functions.js';
+import { azureMlEventsHandler, mlflowIngestHandler } from './source-functions.js';
+import { guardHttp, guardTrigger } from './settings-guard.js';
+import { webhookHandlers } from './webhook-functions.js';
+import { QUEUES } from '../storage/names.js';
 
 export interface HttpFunction {
   kind: 'http';

@@ -1,4 +1,4 @@
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 /** A queue whose length can be read (the approximate count Storage keeps). */
 export interface CountableQueue {

@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors.js';
 import type { Clock } from '../ids.js';
-import type { Logger } from '../logger.js';
-import { noopMetrics, type DeliveryOutcome, type Metrics } from '../metrics.js';
+import type { Logger } from '../telemetry/logger.js';
+import { noopMetrics, type DeliveryOutcome, type Metrics } from '../telemetry/metrics.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { DeliveryStore } from '../storage/delivery-store.js';
 import type { Versioned } from '../storage/webhook-store.js';
@@ -11,10 +11,10 @@ import type { WebhookStore } from '../storage/webhook-store.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from './classify-outcome.js';
 import { RESPONSE_SNIPPET_BYTES, runTokenOf, utf8Prefix, withAttempt, type AttemptRecord, type Delivery } from './delivery.js';
-import type { OriginGate } from './origin-gate.js';
-import { redactSecrets } from './redact.js';
+import type { OriginGate } from '../outbound/origin-gate.js';
+import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from './target-sender.js';
+import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
 export interface DeliveryMessage {

@@ -10,7 +10,7 @@ import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueFo
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import { attemptDelivery, deferAttempt, enqueueNextSteps, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
-import { buildPayload } from './payload.js';
+import { buildPayload } from '../outbound/payload.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
 
 export interface FanOutDeps extends DelivererDeps {
