@@ -301,7 +301,7 @@ function parsePositiveDuration(env: Env, setting: string, fallback: string): num
 /** A retention: at least a day, so that nothing a retry or a redelivery still needs is purged. */
 function parseRetention(env: Env, setting: string, fallback: string): number {
   const ms = parseDuration(value(env, setting) ?? fallback, setting);
-  if (ms < 86_400_000) throw new ConfigError(`${setting} must be at least 1d`);
+  if (ms < 86_400_000) throw new ConfigError(`${setting} must be at least 1d`, setting);
   return ms;
 }
 

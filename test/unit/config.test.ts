@@ -27,6 +27,10 @@ describe('config', () => {
     const set = loadConfig({ ...base, DELIVERY_RETENTION: '7d', AUDIT_RETENTION: '36h', WEBHOOKS_AUTO_DISABLE_AFTER: '0' });
     assert.deepEqual([set.deliveryRetentionMs, set.auditRetentionMs, set.autoDisableAfterMs], [7 * 86_400_000, 36 * 3_600_000, 0]);
     assert.throws(() => loadConfig({ ...base, DELIVERY_RETENTION: '12h' }), /DELIVERY_RETENTION must be at least 1d/);
+    for (const bad of ['0d', '-1d', '12h']) {
+      assert.throws(() => loadConfig({ ...base, DELIVERY_RETENTION: bad }), (error: unknown) => error instanceof ConfigError && error.setting === 'DELIVERY_RETENTION', bad);
+    }
+    assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION: '0d' }), (error: unknown) => error instanceof ConfigError && error.setting === 'AUDIT_RETENTION');
     assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION: 'forever' }), /AUDIT_RETENTION: 'forever' is not a duration/);
     assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '5 days' }), /WEBHOOKS_AUTO_DISABLE_AFTER/);
   });
