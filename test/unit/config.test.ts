@@ -9,7 +9,7 @@ const key = randomBytes(32).toString('base64');
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: key };
 
 describe('config', () => {
-  it('reads the defaults of SPEC section 7', () => {
+  it('reads the documented defaults', () => {
     const config = loadConfig(base);
     assert.deepEqual(config.retryScheduleMs, [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     assert.equal(config.deliveryTimeoutMs, 15_000);
