@@ -1,4 +1,4 @@
-import { createServer, request, Agent, type Server } from 'node:http';
+import { createServer, request, Agent, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AzuriteEndpoints } from '../src/storage/azure-clients.js';
 
@@ -7,12 +7,29 @@ export interface CountingProxy {
   counts: { table: number; queue: number; blob: number };
   /** Requests by method and path shape, for finding out where storage time goes. */
   byKind: Map<string, number>;
+  /** While true, every request is answered 503 ServerBusy as throttled storage does, without reaching Azurite. */
+  busy: boolean;
   reset(): void;
   close(): Promise<void>;
 }
 
-/** A reverse proxy in front of Azurite that counts every storage request, per service. */
+const SERVER_BUSY = 'The server is busy.';
+
+/** A 503 ServerBusy in the shape each service answers it: JSON (OData) for Table, XML for Queue and Blob. */
+function answerBusy(service: 'table' | 'queue' | 'blob', outgoing: ServerResponse): void {
+  const body =
+    service === 'table'
+      ? JSON.stringify({ 'odata.error': { code: 'ServerBusy', message: { lang: 'en-US', value: SERVER_BUSY } } })
+      : `<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>${SERVER_BUSY}</Message></Error>`;
+  outgoing.writeHead(503, { 'x-ms-error-code': 'ServerBusy', 'content-type': service === 'table' ? 'application/json;odata=minimalmetadata' : 'application/xml' }).end(body);
+}
+
+/**
+ * A reverse proxy in front of Azurite that counts every storage request, per service; with `busy` set it
+ * answers 503 ServerBusy instead (storage throttling, for the fault tests).
+ */
 export async function startCountingProxy(target: AzuriteEndpoints): Promise<CountingProxy> {
+  const state = { busy: false };
   const counts = { table: 0, queue: 0, blob: 0 };
   const byKind = new Map<string, number>();
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -20,6 +37,11 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
   const listen = async (service: keyof typeof counts, port: number): Promise<number> => {
     const server = createServer((incoming, outgoing) => {
       counts[service] += 1;
+      if (state.busy) {
+        incoming.resume();
+        incoming.on('end', () => answerBusy(service, outgoing));
+        return;
+      }
       const path = (incoming.url ?? '').split('?')[0]?.replace(/\(.*\)/, '(key)').replace(/\/messages\/[^/]+/, '/messages/id') ?? '';
       const kind = `${incoming.method ?? ''} ${service} ${path}`;
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
@@ -44,6 +66,12 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
     endpoints,
     counts,
     byKind,
+    get busy() {
+      return state.busy;
+    },
+    set busy(value: boolean) {
+      state.busy = value;
+    },
     reset: () => {
       Object.assign(counts, { table: 0, queue: 0, blob: 0 });
       byKind.clear();

@@ -18,8 +18,13 @@ export class Ledger {
   /** Call when a receiver accepts a request (answers 2xx). */
   record(request: ReceivedRequest): void {
     const payload = JSON.parse(request.body) as { version: string; webhook_id: string };
-    const key = `${payload.version}|${payload.webhook_id}`;
-    this.arrived.set(key, [...(this.arrived.get(key) ?? []), request.headers['webhook-id'] ?? '']);
+    this.recordArrival(payload.version, payload.webhook_id, request.headers['webhook-id'] ?? '');
+  }
+
+  /** An arrival seen some other way (a job run started): `sameAs` is what duplicates must share (webhook-id, token). */
+  recordArrival(version: string, webhookId: string, sameAs: string): void {
+    const key = `${version}|${webhookId}`;
+    this.arrived.set(key, [...(this.arrived.get(key) ?? []), sameAs]);
   }
 
   get complete(): boolean {
