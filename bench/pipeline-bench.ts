@@ -9,8 +9,11 @@
  *   3. repeats the paced run through a proxy that counts Azurite requests, for storage requests per event.
  * Then the retention scenario (bench/retention-bench.ts): one retention run's time and storage requests on
  * --retention N expired delivery records (default 100000; 0 skips it).
+ * Each fan-out's deliveries/s is also printed as a ratio of two baselines measured in the same run on the same
+ * sink and Azurite (bench/baselines.ts): the HTTP ceiling and the storage floor.
  * Options: --seconds N (default 15), --batch N events per publish call (default 25), --publishers N (4),
  * --fanouts 1,10, --window N (2000), --retention N (100000).
+ * `--scenario wide [--events N]` runs the wide fan-out instead (bench/wide-bench.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -20,7 +23,10 @@ import { Pool } from 'undici';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
+import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/services.js';
+import { ENTITIES_PER_DELIVERY, httpCeiling, storageFloor } from './baselines.js';
 import { retentionScenario } from './retention-bench.js';
+import { wideScenario } from './wide-bench.js';
 import { startCountingProxy } from './storage-proxy.js';
 
 const { values } = parseArgs({
@@ -31,6 +37,8 @@ const { values } = parseArgs({
     fanouts: { type: 'string', default: '1,10' },
     window: { type: 'string', default: '2000' },
     retention: { type: 'string', default: '100000' },
+    scenario: { type: 'string', default: 'pipeline' },
+    events: { type: 'string', default: '100' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -40,6 +48,8 @@ const FANOUTS = values.fanouts.split(',').map(Number);
 /** Deliveries that may be outstanding at saturation. */
 const WINDOW = Number(values.window);
 const TOKEN = 'bench-admin-token-0123456789abcdef';
+/** First attempts the pipeline has in flight at most per process: its waves in flight times 64 attempts each. */
+const SEND_CONCURRENCY = FAN_OUT_WAVES_IN_FLIGHT * 64;
 const API = '/api/2.0/mlflow/registry-webhooks';
 
 interface Sink {
@@ -212,6 +222,14 @@ async function main(): Promise<void> {
     WEBHOOKS_RATE_LIMIT: '0',
   });
   const rows: string[] = [];
+  if (values.scenario === 'wide') {
+    try {
+      console.log(await wideScenario({ events: Number(values.events), token: TOKEN, env, sink, timeoutMs: 15 * 60_000 }));
+    } finally {
+      await sink.close();
+    }
+    return;
+  }
   try {
     for (const fanOut of FANOUTS) {
       // A fresh Azurite per scenario: its tables slow down as they grow (see the README), so one scenario's
@@ -228,6 +246,10 @@ async function main(): Promise<void> {
       const pid = azurite.process?.pid;
       await runPhase(direct, pid, sink, model, fanOut, 2);
       const saturated = await runPhase(direct, pid, sink, model, fanOut, SECONDS);
+      // Same run, same sink, same Azurite: what plain HTTP and plain Table batches reach here and now.
+      const ceiling = await httpCeiling(sink.url, SEND_CONCURRENCY, 5);
+      sink.reset();
+      const floor = await storageFloor(azurite.connectionString, FAN_OUT_WAVES_IN_FLIGHT, 5);
       const pace = Math.max(1, Math.round(saturated.deliveriesPerSecond / fanOut / 2));
       const paced = await runPhase(direct, pid, sink, model, fanOut, Math.max(5, SECONDS / 2), pace);
       if (process.env.BENCH_PROFILE) {
@@ -252,7 +274,7 @@ async function main(): Promise<void> {
         [
           `fan-out ${fanOut}`,
           `${saturated.eventsPerSecond.toFixed(0)} events/s`,
-          `${saturated.deliveriesPerSecond.toFixed(0)} deliveries/s`,
+          `${saturated.deliveriesPerSecond.toFixed(0)} deliveries/s = ${(saturated.deliveriesPerSecond / ceiling).toFixed(3)} of the HTTP ceiling (${ceiling.toFixed(0)} POSTs/s at ${SEND_CONCURRENCY} in flight), ${(saturated.deliveriesPerSecond / floor).toFixed(3)} of the storage floor (${floor.toFixed(0)} deliveries/s of ${ENTITIES_PER_DELIVERY}-entity Table batches)`,
           `latency p50 ${paced.p50} ms / p99 ${paced.p99} ms at ${pace} events/s (half load)`,
           `p50 ${saturated.p50} ms / p99 ${saturated.p99} ms saturated`,
           `${((table + queue) / countedRun.events).toFixed(2)} storage requests/event (table ${(table / countedRun.events).toFixed(2)}, queue ${(queue / countedRun.events).toFixed(2)})`,

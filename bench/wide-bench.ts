@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- --scenario wide [--events N]`: one publish of N events (default 100, the most one call
+ * takes) for a model with 100 model webhooks, plus 1,000 registry-wide webhooks: N × 1,100 deliveries. Prints
+ * the time to the last delivery, peak RSS of the runtime's process tree and of Azurite (separately), peak open
+ * file descriptors of the runtime (/proc/<pid>/fd), storage requests per delivery, the slowest /api/health
+ * answer while it ran, and lost/duplicate deliveries. Linux only (reads /proc).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { startAzurite } from '../src/local/azurite.js';
+import { azuriteConnectionString } from '../src/storage/azure-clients.js';
+import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
+import { startCountingProxy } from './storage-proxy.js';
+
+const API = '/api/2.0/mlflow/registry-webhooks';
+const MODEL_WEBHOOKS = 100;
+const REGISTRY_WIDE_WEBHOOKS = 1000;
+
+interface WideSink {
+  url: string;
+  received: Map<string, number>;
+  duplicates: number;
+  lastAt: number;
+}
+
+/** The process and its descendants (the runtime may start helpers). */
+function treeOf(pid: number): number[] {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+    return [pid, ...children.flatMap(treeOf)];
+  } catch {
+    return [];
+  }
+}
+
+function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+function fds(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+async function createMany(runtime: TestRuntime, bodies: Record<string, unknown>[], concurrency = 8): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const response = await runtime.api('POST', `${API}/create`, { body });
+      if (response.status !== 200) throw new Error(`create answered ${response.status}: ${response.text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+export async function wideScenario(options: { events: number; token: string; env: (connectionString: string) => Record<string, string>; sink: WideSink; timeoutMs: number }): Promise<string> {
+  const { events, sink } = options;
+  const azurite = await startAzurite();
+  const proxy = await startCountingProxy(azurite.endpoints);
+  const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), { defaultToken: options.token });
+  const model = 'bench-wide';
+  try {
+    const hook = (modelName?: string) => ({ ...(modelName ? { model_name: modelName } : {}), events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: sink.url } });
+    await createMany(runtime, [...Array.from({ length: MODEL_WEBHOOKS }, () => hook(model)), ...Array.from({ length: REGISTRY_WIDE_WEBHOOKS }, () => hook())]);
+    const expected = events * (MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS);
+    const before = sink.received.size;
+    const duplicatesBefore = sink.duplicates;
+    proxy.reset();
+    const runtimePid = runtime.process.pid ?? 0;
+    const azuritePid = azurite.process?.pid ?? 0;
+    const peak = { runtimeRss: 0, azuriteRss: 0, fds: 0, healthMs: 0, healthFailures: 0 };
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const tree = treeOf(runtimePid);
+        peak.runtimeRss = Math.max(peak.runtimeRss, rssMb(tree));
+        peak.azuriteRss = Math.max(peak.azuriteRss, rssMb(treeOf(azuritePid)));
+        peak.fds = Math.max(peak.fds, fds(tree));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const health = (async () => {
+      while (running) {
+        const started = Date.now();
+        const answer = await runtime.api('GET', '/api/health', { token: null }).catch(() => undefined);
+        peak.healthMs = Math.max(peak.healthMs, Date.now() - started);
+        if (answer?.status !== 200) peak.healthFailures += 1;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    const started = Date.now();
+    const published = await runtime.api('POST', `${API}/publish`, {
+      body: { events: Array.from({ length: events }, (_, index) => ({ event: 'MODEL_VERSION_CREATED', model_name: model, version: String(index + 1) })) },
+    });
+    if (published.status !== 202) throw new Error(`publish answered ${published.status}: ${published.text}`);
+    const deadline = started + options.timeoutMs;
+    while (sink.received.size - before < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    // A little longer, so late duplicates are counted too.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    running = false;
+    await Promise.all([sampler, health]);
+    const delivered = sink.received.size - before;
+    const { table, queue } = proxy.counts;
+    return [
+      `wide fan-out: ${events} events × ${MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS} webhooks (${MODEL_WEBHOOKS} model, ${REGISTRY_WIDE_WEBHOOKS} registry-wide) = ${expected} deliveries`,
+      `delivered ${delivered}, lost ${expected - delivered}, duplicates ${sink.duplicates - duplicatesBefore}`,
+      `last delivery after ${((sink.lastAt - started) / 1000).toFixed(1)} s (${(delivered / ((sink.lastAt - started) / 1000)).toFixed(0)} deliveries/s)`,
+      `peak RSS: runtime ${peak.runtimeRss.toFixed(0)} MB, Azurite ${peak.azuriteRss.toFixed(0)} MB`,
+      `peak open fds of the runtime ${peak.fds}`,
+      `${((table + queue) / Math.max(1, delivered)).toFixed(2)} storage requests/delivery (table ${(table / Math.max(1, delivered)).toFixed(2)}, queue ${(queue / Math.max(1, delivered)).toFixed(2)})`,
+      `/api/health slowest ${peak.healthMs} ms, not 200 ${peak.healthFailures} times`,
+    ].join(' | ');
+  } finally {
+    await runtime.stop();
+    await proxy.close();
+    await azurite.stop();
+  }
+}
