@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { TABLES } from '../../src/storage/names.js';
-import { testAzurite } from '../support/azurite.js';
+import { QUEUES, TABLES } from '../../src/storage/names.js';
+import { queuesDrained, testAzurite } from '../support/azurite.js';
 import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries, waitForRequests } from '../support/api-helpers.js';
 import { answer, failThenSucceed, hang, resetConnection, startReceiver } from '../support/receiver.js';
 import { API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
@@ -83,7 +83,7 @@ describe('HTTP delivery end to end', async () => {
     assert.equal(delivery?.attempts, 1);
     assert.equal(delivery?.last_status_code, 400);
     assert.match(delivery?.last_error ?? '', /HTTP 400: bad payload/);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents, QUEUES.deliveries]);
     assert.equal(receiver.requests.length, 1, 'no retry');
   });
 
@@ -98,7 +98,7 @@ describe('HTTP delivery end to end', async () => {
     for await (const entry of azurite.clients.table(TABLES.audit).listEntities()) if (entry.WebhookId === id) audit.push(entry);
     assert.ok(audit.some((entry) => entry.Action === 'disable' && entry.Principal === 'system'));
     await publish(runtime, [versionCreated('gone', { event_id: 'after-disable' })]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents, QUEUES.deliveries]);
     assert.equal(receiver.requests.length, 1, 'a DISABLED webhook gets no more events');
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
-import { testAzurite } from '../support/azurite.js';
+import { queuesDrained, testAzurite } from '../support/azurite.js';
 import { createHook, deliveriesOf, publish, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, printReport } from '../support/ledger.js';
 import { startReceiver, type Behaviour } from '../support/receiver.js';
@@ -46,11 +46,6 @@ describe('races and re-runs: every delivery once, duplicates under one webhook-i
     return receivedMessageItems.length;
   };
 
-  const queueDrained = (queue: string) => async () => {
-    const { approximateMessagesCount } = await azurite.clients.queue(queue).getProperties();
-    return approximateMessagesCount === 0 ? true : undefined;
-  };
-
   it('sends an attempt once when several messages are due for it (concurrent redelivers of a RETRYING delivery)', async () => {
     const ledger = new Ledger();
     // Each receiver fails its first request, so every delivery waits a minute as RETRYING, then accepts.
@@ -86,7 +81,7 @@ describe('races and re-runs: every delivery once, duplicates under one webhook-i
     await publish(runtime, versions.map((v) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'race-gone-delete', version: v })));
     await waitFor('every delivery to the other webhooks', () => (ledger.complete ? true : undefined));
     await waitFor('the gone webhook deleted', async () => ((await runtime.api('GET', `${API}/list?model_name=race-gone-delete`)).json.webhooks as unknown[] | undefined)?.length === 2 || undefined);
-    await waitFor('the fan-out message finished', queueDrained(QUEUES.registryEvents));
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents]);
     for (const id of others) {
       const list = await deliveriesOf(runtime, id);
       assert.deepEqual(list.map((delivery) => [delivery.status, delivery.attempts]), versions.map(() => ['SUCCEEDED', 1]));
@@ -106,10 +101,10 @@ describe('races and re-runs: every delivery once, duplicates under one webhook-i
     await poison.sendMessage(Buffer.from(text, 'utf8').toString('base64'));
     assert.equal(await moveBackFromPoison(QUEUES.registryEvents), 1);
     await waitFor('every delivery of the moved-back message', () => (ledger.complete ? true : undefined));
-    await waitFor('the moved-back message finished', queueDrained(QUEUES.registryEvents));
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents]);
     await poison.sendMessage(Buffer.from(text, 'utf8').toString('base64'));
     assert.equal(await moveBackFromPoison(QUEUES.registryEvents), 1);
-    await waitFor('the second copy handled', queueDrained(QUEUES.registryEvents));
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents, QUEUES.deliveries]);
     for (const id of ids) assert.deepEqual((await deliveriesOf(runtime, id)).map((delivery) => [delivery.event_id, delivery.status]), [['poisoned-1', 'SUCCEEDED']]);
     const row = settleRow(ledger, 'moved back from poison (x2)');
     assert.equal(row.duplicates, 0, 'an event whose fan-out finished is not sent again');

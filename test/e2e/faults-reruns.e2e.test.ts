@@ -2,21 +2,18 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
-import { createHook, publish, waitForDeliveries } from '../support/api-helpers.js';
-import { startFakeDatabricks } from '../support/fake-databricks.js';
+import { createHook, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, printReport } from '../support/ledger.js';
 import { startReceiver, type Behaviour } from '../support/receiver.js';
 import { startRuntime, testEnv, waitFor, type TestRuntime } from '../support/runtime-process.js';
 
 const FAN_OUT = 3;
-const TOKEN = 'dapi-fake-workspace-token-race-0123456';
 
 /**
- * Re-runs end to end on Azurite, each accounted in the fault ledger: a job retry after a run-now timeout, a
- * queue event without timestamp or id re-run after a SIGKILL of the runtime. One runtime at a time on this
- * file's Azurite (two would take each other's messages).
+ * A re-run end to end on Azurite, accounted in the fault ledger: a queue event without timestamp or id (as a
+ * source writes it) re-run after a SIGKILL of the runtime. A job retry after a timeout: faults-job-retry.
  */
-describe('re-runs after a timeout or a crash: one run, one record, one webhook-id', async () => {
+describe('a queue event re-run after a crash: one record, one webhook-id', async () => {
   const storage = await testAzurite();
   const fastRetries = testEnv(storage.connectionString, { DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,2s,2s,2s,3s,3s,3s,3s', DELIVERY_TIMEOUT: '2s' });
   const rows: ReturnType<Ledger['report']>[] = [];
@@ -29,30 +26,6 @@ describe('re-runs after a timeout or a crash: one run, one record, one webhook-i
     assert.equal(row.mixedIds, 0, `${name}: duplicates carry the same webhook-id`);
     return row;
   };
-
-  it('starts one job run when run-now times out and the delivery is retried (same idempotency_token)', async () => {
-    const workspace = await startFakeDatabricks(TOKEN);
-    const jobId = '9191';
-    workspace.defineJob(jobId, [{ task_key: 'nb', notebook_task: { notebook_path: '/x' } }]);
-    const jobRuntime = await startRuntime(fastRetries);
-    const id = await createHook(jobRuntime, {
-      model_name: 'race-job-timeout',
-      events: ['MODEL_VERSION_TRANSITIONED_STAGE'],
-      job_spec: { job_id: jobId, access_token: TOKEN, workspace_url: workspace.url },
-    });
-    const ledger = new Ledger();
-    ledger.expect('8', [id]);
-    workspace.answerNextRunNowAfter(3000);
-    await publish(jobRuntime, [{ event: 'MODEL_VERSION_TRANSITIONED_STAGE', model_name: 'race-job-timeout', version: '8', to_stage: 'Production', from_stage: 'None' }]);
-    const [delivery] = await waitForDeliveries(jobRuntime, id, (list) => list[0]?.status === 'SUCCEEDED');
-    assert.equal(delivery?.attempts, 2, 'the first attempt timed out and was retried');
-    for (const call of workspace.runNow) ledger.recordArrival('8', id, (JSON.parse(call.rawBody) as { idempotency_token?: string }).idempotency_token ?? '');
-    const row = settleRow(ledger, 'job retry after a timeout');
-    assert.equal(row.duplicates, 1, 'run-now was called twice, with one token');
-    assert.equal(workspace.runsStarted, 1, 'one run started');
-    await jobRuntime.stop();
-  });
-
 
   it('re-runs a queue event without timestamp or id after a SIGKILL under the same webhook-ids, one record each', async () => {
     const env = fastRetries;

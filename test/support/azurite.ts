@@ -16,3 +16,17 @@ export async function testAzurite(options: { location?: string } = {}): Promise<
   await ensureStorage(clients);
   return { ...azurite, clients };
 }
+
+/**
+ * Resolves once the queues hold no message, visible or not (a retry due later, a message being worked):
+ * what "nothing more will happen" looks like from outside, instead of sleeping past a retry delay.
+ */
+export async function queuesDrained(clients: StorageClients, queues: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await Promise.all(queues.map(async (queue) => (await clients.queue(queue).getProperties()).approximateMessagesCount ?? 0));
+    if (counts.every((count) => count === 0)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${queues.join(', ')} to drain (${counts.join(', ')} messages)`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
