@@ -104,7 +104,8 @@ describe('races and re-runs: every delivery once, duplicates under one webhook-i
     await queuesDrained(azurite.clients, [QUEUES.registryEvents]);
     await poison.sendMessage(Buffer.from(text, 'utf8').toString('base64'));
     assert.equal(await moveBackFromPoison(QUEUES.registryEvents), 1);
-    await queuesDrained(azurite.clients, [QUEUES.registryEvents, QUEUES.deliveries]);
+    // A copy that fanned out again would make its first attempts within the message.
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents]);
     for (const id of ids) assert.deepEqual((await deliveriesOf(runtime, id)).map((delivery) => [delivery.event_id, delivery.status]), [['poisoned-1', 'SUCCEEDED']]);
     const row = settleRow(ledger, 'moved back from poison (x2)');
     assert.equal(row.duplicates, 0, 'an event whose fan-out finished is not sent again');

@@ -4,7 +4,7 @@ import { QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, printReport } from '../support/ledger.js';
-import { startReceiver, type Behaviour } from '../support/receiver.js';
+import { hang, startReceiver, type Behaviour } from '../support/receiver.js';
 import { startRuntime, testEnv, waitFor, type TestRuntime } from '../support/runtime-process.js';
 
 const FAN_OUT = 3;
@@ -31,12 +31,12 @@ describe('a queue event re-run after a crash: one record, one webhook-id', async
     const env = fastRetries;
     let killable: TestRuntime = await startRuntime(env, { queueLease: '3s' });
     const ledger = new Ledger();
-    // Answers spread over seconds, so the kill lands while the fan-out is still delivering.
-    const slow: Behaviour = async (request, n, response, socket) => {
-      await new Promise((resolve) => setTimeout(resolve, 200 * Math.min(n, 8)));
-      await accepting(ledger, () => undefined)(request, n, response, socket);
-    };
-    const receivers = await Promise.all(Array.from({ length: FAN_OUT }, () => startReceiver({ behaviour: slow })));
+    // Three deliveries are accepted; later ones hang until the kill, so it always lands mid-fan-out.
+    let killed = false;
+    const accept = accepting(ledger, () => undefined);
+    const heldAfterThree: Behaviour = (request, n, response, socket) =>
+      !killed && ledger.report('').delivered >= 3 ? hang(request, n, response, socket) : accept(request, n, response, socket);
+    const receivers = await Promise.all(Array.from({ length: FAN_OUT }, () => startReceiver({ behaviour: heldAfterThree })));
     const ids = await Promise.all(receivers.map((receiver) => createHook(killable, { model_name: 'race-kill-queue', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } })));
     const versions = Array.from({ length: 10 }, (_, index) => String(index + 1));
     for (const v of versions) ledger.expect(v, ids);
@@ -46,6 +46,7 @@ describe('a queue event re-run after a crash: one record, one webhook-id', async
     await waitFor('the fan-out under way', () => (ledger.report('').delivered >= 3 ? true : undefined));
     killable.kill();
     await new Promise((resolve) => killable.process.once('exit', resolve));
+    killed = true;
     assert.ok(!ledger.complete, 'killed before every delivery was made');
     killable = await startRuntime(env, { queueLease: '3s' });
     await waitFor('every delivery after the restart', () => (ledger.complete ? true : undefined), 60_000);
