@@ -23,7 +23,7 @@ import { Pool } from 'undici';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
-import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/services.js';
+import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/composition/services.js';
 import { ENTITIES_PER_DELIVERY, httpCeiling, storageFloor } from './baselines.js';
 import { retentionScenario } from './retention-bench.js';
 import { wideScenario } from './wide-bench.js';
