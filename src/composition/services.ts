@@ -30,6 +30,7 @@ import { TableWebhookStore } from '../storage/table-webhook-store.js';
 import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
 import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
+import { errorMessage } from '../errors.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -187,7 +188,7 @@ export async function ensureStorage(storage: StorageClients, log: (message: stri
     try {
       await create();
     } catch (error) {
-      if (!isConflict(error)) log(`could not create ${what}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!isConflict(error)) log(`could not create ${what}: ${errorMessage(error)}`);
     }
   };
   await Promise.all([

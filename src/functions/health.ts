@@ -1,5 +1,5 @@
 import type { HttpHandler, HttpRequest } from '@azure/functions';
-import { ApiError } from '../errors.js';
+import { ApiError, errorMessage } from '../errors.js';
 import type { Services } from '../composition/services.js';
 import { QUEUES, TABLES } from '../storage/names.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
@@ -27,7 +27,7 @@ export const healthHandler =
       return { status: 200, jsonBody: { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) } };
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);
-      context.warn(`health check failed: ${error instanceof Error ? error.message : String(error)}`);
+      context.warn(`health check failed: ${errorMessage(error)}`);
       return errorResponse(new ApiError('TEMPORARILY_UNAVAILABLE', 'Storage is unreachable'));
     }
   };

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { RegisteredFunction, RpcHttpData } from './worker-core.js';
 import { hostRouteTable } from './route-template.js';
+import { errorMessage } from '../errors.js';
 
 /** The host's own request size limit (Kestrel's 100 MB in the Functions host), refused before anything is read. */
 export const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
@@ -87,7 +88,7 @@ export function createHttpHost(functions: readonly HttpRoute[], routePrefix: str
     try {
       response = (await target.fn.fn.invoke(randomUUID(), { http }, {}, (level, _category, message) => log(level, name, message)))?.http;
     } catch (error) {
-      log('error', name, `Executed '${name}' (Failed): ${error instanceof Error ? error.message : String(error)}`);
+      log('error', name, `Executed '${name}' (Failed): ${errorMessage(error)}`);
       response = { statusCode: '500' };
     }
     const bytes = response?.body && 'bytes' in response.body && response.body.bytes ? Buffer.from(response.body.bytes) : Buffer.from(response?.body?.string ?? '');
@@ -106,7 +107,7 @@ export function createHttpHost(functions: readonly HttpRoute[], routePrefix: str
 
   return createServer((incoming, outgoing) => {
     handle(incoming, outgoing).catch((error: unknown) => {
-      log('error', 'host', `request failed: ${error instanceof Error ? error.message : String(error)}`);
+      log('error', 'host', `request failed: ${errorMessage(error)}`);
       if (!outgoing.headersSent) outgoing.writeHead(500);
       outgoing.end();
     });

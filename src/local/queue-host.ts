@@ -4,6 +4,7 @@ import { onEnqueued } from '../storage/enqueue-signal.js';
 import type { QueueHostSettings } from './host-json.js';
 import type { HostLog } from './http-host.js';
 import type { RegisteredFunction, RpcTypedData } from './worker-core.js';
+import { errorMessage } from '../errors.js';
 
 /** The host receives with a 10-minute visibility (its lease) and renews it while the function runs. */
 export const HOST_LEASE_MS = 10 * 60_000;
@@ -118,7 +119,7 @@ export class QueueListener {
         messages = received.receivedMessageItems;
       } catch (error) {
         if (this.stopping.signal.aborted) break;
-        this.log('warning', this.fn.name, `receiving from ${this.queueName} failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.log('warning', this.fn.name, `receiving from ${this.queueName} failed: ${errorMessage(error)}`);
       }
       if (messages.length > 0) {
         delay = MIN_POLL_MS;
@@ -177,7 +178,7 @@ export class QueueListener {
         );
       } catch (error) {
         failed = true;
-        this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${invocationId}): ${error instanceof Error ? error.message : String(error)}`);
+        this.log('error', this.fn.name, `Executed '${this.fn.name}' (Failed, Id=${invocationId}): ${errorMessage(error)}`);
       } finally {
         clearInterval(renew);
         await renewal;
@@ -187,7 +188,7 @@ export class QueueListener {
       else await this.queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(visibilityTimeoutMs / 1000));
     } catch (error) {
       // Storage itself failed: the lease runs out and the message comes back, as with the real host.
-      this.log('warning', this.fn.name, `completing message ${message.messageId} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log('warning', this.fn.name, `completing message ${message.messageId} failed: ${errorMessage(error)}`);
     }
   }
 

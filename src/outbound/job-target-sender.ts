@@ -7,6 +7,7 @@ import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';
 import { USER_AGENT } from './sign-payload.js';
 import type { TargetSender } from './target-sender.js';
 import { parseTargetUrl, type TargetPolicy } from './target-policy.js';
+import { errorMessage } from '../errors.js';
 
 /** How long what `jobs/get` said about a job is trusted: a changed job is picked up within this time. */
 export const JOB_SHAPE_TTL_MS = 60_000;
@@ -54,7 +55,7 @@ export class JobTargetSender implements TargetSender {
     try {
       parseTargetUrl(workspace, 'job_spec.workspace_url', this.options.policy);
     } catch (error) {
-      return { kind: 'error', error: `blocked: ${error instanceof Error ? error.message : String(error)}`, retryable: false };
+      return { kind: 'error', error: `blocked: ${errorMessage(error)}`, retryable: false };
     }
     const headers = { authorization: `Bearer ${target.accessToken}`, 'user-agent': USER_AGENT };
     const shape = await this.shapeOf(workspace, target.jobId, headers);

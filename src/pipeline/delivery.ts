@@ -1,5 +1,5 @@
 import { sha256Hex } from '../ids.js';
-import { invertedTimestamp, timestampFromInverted } from '../storage/key-encoding.js';
+import { invertedTimestamp } from '../storage/key-encoding.js';
 import type { EventName } from '../webhooks/events.js';
 
 export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED'] as const;
@@ -91,8 +91,6 @@ export function parseDeliveryId(id: string): { webhookId: string; rowKey: string
   const match = /^([0-9a-f]{32})_(\d{13}_[0-9a-f]{16})$/.exec(id);
   return match?.[1] && match[2] ? { webhookId: match[1], rowKey: match[2] } : undefined;
 }
-
-export const eventTimestampOfRowKey = (rowKey: string): number => timestampFromInverted(rowKey.slice(0, 13));
 
 export interface ApiDelivery {
   id: string;

@@ -1,9 +1,3 @@
-/** How long to wait before an attempt, by the schedule of `DELIVERY_RETRY_SCHEDULE`. */
-export interface RetryDecision {
-  /** Milliseconds to wait, or undefined when the schedule is exhausted. */
-  delayMs: number | undefined;
-}
-
 export const JITTER = 0.2;
 
 /**

@@ -6,6 +6,7 @@ import type { Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+import { errorMessage } from '../errors.js';
 
 type WebhookEntity = {
   partitionKey: string;
@@ -275,7 +276,7 @@ export class TableWebhookStore implements WebhookStore {
     try {
       webhook = this.fromEntity(entity);
     } catch (error) {
-      this.options.onUnreadable?.(entity.rowKey, error instanceof Error ? error.message : String(error));
+      this.options.onUnreadable?.(entity.rowKey, errorMessage(error));
       return undefined;
     }
     return this.read(entity, webhook);
