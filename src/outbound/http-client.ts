@@ -2,9 +2,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { errorMessage } from '../errors.js';
 import { isIpLiteral } from './blocked-addresses.js';
-import { utf8Prefix } from '../pipeline/delivery.js';
-import type { AttemptResult } from '../pipeline/classify-outcome.js';
-import { parseRetryAfter } from '../pipeline/retry-policy.js';
+import { parseRetryAfter, type AttemptResult } from './classify-outcome.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from './target-policy.js';
 
 export interface OutboundRequest {
@@ -199,4 +197,14 @@ export class GuardedHttpClient implements OutboundClient {
   async close(): Promise<void> {
     await Promise.all([this.agents.verified.close(), this.agents.unverified.close()]);
   }
+}
+
+/** The first `bytes` bytes of UTF-8 text, never ending inside a character. */
+export function utf8Prefix(text: string, bytes: number): string {
+  const encoded = Buffer.from(text, 'utf8');
+  if (encoded.length <= bytes) return text;
+  let end = bytes;
+  // Back off continuation bytes (10xxxxxx) so the cut falls on a character boundary.
+  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+  return encoded.subarray(0, end).toString('utf8');
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../ids.js';
 import type { Webhook } from '../webhooks/webhook.js';
-import { classifyAttempt, type AttemptResult, type Outcome } from '../pipeline/classify-outcome.js';
+import { classifyAttempt, type AttemptResult, type Outcome } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
 import { redactSecrets } from './redact.js';
 import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';

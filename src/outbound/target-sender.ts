@@ -1,6 +1,6 @@
 import type { Webhook } from '../webhooks/webhook.js';
-import type { AttemptResult, Outcome } from '../pipeline/classify-outcome.js';
-import { classifyAttempt } from '../pipeline/classify-outcome.js';
+import type { AttemptResult, Outcome } from './classify-outcome.js';
+import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';

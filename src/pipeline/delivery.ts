@@ -55,15 +55,6 @@ export interface AttemptRecord {
 export const MAX_ATTEMPT_HISTORY = 10;
 export const RESPONSE_SNIPPET_BYTES = 1024;
 
-/** The first `bytes` bytes of UTF-8 text, never ending inside a character. */
-export function utf8Prefix(text: string, bytes: number): string {
-  const encoded = Buffer.from(text, 'utf8');
-  if (encoded.length <= bytes) return text;
-  let end = bytes;
-  // Back off continuation bytes (10xxxxxx) so the cut falls on a character boundary.
-  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end -= 1;
-  return encoded.subarray(0, end).toString('utf8');
-}
 
 /** The history with one more attempt, the oldest dropped past the bound. */
 export const withAttempt = (history: readonly AttemptRecord[] | undefined, attempt: AttemptRecord): AttemptRecord[] =>

@@ -12,11 +12,3 @@ export function delayBeforeAttempt(schedule: readonly number[], index: number, r
   if (retryAfterMs === undefined) return jittered;
   return Math.min(Math.max(retryAfterMs, jittered), Math.max(...schedule, jittered));
 }
-
-/** Parses `Retry-After`: delay-seconds or an HTTP date. */
-export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
-  if (header === undefined || header.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}

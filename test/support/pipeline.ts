@@ -1,5 +1,5 @@
-import type { AttemptResult } from '../../src/pipeline/classify-outcome.js';
-import { classifyAttempt } from '../../src/pipeline/classify-outcome.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
+import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
 import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
 import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';

@@ -4,7 +4,7 @@ import { redeliver } from '../../src/pipeline/deliveries-api.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { Principal } from '../../src/auth/principal.js';
-import type { AttemptResult } from '../../src/pipeline/classify-outcome.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
 const meta = (overrides: Partial<QueueMessageMeta> = {}): QueueMessageMeta => ({ id: 'msg-1', dequeueCount: 1, insertedAt: 0, text: '{}', ...overrides });

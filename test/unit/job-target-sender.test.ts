@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttemptResult } from '../../src/pipeline/classify-outcome.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import type { OutboundClient, OutboundRequest } from '../../src/outbound/http-client.js';
 import { JOB_SHAPE_TTL_MS, JobTargetSender } from '../../src/outbound/job-target-sender.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';

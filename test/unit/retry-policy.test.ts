@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyAttempt } from '../../src/pipeline/classify-outcome.js';
-import { delayBeforeAttempt, parseRetryAfter } from '../../src/pipeline/retry-policy.js';
+import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
+import { delayBeforeAttempt } from '../../src/pipeline/retry-policy.js';
+import { parseRetryAfter } from '../../src/outbound/classify-outcome.js';
 import { parseRetrySchedule, DEFAULT_RETRY_SCHEDULE } from '../../src/config.js';
 
 const schedule = parseRetrySchedule(DEFAULT_RETRY_SCHEDULE);

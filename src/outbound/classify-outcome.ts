@@ -25,3 +25,11 @@ export function classifyAttempt(result: AttemptResult): Outcome {
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) return { kind: 'permanent', reason, disableWebhook: false };
   return { kind: 'retry', reason, ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) };
 }
+
+/** Parses `Retry-After`: delay-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
