@@ -12,8 +12,21 @@ describe('OIDC bearer tokens against a local issuer', async () => {
 
   it('maps the roles claim to the service roles, and names the principal by oid', async () => {
     const token = await issuer.sign({ sub: 's-1', oid: 'o-1', roles: ['Webhooks.Manage', 'Events.Publish', 'Something.Else'] });
-    assert.deepEqual(await oidc.authenticate(token), { kind: 'principal', principal: { id: 'oidc:o-1', roles: ['manager', 'publisher'] } });
-    assert.deepEqual(await oidc.authenticate(await issuer.sign({ sub: 's-2', roles: ['Webhooks.Admin'] })), { kind: 'principal', principal: { id: 'oidc:s-2', roles: ['admin'] } });
+    assert.deepEqual(await oidc.authenticate(token), {
+      kind: 'principal',
+      principal: {
+        id: 'oidc:o-1',
+        roles: ['manager', 'publisher'],
+        grants: [
+          { role: 'manager', via: 'roles=Webhooks.Manage' },
+          { role: 'publisher', via: 'roles=Events.Publish' },
+        ],
+      },
+    });
+    assert.deepEqual(await oidc.authenticate(await issuer.sign({ sub: 's-2', roles: ['Webhooks.Admin'] })), {
+      kind: 'principal',
+      principal: { id: 'oidc:s-2', roles: ['admin'], grants: [{ role: 'admin', via: 'roles=Webhooks.Admin' }] },
+    });
   });
 
   it('refuses expired, wrong-audience, wrong-issuer, foreign-key, unsigned, HMAC and tampered tokens', async () => {

@@ -29,6 +29,7 @@ describe('poison-queue timer on Azurite', async () => {
     assert.deepEqual(
       (await recorded.read(METRIC_NAMES.poisonQueueLength)).sort((a, b) => String(a.attributes.queue).localeCompare(String(b.attributes.queue))),
       [
+        { value: 0, attributes: { queue: 'azureml-events-poison' } },
         { value: 0, attributes: { queue: 'registry-events-poison' } },
         { value: 2, attributes: { queue: 'webhook-deliveries-poison' } },
       ],

@@ -50,7 +50,7 @@ describe('bounded fan-out', () => {
     assert.equal(new Set(sender.sent.map((sent) => sent.messageId)).size, 13 * 3, 'each delivery once');
     assert.equal(deliveries.rows.size, 13 * 3);
     assert.ok(peak <= 32, `at most 32 attempts in flight, saw ${peak}`);
-    assert.deepEqual([...claims.finished.keys()], ['chosen']);
+    assert.deepEqual([...claims.finished.keys()], ['["M","chosen"]'], 'finished once, keyed by model and id');
     const ids = new Set(sender.sent.map((sent) => JSON.parse(sent.payload) as { event_timestamp: number }).map((payload) => payload.event_timestamp));
     assert.deepEqual([...ids], [insertedAt], 'continuations keep the first message time as the event time');
   });
@@ -59,7 +59,7 @@ describe('bounded fan-out', () => {
     const { deps, webhooks, sender, eventQueue, clock, claims } = pipelineDeps();
     deps.chunkDeliveries = 2;
     for (let index = 0; index < 6; index += 1) await webhooks.insert(makeWebhook());
-    await claims.finish('old', 'an-earlier-copy', clock.now);
+    await claims.finish(JSON.stringify(['M', 'old']), 'an-earlier-copy', clock.now);
     const body = { events: [created(1), created(2, { event_id: 'old' })] };
     await processEventMessage(deps, body, meta({ insertedAt: clock.now }));
     const [second] = eventQueue.drain();
