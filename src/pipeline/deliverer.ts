@@ -168,12 +168,19 @@ export function claimFor(deps: DelivererDeps, delivery: Delivery, attempt: numbe
 /** Claims, makes and records one attempt; answers the recorded record, or undefined if another writer got there first. */
 export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, claimed: Versioned<Delivery>, message: DeliveryMessage): Promise<Delivery | undefined> {
   const settled = await attemptDelivery(deps, webhook, claimed.value, message);
-  const [written] = await deps.deliveries.replace([{ value: settled, etag: claimed.etag }]);
-  if (written === undefined) {
-    deps.log.warn(`delivery ${settled.id} changed while attempt ${message.attempt} was made (a redeliver?); its outcome was not recorded`);
-    return undefined;
+  let etag = claimed.etag;
+  for (;;) {
+    const [written] = await deps.deliveries.replace([{ value: settled, etag }]);
+    if (written !== undefined) return settled;
+    // A redeliver may rewrite the record while the attempt is on the wire; as long as the claim still names
+    // this attempt, the outcome is ours to record (losing it would send the attempt again).
+    const current = await deps.deliveries.get(settled.id);
+    if (current?.value.claim?.attempt !== message.attempt || current.value.attempts >= message.attempt) {
+      deps.log.warn(`delivery ${settled.id} changed while attempt ${message.attempt} was made; its outcome was not recorded`);
+      return undefined;
+    }
+    etag = current.etag;
   }
-  return settled;
 }
 
 /**

@@ -102,6 +102,34 @@ describe('one send per attempt', () => {
     assert.equal(deliveries.rows.get(id ?? '')?.status, 'SUCCEEDED');
   });
 
+  it('a redeliver written while the attempt is on the wire neither loses its outcome nor sends it again', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000]);
+    const webhook = makeWebhook();
+    await webhooks.insert(webhook);
+    sender.answer(webhook.id, failing);
+    await processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
+    const message = deliveryQueue.drain()[0]?.body as DeliveryMessage;
+    const gate = held();
+    const send = sender.send.bind(sender);
+    sender.send = (...args) => {
+      void send(...args);
+      return gate.result;
+    };
+    clock.advance(1000);
+    const running = processDeliveryMessage(deps, message, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    await redeliver({ ...deps, newId: () => 'fresh' }, admin, { delivery_id: message.delivery_id });
+    gate.release();
+    await running;
+    assert.equal(deliveries.rows.get(message.delivery_id)?.status, 'SUCCEEDED', 'the outcome of the attempt on the wire is recorded');
+    clock.advance(300_000);
+    for (let items = deliveryQueue.drain(); items.length > 0; items = deliveryQueue.drain()) {
+      for (const item of items) await processDeliveryMessage(deps, item.body as DeliveryMessage);
+      clock.advance(300_000);
+    }
+    assert.equal(sender.sent.length, 2, 'the first attempt and the one the redeliver brought forward, once');
+  });
+
   it('two runs of one event message at the same time send each delivery once', async () => {
     const { deps, webhooks, sender, deliveries, clock } = pipelineDeps();
     for (let index = 0; index < 5; index += 1) await webhooks.insert(makeWebhook());
