@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, publish, waitForDeliveries } from '../support/api-helpers.js';
 import { startFakeDatabricks } from '../support/fake-databricks.js';
-import { Ledger, printReport } from '../support/ledger.js';
+import { Ledger, ledgerTable } from '../support/ledger.js';
 import { startRuntime, testEnv } from '../support/runtime-process.js';
 
 const TOKEN = 'dapi-fake-workspace-token-race-0123456';
@@ -15,16 +15,7 @@ const TOKEN = 'dapi-fake-workspace-token-race-0123456';
 describe('a job delivery retried after a run-now timeout: one run', async () => {
   const storage = await testAzurite();
   const fastRetries = testEnv(storage.connectionString, { DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,2s,2s,2s,3s,3s,3s,3s', DELIVERY_TIMEOUT: '2s' });
-  const rows: ReturnType<Ledger['report']>[] = [];
-  after(() => printReport(rows));
-
-  const settleRow = (ledger: Ledger, name: string) => {
-    const row = ledger.report(name);
-    rows.push(row);
-    assert.equal(row.lost, 0, `${name}: nothing lost`);
-    assert.equal(row.mixedIds, 0, `${name}: duplicates carry the same webhook-id`);
-    return row;
-  };
+  const settleRow = ledgerTable();
 
   it('starts one job run when run-now times out and the delivery is retried (same idempotency_token)', async () => {
     const workspace = await startFakeDatabricks(TOKEN);

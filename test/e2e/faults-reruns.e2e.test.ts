@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { QUEUES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, waitForDeliveries } from '../support/api-helpers.js';
-import { accepting, Ledger, printReport } from '../support/ledger.js';
+import { accepting, Ledger, ledgerTable } from '../support/ledger.js';
 import { hang, startReceiver, type Behaviour } from '../support/receiver.js';
 import { startRuntime, testEnv, waitFor, type TestRuntime } from '../support/runtime-process.js';
 
@@ -16,16 +16,7 @@ const FAN_OUT = 3;
 describe('a queue event re-run after a crash: one record, one webhook-id', async () => {
   const storage = await testAzurite();
   const fastRetries = testEnv(storage.connectionString, { DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,2s,2s,2s,3s,3s,3s,3s', DELIVERY_TIMEOUT: '2s' });
-  const rows: ReturnType<Ledger['report']>[] = [];
-  after(() => printReport(rows));
-
-  const settleRow = (ledger: Ledger, name: string) => {
-    const row = ledger.report(name);
-    rows.push(row);
-    assert.equal(row.lost, 0, `${name}: nothing lost`);
-    assert.equal(row.mixedIds, 0, `${name}: duplicates carry the same webhook-id`);
-    return row;
-  };
+  const settleRow = ledgerTable();
 
   it('re-runs a queue event without timestamp or id after a SIGKILL under the same webhook-ids, one record each', async () => {
     const env = fastRetries;

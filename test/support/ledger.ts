@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { after } from 'node:test';
 import type { Behaviour, ReceivedRequest } from './receiver.js';
 
 /**
@@ -54,4 +56,22 @@ export function printReport(rows: ReturnType<Ledger['report']>[]): void {
   for (const row of rows) {
     console.log(`${row.name.padEnd(30)}${String(row.published).padStart(9)}${String(row.expected).padStart(10)}${String(row.delivered).padStart(11)}${String(row.duplicates).padStart(12)}${String(row.lost).padStart(6)}`);
   }
+}
+
+export type LedgerRow = ReturnType<Ledger['report']>;
+
+/**
+ * For a fault file: answers `settleRow`, which reports a scenario's ledger, asserts that nothing was lost and
+ * that duplicates share their webhook-id, and keeps the row for the table printed when the file ends.
+ */
+export function ledgerTable(): (ledger: Ledger, name: string) => LedgerRow {
+  const rows: LedgerRow[] = [];
+  after(() => printReport(rows));
+  return (ledger, name) => {
+    const row = ledger.report(name);
+    rows.push(row);
+    assert.equal(row.lost, 0, `${name}: nothing lost`);
+    assert.equal(row.mixedIds, 0, `${name}: duplicates carry the same webhook-id`);
+    return row;
+  };
 }
