@@ -12,11 +12,16 @@ const created = (overrides: Record<string, unknown> = {}) => ({ event: 'MODEL_VE
 const admin: Principal = { id: 'token:admin', roles: ['admin'] };
 const failing: AttemptResult = { kind: 'response', status: 503, body: 'down' };
 
-/** A sender answer that waits until released, so two messages overlap their attempts. */
-function held(): { result: Promise<AttemptResult>; release: () => void } {
+/** Makes the sender's answers wait until released (then 200), so attempts overlap what runs meanwhile. */
+function holdSends(sender: ReturnType<typeof pipelineDeps>['sender']): () => void {
   let release: () => void = () => undefined;
   const result = new Promise<AttemptResult>((resolve) => (release = () => resolve({ kind: 'response', status: 200, body: 'OK' })));
-  return { result, release };
+  const send = sender.send.bind(sender);
+  sender.send = (...args) => {
+    void send(...args);
+    return result;
+  };
+  return release;
 }
 
 describe('one send per attempt', () => {
@@ -43,17 +48,12 @@ describe('one send per attempt', () => {
     await processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
     const [retry] = deliveryQueue.drain();
     const message = retry?.body as DeliveryMessage;
-    const gate = held();
-    const send = sender.send.bind(sender);
-    sender.send = (...args) => {
-      void send(...args);
-      return gate.result;
-    };
+    const release = holdSends(sender);
     clock.advance(1000);
     const firstRun = processDeliveryMessage(deps, message, 1);
     const secondRun = processDeliveryMessage(deps, message, 2);
     await new Promise((resolve) => setImmediate(resolve));
-    gate.release();
+    release();
     await Promise.all([firstRun, secondRun]);
     assert.equal(sender.sent.length, 2, 'the first attempt and one retry, not two');
     assert.equal(deliveries.rows.get(message.delivery_id)?.status, 'SUCCEEDED');
@@ -109,17 +109,12 @@ describe('one send per attempt', () => {
     sender.answer(webhook.id, failing);
     await processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
     const message = deliveryQueue.drain()[0]?.body as DeliveryMessage;
-    const gate = held();
-    const send = sender.send.bind(sender);
-    sender.send = (...args) => {
-      void send(...args);
-      return gate.result;
-    };
+    const release = holdSends(sender);
     clock.advance(1000);
     const running = processDeliveryMessage(deps, message, 1);
     await new Promise((resolve) => setImmediate(resolve));
     await redeliver({ ...deps, newId: () => 'fresh' }, admin, { delivery_id: message.delivery_id });
-    gate.release();
+    release();
     await running;
     assert.equal(deliveries.rows.get(message.delivery_id)?.status, 'SUCCEEDED', 'the outcome of the attempt on the wire is recorded');
     clock.advance(300_000);
