@@ -112,7 +112,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
   return { ...settled, history: withAttempt(delivery.history, record) };
 }
 
-const OUTCOME_OF_STATUS: Record<Delivery['status'], DeliveryOutcome> = { PENDING: 'deferred', RETRYING: 'retrying', SUCCEEDED: 'succeeded', FAILED: 'failed' };
+const OUTCOME_OF_STATUS: Record<Delivery['status'], DeliveryOutcome> = { PENDING: 'deferred', RETRYING: 'retrying', SUCCEEDED: 'succeeded', FAILED: 'failed', SKIPPED: 'skipped' };
 
 /** Reports the lag of a delivery that just succeeded for the first time, measured from `since`. */
 export function reportFirstSuccess(deps: DelivererDeps, before: Delivery | undefined, after: Delivery, since: number): void {

@@ -2,7 +2,8 @@ import { sha256Hex } from '../ids.js';
 import { invertedTimestamp } from '../storage/key-encoding.js';
 import type { EventName } from '../webhooks/events.js';
 
-export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED'] as const;
+/** SKIPPED: recorded, not sent, while the service had the webhook disabled; redeliver sends it. */
+export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One event's delivery to one webhook, across all its attempts. */
