@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { loadConfig, parseAuthTokens, parseRateLimit, parseRetrySchedule, parseStorageSettings } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseDuration, parseTimeSpan } from '../../src/duration.js';
+import { dayKeyOf } from '../../src/storage/key-encoding.js';
 
 const key = randomBytes(32).toString('base64');
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: key };
@@ -33,6 +34,14 @@ describe('config', () => {
     assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION: '0d' }), (error: unknown) => error instanceof ConfigError && error.setting === 'AUDIT_RETENTION');
     assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION: 'forever' }), /AUDIT_RETENTION: 'forever' is not a duration/);
     assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '5 days' }), /WEBHOOKS_AUTO_DISABLE_AFTER/);
+  });
+
+  it('refuses a duration too long to be a date (its retention cutoff would not be one), naming the setting', () => {
+    for (const [setting, bad] of [['DELIVERY_RETENTION', '999999999d'], ['AUDIT_RETENTION', '36501d'], ['DELIVERY_RETRY_SCHEDULE', '1s,99999999999999999999s']] as const) {
+      assert.throws(() => loadConfig({ ...base, [setting]: bad }), (error: unknown) => error instanceof ConfigError && error.setting === setting && /at most 36500d/.test(error.message), bad);
+    }
+    const longest = loadConfig({ ...base, DELIVERY_RETENTION: '36500d' });
+    assert.match(dayKeyOf(Date.now() - longest.deliveryRetentionMs), /^\d{8}$/);
   });
 
   it('refuses to start without a secret key, saying how to make one', () => {
