@@ -88,6 +88,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'webhooks-update', route: `${API}/update`, methods: ['PATCH'], handler: webhooks.update },
     { kind: 'http', name: 'webhooks-delete', route: `${API}/delete`, methods: ['DELETE'], handler: webhooks.delete },
     { kind: 'http', name: 'webhooks-test', route: `${API}/test`, methods: ['POST'], handler: webhooks.test },
+    { kind: 'http', name: 'webhooks-health', route: `${API}/webhooks/health`, methods: ['GET'], handler: webhooks.health },
     { kind: 'http', name: 'events-publish', route: `${API}/publish`, methods: ['POST'], handler: events.publish },
     { kind: 'http', name: 'deliveries-list', route: `${API}/deliveries`, methods: ['GET'], handler: events.deliveries },
     { kind: 'http', name: 'deliveries-get', route: `${API}/deliveries/get`, methods: ['GET'], handler: events.delivery },

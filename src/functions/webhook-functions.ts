@@ -1,10 +1,11 @@
 import type { HttpHandler } from '@azure/functions';
+import { getEndpointHealth } from '../pipeline/health-api.js';
 import { testWebhook } from '../pipeline/test-webhook.js';
 import { createWebhook, deleteWebhook, listWebhooks, updateWebhook } from '../webhooks/webhook-service.js';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
-/** create, list, update, delete and test: parse the input, call the core, answer its result. */
-export const webhookHandlers = (services: ServicesProvider): Record<'create' | 'list' | 'update' | 'delete' | 'test', HttpHandler> => ({
+/** create, list, update, delete, test and endpoint health: parse the input, call the core, answer its result. */
+export const webhookHandlers = (services: ServicesProvider): Record<'create' | 'list' | 'update' | 'delete' | 'test' | 'health', HttpHandler> => ({
   create: endpoint(services, async ({ request, principal, services: s }) => ({ body: await createWebhook(s.webhooks, principal, await requiredObjectBody(request, "'events' and one of 'http_url_spec' or 'job_spec'")) })),
   list: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await listWebhooks(s.webhooks, principal, await parametersOf(request, ['events'])),
@@ -14,4 +15,5 @@ export const webhookHandlers = (services: ServicesProvider): Record<'create' | '
   test: endpoint(services, async ({ request, principal, services: s, log }) => ({
     body: await testWebhook({ ...s.delivery, log }, principal, await requiredObjectBody(request, "'id' (and optionally 'event')")),
   })),
+  health: endpoint(services, async ({ request, principal, services: s }) => ({ body: await getEndpointHealth(s.delivery, principal, await parametersOf(request)) })),
 });

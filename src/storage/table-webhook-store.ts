@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { isEventName, type EventName } from '../webhooks/events.js';
-import { WEBHOOK_STATUSES, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
+import { WEBHOOK_STATUSES, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
@@ -26,7 +26,17 @@ type WebhookEntity = {
   AccessToken?: string;
   CreatedAt: number;
   UpdatedAt: number;
+  /** `service` while the service holds the webhook DISABLED (auto-disable or 410); with when and why. */
+  DisabledBy?: 'service';
+  DisabledAt?: number;
+  DisabledReason?: ServiceDisable['reason'];
 };
+
+const serviceDisableFields = (disable: ServiceDisable): Pick<WebhookEntity, 'DisabledBy' | 'DisabledAt' | 'DisabledReason'> => ({
+  DisabledBy: 'service',
+  DisabledAt: disable.timestamp,
+  DisabledReason: disable.reason,
+});
 
 interface IdIndexEntity {
   partitionKey: string;
@@ -145,10 +155,22 @@ export class TableWebhookStore implements WebhookStore {
     }
   }
 
-  async setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void> {
-    const patch = { partitionKey: scopeKeyOf(webhook.modelName), rowKey: webhook.id, Status: status, UpdatedAt: now };
-    // A webhook deleted meanwhile (a 410 racing a delete) has no status left to set.
-    await readOrUndefined(() => this.webhooks.updateEntity(patch, 'Merge', { etag: '*' }));
+  async setStatus(webhook: Webhook, status: WebhookStatus, now: number, options: { serviceDisabled?: ServiceDisable; etag?: string } = {}): Promise<boolean> {
+    const patch = {
+      partitionKey: scopeKeyOf(webhook.modelName),
+      rowKey: webhook.id,
+      Status: status,
+      UpdatedAt: now,
+      ...(options.serviceDisabled ? serviceDisableFields(options.serviceDisabled) : {}),
+    };
+    try {
+      await this.webhooks.updateEntity(patch, 'Merge', { etag: options.etag ?? '*' });
+      return true;
+    } catch (error) {
+      // Deleted meanwhile (a 410 racing a delete): no status left to set. Changed meanwhile: the user's write stands.
+      if (isNotFound(error) || isPreconditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** Deletes the row and lowers its scope's counter in one transaction; removing a removed webhook frees nothing. */
@@ -197,9 +219,10 @@ export class TableWebhookStore implements WebhookStore {
     return { webhooks: found };
   }
 
-  async listScope(scope: string, status: WebhookStatus, page: ScopePage = {}): Promise<Webhook[]> {
+  async listScope(scope: string, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
     const after = page.after !== undefined ? odata` and RowKey gt ${page.after}` : '';
-    const filter = `${odata`PartitionKey eq ${scope} and Status eq ${status}`}${after}`;
+    const statuses = options.withServiceDisabled ? odata`(Status eq ${status} or (Status eq 'DISABLED' and DisabledBy eq 'service'))` : odata`Status eq ${status}`;
+    const filter = `${odata`PartitionKey eq ${scope}`} and ${statuses}${after}`;
     const limit = page.limit ?? Infinity;
     const found: Webhook[] = [];
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit) });
@@ -314,6 +337,7 @@ export class TableWebhookStore implements WebhookStore {
         : { JobId: target.jobId, ...(target.workspaceUrl ? { WorkspaceUrl: target.workspaceUrl } : {}), ...seal('AccessToken', target.accessToken) }),
       CreatedAt: webhook.creationTimestamp,
       UpdatedAt: webhook.lastUpdatedTimestamp,
+      ...(webhook.serviceDisabled ? serviceDisableFields(webhook.serviceDisabled) : {}),
     };
   }
 
@@ -345,6 +369,9 @@ export class TableWebhookStore implements WebhookStore {
       target,
       creationTimestamp: entity.CreatedAt,
       lastUpdatedTimestamp: entity.UpdatedAt,
+      ...(entity.DisabledBy === 'service' && typeof entity.DisabledAt === 'number'
+        ? { serviceDisabled: { timestamp: entity.DisabledAt, reason: entity.DisabledReason === 'gone' ? 'gone' : 'auto_disable' } }
+        : {}),
     };
   }
 }

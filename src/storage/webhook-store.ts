@@ -1,5 +1,5 @@
 import type { EventName } from '../webhooks/events.js';
-import type { Webhook, WebhookStatus } from '../webhooks/webhook.js';
+import type { ServiceDisable, Webhook, WebhookStatus } from '../webhooks/webhook.js';
 import type { Cursor } from './page-token.js';
 
 export interface Versioned<T> {
@@ -60,12 +60,19 @@ export interface WebhookStore {
   get(id: string): Promise<Versioned<Webhook> | undefined>;
   /** Replaces the webhook if it is still at `etag`; throws ConcurrentUpdateError otherwise. */
   replace(webhook: Webhook, etag: string): Promise<void>;
-  /** Sets only the status (used by the delivery path, so it cannot undo a concurrent user update). */
-  setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void>;
+  /**
+   * Sets only the status (used by the delivery path, so it cannot undo a concurrent user update), with the
+   * mark that the service did it. With `etag`, only if the webhook is still at that version; answers whether
+   * it was written (a webhook deleted meanwhile is not).
+   */
+  setStatus(webhook: Webhook, status: WebhookStatus, now: number, options?: { serviceDisabled?: ServiceDisable; etag?: string }): Promise<boolean>;
   remove(webhook: Webhook): Promise<void>;
   list(query: WebhookQuery): Promise<WebhookPage>;
-  /** The webhooks of one scope with the given status, in id order: all of them, or a page after an id. */
-  listScope(scope: string, status: WebhookStatus, page?: ScopePage): Promise<Webhook[]>;
+  /**
+   * The webhooks of one scope with the given status, in id order: all of them, or a page after an id. With
+   * `withServiceDisabled`, also the DISABLED ones the service disabled (in the same order and page).
+   */
+  listScope(scope: string, status: WebhookStatus, page?: ScopePage, options?: { withServiceDisabled?: boolean }): Promise<Webhook[]>;
   countScope(scope: string): Promise<number>;
 }
 

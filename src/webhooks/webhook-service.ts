@@ -227,8 +227,10 @@ async function jobTarget(deps: WebhookDeps, jobId: string, accessToken: string, 
 async function applyUpdate(deps: WebhookDeps, existing: Webhook, input: UpdateWebhookInput): Promise<Webhook> {
   const events = input.events ?? existing.events;
   assertEventsFitScope(events, existing.modelName);
+  // A user's status change (to any status) takes the webhook out of the service's hands.
+  const { serviceDisabled: _serviceDisabled, ...userSet } = existing;
   return {
-    ...existing,
+    ...(input.status !== undefined ? userSet : existing),
     ...(input.description !== undefined ? { description: input.description } : {}),
     events,
     status: input.status ?? existing.status,

@@ -33,7 +33,24 @@ export interface Webhook {
   target: Target;
   creationTimestamp: number;
   lastUpdatedTimestamp: number;
+  /**
+   * Set when the service (not a user) made the webhook DISABLED: after failing for WEBHOOKS_AUTO_DISABLE_AFTER,
+   * or on a 410 Gone. Its events are then recorded as SKIPPED, to be redelivered once a user sets it ACTIVE
+   * again; a user's status change clears it.
+   */
+  serviceDisabled?: ServiceDisable;
 }
+
+export interface ServiceDisable {
+  timestamp: number;
+  reason: 'auto_disable' | 'gone';
+}
+
+/** Disabled by the service: events are recorded SKIPPED rather than sent or dropped. */
+export const isServiceDisabled = (webhook: Webhook): boolean => webhook.status === 'DISABLED' && webhook.serviceDisabled !== undefined;
+
+/** Whether an event reaches the webhook at all: sent while ACTIVE, recorded SKIPPED while the service has it disabled. */
+export const receivesEvents = (webhook: Webhook): boolean => webhook.status === 'ACTIVE' || isServiceDisabled(webhook);
 
 /** The webhook as the API returns it: write-only fields left out. */
 export interface ApiWebhook {

@@ -266,18 +266,22 @@ describe('console (chromium)', async () => {
     await shot('12-delivery-redelivered');
   });
 
-  it('shows endpoint health, or says the server has none', async () => {
+  it("shows the endpoint's real health: four failures, then the redelivered success", async () => {
     await open(`#/webhooks/${ids.flaky}`);
     const panel = page.locator('section[aria-labelledby="health-heading"]');
     await panel.locator('p').first().waitFor();
     await loaded();
+    await panel.getByText('Last success').waitFor();
     const text = await panel.innerText();
-    if (/not available on this server/.test(text)) {
-      assert.match(text, /Endpoint health is not available on this server/);
-    } else {
-      await panel.getByText('Last success').waitFor();
-      assert.match(await panel.innerText(), /Healthy/);
-    }
+    assert.doesNotMatch(text, /not available/);
+    assert.match(text, /Healthy: the last delivery succeeded/);
+    // One delivery in 24 h, succeeded (on its fifth attempt), and no failure since.
+    assert.match(text, /Consecutive failures\s+0/);
+    assert.match(text, /Deliveries \(24 h\)\s+1/);
+    assert.match(text, /Success rate \(24 h\)\s+100%/);
+    const { json } = await runtime.api('GET', `${API}/webhooks/health?id=${ids.flaky}`, { token: ADMIN_TOKEN });
+    const health = json.health as Record<string, number>;
+    assert.ok(health.last_failure_timestamp !== undefined && health.last_success_timestamp !== undefined && health.last_failure_timestamp < health.last_success_timestamp);
     await shot('13-endpoint-health');
   });
 

@@ -122,6 +122,30 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       assert.equal(await store.get(created.id), undefined);
     });
 
+    it('marks a webhook disabled by the service, lists it with the ACTIVE ones when asked, and a replace without the mark clears it', async () => {
+      const scope = `service-${name}-${randomBytes(3).toString('hex')}`;
+      const [active, byService, byUser] = [webhook({ modelName: scope }), webhook({ modelName: scope }), webhook({ modelName: scope })];
+      for (const made of [active, byService, byUser]) await store.insert(made);
+      const stale = await store.get(byService.id);
+      assert.ok(stale);
+      await store.replace({ ...byService, description: 'edited' }, stale.etag);
+      assert.equal(await store.setStatus(byService, 'DISABLED', 50, { serviceDisabled: { timestamp: 50, reason: 'auto_disable' }, etag: stale.etag }), false, 'a stale version is not written');
+      const read = await store.get(byService.id);
+      assert.ok(read);
+      assert.equal(await store.setStatus(byService, 'DISABLED', 50, { serviceDisabled: { timestamp: 50, reason: 'auto_disable' }, etag: read.etag }), true);
+      await store.setStatus(byUser, 'DISABLED', 60);
+      const marked = await store.get(byService.id);
+      assert.deepEqual(marked?.value.serviceDisabled, { timestamp: 50, reason: 'auto_disable' });
+      assert.equal((await store.get(byUser.id))?.value.serviceDisabled, undefined);
+      const ids = (found: Webhook[]) => found.map((one) => one.id).sort();
+      assert.deepEqual(ids(await store.listScope(scopeKeyOf(scope), 'ACTIVE')), [active.id]);
+      assert.deepEqual(ids(await store.listScope(scopeKeyOf(scope), 'ACTIVE', {}, { withServiceDisabled: true })), [active.id, byService.id].sort());
+      assert.ok(marked);
+      const { serviceDisabled: _mark, ...cleared } = marked.value;
+      await store.replace({ ...cleared, status: 'ACTIVE' }, marked.etag);
+      assert.equal((await store.get(byService.id))?.value.serviceDisabled, undefined);
+    });
+
     it('setting the status of, or removing, a webhook that is gone changes nothing and does not throw', async () => {
       const gone = webhook();
       await store.setStatus(gone, 'DISABLED', 5);

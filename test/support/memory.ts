@@ -6,7 +6,7 @@ import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js
 import type { MessageQueue } from '../../src/storage/message-queue.js';
 import type { Cursor } from '../../src/storage/page-token.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
-import type { Webhook, WebhookStatus } from '../../src/webhooks/webhook.js';
+import { isServiceDisabled, type ServiceDisable, type Webhook, type WebhookStatus } from '../../src/webhooks/webhook.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
 const compareKeys = (a: Cursor, b: Cursor): number => (a.p < b.p ? -1 : a.p > b.p ? 1 : a.r < b.r ? -1 : a.r > b.r ? 1 : 0);
@@ -76,10 +76,12 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve();
   }
 
-  setStatus(webhook: Webhook, status: WebhookStatus, now: number): Promise<void> {
+  setStatus(webhook: Webhook, status: WebhookStatus, now: number, options: { serviceDisabled?: ServiceDisable; etag?: string } = {}): Promise<boolean> {
     const row = this.rows.get(webhook.id);
-    if (row) this.rows.set(webhook.id, { webhook: { ...row.webhook, status, lastUpdatedTimestamp: now }, etag: ++version });
-    return Promise.resolve();
+    if (!row || (options.etag !== undefined && String(row.etag) !== options.etag)) return Promise.resolve(false);
+    const serviceDisabled = options.serviceDisabled ?? row.webhook.serviceDisabled;
+    this.rows.set(webhook.id, { webhook: { ...row.webhook, status, lastUpdatedTimestamp: now, ...(serviceDisabled ? { serviceDisabled } : {}) }, etag: ++version });
+    return Promise.resolve(true);
   }
 
   remove(webhook: Webhook): Promise<void> {
@@ -99,12 +101,13 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve({ webhooks: page, ...(sorted.length > query.limit && last ? { next: key(last) } : {}) });
   }
 
-  listScope(scope: string, status: WebhookStatus, page: ScopePage = {}): Promise<Webhook[]> {
+  listScope(scope: string, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
     const { after } = page;
+    const listed = (webhook: Webhook) => webhook.status === status || (options.withServiceDisabled === true && isServiceDisabled(webhook));
     return Promise.resolve(
       this.readAll()
         .map(clone)
-        .filter((webhook) => scopeKeyOf(webhook.modelName) === scope && webhook.status === status && (after === undefined || webhook.id > after))
+        .filter((webhook) => scopeKeyOf(webhook.modelName) === scope && listed(webhook) && (after === undefined || webhook.id > after))
         .sort((a, b) => (a.id < b.id ? -1 : 1))
         .slice(0, page.limit ?? Infinity),
     );

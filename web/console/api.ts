@@ -117,12 +117,16 @@ export interface Delivery {
 export type Attempt = Record<string, unknown>;
 
 export interface Health {
+  /** HEALTHY, FAILING, NO_ATTEMPTS or SERVICE_DISABLED (this server's verdict; absent from other servers). */
+  status?: string;
   last_success_timestamp?: number;
   last_failure_timestamp?: number;
   failing_since_timestamp?: number;
   consecutive_failures?: number;
   deliveries_24h?: number;
   success_rate_24h?: number;
+  /** When the service disabled the webhook (failing too long, or 410 Gone); its events are recorded SKIPPED meanwhile. */
+  auto_disabled_timestamp?: number;
 }
 
 /** Webhooks seen in this tab, so a webhook's page opens without reading the list again. */

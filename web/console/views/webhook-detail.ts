@@ -143,7 +143,14 @@ function HealthPanel({ id }: { id: string }): VNode {
   } else {
     const failing = health.failing_since_timestamp !== undefined;
     const rate = health.success_rate_24h;
+    const disabled = health.auto_disabled_timestamp;
     body = html`
+      ${disabled === undefined
+        ? null
+        : html`<p class="bad" role="status">
+            Disabled by the service on <${Time} ms=${disabled} />: events meanwhile are recorded as SKIPPED. Set it ACTIVE, then redeliver since
+            a time to send them.
+          </p>`}
       <p class=${failing ? 'bad' : 'ok'}>
         ${failing
           ? html`Failing since <${Time} ms=${health.failing_since_timestamp} />, ${health.consecutive_failures ?? 0} failures in a row.`

@@ -1,0 +1,128 @@
+import type { Webhook } from '../webhooks/webhook.js';
+import type { Delivery } from './delivery.js';
+
+/**
+ * Delivery records health reads at most, newest event first: one page of the webhook's partition. Past it, the
+ * figures describe these records only (a failure run that began earlier shows as starting at the oldest one
+ * read, so `failing_since` is then a lower bound on how long the endpoint has been failing).
+ */
+export const HEALTH_RECORDS = 1000;
+const DAY_MS = 86_400_000;
+/** Failed attempts a webhook needs, beside the time, before the service disables it. */
+export const AUTO_DISABLE_MIN_FAILURES = 10;
+
+/**
+ * HEALTHY: the latest attempt succeeded. FAILING: it failed. NO_ATTEMPTS: none among the records read.
+ * SERVICE_DISABLED: the service disabled the webhook (auto-disable or 410 Gone); its events are recorded SKIPPED.
+ */
+export type HealthStatus = 'HEALTHY' | 'FAILING' | 'NO_ATTEMPTS' | 'SERVICE_DISABLED';
+
+export interface EndpointHealth {
+  webhookId: string;
+  status: HealthStatus;
+  lastSuccessTimestamp?: number;
+  lastFailureTimestamp?: number;
+  /** The first failed attempt of the current run of failures (none since, no success after it). */
+  failingSinceTimestamp?: number;
+  /** Failed attempts since the last successful one. */
+  consecutiveFailures: number;
+  /** Deliveries recorded in the last 24 hours (SKIPPED ones included). */
+  deliveries24h: number;
+  /** Of those that were attempted, the share (0 to 1) that succeeded; absent when none was attempted. */
+  successRate24h?: number;
+  autoDisabledTimestamp?: number;
+}
+
+interface Attempt {
+  timestamp: number;
+  ok: boolean;
+}
+
+/**
+ * The attempts a record tells of, from its kept history (an attempt without an error succeeded). A record
+ * written before histories existed tells of its last attempt only.
+ */
+function attemptsOf(delivery: Delivery): Attempt[] {
+  if (delivery.history && delivery.history.length > 0) return delivery.history.map((record) => ({ timestamp: record.timestamp, ok: record.error === undefined }));
+  if (delivery.attempts > 0 && delivery.lastAttemptTimestamp !== undefined) return [{ timestamp: delivery.lastAttemptTimestamp, ok: delivery.status === 'SUCCEEDED' }];
+  return [];
+}
+
+/** Every attempt the records tell of, newest first. */
+const attemptsNewestFirst = (deliveries: readonly Delivery[]): Attempt[] => deliveries.flatMap(attemptsOf).sort((a, b) => b.timestamp - a.timestamp);
+
+/** The failed attempts after the last success (and after `notBefore`), newest first. */
+function currentFailures(attempts: readonly Attempt[], notBefore = Number.NEGATIVE_INFINITY): Attempt[] {
+  const failures: Attempt[] = [];
+  for (const attempt of attempts) {
+    if (attempt.ok || attempt.timestamp < notBefore) break;
+    failures.push(attempt);
+  }
+  return failures;
+}
+
+/**
+ * A webhook's endpoint health, derived from its newest delivery records and their attempt histories (nothing
+ * is counted on the delivery path, so health costs no write). Pure: the caller reads the records.
+ */
+export function deriveHealth(webhook: Webhook, deliveries: readonly Delivery[], now: number): EndpointHealth {
+  const attempts = attemptsNewestFirst(deliveries);
+  const lastSuccess = attempts.find((attempt) => attempt.ok)?.timestamp;
+  const lastFailure = attempts.find((attempt) => !attempt.ok)?.timestamp;
+  const failures = currentFailures(attempts);
+  const recent = deliveries.filter((delivery) => delivery.createdTimestamp >= now - DAY_MS);
+  const attempted = recent.filter((delivery) => delivery.attempts > 0);
+  const succeeded = attempted.filter((delivery) => delivery.status === 'SUCCEEDED').length;
+  const status: HealthStatus =
+    webhook.status === 'DISABLED' && webhook.serviceDisabled ? 'SERVICE_DISABLED' : attempts.length === 0 ? 'NO_ATTEMPTS' : failures.length > 0 ? 'FAILING' : 'HEALTHY';
+  return {
+    webhookId: webhook.id,
+    status,
+    ...(lastSuccess !== undefined ? { lastSuccessTimestamp: lastSuccess } : {}),
+    ...(lastFailure !== undefined ? { lastFailureTimestamp: lastFailure } : {}),
+    ...(failures.length > 0 ? { failingSinceTimestamp: failures[failures.length - 1]?.timestamp ?? now } : {}),
+    consecutiveFailures: failures.length,
+    deliveries24h: recent.length,
+    ...(attempted.length > 0 ? { successRate24h: succeeded / attempted.length } : {}),
+    ...(webhook.status === 'DISABLED' && webhook.serviceDisabled ? { autoDisabledTimestamp: webhook.serviceDisabled.timestamp } : {}),
+  };
+}
+
+/**
+ * Whether the service should disable an ACTIVE webhook now: every attempt for `afterMs` has failed, and at
+ * least AUTO_DISABLE_MIN_FAILURES of them. Only attempts after the webhook's last update count, so a user who
+ * re-enables (or edits) a webhook gives it a fresh `afterMs`. `afterMs` 0 turns auto-disable off.
+ */
+export function autoDisableDue(webhook: Webhook, deliveries: readonly Delivery[], now: number, afterMs: number): boolean {
+  if (afterMs <= 0 || webhook.status !== 'ACTIVE') return false;
+  const failures = currentFailures(attemptsNewestFirst(deliveries), webhook.lastUpdatedTimestamp);
+  const first = failures[failures.length - 1];
+  return failures.length >= AUTO_DISABLE_MIN_FAILURES && first !== undefined && first.timestamp <= now - afterMs;
+}
+
+/** Health as the API answers it: epoch milliseconds, a timestamp that does not exist left out. */
+export interface ApiHealth {
+  webhook_id: string;
+  status: HealthStatus;
+  last_success_timestamp?: number;
+  last_failure_timestamp?: number;
+  failing_since_timestamp?: number;
+  consecutive_failures: number;
+  deliveries_24h: number;
+  success_rate_24h?: number;
+  auto_disabled_timestamp?: number;
+}
+
+export function toApiHealth(health: EndpointHealth): ApiHealth {
+  return {
+    webhook_id: health.webhookId,
+    status: health.status,
+    ...(health.lastSuccessTimestamp !== undefined ? { last_success_timestamp: health.lastSuccessTimestamp } : {}),
+    ...(health.lastFailureTimestamp !== undefined ? { last_failure_timestamp: health.lastFailureTimestamp } : {}),
+    ...(health.failingSinceTimestamp !== undefined ? { failing_since_timestamp: health.failingSinceTimestamp } : {}),
+    consecutive_failures: health.consecutiveFailures,
+    deliveries_24h: health.deliveries24h,
+    ...(health.successRate24h !== undefined ? { success_rate_24h: health.successRate24h } : {}),
+    ...(health.autoDisabledTimestamp !== undefined ? { auto_disabled_timestamp: health.autoDisabledTimestamp } : {}),
+  };
+}
