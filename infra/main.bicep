@@ -84,6 +84,9 @@ param auditRetention string = '400d'
 @description('WEBHOOKS_AUTO_DISABLE_AFTER: a webhook failing this long is disabled by the service; 0 turns it off.')
 param autoDisableAfter string = '5d'
 
+@description('WEBHOOKS_CIRCUIT_COOLDOWN: the first cool-down of an origin\'s open circuit (doubles per failed probe, up to 10m).')
+param circuitCooldown string = '30s'
+
 @description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')
 param alertEmail string = ''
 
@@ -263,6 +266,7 @@ module api 'app/api.bicep' = {
     deliveryRetention: deliveryRetention
     auditRetention: auditRetention
     autoDisableAfter: autoDisableAfter
+    circuitCooldown: circuitCooldown
     useMlflowIngest: mlflowIngestUsed
     mlflowAliasStages: mlflowAliasStages
   }

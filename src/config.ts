@@ -28,6 +28,7 @@ export const SETTINGS = {
   deliveryRetention: 'DELIVERY_RETENTION',
   auditRetention: 'AUDIT_RETENTION',
   autoDisableAfter: 'WEBHOOKS_AUTO_DISABLE_AFTER',
+  circuitCooldown: 'WEBHOOKS_CIRCUIT_COOLDOWN',
   mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
   mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
 } as const;
@@ -63,6 +64,7 @@ export const DEFAULT_RETENTION_SCHEDULE = '0 0 * * * *';
 export const DEFAULT_DELIVERY_RETENTION = '30d';
 export const DEFAULT_AUDIT_RETENTION = '400d';
 export const DEFAULT_AUTO_DISABLE_AFTER = '5d';
+export const DEFAULT_CIRCUIT_COOLDOWN = '30s';
 export const DEV_STORAGE = 'UseDevelopmentStorage=true';
 export const DEFAULT_MLFLOW_ALIAS_STAGES = 'staging:Staging,production:Production,prod:Production,champion:Production,challenger:Staging,archived:Archived';
 
@@ -114,6 +116,8 @@ export interface Config {
   auditRetentionMs: number;
   /** A webhook failing this long is disabled by the service; 0 turns it off. */
   autoDisableAfterMs: number;
+  /** The first cool-down of an origin's open circuit (it doubles per failed probe, up to 10 min). */
+  circuitCooldownMs: number;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
 }
@@ -197,8 +201,16 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryRetentionMs: parseRetention(env, SETTINGS.deliveryRetention, DEFAULT_DELIVERY_RETENTION),
     auditRetentionMs: parseRetention(env, SETTINGS.auditRetention, DEFAULT_AUDIT_RETENTION),
     autoDisableAfterMs: parseDuration(value(env, SETTINGS.autoDisableAfter) === '0' ? '0s' : (value(env, SETTINGS.autoDisableAfter) ?? DEFAULT_AUTO_DISABLE_AFTER), SETTINGS.autoDisableAfter),
+    circuitCooldownMs: parseCircuitCooldown(env),
     ...parseMlflowIngest(env),
   };
+}
+
+/** From 1 s (tests) to the 10-minute cap the cool-down doubles up to. */
+function parseCircuitCooldown(env: Env): number {
+  const ms = parseDuration(value(env, SETTINGS.circuitCooldown) ?? DEFAULT_CIRCUIT_COOLDOWN, SETTINGS.circuitCooldown);
+  if (ms < 1000 || ms > 600_000) throw new ConfigError(`${SETTINGS.circuitCooldown} must be from 1s to 10m`, SETTINGS.circuitCooldown);
+  return ms;
 }
 
 /** `MLFLOW_WEBHOOK_SECRETS` (comma list) turns the MLflow ingest endpoint on; `MLFLOW_ALIAS_STAGES` maps aliases to stages. */

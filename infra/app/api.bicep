@@ -30,6 +30,7 @@ param retentionSchedule string
 param deliveryRetention string
 param auditRetention string
 param autoDisableAfter string
+param circuitCooldown string
 param useMlflowIngest bool
 param mlflowAliasStages string
 
@@ -85,6 +86,7 @@ var appSettings = {
   DELIVERY_RETENTION: deliveryRetention
   AUDIT_RETENTION: auditRetention
   WEBHOOKS_AUTO_DISABLE_AFTER: autoDisableAfter
+  WEBHOOKS_CIRCUIT_COOLDOWN: circuitCooldown
   MLFLOW_WEBHOOK_SECRETS: useMlflowIngest ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=mlflow-webhook-secrets)' : ''
   MLFLOW_ALIAS_STAGES: mlflowAliasStages
 }

@@ -119,7 +119,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate(clock, CONNECTIONS_PER_ORIGIN),
+    gate: new OriginGate(clock, CONNECTIONS_PER_ORIGIN, undefined, undefined, { cooldownMs: config.circuitCooldownMs }),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,

@@ -1,7 +1,11 @@
-/** What one attempt came to, before any decision about it. */
+/**
+ * What one attempt came to, before any decision about it. `connectionFailed` says no HTTP answer came back
+ * from the origin (refused, reset or closed, DNS, TLS, a timeout before the answer): what the per-origin
+ * circuit breaker counts. An answer of any status is a `response`, never a connection failure.
+ */
 export type AttemptResult =
   | { kind: 'response'; status: number; body: string; retryAfterMs?: number }
-  | { kind: 'error'; error: string; retryable: boolean };
+  | { kind: 'error'; error: string; retryable: boolean; connectionFailed: boolean };
 
 export type Outcome =
   | { kind: 'success' }

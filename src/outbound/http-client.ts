@@ -123,10 +123,10 @@ const withoutAddresses = (text: string, host: string): string =>
   isIpLiteral(host) ? text : text.replace(IPV4, '<address>').replace(IPV6, '<address>');
 
 /** A short, secret-free account of why an attempt failed, and whether trying again can help. */
-function describeFailure(error: unknown, timeoutMs: number, host: string): { error: string; retryable: boolean } {
+function describeFailure(error: unknown, timeoutMs: number, host: string): { error: string; retryable: boolean; blocked?: true } {
   const chain = causeChain(error);
   const blocked = chain.find((entry) => entry instanceof BlockedTargetError);
-  if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false };
+  if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false, blocked: true };
   if (chain.some((entry) => entry instanceof Error && (entry.name === 'TimeoutError' || entry.name === 'AbortError'))) {
     return { error: `timed out after ${timeoutMs} ms`, retryable: true };
   }
@@ -174,6 +174,7 @@ export class GuardedHttpClient implements OutboundClient {
 
   async send(outbound: OutboundRequest): Promise<AttemptResult> {
     const signal = AbortSignal.timeout(this.options.timeoutMs);
+    let answered = false;
     try {
       const response = await request(outbound.url, {
         method: outbound.method,
@@ -182,6 +183,7 @@ export class GuardedHttpClient implements OutboundClient {
         dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
         signal,
       });
+      answered = true;
       const cap = Math.min(outbound.maxResponseBytes ?? Infinity, this.options.maxResponseBytes);
       const body = outbound.redact
         ? utf8Prefix(outbound.redact(await readCapped(response.body, cap + REDACTION_MARGIN_BYTES)), cap)
@@ -190,7 +192,9 @@ export class GuardedHttpClient implements OutboundClient {
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
       return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     } catch (error) {
-      return { kind: 'error', ...describeFailure(error, this.options.timeoutMs, hostOf(outbound.url)) };
+      const { blocked, ...failure } = describeFailure(error, this.options.timeoutMs, hostOf(outbound.url));
+      // A blocked target was never connected to; a failure after the status line came is not the connection's.
+      return { kind: 'error', ...failure, connectionFailed: !answered && blocked !== true };
     }
   }
 

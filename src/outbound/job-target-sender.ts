@@ -51,11 +51,11 @@ export class JobTargetSender implements TargetSender {
     const { target } = webhook;
     if (target.kind !== 'job') throw new Error('JobTargetSender needs a job target');
     const workspace = this.workspaceOf(webhook);
-    if (!workspace) return { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false };
+    if (!workspace) return { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false, connectionFailed: false };
     try {
       parseTargetUrl(workspace, 'job_spec.workspace_url', this.options.policy);
     } catch (error) {
-      return { kind: 'error', error: `blocked: ${errorMessage(error)}`, retryable: false };
+      return { kind: 'error', error: `blocked: ${errorMessage(error)}`, retryable: false, connectionFailed: false };
     }
     const headers = { authorization: `Bearer ${target.accessToken}`, 'user-agent': USER_AGENT };
     const shape = await this.shapeOf(workspace, target.jobId, headers);
@@ -106,7 +106,7 @@ export class JobTargetSender implements TargetSender {
     try {
       return jobShapeOf(JSON.parse(answer.body));
     } catch {
-      return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true };
+      return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true, connectionFailed: false };
     }
   }
 }

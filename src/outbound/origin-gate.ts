@@ -1,4 +1,36 @@
 import type { Clock } from '../ids.js';
+import type { AttemptResult } from './classify-outcome.js';
+
+/** Consecutive connection failures to one origin that open its circuit. */
+export const CIRCUIT_FAILURE_THRESHOLD = 5;
+/** The first cool-down of an open circuit; each failed probe doubles it, up to CIRCUIT_MAX_COOLDOWN_MS. */
+export const CIRCUIT_COOLDOWN_MS = 30_000;
+export const CIRCUIT_MAX_COOLDOWN_MS = 600_000;
+/** Origins with a circuit kept at most; past it the bookkeeping starts over (every circuit closed). */
+const MAX_CIRCUITS = 10_000;
+
+export interface CircuitOptions {
+  failureThreshold?: number;
+  cooldownMs?: number;
+  maxCooldownMs?: number;
+}
+
+/** An attempt the circuit breaker held back: nothing was sent; try again at `retryAt`. */
+export interface HeldAttempt {
+  kind: 'held';
+  retryAt: number;
+}
+
+interface Circuit {
+  /** Consecutive connection failures while closed. */
+  failures: number;
+  /** The cool-down the circuit opens (or reopened) with. */
+  cooldownMs: number;
+  /** Set while open: no attempt before this time; then one probe (half-open). */
+  openUntil?: number;
+  /** A probe is on the wire. */
+  probing: boolean;
+}
 
 interface OriginState {
   /** Permits held; a released permit passes straight to the next waiter. */
@@ -16,16 +48,98 @@ interface OriginState {
  * run longer than `slowAfterMs` while `minActive` attempts are on the wire or others wait: a slow or hanging
  * endpoint. Attempts to a congested origin are deferred to the delivery queue instead of waiting inline. A
  * fast origin is never congested, however busy.
+ *
+ * Each origin also has a circuit breaker: after `failureThreshold` consecutive connection failures (no HTTP
+ * answer) it opens, and no attempt goes to the origin for a cool-down that starts at `cooldownMs` and doubles
+ * with each failed probe up to `maxCooldownMs`. The state lives in this object: one per process.
  */
 export class OriginGate {
   private readonly origins = new Map<string, OriginState>();
+  private readonly circuits = new Map<string, Circuit>();
+  private readonly breaker: Required<CircuitOptions>;
 
   constructor(
     private readonly clock: Clock,
     private readonly permits = 32,
     private readonly slowAfterMs = 1000,
     private readonly minActive = 8,
-  ) {}
+    breaker: CircuitOptions = {},
+  ) {
+    this.breaker = {
+      failureThreshold: breaker.failureThreshold ?? CIRCUIT_FAILURE_THRESHOLD,
+      cooldownMs: breaker.cooldownMs ?? CIRCUIT_COOLDOWN_MS,
+      maxCooldownMs: Math.max(breaker.maxCooldownMs ?? CIRCUIT_MAX_COOLDOWN_MS, breaker.cooldownMs ?? CIRCUIT_COOLDOWN_MS),
+    };
+  }
+
+  /**
+   * When the origin's circuit lets an attempt through again, while it holds them back: open and cooling
+   * down, or half-open with its probe on the wire (then now). Undefined while attempts may go.
+   */
+  heldUntil(origin: string): number | undefined {
+    const circuit = this.circuits.get(origin);
+    if (circuit?.openUntil === undefined) return undefined;
+    const now = this.clock();
+    if (now < circuit.openUntil) return circuit.openUntil;
+    return circuit.probing ? now : undefined;
+  }
+
+  /**
+   * Sends one attempt through the origin's permits and circuit breaker. Once the circuit is open no attempt is
+   * sent (the answer says when to come back) until its cool-down has passed; then one probe goes. A connection
+   * failure counts toward opening (the probe's reopens it with twice the cool-down, up to the cap); any HTTP
+   * answer closes the circuit and resets it. `opened` is told each time the circuit opens, with its cool-down.
+   */
+  async attempt(origin: string, send: () => Promise<AttemptResult>, opened: (cooldownMs: number) => void = () => undefined): Promise<AttemptResult | HeldAttempt> {
+    return this.track(origin, async () => {
+      const circuit = this.circuits.get(origin);
+      const retryAt = this.heldUntil(origin);
+      if (retryAt !== undefined) return { kind: 'held', retryAt };
+      const probe = circuit?.openUntil !== undefined;
+      if (circuit && probe) circuit.probing = true;
+      let result: AttemptResult | undefined;
+      try {
+        result = await send();
+        return result;
+      } finally {
+        this.settle(origin, result, probe, opened);
+      }
+    });
+  }
+
+  private settle(origin: string, result: AttemptResult | undefined, probe: boolean, opened: (cooldownMs: number) => void): void {
+    if (result?.kind === 'response') {
+      this.circuits.delete(origin);
+      return;
+    }
+    const circuit = this.circuits.get(origin);
+    if (result?.kind !== 'error' || !result.connectionFailed) {
+      // Says nothing about the origin (blocked, internal error): a probe only frees its place for the next.
+      if (circuit && probe) circuit.probing = false;
+      return;
+    }
+    const { failureThreshold, cooldownMs, maxCooldownMs } = this.breaker;
+    if (!circuit) {
+      if (this.circuits.size >= MAX_CIRCUITS) this.circuits.clear();
+      this.circuits.set(origin, { failures: 1, cooldownMs, probing: false });
+      if (failureThreshold <= 1) this.open(origin, opened);
+      return;
+    }
+    if (probe) {
+      circuit.probing = false;
+      circuit.cooldownMs = Math.min(circuit.cooldownMs * 2, maxCooldownMs);
+      this.open(origin, opened);
+    } else if (circuit.openUntil === undefined && ++circuit.failures >= failureThreshold) {
+      this.open(origin, opened);
+    }
+  }
+
+  private open(origin: string, opened: (cooldownMs: number) => void): void {
+    const circuit = this.circuits.get(origin);
+    if (!circuit) return;
+    circuit.openUntil = this.clock() + circuit.cooldownMs;
+    opened(circuit.cooldownMs);
+  }
 
   isCongested(origin: string): boolean {
     const state = this.origins.get(origin);

@@ -77,12 +77,19 @@ export async function enqueueNextSteps(deps: DelivererDeps, deliveries: readonly
 /** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
 export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
   const sender = deps.senders.for(webhook);
+  const origin = sender.originOf(webhook);
   const startedAt = deps.clock();
   let outcome: Outcome;
   let statusCode: number | undefined;
   let snippet: string | undefined;
   try {
-    const sent = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)));
+    const sent = await deps.gate.attempt(
+      origin,
+      () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)),
+      (cooldownMs) => reportCircuitOpened(deps, origin, cooldownMs),
+    );
+    // The origin's circuit opened while this attempt waited: nothing was sent, and the attempt is not used up.
+    if (sent.kind === 'held') return deferAttempt(deps, delivery, message, sent.retryAt - deps.clock());
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
@@ -151,11 +158,32 @@ async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: str
   }
 }
 
-/** Puts an attempt off because its origin is congested; the attempt number is not used up. */
-export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage): Delivery {
-  const delayMs = Math.round(DEFER_MS * (0.8 + 0.4 * deps.random()));
+/**
+ * How long an attempt to the webhook's origin must wait before it may be made, if it must be put off: until
+ * the origin's circuit lets attempts through again, or 0 (plus the deferral) while the origin is congested.
+ */
+export function mustWait(deps: DelivererDeps, webhook: Webhook): number | undefined {
+  const origin = deps.senders.for(webhook).originOf(webhook);
+  const retryAt = deps.gate.heldUntil(origin);
+  if (retryAt !== undefined) return Math.max(0, retryAt - deps.clock());
+  return deps.gate.isCongested(origin) ? 0 : undefined;
+}
+
+/**
+ * Puts an attempt off, `waitMs` and then DEFER_MS ±20% (its origin's circuit is open, or it is congested); the
+ * attempt number is not used up.
+ */
+export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage, waitMs = 0): Delivery {
+  const delayMs = Math.max(0, waitMs) + Math.round(DEFER_MS * (0.8 + 0.4 * deps.random()));
   const { claim: _claim, ...unclaimed } = delivery;
   return { ...unclaimed, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
+}
+
+/** Logs (the origin only: a path or query can hold a secret) and counts an origin's circuit opening. */
+function reportCircuitOpened(deps: DelivererDeps, origin: string, cooldownMs: number): void {
+  const shown = URL.canParse(origin) ? new URL(origin).origin : 'an unreadable origin';
+  deps.log.warn(`circuit to ${shown} opened after repeated connection failures: no attempt to it for ${Math.round(cooldownMs / 1000)} s`);
+  (deps.metrics ?? noopMetrics).circuitOpened();
 }
 
 /** The claim a message for `attempt` would take now, or why it may not (the attempt is made, or held by another). */
@@ -188,7 +216,7 @@ export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, 
  * same message come back (the host saw no success, e.g. a crash between writing the record and enqueueing the
  * next step), the record's next step is enqueued again. An attempt another message holds a live claim on is
  * checked again when that claim expires. A delivery whose webhook is gone or no longer ACTIVE fails; one to a
- * congested origin is put off; otherwise the attempt is claimed (a write at the record's version: of two
+ * congested origin, or one whose circuit is open, is put off; otherwise the attempt is claimed (a write at the record's version: of two
  * messages for one attempt only one gets it), made, recorded, and its next step enqueued.
  */
 export async function processDeliveryMessage(deps: DelivererDeps, message: DeliveryMessage, dequeueCount = 1): Promise<void> {
@@ -215,8 +243,9 @@ export async function processDeliveryMessage(deps: DelivererDeps, message: Deliv
     return;
   }
   const webhook = webhookFound.value;
-  if (deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook))) {
-    const deferred = deferAttempt(deps, delivery, message);
+  const waitMs = mustWait(deps, webhook);
+  if (waitMs !== undefined) {
+    const deferred = deferAttempt(deps, delivery, message, waitMs);
     const [written] = await deps.deliveries.replace([{ value: deferred, etag: found.etag }]);
     if (written !== undefined) await enqueueNextSteps(deps, [deferred]);
     return;

@@ -8,7 +8,7 @@ import { QUEUES } from '../storage/names.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from '../outbound/payload.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -238,7 +238,7 @@ type Step =
 /**
  * The first attempts of one chunk, a wave of at most WAVE_DELIVERIES at a time (the waves of all messages in
  * a process are bounded by `deps.work`). In a wave every record is created before anything is sent, claimed
- * for attempt 1 (or deferred, if its origin is congested): a record that already exists belongs to an earlier
+ * for attempt 1 (or deferred, if its origin is congested or its circuit open): a record that already exists belongs to an earlier
  * or concurrent run of this event and is not attempted here; its next step is enqueued instead, and one held by
  * a claim whose holder may have died is looked at again when the claim expires. The outcomes are recorded at
  * the version the claim was written with, the next steps enqueued, and every delivery audited. Delivery ids
@@ -269,8 +269,8 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
       createdTimestamp: now,
       payload: buildPayload(event, webhook.id, eventName),
     };
-    const congested = deps.gate.isCongested(deps.senders.for(webhook).originOf(webhook));
-    return congested ? deferAttempt(deps, pending, { ...first, delivery_id: id }) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
+    const waitMs = mustWait(deps, webhook);
+    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {

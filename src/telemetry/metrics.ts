@@ -17,6 +17,7 @@ export const METRIC_NAMES = {
   poisonQueueLength: 'webhooks.poison_queue.length',
   autoDisabled: 'webhooks.auto_disabled',
   unreadable: 'webhooks.unreadable',
+  circuitsOpened: 'webhooks.circuits.opened',
 } as const;
 
 /** The attribute of the per-event lag sample that KQL `percentile()` reads. */
@@ -47,6 +48,8 @@ export interface Metrics {
   webhookUnreadable(count?: number): void;
   /** The last peeked length of each poison queue, reported as a gauge. */
   poisonQueueLength(queue: string, length: number): void;
+  /** An origin's circuit breaker opened (or reopened after a failed probe). */
+  circuitOpened(): void;
 }
 
 export const noopMetrics: Metrics = {
@@ -59,6 +62,7 @@ export const noopMetrics: Metrics = {
   webhookAutoDisabled: () => undefined,
   webhookUnreadable: () => undefined,
   poisonQueueLength: () => undefined,
+  circuitOpened: () => undefined,
 };
 
 /**
@@ -76,6 +80,7 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
   const poisoned = meter.createCounter(METRIC_NAMES.messagesPoisoned, { description: 'Messages the app moved to a poison queue' });
   const autoDisabled = meter.createCounter(METRIC_NAMES.autoDisabled, { description: 'Webhooks disabled by the service after failing for too long' });
   const unreadable = meter.createCounter(METRIC_NAMES.unreadable, { description: 'Stored webhooks that could not be read' });
+  const circuitsOpened = meter.createCounter(METRIC_NAMES.circuitsOpened, { description: 'Per-origin circuits opened after repeated connection failures' });
   const poisonLengths = new Map<string, number>();
   meter
     .createObservableGauge(METRIC_NAMES.poisonQueueLength, { description: 'Messages in each poison queue, as last peeked' })
@@ -101,5 +106,6 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
     poisonQueueLength: (queue, length) => {
       poisonLengths.set(queue, length);
     },
+    circuitOpened: () => circuitsOpened.add(1),
   };
 }

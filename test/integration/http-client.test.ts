@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GuardedHttpClient, type HttpClientOptions } from '../../src/outbound/http-client.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { assertResolvesToAllowed, systemResolver, type Resolver } from '../../src/outbound/target-policy.js';
 import { answer, hang, resetConnection, startReceiver } from '../support/receiver.js';
 import { fakeResolver } from '../support/deps.js';
@@ -38,7 +39,7 @@ describe('outbound HTTP client', () => {
 
   it('gives up at the deadline on a receiver that hangs, and reports a reset connection', async () => {
     const hanging = await startReceiver({ behaviour: hang });
-    assert.deepEqual(await client({ timeoutMs: 500 }).send(post(hanging.url)), { kind: 'error', error: 'timed out after 500 ms', retryable: true });
+    assert.deepEqual(await client({ timeoutMs: 500 }).send(post(hanging.url)), { kind: 'error', error: 'timed out after 500 ms', retryable: true, connectionFailed: true });
     const resetting = await startReceiver({ behaviour: resetConnection });
     const reset = await client().send(post(resetting.url));
     assert.equal(reset.kind === 'error' && reset.retryable, true);
@@ -55,6 +56,25 @@ describe('outbound HTTP client', () => {
     assert.doesNotMatch(named.kind === 'error' ? named.error : '', /127\.0\.0\.1/);
     const literal = await client().send(post(`http://127.0.0.1:${port}/hook`));
     assert.match(literal.kind === 'error' ? literal.error : '', /ECONNREFUSED/);
+  });
+
+  it('marks a failure before any HTTP answer as a connection failure, and no answer of any status as one', async () => {
+    const connectionFailed = (result: AttemptResult) => result.kind === 'error' && result.connectionFailed;
+    const closed = await startReceiver();
+    const port = new URL(closed.url).port;
+    await closed.close();
+    assert.equal(connectionFailed(await client().send(post(`http://127.0.0.1:${port}/hook`))), true, 'refused');
+    assert.equal(connectionFailed(await client({ resolve: fakeResolver({}) }).send(post(`http://nowhere.example:${port}/hook`))), true, 'DNS');
+    const resetting = await startReceiver({ behaviour: resetConnection });
+    assert.equal(connectionFailed(await client().send(post(resetting.url))), true, 'reset');
+    const tls = await startReceiver({ tls: true });
+    assert.equal(connectionFailed(await client().send(post(tls.url, true))), true, 'TLS');
+    const hanging = await startReceiver({ behaviour: hang });
+    assert.equal(connectionFailed(await client({ timeoutMs: 300 }).send(post(hanging.url))), true, 'timeout');
+    const failing = await startReceiver({ behaviour: answer(500, 'down') });
+    assert.deepEqual(await client().send(post(failing.url)), { kind: 'response', status: 500, body: 'down' });
+    const blocked = await client({ policy: { allowHttp: true, allowPrivate: false } }).send(post(failing.url));
+    assert.equal(blocked.kind === 'error' && !blocked.connectionFailed && blocked.error.startsWith('blocked: '), true, 'blocked before connecting');
   });
 
   it('never follows redirects', async () => {

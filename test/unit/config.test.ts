@@ -44,6 +44,14 @@ describe('config', () => {
     assert.match(dayKeyOf(Date.now() - longest.deliveryRetentionMs), /^\d{8}$/);
   });
 
+  it('reads the circuit cool-down (30 s by default, 1 s to 10 min) and refuses a bad one naming the setting', () => {
+    assert.equal(loadConfig(base).circuitCooldownMs, 30_000);
+    assert.equal(loadConfig({ ...base, WEBHOOKS_CIRCUIT_COOLDOWN: '2s' }).circuitCooldownMs, 2000);
+    for (const bad of ['500ms', '11m', 'soon', '0s']) {
+      assert.throws(() => loadConfig({ ...base, WEBHOOKS_CIRCUIT_COOLDOWN: bad }), (error: unknown) => error instanceof ConfigError && error.setting === 'WEBHOOKS_CIRCUIT_COOLDOWN' && error.message.includes('WEBHOOKS_CIRCUIT_COOLDOWN'), bad);
+    }
+  });
+
   it('refuses to start without a secret key, saying how to make one', () => {
     assert.throws(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }), (error: Error) => {
       assert.ok(error instanceof ConfigError);

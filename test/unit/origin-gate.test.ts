@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OriginGate } from '../../src/outbound/origin-gate.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
+import { CIRCUIT_COOLDOWN_MS, CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_MAX_COOLDOWN_MS, OriginGate } from '../../src/outbound/origin-gate.js';
 import { ManualClock } from '../support/memory.js';
 
 const held = () => {
@@ -50,5 +51,88 @@ describe('origin gate', () => {
     assert.equal(gate.isCongested('slow'), false, 'two slow attempts alone are below minActive');
     for (const hold of few) hold.release();
     await Promise.all(slow);
+  });
+
+  describe('circuit breaker', () => {
+    const refused: AttemptResult = { kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, connectionFailed: true };
+    const status = (code: number): AttemptResult => ({ kind: 'response', status: code, body: '' });
+    /** A gate whose attempts to one origin answer `result`; `sent` counts what reached the origin. */
+    const breaker = () => {
+      const clock = new ManualClock();
+      const gate = new OriginGate(clock.read);
+      const opened: number[] = [];
+      let sent = 0;
+      const attempt = (result: AttemptResult, origin = 'https://dead.example') =>
+        gate.attempt(origin, () => {
+          sent += 1;
+          return Promise.resolve(result);
+        }, (cooldownMs) => opened.push(cooldownMs));
+      return { clock, gate, opened, attempt, sent: () => sent };
+    };
+
+    it('opens after 5 consecutive connection failures, never for HTTP answers, and holds attempts back for 30 s', async () => {
+      assert.deepEqual([CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_COOLDOWN_MS, CIRCUIT_MAX_COOLDOWN_MS], [5, 30_000, 600_000]);
+      const { clock, gate, opened, attempt, sent } = breaker();
+      for (let n = 0; n < 10; n += 1) assert.deepEqual(await attempt(status(500)), status(500));
+      for (let n = 0; n < 4; n += 1) await attempt(refused);
+      await attempt(status(503));
+      for (let n = 0; n < 4; n += 1) await attempt(refused);
+      assert.equal(gate.heldUntil('https://dead.example'), undefined, 'an HTTP answer reset the count: 4 in a row since');
+      assert.deepEqual(opened, []);
+      assert.deepEqual(await attempt(refused), refused);
+      assert.deepEqual(opened, [30_000], 'the fifth in a row opens it');
+      const openedAt = clock.now;
+      assert.equal(gate.heldUntil('https://dead.example'), openedAt + 30_000);
+      const before = sent();
+      clock.advance(29_999);
+      assert.deepEqual(await attempt(status(200)), { kind: 'held', retryAt: openedAt + 30_000 });
+      assert.equal(sent(), before, 'nothing reaches the origin while the circuit is open');
+      assert.deepEqual(await attempt(status(200), 'https://alive.example'), status(200), 'other origins are not held');
+    });
+
+    it('lets one probe through after the cool-down, doubles the cool-down on a failed probe up to 10 min, and resets on success', async () => {
+      const { clock, gate, opened, attempt, sent } = breaker();
+      for (let n = 0; n < 5; n += 1) await attempt(refused);
+      for (const cooldown of [60_000, 120_000, 240_000, 480_000, 600_000, 600_000]) {
+        clock.advance(opened.at(-1) ?? 0);
+        const before = sent();
+        assert.deepEqual(await attempt(refused), refused, 'the probe is sent');
+        assert.equal(sent(), before + 1);
+        assert.equal(opened.at(-1), cooldown, 'and failing, reopens with twice the cool-down, at most 10 min');
+        assert.equal(gate.heldUntil('https://dead.example'), clock.now + cooldown);
+      }
+      clock.advance(600_000);
+      let release: (result: AttemptResult) => void = () => undefined;
+      const probe = gate.attempt('https://dead.example', () => new Promise<AttemptResult>((resolve) => (release = resolve)));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(gate.heldUntil('https://dead.example'), clock.now, 'half-open: its one probe is on the wire');
+      assert.equal((await attempt(status(200))).kind, 'held', 'a second attempt waits for the probe');
+      release(status(200));
+      assert.deepEqual(await probe, status(200));
+      assert.equal(gate.heldUntil('https://dead.example'), undefined, 'a probe that got an answer closes the circuit');
+      const count = opened.length;
+      for (let n = 0; n < 5; n += 1) await attempt(refused);
+      assert.deepEqual(opened.slice(count), [30_000], 'and resets the cool-down to 30 s');
+    });
+
+    it('takes its thresholds from the constructor, and frees the probe on a failure that is not the connection\'s', async () => {
+      const clock = new ManualClock();
+      const gate = new OriginGate(clock.read, 32, 1000, 8, { failureThreshold: 2, cooldownMs: 1000, maxCooldownMs: 3000 });
+      const origin = 'https://dead.example';
+      const send = (result: AttemptResult) => gate.attempt(origin, () => Promise.resolve(result));
+      await send(refused);
+      await send(refused);
+      assert.equal(gate.heldUntil(origin), clock.now + 1000);
+      clock.advance(1000);
+      await send({ kind: 'error', error: 'blocked: private address', retryable: false, connectionFailed: false });
+      assert.equal(gate.heldUntil(origin), undefined, 'still half-open, the next attempt probes');
+      await send(refused);
+      assert.equal(gate.heldUntil(origin), clock.now + 2000);
+      clock.advance(2000);
+      await send(refused);
+      clock.advance(3000);
+      await send(refused);
+      assert.equal(gate.heldUntil(origin), clock.now + 3000, 'capped');
+    });
   });
 });

@@ -300,4 +300,39 @@ describe('retries', () => {
     assert.equal(sender.sent.length, 1);
     assert.equal(deliveries.rows.get(delivery?.id ?? '')?.status, 'SUCCEEDED');
   });
+
+  it('holds attempts to an origin whose circuit is open, using none up, and sends each once a probe gets an answer', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 2000]);
+    const target = (path: string) => ({ kind: 'http' as const, url: `https://dead.example/${path}`, enableSslVerification: true });
+    const a = makeWebhook({ target: target('a') });
+    const b = makeWebhook({ modelName: 'N', target: target('b') });
+    for (const webhook of [a, b]) {
+      await webhooks.insert(webhook);
+      sender.answer(webhook.id, { kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, connectionFailed: true });
+    }
+    const events = Array.from({ length: 5 }, (_, n) => created({ event_id: `evt-${n}`, version: String(n + 1) }));
+    await processEventMessage(deps, { events }, meta({ id: 'five' }));
+    assert.equal(sender.sent.length, 5, 'five connection failures: the circuit opens');
+    await processEventMessage(deps, created({ model_name: 'N', event_id: 'evt-n' }), meta({ id: 'sixth' }));
+    assert.equal(sender.sent.length, 5, 'a first attempt to the open origin is not made');
+    const recordOf = (webhookId: string) => [...deliveries.rows.values()].filter((delivery) => delivery.webhookId === webhookId);
+    assert.deepEqual(recordOf(b.id).map((delivery) => [delivery.status, delivery.attempts]), [['PENDING', 0]]);
+    clock.advance(1000);
+    for (const message of deliveryQueue.drain()) await processDeliveryMessage(deps, message.body as DeliveryMessage);
+    assert.equal(sender.sent.length, 5, 'nor a retry');
+    assert.deepEqual(recordOf(a.id).map((delivery) => [delivery.status, delivery.attempts]), Array.from({ length: 5 }, () => ['RETRYING', 1]));
+    const waiting = deliveryQueue.drain();
+    assert.equal(waiting.length, 6);
+    assert.ok(waiting.every((message) => message.delayMs >= 29_000), 'each waits out the cool-down');
+    for (const webhook of [a, b]) sender.answer(webhook.id, { kind: 'response', status: 200, body: 'OK' });
+    clock.advance(36_000);
+    await Promise.all(waiting.map((message) => processDeliveryMessage(deps, message.body as DeliveryMessage)));
+    assert.equal(sender.sent.length, 6, 'one probe goes; the rest wait for its answer');
+    clock.advance(6000);
+    for (const message of deliveryQueue.drain()) await processDeliveryMessage(deps, message.body as DeliveryMessage);
+    assert.deepEqual(recordOf(a.id).map((delivery) => [delivery.status, delivery.attempts]), Array.from({ length: 5 }, () => ['SUCCEEDED', 2]));
+    assert.deepEqual(recordOf(b.id).map((delivery) => [delivery.status, delivery.attempts, delivery.history?.length]), [['SUCCEEDED', 1, 1]]);
+    assert.equal(sender.sent.length, 11, 'each delivery sent once more, and only once');
+    assert.equal(new Set(sender.sent.slice(5).map((sent) => sent.messageId)).size, 6);
+  });
 });
