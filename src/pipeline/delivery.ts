@@ -40,6 +40,9 @@ export interface Delivery {
   history?: AttemptRecord[];
 }
 
+/** A delivery as listings answer it: everything but the payload and the attempt history. */
+export type DeliverySummary = Omit<Delivery, 'payload' | 'history'>;
+
 /** One attempt as kept on its delivery. */
 export interface AttemptRecord {
   /** The attempt's number over the delivery's life (1 is the first). */
@@ -127,7 +130,7 @@ export function toApiDeliveryDetail(delivery: Delivery): ApiDeliveryDetail {
   };
 }
 
-export function toApiDelivery(delivery: Delivery): ApiDelivery {
+export function toApiDelivery(delivery: DeliverySummary): ApiDelivery {
   return {
     id: delivery.id,
     webhook_id: delivery.webhookId,

@@ -1,10 +1,10 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus } from '../pipeline/delivery.js';
+import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus, type DeliverySummary } from '../pipeline/delivery.js';
 import type { EventName } from '../webhooks/events.js';
-import { dayKeyOf, invertedTimestamp, startOfDayKey } from './key-encoding.js';
+import { dayKeyOf, invertedTimestamp, startOfDayKey, timestampFromInverted } from './key-encoding.js';
 import type { Cursor } from './page-token.js';
-import { addPurges, anyWhere, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
+import { addPurges, anyWhere, chunkOperations, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
 import { mapWithLimit } from '../limit.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { Versioned } from './webhook-store.js';
@@ -14,16 +14,29 @@ export interface DeliveryQuery {
   status?: DeliveryStatus;
   /** Only deliveries of events at or after this time. */
   sinceTimestamp?: number;
+  /** The position (`p` the webhook id, `r` the record's row key) of the last delivery of the previous page. */
   after?: Cursor;
   limit: number;
 }
+
+/** A listing across every webhook's log, deleted webhooks' included. */
+export type AllDeliveriesQuery = Omit<DeliveryQuery, 'webhookId' | 'sinceTimestamp'>;
 
 /** The outcome of creating one record: it was written (at this version), or one was already there. */
 export type CreateResult = { created: true; etag: string } | { created: false; existing: Versioned<Delivery> };
 
 /**
+ * The statuses kept in a status index beside the records, so that listing them (and redelivering them) reads
+ * only what it returns. The others are listed by reading the webhook's records.
+ */
+export const INDEXED_STATUSES = ['FAILED', 'SKIPPED'] as const satisfies readonly DeliveryStatus[];
+export type IndexedStatus = (typeof INDEXED_STATUSES)[number];
+export const isIndexedStatus = (status: DeliveryStatus): status is IndexedStatus => (INDEXED_STATUSES as readonly DeliveryStatus[]).includes(status);
+
+/**
  * The delivery log. Writes that make or record an attempt are conditional (create-if-absent, replace-at-version),
- * so two processes working the same delivery never both send one attempt.
+ * so two processes working the same delivery never both send one attempt. Versions are opaque: pass back the
+ * one the store answered.
  */
 export interface DeliveryStore {
   get(id: string): Promise<Versioned<Delivery> | undefined>;
@@ -34,8 +47,10 @@ export interface DeliveryStore {
    * the record changed meanwhile or is gone.
    */
   replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]>;
-  /** Newest first. */
-  list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }>;
+  /** One webhook's deliveries, newest first; `next` is there when more follow. */
+  list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }>;
+  /** Every webhook's deliveries, newest first (by event time, then webhook id); `next` is there when more follow. */
+  listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }>;
 }
 
 type DeliveryEntity = {
@@ -58,7 +73,54 @@ type DeliveryEntity = {
   ClaimExpiresAt?: number;
   /** The attempt history, as JSON. */
   History?: string;
+  /** The status whose index row this record has (its own status, when that is indexed). */
+  Indexed?: IndexedStatus;
 };
+
+/** An index row: the record's summary (all but Payload, History and Indexed), under the index's row key. */
+type IndexEntity = Omit<DeliveryEntity, 'Payload' | 'History' | 'Indexed'>;
+
+/** The columns a listing reads from records. */
+const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTimestamp', 'Status', 'Attempts', 'LastStatusCode', 'LastError', 'CreatedAt', 'LastAttemptAt', 'NextAttemptAt', 'NextScheduleIndex', 'RunToken', 'ClaimAttempt', 'ClaimExpiresAt'];
+
+/**
+ * Records' row keys start with a digit (the inverted event time); index rows start with `~`, which sorts after
+ * every digit, so a record listing ends at `~` and an index is its own key range: `~FAILED_<record row key>`.
+ */
+const INDEX_START = '~';
+const indexPrefix = (status: IndexedStatus): string => `${INDEX_START}${status}_`;
+const indexRowKey = (status: IndexedStatus, recordRowKey: string): string => `${indexPrefix(status)}${recordRowKey}`;
+const recordRowKeyOf = (rowKey: string): string => rowKey.slice(rowKey.indexOf('_') + 1);
+
+/**
+ * The version the store answers: the row's etag, prefixed with the status the record is indexed under, so a
+ * replace knows which index row to remove without reading it. Etags start with `W/`, never with a status.
+ */
+const versionOf = (etag: string, indexed: IndexedStatus | undefined): string => (indexed ? `${indexed}:${etag}` : etag);
+
+function parseVersion(version: string): { etag: string; indexed?: IndexedStatus } {
+  const colon = version.indexOf(':');
+  const head = version.slice(0, colon);
+  return colon > 0 && (INDEXED_STATUSES as readonly string[]).includes(head) ? { etag: version.slice(colon + 1), indexed: head as IndexedStatus } : { etag: version };
+}
+
+function indexEntityOf(record: DeliveryEntity, status: IndexedStatus): IndexEntity {
+  const { Payload: _payload, History: _history, Indexed: _indexed, ...summary } = record;
+  return { ...summary, rowKey: indexRowKey(status, record.rowKey) };
+}
+
+/** The operations that write one record: the record, then its index row written or removed with it. */
+interface RecordWrite {
+  record: DeliveryEntity;
+  /** Its position in the caller's input. */
+  index: number;
+  /** The rest of the transaction: the index row upserted, the index row of its previous status deleted. */
+  companions: TransactionAction[];
+}
+
+const indexUpsert = (record: DeliveryEntity): TransactionAction[] => (record.Indexed ? [['upsert', indexEntityOf(record, record.Indexed), 'Replace']] : []);
+const indexDelete = (record: DeliveryEntity, previous: IndexedStatus | undefined): TransactionAction[] =>
+  previous && previous !== record.Indexed ? [['delete', { partitionKey: record.partitionKey, rowKey: indexRowKey(previous, record.rowKey) }]] : [];
 
 const DAY_MS = 86_400_000;
 /** Day-index rows this process knows exist; cleared when it grows past this. */
@@ -66,17 +128,19 @@ const KNOWN_DAYS_LIMIT = 10_000;
 /** Days (of one webhook each) purged at once. */
 const PARALLEL_DAYS = 8;
 
-/**
- * The delivery log: a partition per webhook, rows newest first (by event time). Beside it, `days` holds a
- * row per UTC day and webhook that has records (partition the day, row the webhook id), written before the
- * first record of that day and webhook; retention reads it to find the expired ranges, including those of
- * deleted webhooks, without reading the log itself. Each process remembers the rows it has written, so the
- * index costs one write per webhook and day, not one per delivery.
- */
 /** Storage requests one store call keeps in flight when it falls back to one request per record. */
 const STORAGE_CONCURRENCY = 8;
 
-/** The delivery log: a partition per webhook, rows newest first. */
+/**
+ * The delivery log: a partition per webhook, rows newest first (by event time). A FAILED or SKIPPED record has
+ * an index row in its partition (`~FAILED_<row key>`, holding its summary), written and removed in the same
+ * transaction as the record, so listing those statuses reads only the rows it returns. Beside it, `days`
+ * holds a row per UTC day and webhook that has records (partition the day, row the webhook id), written
+ * before the first record of that day and webhook; retention reads it to find the expired ranges, including
+ * those of deleted webhooks, without reading the log itself, and the cross-webhook listing walks it. Each
+ * process remembers the rows it has written, so the day index costs one write per webhook and day, not one
+ * per delivery.
+ */
 export class TableDeliveryStore implements DeliveryStore {
   private readonly knownDays = new Set<string>();
 
@@ -89,20 +153,29 @@ export class TableDeliveryStore implements DeliveryStore {
     const key = parseDeliveryId(id);
     if (!key) return undefined;
     const entity = await readOrUndefined(() => this.table.getEntity<DeliveryEntity>(key.webhookId, key.rowKey));
-    return entity ? { value: fromEntity(entity), etag: entity.etag } : undefined;
+    return entity ? { value: fromEntity(entity), etag: versionOf(entity.etag, indexedOf(entity.Indexed)) } : undefined;
   }
 
-  /** One transaction per webhook and hundred records; a transaction that meets an existing row is redone row by row. */
+  /**
+   * One transaction per webhook and hundred operations (a record and its index row are two); a transaction
+   * that meets an existing row is redone record by record.
+   */
   async create(deliveries: readonly Delivery[]): Promise<CreateResult[]> {
     await this.indexDays(deliveries);
     const results = new Array<CreateResult>(deliveries.length);
-    await mapWithLimit(transactionGroups(deliveries.map(toEntity)), STORAGE_CONCURRENCY, async (group) => {
-      if (group.length > 1) {
+    const writes = deliveries.map((delivery, index): RecordWrite => {
+      const record = toEntity(delivery);
+      return { record, index, companions: indexUpsert(record) };
+    });
+    await mapWithLimit(transactionGroups(writes), STORAGE_CONCURRENCY, async (group) => {
+      if (operationCount(group) > 1) {
         try {
-          const response = await this.table.submitTransaction(group.map(({ item }): TransactionAction => ['create', item]));
+          const { actions, positions } = actionsOf(group, (write) => ['create', write.record]);
+          const response = await this.table.submitTransaction(actions);
           await Promise.all(
-            group.map(async ({ item, index }, position) => {
-              results[index] = { created: true, etag: etagOf(response.subResponses, item.rowKey, position) ?? (await this.versionOf(item)) };
+            group.map(async (write, n) => {
+              const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
+              results[write.index] = { created: true, etag: versionOf(etag, write.record.Indexed) };
             }),
           );
           return;
@@ -110,29 +183,34 @@ export class TableDeliveryStore implements DeliveryStore {
           if (!isConflict(error)) throw error;
         }
       }
-      await mapWithLimit(group, STORAGE_CONCURRENCY, async ({ item, index }) => {
-        results[index] = await this.createOne(item);
+      await mapWithLimit(group, STORAGE_CONCURRENCY, async (write) => {
+        results[write.index] = await this.createOne(write);
       });
     });
     return results;
   }
 
-  /** The current version of a row just written, for a service that did not answer it. */
-  private async versionOf(entity: DeliveryEntity): Promise<string> {
+  /** The current etag of a row just written, for a service that did not answer it. */
+  private async etagNow(entity: DeliveryEntity): Promise<string> {
     return (await this.table.getEntity(entity.partitionKey, entity.rowKey)).etag;
   }
 
-  private async createOne(entity: DeliveryEntity): Promise<CreateResult> {
+  private async createOne(write: RecordWrite): Promise<CreateResult> {
+    const { record } = write;
     for (let tries = 0; ; tries += 1) {
       try {
-        const created = await this.table.createEntity(entity);
-        return { created: true, etag: created.etag ?? '' };
+        if (write.companions.length === 0) {
+          const created = await this.table.createEntity(record);
+          return { created: true, etag: created.etag ?? '' };
+        }
+        const response = await this.table.submitTransaction([['create', record], ...write.companions]);
+        return { created: true, etag: versionOf(etagOf(response.subResponses, record.rowKey, 0) ?? (await this.etagNow(record)), record.Indexed) };
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
-      const existing = await this.get(deliveryIdOf(entity.partitionKey, entity.rowKey));
+      const existing = await this.get(deliveryIdOf(record.partitionKey, record.rowKey));
       if (existing) return { created: false, existing };
-      if (tries > 2) throw new Error(`delivery ${entity.rowKey} kept appearing and vanishing`);
+      if (tries > 2) throw new Error(`delivery ${record.rowKey} kept appearing and vanishing`);
     }
   }
 
@@ -174,38 +252,61 @@ export class TableDeliveryStore implements DeliveryStore {
     return result;
   }
 
-  /** One day and webhook of `purgeBefore`: the range before the cutoff, then the index row if the day is empty. */
+  /**
+   * One day and webhook of `purgeBefore`: the range before the cutoff, each record with its status-index row
+   * in one transaction, then the day's index row if the day is empty.
+   */
   private async purgeDay(row: { partitionKey: string; rowKey: string }, cutoff: number, budget: number): Promise<PurgeResult> {
     const dayStart = startOfDayKey(row.partitionKey);
     const end = Math.min(dayStart + DAY_MS, cutoff);
     const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${invertedTimestamp(end)}~`} and RowKey lt ${`${invertedTimestamp(dayStart)}~`}`;
-    const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget);
+    const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget, {
+      select: ['Indexed'],
+      of: (record) => {
+        const indexed = indexedOf(record.Indexed);
+        return indexed ? [{ partitionKey: record.partitionKey, rowKey: indexRowKey(indexed, record.rowKey) }] : [];
+      },
+    });
     if (!purged.done || end < dayStart + DAY_MS) return purged;
     if (await anyWhere(this.table, range)) return addPurges(purged, { deleted: 0, requests: 1, done: true });
     await this.days.deleteEntity(row.partitionKey, row.rowKey);
     return addPurges(purged, { deleted: 0, requests: 2, done: true });
   }
 
-  /** Unconditional bulk writes, for seeding and maintenance (never for attempts, which are claimed). */
+  /**
+   * Unconditional bulk writes, for seeding and maintenance (never for attempts, which are claimed): each
+   * record with its index row. For records not stored yet, or stored with the same status.
+   */
   async putAll(deliveries: readonly Delivery[]): Promise<void> {
     await this.indexDays(deliveries);
-    await mapWithLimit(transactionGroups(deliveries.map(toEntity)), STORAGE_CONCURRENCY, (group) =>
-      this.table.submitTransaction(group.map(({ item }): TransactionAction => ['upsert', item, 'Replace'])),
-    );
+    const writes = deliveries.map((delivery, index): RecordWrite => {
+      const record = toEntity(delivery);
+      return { record, index, companions: indexUpsert(record) };
+    });
+    await mapWithLimit(transactionGroups(writes), STORAGE_CONCURRENCY, (group) => this.table.submitTransaction(actionsOf(group, (write) => ['upsert', write.record, 'Replace']).actions));
   }
 
+  /**
+   * One transaction per webhook and hundred operations: each record at its version, with its index row
+   * written (an indexed status) or removed (it left one), so a record and its index never disagree.
+   */
   async replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]> {
     const results = new Array<string | undefined>(updates.length);
-    const etags = updates.map((update) => update.etag);
-    await mapWithLimit(transactionGroups(updates.map((update) => toEntity(update.value))), STORAGE_CONCURRENCY, async (group) => {
+    const writes = updates.map((update, index): RecordWrite & { etag: string } => {
+      const record = toEntity(update.value);
+      const previous = parseVersion(update.etag);
+      return { record, index, etag: previous.etag, companions: [...indexUpsert(record), ...indexDelete(record, previous.indexed)] };
+    });
+    const update = (write: RecordWrite & { etag: string }): TransactionAction => ['update', write.record, 'Replace', { etag: write.etag }];
+    await mapWithLimit(transactionGroups(writes), STORAGE_CONCURRENCY, async (group) => {
       if (group.length > 1) {
         try {
-          const response = await this.table.submitTransaction(
-            group.map(({ item, index }): TransactionAction => ['update', item, 'Replace', { etag: etags[index] ?? '' }]),
-          );
+          const { actions, positions } = actionsOf(group, update);
+          const response = await this.table.submitTransaction(actions);
           await Promise.all(
-            group.map(async ({ item, index }, position) => {
-              results[index] = etagOf(response.subResponses, item.rowKey, position) ?? (await this.versionOf(item));
+            group.map(async (write, n) => {
+              const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
+              results[write.index] = versionOf(etag, write.record.Indexed);
             }),
           );
           return;
@@ -213,55 +314,203 @@ export class TableDeliveryStore implements DeliveryStore {
           if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
         }
       }
-      await mapWithLimit(group, STORAGE_CONCURRENCY, async ({ item, index }) => {
+      await mapWithLimit(group, STORAGE_CONCURRENCY, async (write) => {
         try {
-          results[index] = (await this.table.updateEntity(item, 'Replace', { etag: etags[index] ?? '' })).etag ?? '';
+          const etag =
+            write.companions.length === 0
+              ? (await this.table.updateEntity(write.record, 'Replace', { etag: write.etag })).etag
+              : etagOf((await this.table.submitTransaction([update(write), ...write.companions])).subResponses, write.record.rowKey, 0);
+          results[write.index] = versionOf(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
         } catch (error) {
           if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
-          results[index] = undefined;
+          results[write.index] = undefined;
         }
       });
     });
     return results;
   }
 
-  async list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
-    const clauses = [odata`PartitionKey eq ${query.webhookId}`];
-    if (query.after) clauses.push(odata`RowKey gt ${query.after.r}`);
-    if (query.sinceTimestamp !== undefined) clauses.push(odata`RowKey lt ${`${invertedTimestamp(query.sinceTimestamp)}~`}`);
-    if (query.status) clauses.push(odata`Status eq ${query.status}`);
-    const found: Delivery[] = [];
-    const pages = this.table.listEntities<DeliveryEntity>({ queryOptions: { filter: clauses.join(' and ') } }).byPage({ maxPageSize: Math.min(1000, query.limit + 1) });
+  /**
+   * FAILED and SKIPPED read their index range only: the rows returned and one more (to know whether a next
+   * page exists). The others read the webhook's records, filtered by status.
+   */
+  async list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
+    const lower = query.after ? { key: query.after.r, inclusive: false } : undefined;
+    const upper = query.sinceTimestamp !== undefined ? `${invertedTimestamp(query.sinceTimestamp)}~` : undefined;
+    const found = await this.readRange(query.webhookId, query.status, lower, upper, query.limit + 1);
+    const page = found.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return { deliveries: page, ...(found.length > query.limit && last ? { next: positionOf(last) } : {}) };
+  }
+
+  /**
+   * Walks the day index newest day first; on each day it reads, for every webhook with records that day, that
+   * day's range (its index range for FAILED and SKIPPED), and merges them. A day costs one request for its
+   * webhooks, one per webhook with records on it, and one to find the day before (more across a gap of days
+   * without records: a search that halves the gap each request), until the page and one more are full.
+   */
+  async listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
+    const want = query.limit + 1;
+    const found: DeliverySummary[] = [];
+    const oldest = await this.firstDayIn('', '~');
+    if (oldest === undefined) return { deliveries: [] };
+    const after = query.after;
+    let day: string | undefined = after ? dayKeyOf(timestampFromInverted(after.r.slice(0, 13))) : await this.newestDay();
+    while (day !== undefined && found.length < want) {
+      const dayStart = startOfDayKey(day);
+      const dayLower = `${invertedTimestamp(dayStart + DAY_MS)}~`;
+      const upper = `${invertedTimestamp(dayStart)}~`;
+      const needed = want - found.length;
+      const ranges = await mapWithLimit(await this.webhooksOn(day), STORAGE_CONCURRENCY, (webhookId) => {
+        const lower = after && after.r > dayLower ? { key: after.r, inclusive: webhookId > after.p } : { key: dayLower, inclusive: false };
+        return this.readRange(webhookId, query.status, lower, upper, needed);
+      });
+      found.push(...ranges.flat().sort(byPosition).slice(0, needed));
+      if (found.length < want) day = await this.dayBefore(day, oldest);
+    }
+    const page = found.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return { deliveries: page, ...(found.length > query.limit && last ? { next: positionOf(last) } : {}) };
+  }
+
+  /** The first day in [from, to) with an index row (one request, one key read). */
+  private async firstDayIn(from: string, to: string): Promise<string | undefined> {
+    const pages = this.days.listEntities<{ partitionKey: string }>({ queryOptions: { filter: odata`PartitionKey ge ${from} and PartitionKey lt ${to}`, select: ['PartitionKey'] } }).byPage({ maxPageSize: 1 });
+    for await (const page of pages) return page[0]?.partitionKey;
+    return undefined;
+  }
+
+  /**
+   * The newest day before `day` with an index row, `oldest` being the oldest there is: the day before first,
+   * then windows doubling back until one holds a day, then halving that window (Table queries answer keys in
+   * ascending order only, so "the greatest key below" is a search).
+   */
+  private async dayBefore(day: string, oldest: string): Promise<string | undefined> {
+    if (day <= oldest) return undefined;
+    const dayNumber = (key: string): number => startOfDayKey(key) / DAY_MS;
+    const keyOf = (n: number): string => dayKeyOf(n * DAY_MS);
+    const end = dayNumber(day);
+    let span = 1;
+    let low: number | undefined;
+    while (low === undefined) {
+      const from = Math.max(end - span, dayNumber(oldest));
+      const first = await this.firstDayIn(keyOf(from), day);
+      if (first !== undefined) low = dayNumber(first);
+      else if (from === dayNumber(oldest)) return undefined;
+      span *= 2;
+    }
+    let high = end;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      const first = await this.firstDayIn(keyOf(middle), keyOf(high));
+      if (first !== undefined) low = dayNumber(first);
+      else high = middle;
+    }
+    return keyOf(low);
+  }
+
+  /** Today, or the latest later day with an index row (events stamped in the future). */
+  private async newestDay(): Promise<string> {
+    let newest = dayKeyOf(Date.now());
+    for await (const row of this.days.listEntities<{ partitionKey: string }>({ queryOptions: { filter: odata`PartitionKey gt ${newest}`, select: ['PartitionKey'] } })) {
+      if (row.partitionKey > newest) newest = row.partitionKey;
+    }
+    return newest;
+  }
+
+  private async webhooksOn(day: string): Promise<string[]> {
+    const webhooks: string[] = [];
+    for await (const row of this.days.listEntities<{ rowKey: string }>({ queryOptions: { filter: odata`PartitionKey eq ${day}`, select: ['RowKey'] } })) webhooks.push(row.rowKey);
+    return webhooks;
+  }
+
+  /**
+   * Up to `limit` summaries of one webhook, newest first, between two record row keys: from the status index
+   * for an indexed status, else from the records (filtered by status if one is given).
+   */
+  private async readRange(webhookId: string, status: DeliveryStatus | undefined, lower: { key: string; inclusive: boolean } | undefined, upper: string | undefined, limit: number): Promise<DeliverySummary[]> {
+    const indexed = status && isIndexedStatus(status) ? status : undefined;
+    const prefix = indexed ? indexPrefix(indexed) : '';
+    const clauses = [odata`PartitionKey eq ${webhookId}`];
+    if (lower) clauses.push(lower.inclusive ? odata`RowKey ge ${prefix + lower.key}` : odata`RowKey gt ${prefix + lower.key}`);
+    else if (indexed) clauses.push(odata`RowKey gt ${prefix}`);
+    clauses.push(odata`RowKey lt ${upper !== undefined ? prefix + upper : `${prefix}${INDEX_START}`}`);
+    if (status && !indexed) clauses.push(odata`Status eq ${status}`);
+    const found: DeliverySummary[] = [];
+    const pages = this.table.listEntities<SummaryEntity>({ queryOptions: { filter: clauses.join(' and '), select: SUMMARY_COLUMNS } }).byPage({ maxPageSize: Math.min(1000, limit) });
     for await (const page of pages) {
       for (const entity of page) {
-        if (found.length === query.limit) {
-          const last = found[found.length - 1];
-          const lastKey = last ? parseDeliveryId(last.id) : undefined;
-          return { deliveries: found, ...(lastKey ? { next: { p: lastKey.webhookId, r: lastKey.rowKey } } : {}) };
-        }
-        found.push(fromEntity(entity));
+        found.push(summaryOf(entity, indexed ? recordRowKeyOf(entity.rowKey) : entity.rowKey));
+        if (found.length === limit) return found;
       }
     }
-    return { deliveries: found };
+    return found;
   }
 }
 
-/** Entities grouped for transactions: one partition (webhook) each, at most TRANSACTION_LIMIT, with their input index. */
-function transactionGroups(entities: DeliveryEntity[]): { item: DeliveryEntity; index: number }[][] {
-  const byPartition = new Map<string, { item: DeliveryEntity; index: number }[]>();
-  entities.forEach((item, index) => {
-    const group = byPartition.get(item.partitionKey);
-    if (group) group.push({ item, index });
-    else byPartition.set(item.partitionKey, [{ item, index }]);
-  });
-  return [...byPartition.values()].flatMap((group) => {
-    const chunks: { item: DeliveryEntity; index: number }[][] = [];
-    for (let start = 0; start < group.length; start += TRANSACTION_LIMIT) chunks.push(group.slice(start, start + TRANSACTION_LIMIT));
-    return chunks;
-  });
+/** A listing's row: the summary columns, each absent or null when the record has none. */
+type SummaryEntity = { partitionKey: string; rowKey: string } & { [K in keyof Omit<IndexEntity, 'partitionKey' | 'rowKey'>]?: IndexEntity[K] | null };
+
+const present = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null;
+
+function summaryOf(entity: SummaryEntity, recordRowKey: string): DeliverySummary {
+  return {
+    id: deliveryIdOf(entity.partitionKey, recordRowKey),
+    webhookId: entity.partitionKey,
+    event: (entity.Event ?? '') as EventName,
+    eventId: entity.EventId ?? '',
+    eventTimestamp: entity.EventTimestamp ?? 0,
+    status: entity.Status ?? 'PENDING',
+    attempts: entity.Attempts ?? 0,
+    ...(present(entity.LastStatusCode) ? { lastStatusCode: entity.LastStatusCode } : {}),
+    ...(present(entity.LastError) ? { lastError: entity.LastError } : {}),
+    createdTimestamp: entity.CreatedAt ?? 0,
+    ...(present(entity.LastAttemptAt) ? { lastAttemptTimestamp: entity.LastAttemptAt } : {}),
+    ...(present(entity.NextAttemptAt) ? { nextAttemptTimestamp: entity.NextAttemptAt } : {}),
+    ...(present(entity.NextScheduleIndex) ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
+    ...(present(entity.RunToken) ? { runToken: entity.RunToken } : {}),
+    ...(present(entity.ClaimAttempt) && present(entity.ClaimExpiresAt) ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
+  };
 }
 
-/** A transaction's version of one entity: by row key (creates), else by position (updates answer none). */
+/** A summary's keyset position: its webhook and record row key. */
+function positionOf(delivery: DeliverySummary): Cursor {
+  return { p: delivery.webhookId, r: delivery.id.slice(delivery.webhookId.length + 1) };
+}
+
+/** Newest first across webhooks: by record row key (inverted event time first), then webhook id. */
+function byPosition(a: DeliverySummary, b: DeliverySummary): number {
+  const [x, y] = [positionOf(a), positionOf(b)];
+  return x.r < y.r ? -1 : x.r > y.r ? 1 : x.p < y.p ? -1 : x.p > y.p ? 1 : 0;
+}
+
+const indexedOf = (value: unknown): IndexedStatus | undefined => (typeof value === 'string' && (INDEXED_STATUSES as readonly string[]).includes(value) ? (value as IndexedStatus) : undefined);
+
+const operationCount = (group: readonly RecordWrite[]): number => group.reduce((sum, write) => sum + 1 + write.companions.length, 0);
+
+/** A group's transaction: each record's own action, then its companions; and where each record's action sits. */
+function actionsOf<W extends RecordWrite>(group: readonly W[], own: (write: W) => TransactionAction): { actions: TransactionAction[]; positions: number[] } {
+  const actions: TransactionAction[] = [];
+  const positions: number[] = [];
+  for (const write of group) {
+    positions.push(actions.length);
+    actions.push(own(write), ...write.companions);
+  }
+  return { actions, positions };
+}
+
+/** Writes grouped for transactions: one partition (webhook) each, at most TRANSACTION_LIMIT operations. */
+function transactionGroups<W extends RecordWrite>(writes: readonly W[]): W[][] {
+  const byPartition = new Map<string, W[]>();
+  for (const write of writes) {
+    const group = byPartition.get(write.record.partitionKey);
+    if (group) group.push(write);
+    else byPartition.set(write.record.partitionKey, [write]);
+  }
+  return [...byPartition.values()].flatMap((group) => chunkOperations(group, (write) => 1 + write.companions.length));
+}
+
+/** A transaction's etag of one entity: by row key (creates), else by position (updates answer none). */
 function etagOf(subResponses: readonly { rowKey?: string; etag?: string }[], rowKey: string, position: number): string | undefined {
   return subResponses.find((sub) => sub.rowKey === rowKey)?.etag ?? (subResponses[position]?.rowKey === undefined ? subResponses[position]?.etag : undefined);
 }
@@ -287,6 +536,7 @@ function toEntity(delivery: Delivery): DeliveryEntity {
     ...(delivery.runToken !== undefined ? { RunToken: delivery.runToken } : {}),
     ...(delivery.claim ? { ClaimAttempt: delivery.claim.attempt, ClaimExpiresAt: delivery.claim.expiresAt } : {}),
     ...(delivery.history && delivery.history.length > 0 ? { History: historyText(delivery.history) } : {}),
+    ...(isIndexedStatus(delivery.status) ? { Indexed: delivery.status } : {}),
   };
 }
 

@@ -15,25 +15,40 @@ const PARALLEL_TRANSACTIONS = 8;
 
 type Key = { partitionKey: string; rowKey: string };
 
+/** One row to delete and the rows of its partition that go in the same transaction (its index rows). */
+type Doomed = { key: Key; companions: Key[] };
+
+/** What `purgeWhere` reads besides the keys, and the rows each match takes with it. */
+export interface PurgeCompanions {
+  select: string[];
+  of: (entity: Record<string, unknown> & Key) => Key[];
+}
+
 /**
  * Deletes what `filter` selects (a key range: the caller's filter must name only expired keys), reading keys
- * only, a page at a time, and deleting each page in transactions of up to 100 per partition. Stops once
- * `budget` entities are deleted; calling it again resumes, since what is gone no longer matches.
+ * only, a page at a time, and deleting each page in transactions of up to 100 per partition. A row's
+ * `companions` (its index rows) go in the same transaction as the row, so neither outlives the other. Stops
+ * once `budget` entities are deleted; calling it again resumes, since what is gone no longer matches.
  */
-export async function purgeWhere(table: TableClient, filter: string, budget: number): Promise<PurgeResult> {
+export async function purgeWhere(table: TableClient, filter: string, budget: number, companions?: PurgeCompanions): Promise<PurgeResult> {
   let deleted = 0;
   let requests = 0;
-  const pages = table.listEntities<Key>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: PAGE_SIZE });
+  const select = ['PartitionKey', 'RowKey', ...(companions?.select ?? [])];
+  const pages = table.listEntities<Record<string, unknown> & Key>({ queryOptions: { filter, select } }).byPage({ maxPageSize: PAGE_SIZE });
   for await (const page of pages) {
     requests += 1;
-    const chunks = chunkByPartition(page.map((entity) => ({ partitionKey: entity.partitionKey, rowKey: entity.rowKey }))).slice(0);
-    const allowed: Key[][] = [];
+    const doomed = page.map((entity): Doomed => ({ key: { partitionKey: entity.partitionKey, rowKey: entity.rowKey }, companions: companions?.of(entity) ?? [] }));
+    const allowed: Doomed[][] = [];
     let planned = deleted;
-    for (const chunk of chunks) {
-      if (planned >= budget) break;
-      const part = chunk.slice(0, budget - planned);
-      allowed.push(part);
-      planned += part.length;
+    for (const chunk of chunkByPartition(doomed)) {
+      const part: Doomed[] = [];
+      for (const item of chunk) {
+        if (planned + 1 + item.companions.length > budget) break;
+        part.push(item);
+        planned += 1 + item.companions.length;
+      }
+      if (part.length > 0) allowed.push(part);
+      if (part.length < chunk.length) break;
     }
     for (let start = 0; start < allowed.length; start += PARALLEL_TRANSACTIONS) {
       const counts = await Promise.all(allowed.slice(start, start + PARALLEL_TRANSACTIONS).map((chunk) => deleteChunk(table, chunk)));
@@ -42,7 +57,7 @@ export async function purgeWhere(table: TableClient, filter: string, budget: num
         deleted += count.deleted;
       }
     }
-    if (deleted >= budget) return { deleted, requests, done: false };
+    if (deleted >= budget || allowed.flat().length < doomed.length) return { deleted, requests, done: false };
   }
   return { deleted, requests, done: true };
 }
@@ -54,33 +69,68 @@ export async function anyWhere(table: TableClient, filter: string): Promise<bool
   return false;
 }
 
-function chunkByPartition(keys: readonly Key[]): Key[][] {
-  const byPartition = new Map<string, Key[]>();
-  for (const key of keys) byPartition.set(key.partitionKey, [...(byPartition.get(key.partitionKey) ?? []), key]);
-  return [...byPartition.values()].flatMap((partition) => {
-    const chunks: Key[][] = [];
-    for (let start = 0; start < partition.length; start += TRANSACTION_LIMIT) chunks.push(partition.slice(start, start + TRANSACTION_LIMIT));
-    return chunks;
-  });
+/** Items in order, in chunks of at most TRANSACTION_LIMIT operations, an item taking `size` of them. */
+export function chunkOperations<T>(items: readonly T[], size: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    if (chunk.length > 0 && used + size(item) > TRANSACTION_LIMIT) {
+      chunks.push(chunk);
+      chunk = [];
+      used = 0;
+    }
+    chunk.push(item);
+    used += size(item);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
-/** One transaction; if another run deleted one of its entities first, the rest are deleted one by one. */
-async function deleteChunk(table: TableClient, chunk: readonly Key[]): Promise<{ deleted: number; requests: number }> {
+/** Rows by partition, in chunks whose rows and companions fill at most one transaction each. */
+function chunkByPartition(items: readonly Doomed[]): Doomed[][] {
+  const byPartition = new Map<string, Doomed[]>();
+  for (const item of items) byPartition.set(item.key.partitionKey, [...(byPartition.get(item.key.partitionKey) ?? []), item]);
+  return [...byPartition.values()].flatMap((partition) => chunkOperations(partition, (item) => 1 + item.companions.length));
+}
+
+const keysOf = (item: Doomed): Key[] => [item.key, ...item.companions];
+
+/**
+ * One transaction; if another run deleted one of its entities first, each row goes again with its companions
+ * (one transaction each), and what is still left, one entity at a time.
+ */
+async function deleteChunk(table: TableClient, chunk: readonly Doomed[]): Promise<{ deleted: number; requests: number }> {
+  const keys = chunk.flatMap(keysOf);
   try {
-    if (chunk.length === 1 && chunk[0]) await table.deleteEntity(chunk[0].partitionKey, chunk[0].rowKey);
-    else await table.submitTransaction(chunk.map((key): TransactionAction => ['delete', key]));
-    return { deleted: chunk.length, requests: 1 };
+    if (keys.length === 1 && keys[0]) await table.deleteEntity(keys[0].partitionKey, keys[0].rowKey);
+    else await table.submitTransaction(keys.map((key): TransactionAction => ['delete', key]));
+    return { deleted: keys.length, requests: 1 };
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
   let deleted = 0;
-  for (const key of chunk) {
-    try {
-      await table.deleteEntity(key.partitionKey, key.rowKey);
-      deleted += 1;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+  let requests = 1;
+  for (const item of chunk) {
+    if (item.companions.length > 0) {
+      requests += 1;
+      try {
+        await table.submitTransaction(keysOf(item).map((key): TransactionAction => ['delete', key]));
+        deleted += 1 + item.companions.length;
+        continue;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    for (const key of keysOf(item)) {
+      requests += 1;
+      try {
+        await table.deleteEntity(key.partitionKey, key.rowKey);
+        deleted += 1;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
     }
   }
-  return { deleted, requests: 1 + chunk.length };
+  return { deleted, requests };
 }

@@ -1,5 +1,6 @@
-import type { CreateResult, DeliveryQuery, DeliveryStore } from '../../src/storage/delivery-store.js';
-import { parseDeliveryId, type Delivery } from '../../src/pipeline/delivery.js';
+import { isIndexedStatus, type AllDeliveriesQuery, type CreateResult, type DeliveryQuery, type DeliveryStore, type IndexedStatus } from '../../src/storage/delivery-store.js';
+import type { PurgeResult } from '../../src/pipeline/retention.js';
+import { parseDeliveryId, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/storage/audit-log.js';
 import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/storage/event-claims.js';
 import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';
@@ -118,62 +119,147 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 }
 
-/** DeliveryStore in memory, with the Table adapter's conditional writes (a version per row). */
+/** One stored row of the delivery log: a record, or the status-index row of one. */
+type DeliveryRow = { kind: 'record'; delivery: Delivery; etag: string } | { kind: 'index'; summary: DeliverySummary };
+
+const summaryOf = (delivery: Delivery): DeliverySummary => {
+  const { payload: _payload, history: _history, ...summary } = clone(delivery);
+  return summary;
+};
+const recordKeyOf = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
+const indexKeyOf = (status: IndexedStatus, recordKey: string): string => `~${status}_${recordKey}`;
+/** Newest first across webhooks: record row key, then webhook id, as the Table adapter orders them. */
+const byPosition = (a: DeliverySummary, b: DeliverySummary): number => compareKeys({ p: '', r: recordKeyOf(a) }, { p: '', r: recordKeyOf(b) }) || compareKeys({ p: a.webhookId, r: '' }, { p: b.webhookId, r: '' });
+
+/**
+ * DeliveryStore in memory, with the Table adapter's rows: a partition per webhook holding records under their
+ * row keys and, for FAILED and SKIPPED records, an index row `~<status>_<row key>` written and removed with
+ * the record; conditional writes (a version per record). `reads` counts the rows listings read, as the rows a
+ * Table query answers.
+ */
 export class MemoryDeliveryStore implements DeliveryStore {
-  readonly rowVersions = new Map<string, { delivery: Delivery; etag: string }>();
+  readonly partitions = new Map<string, Map<string, DeliveryRow>>();
   private version = 0;
   writes = 0;
+  readonly reads = { records: 0, indexRows: 0 };
+
+  private partition(webhookId: string): Map<string, DeliveryRow> {
+    let rows = this.partitions.get(webhookId);
+    if (!rows) this.partitions.set(webhookId, (rows = new Map<string, DeliveryRow>()));
+    return rows;
+  }
+
+  private record(id: string): { delivery: Delivery; etag: string } | undefined {
+    const key = parseDeliveryId(id);
+    const row = key ? this.partitions.get(key.webhookId)?.get(key.rowKey) : undefined;
+    return row?.kind === 'record' ? row : undefined;
+  }
 
   /** The records as they stand (read-only view for assertions). */
   get rows(): Map<string, Delivery> {
-    return new Map([...this.rowVersions].map(([id, row]) => [id, clone(row.delivery)]));
+    return new Map([...this.partitions.values()].flatMap((rows) => [...rows.values()].flatMap((row) => (row.kind === 'record' ? [[row.delivery.id, clone(row.delivery)] as const] : []))));
   }
 
   get(id: string): Promise<Versioned<Delivery> | undefined> {
-    const row = this.rowVersions.get(id);
+    const row = this.record(id);
     return Promise.resolve(row ? { value: clone(row.delivery), etag: row.etag } : undefined);
   }
 
-  /** Drops a record, as if it had never been written. */
+  /** Drops a record (and its index row), as if it had never been written. */
   forget(id: string): void {
-    this.rowVersions.delete(id);
+    const key = parseDeliveryId(id);
+    const row = this.record(id);
+    if (!key || !row) return;
+    const rows = this.partition(key.webhookId);
+    rows.delete(key.rowKey);
+    if (isIndexedStatus(row.delivery.status)) rows.delete(indexKeyOf(row.delivery.status, key.rowKey));
   }
 
   private write(delivery: Delivery): string {
     this.writes += 1;
     const copy = clone(delivery);
     for (const key of Object.keys(copy) as (keyof Delivery)[]) if (copy[key] === undefined) delete copy[key];
+    const key = parseDeliveryId(delivery.id);
+    if (!key) throw new Error(`malformed delivery id ${delivery.id}`);
+    const rows = this.partition(key.webhookId);
+    const previous = rows.get(key.rowKey);
+    if (previous?.kind === 'record' && isIndexedStatus(previous.delivery.status)) rows.delete(indexKeyOf(previous.delivery.status, key.rowKey));
     const etag = String(++this.version);
-    this.rowVersions.set(delivery.id, { delivery: copy, etag });
+    rows.set(key.rowKey, { kind: 'record', delivery: copy, etag });
+    if (isIndexedStatus(copy.status)) rows.set(indexKeyOf(copy.status, key.rowKey), { kind: 'index', summary: summaryOf(copy) });
     return etag;
   }
 
   create(deliveries: readonly Delivery[]): Promise<CreateResult[]> {
     return Promise.resolve(
       deliveries.map((delivery): CreateResult => {
-        const row = this.rowVersions.get(delivery.id);
+        const row = this.record(delivery.id);
         return row ? { created: false, existing: { value: clone(row.delivery), etag: row.etag } } : { created: true, etag: this.write(delivery) };
       }),
     );
   }
 
   replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]> {
-    return Promise.resolve(updates.map(({ value, etag }) => (this.rowVersions.get(value.id)?.etag === etag ? this.write(value) : undefined)));
+    return Promise.resolve(updates.map(({ value, etag }) => (this.record(value.id)?.etag === etag ? this.write(value) : undefined)));
   }
 
-  list(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; next?: Cursor }> {
-    const rowKey = (delivery: Delivery) => parseDeliveryId(delivery.id)?.rowKey ?? '';
-    const sorted = [...this.rowVersions.values()]
-      .map((row) => row.delivery)
-      .filter((delivery) => delivery.webhookId === query.webhookId)
-      .filter((delivery) => !query.status || delivery.status === query.status)
-      .filter((delivery) => !query.after || rowKey(delivery) > query.after.r)
-      .filter((delivery) => query.sinceTimestamp === undefined || rowKey(delivery) < `${invertedTimestamp(query.sinceTimestamp)}~`)
-      .sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : 1));
-    const page = sorted.slice(0, query.limit).map(clone);
-    const last = page[page.length - 1];
-    return Promise.resolve({ deliveries: page, ...(sorted.length > query.limit && last ? { next: { p: query.webhookId, r: rowKey(last) } } : {}) });
+  /** One webhook's rows between two record row keys, newest first: its index rows for FAILED and SKIPPED. */
+  private readRange(webhookId: string, status: DeliveryStatus | undefined, after: (recordKey: string) => boolean, before: (recordKey: string) => boolean, limit: number): DeliverySummary[] {
+    const indexed = status && isIndexedStatus(status) ? status : undefined;
+    const prefix = indexed ? indexKeyOf(indexed, '') : '';
+    const found: DeliverySummary[] = [];
+    const keys = [...(this.partitions.get(webhookId)?.keys() ?? [])].filter((key) => (indexed ? key.startsWith(prefix) : !key.startsWith('~'))).sort();
+    for (const key of keys) {
+      const recordKey = key.slice(prefix.length);
+      if (!after(recordKey) || !before(recordKey)) continue;
+      const row = this.partitions.get(webhookId)?.get(key);
+      if (!row) continue;
+      const summary = row.kind === 'record' ? summaryOf(row.delivery) : clone(row.summary);
+      if (status && !indexed && summary.status !== status) continue;
+      if (row.kind === 'record') this.reads.records += 1;
+      else this.reads.indexRows += 1;
+      found.push(summary);
+      if (found.length === limit) break;
+    }
+    return found;
   }
+
+  list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
+    const since = query.sinceTimestamp !== undefined ? `${invertedTimestamp(query.sinceTimestamp)}~` : undefined;
+    const found = this.readRange(query.webhookId, query.status, (key) => !query.after || key > query.after.r, (key) => since === undefined || key < since, query.limit + 1);
+    return Promise.resolve(pageOf(found, query.limit));
+  }
+
+  listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
+    const { after } = query;
+    const found = [...this.partitions.keys()]
+      .flatMap((webhookId) => this.readRange(webhookId, query.status, (key) => !after || key > after.r || (key === after.r && webhookId > after.p), () => true, Number.POSITIVE_INFINITY))
+      .sort(byPosition)
+      .slice(0, query.limit + 1);
+    return Promise.resolve(pageOf(found, query.limit));
+  }
+
+  /** As the Table adapter's retention: settled records of events before `cutoff` go, each with its index row. */
+  purgeBefore(cutoff: number, budget: number): Promise<PurgeResult> {
+    let deleted = 0;
+    for (const rows of this.partitions.values()) {
+      for (const [key, row] of [...rows].sort(([a], [b]) => (a < b ? 1 : -1))) {
+        if (row.kind !== 'record' || row.delivery.eventTimestamp >= cutoff || row.delivery.status === 'PENDING' || row.delivery.status === 'RETRYING') continue;
+        const size = isIndexedStatus(row.delivery.status) ? 2 : 1;
+        if (deleted + size > budget) return Promise.resolve({ deleted, requests: 0, done: false });
+        rows.delete(key);
+        if (isIndexedStatus(row.delivery.status)) rows.delete(indexKeyOf(row.delivery.status, key));
+        deleted += size;
+      }
+    }
+    return Promise.resolve({ deleted, requests: 0, done: true });
+  }
+}
+
+function pageOf(found: DeliverySummary[], limit: number): { deliveries: DeliverySummary[]; next?: Cursor } {
+  const page = found.slice(0, limit);
+  const last = page[page.length - 1];
+  return { deliveries: page, ...(found.length > limit && last ? { next: { p: last.webhookId, r: recordKeyOf(last) } } : {}) };
 }
 
 export class MemoryAuditLog implements AuditLog {
