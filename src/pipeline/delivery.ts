@@ -40,8 +40,8 @@ export interface Delivery {
   history?: AttemptRecord[];
 }
 
-/** A delivery as listings answer it: everything but the payload and the attempt history. */
-export type DeliverySummary = Omit<Delivery, 'payload' | 'history'>;
+/** A delivery as listings answer it: everything but the payload. */
+export type DeliverySummary = Omit<Delivery, 'payload'>;
 
 /** One attempt as kept on its delivery. */
 export interface AttemptRecord {

@@ -1,5 +1,5 @@
 import type { Webhook } from '../webhooks/webhook.js';
-import type { Delivery } from './delivery.js';
+import type { DeliverySummary } from './delivery.js';
 
 /**
  * Delivery records health reads at most, newest event first: one page of the webhook's partition. Past it, the
@@ -42,14 +42,14 @@ interface Attempt {
  * The attempts a record tells of, from its kept history (an attempt without an error succeeded). A record
  * written before histories existed tells of its last attempt only.
  */
-function attemptsOf(delivery: Delivery): Attempt[] {
+function attemptsOf(delivery: DeliverySummary): Attempt[] {
   if (delivery.history && delivery.history.length > 0) return delivery.history.map((record) => ({ timestamp: record.timestamp, ok: record.error === undefined }));
   if (delivery.attempts > 0 && delivery.lastAttemptTimestamp !== undefined) return [{ timestamp: delivery.lastAttemptTimestamp, ok: delivery.status === 'SUCCEEDED' }];
   return [];
 }
 
 /** Every attempt the records tell of, newest first. */
-const attemptsNewestFirst = (deliveries: readonly Delivery[]): Attempt[] => deliveries.flatMap(attemptsOf).sort((a, b) => b.timestamp - a.timestamp);
+const attemptsNewestFirst = (deliveries: readonly DeliverySummary[]): Attempt[] => deliveries.flatMap(attemptsOf).sort((a, b) => b.timestamp - a.timestamp);
 
 /** The failed attempts after the last success (and after `notBefore`), newest first. */
 function currentFailures(attempts: readonly Attempt[], notBefore = Number.NEGATIVE_INFINITY): Attempt[] {
@@ -65,7 +65,7 @@ function currentFailures(attempts: readonly Attempt[], notBefore = Number.NEGATI
  * A webhook's endpoint health, derived from its newest delivery records and their attempt histories (nothing
  * is counted on the delivery path, so health costs no write). Pure: the caller reads the records.
  */
-export function deriveHealth(webhook: Webhook, deliveries: readonly Delivery[], now: number): EndpointHealth {
+export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySummary[], now: number): EndpointHealth {
   const attempts = attemptsNewestFirst(deliveries);
   const lastSuccess = attempts.find((attempt) => attempt.ok)?.timestamp;
   const lastFailure = attempts.find((attempt) => !attempt.ok)?.timestamp;
@@ -93,7 +93,7 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly Delivery[], 
  * least AUTO_DISABLE_MIN_FAILURES of them. Only attempts after the webhook's last update count, so a user who
  * re-enables (or edits) a webhook gives it a fresh `afterMs`. `afterMs` 0 turns auto-disable off.
  */
-export function autoDisableDue(webhook: Webhook, deliveries: readonly Delivery[], now: number, afterMs: number): boolean {
+export function autoDisableDue(webhook: Webhook, deliveries: readonly DeliverySummary[], now: number, afterMs: number): boolean {
   if (afterMs <= 0 || webhook.status !== 'ACTIVE') return false;
   const failures = currentFailures(attemptsNewestFirst(deliveries), webhook.lastUpdatedTimestamp);
   const first = failures[failures.length - 1];

@@ -77,11 +77,11 @@ type DeliveryEntity = {
   Indexed?: IndexedStatus;
 };
 
-/** An index row: the record's summary (all but Payload, History and Indexed), under the index's row key. */
-type IndexEntity = Omit<DeliveryEntity, 'Payload' | 'History' | 'Indexed'>;
+/** An index row: the record's summary (all but Payload and Indexed), under the index's row key. */
+type IndexEntity = Omit<DeliveryEntity, 'Payload' | 'Indexed'>;
 
 /** The columns a listing reads from records. */
-const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTimestamp', 'Status', 'Attempts', 'LastStatusCode', 'LastError', 'CreatedAt', 'LastAttemptAt', 'NextAttemptAt', 'NextScheduleIndex', 'RunToken', 'ClaimAttempt', 'ClaimExpiresAt'];
+const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTimestamp', 'Status', 'Attempts', 'LastStatusCode', 'LastError', 'CreatedAt', 'LastAttemptAt', 'NextAttemptAt', 'NextScheduleIndex', 'RunToken', 'ClaimAttempt', 'ClaimExpiresAt', 'History'];
 
 /**
  * Records' row keys start with a digit (the inverted event time); index rows start with `~`, which sorts after
@@ -105,7 +105,7 @@ function parseVersion(version: string): { etag: string; indexed?: IndexedStatus 
 }
 
 function indexEntityOf(record: DeliveryEntity, status: IndexedStatus): IndexEntity {
-  const { Payload: _payload, History: _history, Indexed: _indexed, ...summary } = record;
+  const { Payload: _payload, Indexed: _indexed, ...summary } = record;
   return { ...summary, rowKey: indexRowKey(status, record.rowKey) };
 }
 
@@ -470,6 +470,7 @@ function summaryOf(entity: SummaryEntity, recordRowKey: string): DeliverySummary
     ...(present(entity.NextScheduleIndex) ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
     ...(present(entity.RunToken) ? { runToken: entity.RunToken } : {}),
     ...(present(entity.ClaimAttempt) && present(entity.ClaimExpiresAt) ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
+    ...(present(entity.History) ? { history: parseHistory(entity.History) } : {}),
   };
 }
 

@@ -44,7 +44,7 @@ function delivery(webhookId: string, eventTimestamp: number, status: Delivery['s
 }
 
 const summary = (record: Delivery): DeliverySummary => {
-  const { payload: _payload, history: _history, ...rest } = record;
+  const { payload: _payload, ...rest } = record;
   return rest;
 };
 const rowKeyOf = (id: string): string => parseDeliveryId(id)?.rowKey ?? '';

@@ -123,7 +123,7 @@ export class MemoryWebhookStore implements WebhookStore {
 type DeliveryRow = { kind: 'record'; delivery: Delivery; etag: string } | { kind: 'index'; summary: DeliverySummary };
 
 const summaryOf = (delivery: Delivery): DeliverySummary => {
-  const { payload: _payload, history: _history, ...summary } = clone(delivery);
+  const { payload: _payload, ...summary } = clone(delivery);
   return summary;
 };
 const recordKeyOf = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
