@@ -170,11 +170,12 @@ export function mustWait(deps: DelivererDeps, webhook: Webhook): number | undefi
 }
 
 /**
- * Puts an attempt off, `waitMs` and then DEFER_MS ±20% (its origin's circuit is open, or it is congested); the
- * attempt number is not used up.
+ * Puts an attempt off; the attempt number is not used up. Past an open circuit's cool-down (`waitMs`), spread
+ * over a fifth more so the waiting deliveries do not all come back at once; otherwise (a congested origin, a
+ * half-open circuit's probe on the wire) DEFER_MS ±20%.
  */
 export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage, waitMs = 0): Delivery {
-  const delayMs = Math.max(0, waitMs) + Math.round(DEFER_MS * (0.8 + 0.4 * deps.random()));
+  const delayMs = Math.round(waitMs > 0 ? waitMs * (1 + 0.2 * deps.random()) : DEFER_MS * (0.8 + 0.4 * deps.random()));
   const { claim: _claim, ...unclaimed } = delivery;
   return { ...unclaimed, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
 }

@@ -23,6 +23,8 @@ export function testEnv(connectionString: string, overrides: Record<string, stri
     DELIVERY_RETRY_SCHEDULE: '0s,1s,1s,1s',
     DELIVERY_TIMEOUT: '2s',
     WEBHOOKS_RATE_LIMIT: '100000/1m',
+    // Tests of dead or failing receivers run on seconds, so an origin's circuit cools down in one too.
+    WEBHOOKS_CIRCUIT_COOLDOWN: '1s',
     ...overrides,
   };
 }
