@@ -2,6 +2,7 @@ import { ChainAuthenticator, StaticTokenAuthenticator } from '../auth/static-tok
 import { OidcAuthenticator } from '../auth/oidc.js';
 import type { Authenticator } from '../auth/principal.js';
 import { loadConfig, type Config } from '../config.js';
+import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { DelivererDeps } from '../pipeline/deliverer.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
@@ -128,6 +129,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     log: silentLogger,
     metrics,
+    autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
   };
   return {
     config,

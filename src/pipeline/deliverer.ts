@@ -15,6 +15,7 @@ import { utf8Prefix } from '../outbound/http-client.js';
 import type { OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
+import { watchFailures, type AutoDisableWatch } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
@@ -45,6 +46,8 @@ export interface DelivererDeps {
   log: Logger;
   /** Where outcomes, durations and lag are reported; no-op when absent. */
   metrics?: Metrics;
+  /** Checks failing webhooks for auto-disable (WEBHOOKS_AUTO_DISABLE_AFTER); none when absent. */
+  autoDisable?: AutoDisableWatch;
 }
 
 /** How long an attempt to a congested origin is put off. */
@@ -142,13 +145,15 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
 
 /**
  * 410 Gone: the receiver says the endpoint is gone for good. Only the status changes, so a concurrent edit
- * survives. The attempt's outcome stands whatever happens here: a failure to disable is logged, never thrown,
- * so it cannot fail (and re-send) the other deliveries of the message.
+ * survives. The service set it, so it carries the service's mark as an auto-disable does: events meanwhile are
+ * recorded SKIPPED, to be redelivered if a user sets it ACTIVE again. The attempt's outcome stands whatever
+ * happens here: a failure to disable is logged, never thrown, so it cannot fail (and re-send) the other
+ * deliveries of the message.
  */
 async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: string): Promise<void> {
   const now = deps.clock();
   try {
-    await deps.webhooks.setStatus(webhook, 'DISABLED', now);
+    await deps.webhooks.setStatus(webhook, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'gone' } });
     await deps.audit.append([
       { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
     ]);
@@ -261,6 +266,7 @@ export async function processDeliveryMessage(deps: DelivererDeps, message: Deliv
   if (!settled) return;
   reportFirstSuccess(deps, delivery, settled, delivery.createdTimestamp);
   await enqueueNextSteps(deps, [settled]);
+  await watchFailures(deps, [settled]);
 }
 
 /** A message that met a live claim looks again this long after the claim expires. */

@@ -9,7 +9,7 @@ import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { mapWithLimit } from '../limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
-import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
+import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery, type DeliverySummary } from './delivery.js';
 
 const listSchema = z.strictObject({
   webhook_id: webhookIdSchema,
@@ -18,14 +18,37 @@ const listSchema = z.strictObject({
   page_token: z.string().max(4096).optional(),
 });
 
-const timestampSchema = z.union([z.number(), z.string().regex(/^\d{1,13}$/)], { error: 'must be epoch milliseconds' }).transform(Number);
+const timestampSchema = z.union([z.number(), z.string().regex(/^\d{1,13}$/)], { error: 'must be epoch milliseconds (a number)' }).transform(Number);
 
-const redeliverSchema = z.union(
-  [z.strictObject({ delivery_id: z.string().min(1).max(128) }), z.strictObject({ webhook_id: webhookIdSchema, since_timestamp: timestampSchema })],
-  { error: 'send {"delivery_id"} or {"webhook_id", "since_timestamp"}' },
-);
+/** One form or the other; which fields belong together is checked after, so the message names the field. */
+const redeliverSchema = z.strictObject({
+  delivery_id: z.string().min(1, { error: 'must not be empty' }).max(128).optional(),
+  webhook_id: webhookIdSchema.optional(),
+  since_timestamp: timestampSchema.optional(),
+});
 
-/** Redelivery by time range resends at most this many FAILED deliveries per call. */
+type RedeliverRequest = { delivery_id: string } | { webhook_id: string; since_timestamp: number };
+
+/** Allowance for a caller's clock running ahead of ours when it says "since now". */
+const SINCE_SKEW_MS = 60_000;
+
+function redeliverRequestOf(body: unknown, now: number): RedeliverRequest {
+  const input = parseWith(redeliverSchema, body);
+  if (input.delivery_id !== undefined) {
+    const mixed = input.webhook_id !== undefined ? 'webhook_id' : input.since_timestamp !== undefined ? 'since_timestamp' : undefined;
+    if (mixed) throw invalidParameter(`Invalid parameter '${mixed}': send either 'delivery_id' alone, or 'webhook_id' with 'since_timestamp'`);
+    return { delivery_id: input.delivery_id };
+  }
+  if (input.webhook_id === undefined) throw invalidParameter(`Missing required parameter 'webhook_id': send either 'delivery_id', or 'webhook_id' with 'since_timestamp'`);
+  if (input.since_timestamp === undefined) throw invalidParameter(`Missing required parameter 'since_timestamp': the epoch milliseconds from which to redeliver`);
+  if (!Number.isSafeInteger(input.since_timestamp) || input.since_timestamp < 0) {
+    throw invalidParameter(`Invalid parameter 'since_timestamp': ${input.since_timestamp} is not epoch milliseconds (a whole number, 0 or more)`);
+  }
+  if (input.since_timestamp > now + SINCE_SKEW_MS) throw invalidParameter(`Invalid parameter 'since_timestamp': ${input.since_timestamp} is in the future`);
+  return { webhook_id: input.webhook_id, since_timestamp: input.since_timestamp };
+}
+
+/** Redelivery by time range resends at most this many FAILED and SKIPPED deliveries per call (newest first). */
 export const MAX_REDELIVER = 1000;
 
 const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').max(128) });
@@ -89,15 +112,15 @@ export async function listDeliveries(deps: DelivererDeps, principal: Principal, 
 
 /**
  * Sends deliveries again, keeping their ids (and so their `webhook-id`): one by id, whatever its status, or
- * every FAILED one of a webhook since a time. Each starts a fresh retry schedule, and job targets get a fresh
- * `idempotency_token` (a redeliver is meant to start a new run). A PENDING or RETRYING delivery keeps its
- * status and attempt count: its next attempt is brought forward, so concurrent calls (and the retry already
+ * every FAILED and SKIPPED one of a webhook since a time (SKIPPED: recorded while the service had it
+ * disabled). Each starts a fresh retry schedule, and job targets get a fresh `idempotency_token` (a redeliver
+ * is meant to start a new run). A PENDING or RETRYING delivery keeps its status and attempt count: its next attempt is brought forward, so concurrent calls (and the retry already
  * scheduled) are messages for one attempt, which is claimed and sent once. The record is written at the version
  * read (re-read on a race) before the message is enqueued, so the worker never sees a stale status.
  */
 export async function redeliver(deps: DelivererDeps & { newId: () => string }, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
-  const input = parseWith(redeliverSchema, body ?? {});
+  const input = redeliverRequestOf(body ?? {}, deps.clock());
   let webhook: Webhook;
   let targets: string[];
   if ('delivery_id' in input) {
@@ -107,7 +130,7 @@ export async function redeliver(deps: DelivererDeps & { newId: () => string }, p
     targets = [input.delivery_id];
   } else {
     webhook = await webhookFor(deps, principal, input.webhook_id, 'redeliver');
-    targets = (await deps.deliveries.list({ webhookId: webhook.id, status: 'FAILED', sinceTimestamp: input.since_timestamp, limit: MAX_REDELIVER })).deliveries.map((delivery) => delivery.id);
+    targets = await redeliverable(deps, webhook.id, input.since_timestamp);
   }
   if (webhook.status !== 'ACTIVE') {
     throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
@@ -121,6 +144,21 @@ export async function redeliver(deps: DelivererDeps & { newId: () => string }, p
 }
 
 const REDELIVER_CONCURRENCY = 8;
+
+/**
+ * The FAILED and SKIPPED deliveries of a webhook since a time, newest first, at most MAX_REDELIVER: each status
+ * is listed on its own (the store answers a status from its index), and the two merged by row key.
+ */
+async function redeliverable(deps: DelivererDeps, webhookId: string, sinceTimestamp: number): Promise<string[]> {
+  const [failed, skipped] = await Promise.all(
+    (['FAILED', 'SKIPPED'] as const).map(async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, limit: MAX_REDELIVER })).deliveries),
+  );
+  const rowKey = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
+  return [...(failed ?? []), ...(skipped ?? [])]
+    .sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0))
+    .slice(0, MAX_REDELIVER)
+    .map((delivery) => delivery.id);
+}
 
 /** Writes one record's redelivery at the version read, re-reading on a race; undefined if it is gone. */
 async function markForRedelivery(deps: DelivererDeps & { newId: () => string }, id: string): Promise<Delivery | undefined> {

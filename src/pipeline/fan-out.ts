@@ -7,10 +7,11 @@ import type { MessageQueue } from '../storage/message-queue.js';
 import { QUEUES } from '../storage/names.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
-import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
+import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
 import { buildPayload } from '../outbound/payload.js';
+import { watchFailures } from './auto-disable.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
 
 export interface FanOutDeps extends DelivererDeps {
@@ -233,7 +234,9 @@ async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Contin
 /** What a wave does with each planned delivery once its record is created (or found). */
 type Step =
   | { kind: 'attempt'; webhook: Webhook; record: Delivery; etag: string }
-  | { kind: 'enqueue'; record: Delivery; message?: DeliveryMessage; delayMs?: number };
+  | { kind: 'enqueue'; record: Delivery; message?: DeliveryMessage; delayMs?: number }
+  /** Recorded SKIPPED (the service has the webhook disabled): nothing is sent or enqueued. */
+  | { kind: 'none'; record: Delivery };
 
 /**
  * The first attempts of one chunk, a wave of at most WAVE_DELIVERIES at a time (the waves of all messages in
@@ -241,8 +244,10 @@ type Step =
  * for attempt 1 (or deferred, if its origin is congested or its circuit open): a record that already exists belongs to an earlier
  * or concurrent run of this event and is not attempted here; its next step is enqueued instead, and one held by
  * a claim whose holder may have died is looked at again when the claim expires. The outcomes are recorded at
- * the version the claim was written with, the next steps enqueued, and every delivery audited. Delivery ids
- * derive from event and webhook, so a re-run finds the same rows and sends the same `webhook-id`.
+ * the version the claim was written with, the next steps enqueued, and every delivery audited. A webhook the
+ * service disabled gets its record written SKIPPED, and nothing sent or enqueued; failed attempts are handed
+ * to the auto-disable check. Delivery ids derive from event and webhook, so a re-run finds the same rows and
+ * sends the same `webhook-id`.
  */
 async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<void> {
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
@@ -269,6 +274,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
       createdTimestamp: now,
       payload: buildPayload(event, webhook.id, eventName),
     };
+    if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
     const waitMs = mustWait(deps, webhook);
     return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
   });
@@ -276,8 +282,12 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
   const steps = planned.map(({ match }, index): Step => {
     const draft = drafts[index] as Delivery;
     const result = created[index];
-    if (result?.created) return draft.claim ? { kind: 'attempt', webhook: match.webhook, record: draft, etag: result.etag } : { kind: 'enqueue', record: draft };
+    if (result?.created) {
+      if (draft.status === 'SKIPPED') return { kind: 'none', record: draft };
+      return draft.claim ? { kind: 'attempt', webhook: match.webhook, record: draft, etag: result.etag } : { kind: 'enqueue', record: draft };
+    }
     const existing = result?.existing.value ?? draft;
+    if (existing.status === 'SKIPPED') return { kind: 'none', record: existing };
     if (existing.attempts > 0 || existing.nextScheduleIndex !== undefined) return { kind: 'enqueue', record: existing };
     // Created by another run and not yet attempted: its holder may still be at it, or may have died.
     const delayMs = existing.claim ? Math.max(0, existing.claim.expiresAt - now) + CLAIM_RECHECK_MARGIN_MS : 0;
@@ -291,6 +301,9 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
   });
   const outcomes = new Map(settled.filter((_, index) => written[index] !== undefined).map((delivery) => [delivery.id, delivery]));
   for (const delivery of outcomes.values()) reportFirstSuccess(deps, undefined, delivery, insertedAt);
+  planned.forEach(({ match }, index) => {
+    if (steps[index]?.kind === 'none' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);
+  });
   await enqueueNextSteps(deps, [...outcomes.values()]);
   const enqueues = steps.flatMap((step) => (step.kind === 'enqueue' ? [step] : []));
   await mapWithLimit(enqueues, 16, (step) => {
@@ -298,6 +311,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     const next = nextStepOf(step.record, now);
     return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
   });
+  await watchFailures(deps, [...outcomes.values()]);
   return planned.map(({ event, match }, index): AuditEntry => {
     const step = steps[index] as Step;
     const replayed = !(created[index]?.created ?? false);

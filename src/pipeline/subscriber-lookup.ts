@@ -14,7 +14,8 @@ export interface ScopeSlice {
 }
 
 /**
- * The ACTIVE webhooks an event of one model may reach: that model's partition and the registry-wide one, a
+ * The webhooks an event of one model may reach (ACTIVE ones, and those the service disabled, whose deliveries are
+ * recorded SKIPPED): that model's partition and the registry-wide one, a
  * keyset page of each. Nothing is cached. Concurrent lookups of the same page share one read, but only a read
  * that started after the event was enqueued (plus a skew margin), so a webhook created before an event was
  * published is always seen. Under a backlog a burst of events then costs a read per partition, not per event.
@@ -38,7 +39,7 @@ export class SubscriberLookup {
     const key = `${scope}|${page.after ?? ''}|${page.limit ?? ''}`;
     const pending = this.inFlight.get(key);
     if (pending && pending.startedAt >= notBefore) return pending.read;
-    const entry = { startedAt: this.clock(), read: this.store.listScope(scope, 'ACTIVE', page) };
+    const entry = { startedAt: this.clock(), read: this.store.listScope(scope, 'ACTIVE', page, { withServiceDisabled: true }) };
     this.inFlight.set(key, entry);
     void entry.read
       .finally(() => {

@@ -3,7 +3,8 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { dayKeyOf, invertedTimestamp } from './key-encoding.js';
 import { purgeWhere, type PurgeResult } from './purge.js';
 
-export type AuditAction = 'create' | 'update' | 'delete' | 'test' | 'deliver' | 'redeliver' | 'disable';
+/** `disable`: a 410 Gone disabled the webhook; `AUTO_DISABLED`: it failed for WEBHOOKS_AUTO_DISABLE_AFTER. */
+export type AuditAction = 'create' | 'update' | 'delete' | 'test' | 'deliver' | 'redeliver' | 'disable' | 'AUTO_DISABLED';
 
 /** One audited act. It names the target (URL or job) but never holds a secret, token or authorization value. */
 export interface AuditEntry {

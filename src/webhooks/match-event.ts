@@ -1,6 +1,6 @@
 import { isStageEvent, specificEventFor, type EventName, type GenericStageEvent } from './events.js';
 import type { RegistryEvent } from './registry-event.js';
-import type { Webhook } from './webhook.js';
+import { receivesEvents, type Webhook } from './webhook.js';
 
 export interface Match {
   webhook: Webhook;
@@ -9,7 +9,8 @@ export interface Match {
 }
 
 /**
- * Which webhooks an event reaches: ACTIVE ones, of the event's model or registry-wide, subscribed to the
+ * Which webhooks an event reaches: ACTIVE ones (and those the service disabled, whose deliveries are recorded
+ * SKIPPED), of the event's model or registry-wide, subscribed to the
  * event or, for stage events, to its stage-specific name. Each webhook at most once.
  */
 export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): Match[] {
@@ -18,7 +19,7 @@ export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): 
   const seen = new Set<string>();
   const matches: Match[] = [];
   for (const webhook of webhooks) {
-    if (webhook.status !== 'ACTIVE' || seen.has(webhook.id)) continue;
+    if (!receivesEvents(webhook) || seen.has(webhook.id)) continue;
     if (webhook.modelName !== undefined && webhook.modelName !== event.modelName) continue;
     const eventName = webhook.events.includes(event.event) ? event.event : specific && webhook.events.includes(specific) ? specific : undefined;
     if (eventName === undefined) continue;

@@ -1,0 +1,85 @@
+import { errorMessage } from '../errors.js';
+import { mapWithLimit } from '../limit.js';
+import { describeTargetOrigin } from '../webhooks/webhook.js';
+import type { DelivererDeps } from './deliverer.js';
+import type { Delivery } from './delivery.js';
+import { autoDisableDue, HEALTH_RECORDS } from './endpoint-health.js';
+
+/** The longest a failing webhook goes unchecked in one process: the check runs at most this often per webhook. */
+export const MAX_CHECK_INTERVAL_MS = 60_000;
+/** Webhooks whose last check this process remembers; forgotten all at once past this (a check then runs again). */
+const REMEMBERED_WEBHOOKS = 10_000;
+
+/**
+ * When to look at a failing webhook's health: at most once per interval per webhook and process. The interval
+ * is a minute, or a tenth of WEBHOOKS_AUTO_DISABLE_AFTER when that is shorter (a test setting of `1s` is checked
+ * every 100 ms), so the check costs a read now and then on the failure path only, never a write per delivery.
+ */
+export class AutoDisableWatch {
+  private readonly lastChecked = new Map<string, number>();
+  readonly intervalMs: number;
+
+  /** `afterMs` 0 turns auto-disable off. */
+  constructor(readonly afterMs: number) {
+    this.intervalMs = Math.min(MAX_CHECK_INTERVAL_MS, Math.max(100, Math.floor(afterMs / 10)));
+  }
+
+  /** Whether to check the webhook now; if so, the next check is an interval away. */
+  claimCheck(webhookId: string, now: number): boolean {
+    if (this.afterMs <= 0) return false;
+    const last = this.lastChecked.get(webhookId);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    if (this.lastChecked.size >= REMEMBERED_WEBHOOKS) this.lastChecked.clear();
+    this.lastChecked.set(webhookId, now);
+    return true;
+  }
+}
+
+/**
+ * Called with the records of attempts just recorded: for each webhook with a failed one, checks (throttled by
+ * the watch) whether it has failed long enough to be disabled. Never throws: a failed check is logged, and the
+ * deliveries' outcomes stand.
+ */
+export async function watchFailures(deps: DelivererDeps, recorded: readonly Delivery[]): Promise<void> {
+  const watch = deps.autoDisable;
+  if (!watch) return;
+  const failing = [...new Set(recorded.filter((delivery) => delivery.status === 'RETRYING' || delivery.status === 'FAILED').map((delivery) => delivery.webhookId))];
+  const now = deps.clock();
+  await mapWithLimit(
+    failing.filter((webhookId) => watch.claimCheck(webhookId, now)),
+    4,
+    (webhookId) => disableIfFailingTooLong(deps, watch, webhookId),
+  );
+}
+
+/**
+ * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER (at least ten of
+ * them), reading its health as `webhooks/health` does. The write is conditional on the version read, so a
+ * user's concurrent update wins. The webhook keeps the service's mark: its events are recorded SKIPPED until
+ * a user sets a status.
+ */
+async function disableIfFailingTooLong(deps: DelivererDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
+  try {
+    const found = await deps.webhooks.get(webhookId);
+    if (!found || found.value.status !== 'ACTIVE') return;
+    const { deliveries } = await deps.deliveries.list({ webhookId, limit: HEALTH_RECORDS });
+    const now = deps.clock();
+    if (!autoDisableDue(found.value, deliveries, now, watch.afterMs)) return;
+    const webhook = found.value;
+    if (!(await deps.webhooks.setStatus(webhook, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'auto_disable' }, etag: found.etag }))) return;
+    await deps.audit.append([
+      {
+        timestamp: now,
+        principal: 'system',
+        action: 'AUTO_DISABLED',
+        webhookId,
+        target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl),
+        details: { reason: `every attempt failed for at least ${watch.afterMs} ms`, auto_disable_after_ms: watch.afterMs },
+      },
+    ]);
+    deps.log.warn(`webhook ${webhookId} auto-disabled: every delivery attempt has failed for WEBHOOKS_AUTO_DISABLE_AFTER; its events are recorded as SKIPPED until a user sets it ACTIVE and redelivers`);
+    deps.metrics?.webhookAutoDisabled();
+  } catch (error) {
+    deps.log.error(`checking webhook ${webhookId} for auto-disable failed: ${errorMessage(error)}`);
+  }
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TABLES } from '../../src/storage/names.js';
+import { testAzurite } from '../support/azurite.js';
+import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries } from '../support/api-helpers.js';
+import { answer, startReceiver } from '../support/receiver.js';
+import { ADMIN_TOKEN, API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+
+const MODEL = 'auto-disable-model';
+
+/**
+ * Endpoint health, auto-disable, SKIPPED records and their replay, against the runtime `npm start` runs, on
+ * Azurite, with a real receiver. WEBHOOKS_AUTO_DISABLE_AFTER is a second, and the retry schedule four attempts
+ * over three seconds, so four failing events make sixteen failed attempts over three seconds.
+ */
+describe('endpoint health and auto-disable end to end', async () => {
+  const azurite = await testAzurite();
+  const runtime = await startRuntime(testEnv(azurite.connectionString, { WEBHOOKS_AUTO_DISABLE_AFTER: '1s' }));
+  const receiver = await startReceiver({ behaviour: answer(503, 'down for maintenance') });
+  const health = async (id: string, token = ADMIN_TOKEN) => runtime.api('GET', `${API}/webhooks/health?id=${id}`, { token });
+  const healthOf = async (id: string) => (await health(id)).json.health as Record<string, number | string | undefined>;
+  let id = '';
+  let since = 0;
+
+  it('answers the health of a new webhook, and refuses a missing, bad or unknown id and a publisher', async () => {
+    id = await createHook(runtime, { model_name: MODEL, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
+    assert.deepEqual(await healthOf(id), { webhook_id: id, status: 'NO_ATTEMPTS', consecutive_failures: 0, deliveries_24h: 0 });
+    const missing = await runtime.api('GET', `${API}/webhooks/health`, { token: ADMIN_TOKEN });
+    assert.equal(missing.status, 400);
+    assert.match(String(missing.json.message), /'id'/);
+    const bad = await health('not-a-webhook-id');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error_code, 'INVALID_PARAMETER_VALUE');
+    assert.match(String(bad.json.message), /'id'/);
+    const unknown = await health('f'.repeat(32));
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
+    assert.equal((await health(id, PUBLISHER_TOKEN)).status, 403);
+    assert.equal((await health(id, MANAGER_TOKEN)).status, 200);
+  });
+
+  it('disables a webhook whose attempts all failed for WEBHOOKS_AUTO_DISABLE_AFTER, with an AUTO_DISABLED audit entry and a warning', async () => {
+    since = Date.now() - 1000;
+    await publish(runtime, [1, 2, 3, 4].map((version) => versionCreated(MODEL, { version: String(version) })));
+    const disabled = await waitFor('the service to disable the webhook', async () => {
+      const now = await healthOf(id);
+      return now.status === 'SERVICE_DISABLED' ? now : undefined;
+    }, 30_000);
+    assert.ok(Number(disabled.consecutive_failures) >= 10, `${String(disabled.consecutive_failures)} failures in a row`);
+    assert.ok(disabled.failing_since_timestamp !== undefined && disabled.auto_disabled_timestamp !== undefined);
+    assert.ok(Number(disabled.auto_disabled_timestamp) - Number(disabled.failing_since_timestamp) >= 1000, 'failing for the whole second before');
+    assert.equal(disabled.last_success_timestamp, undefined);
+    const listed = await runtime.api('GET', `${API}/list?model_name=${MODEL}`, { token: ADMIN_TOKEN });
+    assert.equal((listed.json.webhooks as { status: string }[])[0]?.status, 'DISABLED');
+    const actions: string[] = [];
+    for await (const entry of azurite.clients.table(TABLES.audit).listEntities<{ Action: string; WebhookId: string; Principal: string }>()) {
+      if (entry.WebhookId === id && entry.Action === 'AUTO_DISABLED') actions.push(entry.Principal);
+    }
+    assert.deepEqual(actions, ['system']);
+    await waitFor('the warning', () => (runtime.output().includes(`webhook ${id} auto-disabled`) ? true : undefined));
+    // Retries due after the disable are not made: every first delivery ends FAILED.
+    await waitForDeliveries(runtime, id, (deliveries) => deliveries.length === 4 && deliveries.every((delivery) => delivery.status === 'FAILED'));
+  });
+
+  it('records events published meanwhile as SKIPPED and sends nothing', async () => {
+    const before = receiver.requests.length;
+    await publish(runtime, [5, 6, 7].map((version) => versionCreated(MODEL, { version: String(version) })));
+    const deliveries = await waitForDeliveries(runtime, id, (list) => list.filter((delivery) => delivery.status === 'SKIPPED').length === 3);
+    assert.ok(deliveries.filter((delivery) => delivery.status === 'SKIPPED').every((delivery) => delivery.attempts === 0));
+    assert.equal(receiver.requests.length, before, 'nothing was sent');
+    const redeliverWhileDisabled = await runtime.api('POST', `${API}/deliveries/redeliver`, { token: MANAGER_TOKEN, body: { webhook_id: id, since_timestamp: since } });
+    assert.equal(redeliverWhileDisabled.status, 400);
+    assert.match(String(redeliverWhileDisabled.json.message), /set it ACTIVE/);
+    assert.equal((await healthOf(id)).deliveries_24h, 7);
+  });
+
+  it('refuses bad redeliver parameters naming the field', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ webhook_id: id, since_timestamp: -5 }, /'since_timestamp'/],
+      [{ webhook_id: id, since_timestamp: Date.now() + 86_400_000 }, /'since_timestamp'.*future/],
+      [{ webhook_id: id, since_timestamp: 'last tuesday' }, /'since_timestamp'/],
+      [{ webhook_id: id }, /'since_timestamp'/],
+      [{ delivery_id: `${id}_x`, webhook_id: id, since_timestamp: 0 }, /'webhook_id'.*'delivery_id' alone/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await runtime.api('POST', `${API}/deliveries/redeliver`, { token: MANAGER_TOKEN, body });
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.equal(response.json.error_code, 'INVALID_PARAMETER_VALUE');
+      assert.match(String(response.json.message), message);
+    }
+  });
+
+  it('once a manager sets it ACTIVE, redeliver since a time brings every SKIPPED and FAILED event to the recovered receiver exactly once', async () => {
+    const missed = (await deliveriesOf(runtime, id)).filter((delivery) => delivery.status === 'FAILED' || delivery.status === 'SKIPPED');
+    assert.equal(missed.length, 7);
+    receiver.setBehaviour(answer(200, 'back'));
+    const before = receiver.requests.length;
+    const update = await runtime.api('PATCH', `${API}/update`, { token: MANAGER_TOKEN, body: { id, status: 'ACTIVE' } });
+    assert.equal(update.status, 200);
+    const redelivered = await runtime.api('POST', `${API}/deliveries/redeliver`, { token: MANAGER_TOKEN, body: { webhook_id: id, since_timestamp: since } });
+    assert.equal(redelivered.status, 200, redelivered.text);
+    assert.deepEqual([...(redelivered.json.delivery_ids as string[])].sort(), missed.map((delivery) => delivery.id).sort());
+    await waitForDeliveries(runtime, id, (list) => list.length === 7 && list.every((delivery) => delivery.status === 'SUCCEEDED'));
+    // Anything late would show up here: give stray retries a moment before counting.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const received = receiver.requests.slice(before).map((request) => request.headers['webhook-id'] ?? '').sort();
+    assert.deepEqual(received, missed.map((delivery) => delivery.id).sort(), 'each missed event once');
+    const versions = receiver.requests.slice(before).map((request) => (JSON.parse(request.body) as { version: string }).version).sort();
+    assert.deepEqual(versions, ['1', '2', '3', '4', '5', '6', '7']);
+    const healthy = await healthOf(id);
+    assert.equal(healthy.status, 'HEALTHY');
+    assert.equal(healthy.consecutive_failures, 0);
+    assert.equal(healthy.success_rate_24h, 1);
+    assert.ok(Number(healthy.last_success_timestamp) > Number(healthy.last_failure_timestamp));
+    assert.equal(healthy.auto_disabled_timestamp, undefined);
+  });
+});

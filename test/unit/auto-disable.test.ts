@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AutoDisableWatch } from '../../src/pipeline/auto-disable.js';
+import { redeliver } from '../../src/pipeline/deliveries-api.js';
+import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
+import { ApiError } from '../../src/errors.js';
+import { METRIC_NAMES } from '../../src/telemetry/metrics.js';
+import { updateWebhook } from '../../src/webhooks/webhook-service.js';
+import { admin, manager, webhookDeps } from '../support/deps.js';
+import { recordedMetrics } from '../support/metrics.js';
+import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
+
+const failing = { kind: 'response' as const, status: 503, body: 'down' };
+const ok = { kind: 'response' as const, status: 200, body: 'ok' };
+let messages = 0;
+const meta = (insertedAt: number): QueueMessageMeta => ({ id: `msg-${++messages}`, dequeueCount: 1, insertedAt, text: '{}' });
+const created = (version: number) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'M', version: String(version) });
+
+/** The fan-out and retry worker over in-memory stores, auto-disabling after `afterMs`, with metrics and warnings recorded. */
+function setup(afterMs = 10_000) {
+  const pipeline = pipelineDeps([0, 1000, 1000, 1000]);
+  const recorded = recordedMetrics();
+  const warnings: string[] = [];
+  const deps = { ...pipeline.deps, autoDisable: new AutoDisableWatch(afterMs), metrics: recorded.metrics, log: { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined }, newId: () => 'f'.repeat(32) };
+  /** Publishes one event now, then works every queued retry as its time comes, moving the clock. */
+  const publish = async (version: number) => {
+    await processEventMessage(deps, { events: [created(version)] }, meta(pipeline.clock.now));
+  };
+  const drainRetries = async () => {
+    for (let rounds = 0; rounds < 100; rounds += 1) {
+      const queued = pipeline.deliveryQueue.drain();
+      if (queued.length === 0) return;
+      pipeline.clock.advance(Math.max(...queued.map((message) => message.delayMs)));
+      for (const message of queued) await processDeliveryMessage(deps, message.body as DeliveryMessage);
+    }
+  };
+  return { ...pipeline, deps, recorded, warnings, publish, drainRetries };
+}
+
+describe('auto-disable, SKIPPED records and their replay', () => {
+  it('a webhook failing for WEBHOOKS_AUTO_DISABLE_AFTER with ten failed attempts is disabled by the service: audited, logged, counted', async () => {
+    const t = setup(2_000);
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, failing);
+    for (const version of [1, 2]) await t.publish(version);
+    await t.drainRetries();
+    // Eight failed attempts over three seconds: long enough, too few.
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'ACTIVE');
+    for (const version of [3, 4]) await t.publish(version);
+    await t.drainRetries();
+    const disabled = (await t.webhooks.get(hook.id))?.value;
+    assert.equal(disabled?.status, 'DISABLED');
+    assert.equal(disabled?.serviceDisabled?.reason, 'auto_disable');
+    assert.deepEqual(
+      t.audit.entries.filter((entry) => entry.action === 'AUTO_DISABLED').map((entry) => [entry.principal, entry.webhookId]),
+      [['system', hook.id]],
+    );
+    assert.equal(await t.recorded.sum(METRIC_NAMES.autoDisabled), 1);
+    assert.equal(t.warnings.filter((warning) => warning.includes(`webhook ${hook.id} auto-disabled`)).length, 1);
+  });
+
+  it('records the events of a service-disabled webhook as SKIPPED without sending or enqueueing; a user-disabled one records nothing', async () => {
+    const t = setup();
+    const byService = makeWebhook({ status: 'DISABLED', serviceDisabled: { timestamp: 1, reason: 'auto_disable' } });
+    const byUser = makeWebhook({ status: 'DISABLED' });
+    for (const hook of [byService, byUser]) await t.webhooks.insert(hook);
+    // The same message twice, as a re-run after a crash: its records exist the second time.
+    const again = meta(t.clock.now);
+    await processEventMessage(t.deps, { events: [created(1)] }, again);
+    await processEventMessage(t.deps, { events: [created(1)] }, again);
+    assert.equal(t.sender.sent.length, 0);
+    assert.equal(t.deliveryQueue.messages.length, 0);
+    const records = [...t.deliveries.rows.values()];
+    assert.deepEqual(records.map((record) => [record.webhookId, record.status, record.attempts]), [[byService.id, 'SKIPPED', 0]]);
+    assert.equal(await t.recorded.sum(METRIC_NAMES.deliveries, { outcome: 'skipped' }), 1, 'counted once, though the message came twice');
+  });
+
+  it('a 410 Gone disables at once, as the service: later events are SKIPPED', async () => {
+    const t = setup();
+    const hook = makeWebhook();
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, { kind: 'response', status: 410, body: 'gone' });
+    await t.publish(1);
+    assert.deepEqual((await t.webhooks.get(hook.id))?.value.serviceDisabled?.reason, 'gone');
+    await t.publish(2);
+    assert.deepEqual([...t.deliveries.rows.values()].map((record) => record.status).sort(), ['FAILED', 'SKIPPED']);
+    assert.equal(t.sender.sent.length, 1);
+  });
+
+  it('once a manager sets it ACTIVE, redeliver since a time sends every FAILED and SKIPPED delivery once, and refuses while it is not ACTIVE', async () => {
+    const t = setup(2_000);
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    const since = t.clock.now;
+    t.sender.answer(hook.id, failing);
+    for (const version of [1, 2, 3, 4]) await t.publish(version);
+    await t.drainRetries();
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'DISABLED');
+    for (const version of [5, 6]) await t.publish(version);
+    const sentBefore = t.sender.sent.length;
+    await assert.rejects(redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since }), (error: unknown) => error instanceof ApiError && /set it ACTIVE/.test(error.message));
+    const management = webhookDeps({ store: t.webhooks, audit: t.audit, clock: t.clock.read });
+    await updateWebhook(management.deps, manager, { id: hook.id, status: 'ACTIVE' });
+    assert.equal((await t.webhooks.get(hook.id))?.value.serviceDisabled, undefined, "a user's status change clears the service's mark");
+    t.sender.answer(hook.id, ok);
+    const { delivery_ids: ids } = await redeliver(t.deps, manager, { webhook_id: hook.id, since_timestamp: since });
+    assert.equal(ids.length, 6);
+    await t.drainRetries();
+    const resent = t.sender.sent.slice(sentBefore).map((sent) => sent.messageId).sort();
+    assert.deepEqual(resent, [...ids].sort(), 'each FAILED and SKIPPED delivery sent once');
+    assert.ok([...t.deliveries.rows.values()].every((record) => record.status === 'SUCCEEDED'));
+  });
+
+  it('refuses bad redeliver parameters naming the field', async () => {
+    const t = setup();
+    const hook = makeWebhook();
+    await t.webhooks.insert(hook);
+    const refusal = async (body: unknown) => {
+      try {
+        await redeliver(t.deps, admin, body);
+      } catch (error) {
+        assert.ok(error instanceof ApiError);
+        return error.message;
+      }
+      return 'accepted';
+    };
+    assert.match(await refusal({ webhook_id: hook.id, since_timestamp: -1 }), /'since_timestamp'.*not epoch milliseconds/);
+    assert.match(await refusal({ webhook_id: hook.id, since_timestamp: 1.5 }), /'since_timestamp'/);
+    assert.match(await refusal({ webhook_id: hook.id, since_timestamp: 'yesterday' }), /'since_timestamp'/);
+    assert.match(await refusal({ webhook_id: hook.id, since_timestamp: t.clock.now + 3_600_000 }), /'since_timestamp'.*in the future/);
+    assert.match(await refusal({ webhook_id: hook.id }), /Missing required parameter 'since_timestamp'/);
+    assert.match(await refusal({ since_timestamp: 0 }), /Missing required parameter 'webhook_id'/);
+    assert.match(await refusal({ delivery_id: 'x', webhook_id: hook.id, since_timestamp: 0 }), /'webhook_id'.*either 'delivery_id' alone/);
+    assert.match(await refusal({ delivery_id: 'x', since_timestamp: 0 }), /'since_timestamp'.*either 'delivery_id' alone/);
+    assert.deepEqual(await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: String(t.clock.now) }), { delivery_ids: [] });
+  });
+});
