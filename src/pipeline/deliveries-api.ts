@@ -2,17 +2,17 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
-import { cursorOf, encodePageToken } from '../storage/page-token.js';
+import { cursorOf, encodePageToken, type Cursor } from '../storage/page-token.js';
 import { managedModels, requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { mapWithLimit } from '../limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
-import { DELIVERY_STATUSES, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery, type DeliverySummary } from './delivery.js';
+import { DELIVERY_STATUSES, deliveryIdOf, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery, type DeliverySummary } from './delivery.js';
 
 const listSchema = z.strictObject({
-  webhook_id: webhookIdSchema,
+  webhook_id: webhookIdSchema.optional(),
   status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
   max_results: maxResultsSchema.optional(),
   page_token: z.string().max(4096).optional(),
@@ -89,24 +89,49 @@ async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: 
   return (await findManagedWebhook(deps.webhooks, principal, webhookId, action)).value;
 }
 
+/**
+ * One webhook's deliveries (`webhook_id`), or every webhook's for an admin (deleted webhooks' too), newest
+ * first, by `status` if given. A page token carries the listing it came from (`q`: the status, and `*` for
+ * the cross-webhook listing), so one from another listing is refused rather than misread.
+ */
 export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
-  const exists = await readableLog(deps, principal, query.webhook_id, 'read deliveries');
-  const after = cursorOf(query.page_token, query.webhook_id, "another webhook's deliveries");
-  const page = await deps.deliveries.list({
-    webhookId: query.webhook_id,
-    ...(query.status ? { status: query.status } : {}),
-    ...(after ? { after } : {}),
-    limit: query.max_results ?? DEFAULT_LIST_RESULTS,
-  });
-  // A deleted webhook's log is there while it has records; an id that names nothing stays a 404.
-  if (!exists && !after && page.deliveries.length === 0 && !(query.status && (await hasRecords(deps, query.webhook_id)))) {
-    throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${query.webhook_id}' does not exist`);
+  const filter = { ...(query.status ? { status: query.status } : {}), limit: query.max_results ?? DEFAULT_LIST_RESULTS };
+  const { webhook_id: webhookId } = query;
+  if (webhookId === undefined) {
+    if (managedModels(principal) !== undefined) {
+      throw invalidParameter("Missing required parameter 'webhook_id': a manager lists the deliveries of one webhook at a time; listing across all webhooks is for admins");
+    }
+    const listing = `*${query.status ?? ''}`;
+    const after = pageCursor(query.page_token, undefined, listing);
+    return answerPage(await deps.deliveries.listAll({ ...filter, ...(after ? { after } : {}) }), listing);
   }
+  const exists = await readableLog(deps, principal, webhookId, 'read deliveries');
+  const listing = query.status ?? '';
+  const after = pageCursor(query.page_token, webhookId, listing);
+  const page = await deps.deliveries.list({ webhookId, ...filter, ...(after ? { after } : {}) });
+  // A deleted webhook's log is there while it has records; an id that names nothing stays a 404.
+  if (!exists && !after && page.deliveries.length === 0 && !(query.status && (await hasRecords(deps, webhookId)))) {
+    throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${webhookId}' does not exist`);
+  }
+  return answerPage(page, listing);
+}
+
+/** The position a delivery listing's `page_token` names; one from another listing is a 400 naming `page_token`. */
+function pageCursor(token: string | undefined, webhookId: string | undefined, listing: string): Cursor | undefined {
+  const cursor = cursorOf(token, webhookId, "another webhook's deliveries");
+  if (cursor && (cursor.q ?? '') !== listing) {
+    throw invalidParameter(`Invalid parameter 'page_token': it belongs to another listing (another status, or ${webhookId === undefined ? "one webhook's deliveries" : 'all webhooks'})`);
+  }
+  if (cursor && !parseDeliveryId(deliveryIdOf(cursor.p, cursor.r))) throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
+  return cursor && { p: cursor.p, r: cursor.r };
+}
+
+function answerPage(page: { deliveries: DeliverySummary[]; next?: Cursor }, listing: string): { deliveries?: ApiDelivery[]; next_page_token?: string } {
   return {
     ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
-    ...(page.next ? { next_page_token: encodePageToken(page.next) } : {}),
+    ...(page.next ? { next_page_token: encodePageToken({ ...page.next, ...(listing ? { q: listing } : {}) }) } : {}),
   };
 }
 

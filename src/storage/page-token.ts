@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { invalidParameter } from '../errors.js';
 
-/** Keyset position: the partition and row key of the last item returned. */
+/** Keyset position: the partition and row key of the last item returned; `q` names the listing, where it matters. */
 export interface Cursor {
   p: string;
   r: string;
+  q?: string;
 }
 
-const cursorSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max(1024) });
+const cursorSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max(1024), q: z.string().max(256).optional() });
 
 /** Page tokens are opaque to callers: base64url JSON of the keyset position. */
 export const encodePageToken = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');

@@ -260,7 +260,7 @@ describe('bad input on every endpoint', async () => {
   const query = (path: string, params: string[]) => params.map((param, index): Case => ({ name: `GET ${path}?${param}#${index}`, method: 'GET', path: `${path}?${param}`, expect: [400] }));
   cases.push(
     ...query(`${API}/list`, ['max_results=abc', 'max_results=0', 'max_results=1001', 'max_results=-1', 'max_results=1.5', 'max_results=', 'events=NOPE', 'events=MODEL_VERSION_CREATED,NOPE', 'events=', 'page_token=garbage', 'page_token=e30', 'unknown=1', 'model_name=', `model_name=${'x'.repeat(300)}`, 'model_name=a&model_name=b', 'max_results=1&max_results=2']),
-    ...query(`${API}/deliveries`, ['', `webhook_id=${id}&status=LOST`, `webhook_id=${id}&max_results=0`, `webhook_id=${id}&page_token=garbage`, `webhook_id=${id}&unknown=1`, 'webhook_id=', `webhook_id=${id}&webhook_id=${id}`]),
+    ...query(`${API}/deliveries`, ['status=LOST', 'max_results=0', 'page_token=garbage', `webhook_id=${id}&status=LOST`, `webhook_id=${id}&max_results=0`, `webhook_id=${id}&page_token=garbage`, `webhook_id=${id}&unknown=1`, 'webhook_id=', `webhook_id=${id}&webhook_id=${id}`]),
     ...query(`${API}/deliveries/get`, ['', 'id=', 'id=nope', `id=${id}`, `id=${id}_123_0123456789abcdef`, `id=${'a'.repeat(200)}`, `id=${id}_9999999999999_0123456789abcdef&extra=1`, `id=${id}_9999999999999_0123456789abcdef&id=${id}_9999999999999_0123456789abcdef`]),
   );
   // Ids that are well formed, or not, but name nothing: 404.

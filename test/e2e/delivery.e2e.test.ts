@@ -173,7 +173,7 @@ describe('HTTP delivery end to end', async () => {
     assert.equal((await runtime.api('GET', `${API}/deliveries?webhook_id=${model}`, { token: MANAGER_TOKEN })).status, 200);
     assert.equal((await runtime.api('GET', `${API}/deliveries?webhook_id=${wide}`, { token: MANAGER_TOKEN })).status, 403);
     assert.equal((await runtime.api('GET', `${API}/deliveries?webhook_id=${model}`, { token: PUBLISHER_TOKEN })).status, 403);
-    assert.equal((await runtime.api('GET', `${API}/deliveries`)).status, 400);
+    assert.equal((await runtime.api('GET', `${API}/deliveries`, { token: MANAGER_TOKEN })).status, 400, 'a manager names a webhook');
     assert.equal((await runtime.api('GET', `${API}/deliveries?webhook_id=${model}&status=LOST`)).status, 400);
     assert.equal((await runtime.api('POST', `${API}/deliveries/redeliver`, { body: { delivery_id: 'nope' } })).status, 404);
     assert.equal((await runtime.api('POST', `${API}/deliveries/redeliver`, { body: { webhook_id: wide, since_timestamp: 0 } })).status, 400, 'not ACTIVE');
