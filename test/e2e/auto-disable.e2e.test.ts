@@ -92,7 +92,7 @@ describe('endpoint health and auto-disable end to end', async () => {
 
   it('once a manager sets it ACTIVE, redeliver since a time brings every SKIPPED and FAILED event to the recovered receiver exactly once', async () => {
     const missed = (await deliveriesOf(runtime, id)).filter((delivery) => delivery.status === 'FAILED' || delivery.status === 'SKIPPED');
-    assert.equal(missed.length, 7);
+    assert.deepEqual(missed.map((delivery) => delivery.status).sort(), ['FAILED', 'FAILED', 'FAILED', 'FAILED', 'SKIPPED', 'SKIPPED', 'SKIPPED']);
     receiver.setBehaviour(answer(200, 'back'));
     const before = receiver.requests.length;
     const update = await runtime.api('PATCH', `${API}/update`, { token: MANAGER_TOKEN, body: { id, status: 'ACTIVE' } });
