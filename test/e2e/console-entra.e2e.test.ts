@@ -121,10 +121,11 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     assert.deepEqual(pageErrors, [], 'no script error and no CSP violation');
   });
 
-  /** Signs out (if signed in), then in again through the issuer, and waits for the list. */
+  /** Signs out (if signed in), then in again through the issuer from the list's address, and waits for the list. */
   const signInAgain = async () => {
     const signOut = page.getByRole('button', { name: 'Sign out' });
     if (await signOut.count()) await signOut.click();
+    await page.goto(consoleUrl);
     await entraButton.click();
     await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
     await rows.first().waitFor();
@@ -132,10 +133,10 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
   /** The grant types of the token requests since `from`, with the issuer's answer. */
   const grantsSince = (from: number) => issuer.tokenRequests.slice(from).map(({ params, status }) => `${params.grant_type ?? ''} ${status}`);
 
-  it('renews an access token about to expire with the refresh token, from the page (connect-src)', async () => {
+  it('renews an access token about to expire with the refresh token, from the page (connect-src)', async (t) => {
     // MSAL renews a token five minutes before it expires: one that lives two minutes is renewed at its first use.
     issuer.setTokens({ lifetimeSeconds: 120 });
-    after(() => issuer.setTokens({ lifetimeSeconds: 600 }));
+    t.after(() => issuer.setTokens({ lifetimeSeconds: 600 }));
     const from = issuer.tokenRequests.length;
     const calls = apiCalls.length;
     await signInAgain();
@@ -148,9 +149,9 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     assert.deepEqual(pageErrors, []);
   });
 
-  it('renews an access token in a hidden frame at the authority (frame-src) when there is no refresh token', async () => {
+  it('renews an access token in a hidden frame at the authority (frame-src) when there is no refresh token', async (t) => {
     issuer.setTokens({ lifetimeSeconds: 120, refreshTokens: false });
-    after(() => issuer.setTokens({ lifetimeSeconds: 600, refreshTokens: true }));
+    t.after(() => issuer.setTokens({ lifetimeSeconds: 600, refreshTokens: true }));
     const from = issuer.tokenRequests.length;
     const authorizations = issuer.authorizeRequests.length;
     const calls = apiCalls.length;
@@ -163,6 +164,24 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     assert.ok(used.length > 0 && used.every((call) => call.status === 200));
     assert.deepEqual(pageErrors, []);
     await browser.screenshot('02-entra-renewed-in-frame');
+  });
+
+  it('signs out with a clear notice when Entra ID can no longer renew the sign-in', async (t) => {
+    issuer.setTokens({ lifetimeSeconds: 120, refreshTokens: false });
+    t.after(() => issuer.setTokens({ lifetimeSeconds: 600, refreshTokens: true }));
+    await signInAgain();
+    // The user's session at the authority ends: a silent renewal (prompt=none) answers login_required.
+    issuer.signInAs(null);
+    t.after(() => issuer.signInAs(MANAGER));
+    const authorizations = issuer.authorizeRequests.length;
+    await page.getByRole('link', { name: 'entra-model' }).click();
+    const notice = page.getByRole('status').filter({ hasText: 'You were signed out' });
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /Entra ID did not renew your sign-in \(login_required/);
+    assert.ok(issuer.authorizeRequests.slice(authorizations).some((request) => request.get('prompt') === 'none'));
+    await entraButton.waitFor();
+    assert.equal((await stored()).session.filter((value) => /eyJ/.test(value)).length, 0, 'nothing of the ended sign-in is kept');
+    await browser.screenshot('03-entra-renewal-refused');
   });
 
   it("keeps MSAL's cache in sessionStorage only; sign-out clears it, so a reload is signed out", async () => {
@@ -193,27 +212,27 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     assert.equal(issuer.tokenRequests.length, tokenRequests, 'nor asks the issuer for one');
   });
 
-  it('refuses an access token for another audience, and the console says why', async () => {
+  it('refuses an access token for another audience, and the console says why', async (t) => {
     const wrong = await issuer.sign({ sub: 'entra-manager', roles: ['Webhooks.Manage'] }, { audience: 'api://some-other-api' });
     const direct = await runtime.api('GET', `${API}/list`, { token: wrong });
     assert.equal(direct.status, 401, direct.text);
 
     issuer.issueAccessTokensFor('api://some-other-api');
-    after(() => issuer.issueAccessTokensFor(undefined));
+    t.after(() => issuer.issueAccessTokensFor(undefined));
     await entraButton.click();
     const notice = page.getByRole('status').filter({ hasText: 'the service refused the token' });
     await notice.waitFor();
     assert.match(await notice.innerText(), /UNAUTHENTICATED|"aud" claim/);
-    await browser.screenshot('03-entra-wrong-audience');
+    await browser.screenshot('04-entra-wrong-audience');
     assert.equal(apiCalls.at(-1)?.status, 401);
     assert.equal(claimsOf(apiCalls.at(-1)?.token ?? '').aud, 'api://some-other-api');
     await entraButton.waitFor();
     assert.equal((await stored()).session.filter((value) => /eyJ/.test(value)).length, 0, 'the refused sign-in left no token behind');
   });
 
-  it('the issuer redeems a code only once, and only with the PKCE verifier of its challenge', async () => {
+  it('the issuer redeems a code only once, and only with the PKCE verifier of its challenge', async (t) => {
     const tls = new Agent({ connect: { ca: TEST_CERT } });
-    after(() => tls.close());
+    t.after(() => tls.close());
     const codeFor = async (verifier: string): Promise<string> => {
       const query = new URLSearchParams({
         client_id: CLIENT_ID,

@@ -35,7 +35,13 @@ export async function callApi<T>(method: string, path: string, options: { query?
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
-  const token = options.token ?? (tokenSource ? await tokenSource() : undefined);
+  let token: string | undefined;
+  try {
+    token = options.token ?? (tokenSource ? await tokenSource() : undefined);
+  } catch (failure) {
+    if (failure instanceof ApiFailure && failure.status === 401) onUnauthenticated(failure);
+    throw failure;
+  }
   let response: Response;
   try {
     response = await fetch(url, {

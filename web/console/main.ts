@@ -3,7 +3,7 @@ import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { setTokenSource } from './api.js';
 import { link, useRoute } from './router.js';
-import { loadSignInConfig, signOut, startEntra, storedTokenSession, type Session } from './session.js';
+import { loadSignInConfig, relayFrameResponse, SIGN_IN_EXPIRED, signOut, startEntra, storedTokenSession, type Session } from './session.js';
 import { DeliveryDetail } from './views/delivery-detail.js';
 import { SignIn } from './views/sign-in.js';
 import { WebhookDetail } from './views/webhook-detail.js';
@@ -21,7 +21,12 @@ function App({ initial, entra }: { initial: Session | null; entra: boolean }): V
     setNotice(message);
     setSession(null);
   };
-  if (session) setTokenSource(() => session.token(), (failure) => end(`You were signed out: the service refused the token (${failure.message}).`));
+  if (session) {
+    setTokenSource(
+      () => session.token(),
+      (failure) => end(failure.code === SIGN_IN_EXPIRED ? `You were signed out: ${failure.message}. Sign in again.` : `You were signed out: the service refused the token (${failure.message}).`),
+    );
+  }
 
   if (!session) return html`<${SignIn} entra=${entra} notice=${notice} onSignedIn=${(next: Session) => { setNotice(undefined); setSession(next); }} />`;
 
@@ -50,7 +55,7 @@ function App({ initial, entra }: { initial: Session | null; entra: boolean }): V
 
 async function start(): Promise<void> {
   const root = document.getElementById('app');
-  if (!root) return;
+  if (!root || (await relayFrameResponse())) return;
   let entraConfigured = false;
   let session = storedTokenSession();
   try {

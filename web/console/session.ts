@@ -15,6 +15,9 @@ export interface SignInConfig {
   scopes: string[];
 }
 
+/** The code of the failure a session's token() throws when the sign-in can no longer be renewed. */
+export const SIGN_IN_EXPIRED = 'SIGN_IN_EXPIRED';
+
 // Pasted tokens live in sessionStorage only: they end with the tab and never persist on disk.
 const TOKEN_KEY = 'registry-webhooks.console.token';
 
@@ -48,6 +51,21 @@ export async function signInWithToken(raw: string): Promise<Session> {
   return tokenSession(token);
 }
 
+/**
+ * MSAL renews a token it has no refresh token for in a hidden frame: the authority sends that frame back to
+ * this page with the answer (`#code=…&state=…`), and since MSAL 5 the page itself must hand it to the window
+ * that asked (MSAL's redirect bridge) or the renewal times out. Answers true when this page is such a frame,
+ * after passing the answer on; the page then shows nothing.
+ */
+export async function relayFrameResponse(): Promise<boolean> {
+  if (window.parent === window) return false;
+  const answer = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+  if (!answer.has('state') || !(answer.has('code') || answer.has('error'))) return false;
+  const { broadcastResponseToMainFrame } = await import('@azure/msal-browser/redirect-bridge');
+  await broadcastResponseToMainFrame();
+  return true;
+}
+
 let msal: PublicClientApplication | undefined;
 let msalScopes: string[] = [];
 
@@ -77,7 +95,14 @@ export async function startEntra(config: SignInConfig): Promise<Session | null> 
   return {
     kind: 'entra',
     label: account.username || account.name || 'Entra ID',
-    token: async () => (await client.acquireTokenSilent({ scopes: msalScopes, account })).accessToken,
+    token: async () => {
+      try {
+        return (await client.acquireTokenSilent({ scopes: msalScopes, account })).accessToken;
+      } catch (error) {
+        // No cached, refreshable or silently renewable token (the Entra ID session ended, say): sign in again.
+        throw new ApiFailure(401, SIGN_IN_EXPIRED, `Entra ID did not renew your sign-in (${error instanceof Error ? error.message : String(error)})`);
+      }
+    },
   };
 }
 
