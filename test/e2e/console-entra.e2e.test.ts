@@ -47,7 +47,9 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
   const modelHook = await createHook(runtime, { model_name: 'entra-model', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
   await createHook(runtime, { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: { url: receiver.url } });
 
-  const browser = await startBrowser({ args: [trustingCertificate(TEST_CERT)], screenshots: screenshotDir('console-entra') });
+  const shots = screenshotDir('console-entra');
+  const browser = await startBrowser({ args: [trustingCertificate(TEST_CERT)], screenshots: shots });
+  after(() => console.log(`Entra sign-in screenshots in ${shots}`));
   const { page } = browser;
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -60,6 +62,8 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     const authorization = response.request().headers().authorization;
     if (response.url().startsWith(`${runtime.baseUrl}${API}/`) && authorization) apiCalls.push({ token: authorization.replace(/^Bearer /, ''), status: response.status() });
   });
+  const addresses: string[] = [];
+  page.on('request', (request) => addresses.push(request.url()));
   const stored = () => page.evaluate<{ session: string[]; local: number }>('({ session: Object.values(sessionStorage), local: localStorage.length })');
   const entraButton = page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' });
   const rows = page.locator('table[aria-label="Webhooks"] tbody tr');
@@ -118,6 +122,12 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
       assert.equal(claims.aud, AUDIENCE, 'the access token, not the id token, is sent to the API');
       assert.deepEqual(claims.roles, ['Webhooks.Manage']);
     }
+    assert.ok(issuer.hits.jwks > 0, 'the runtime fetched the JWKS over HTTPS (it trusts the test certificate)');
+    assert.deepEqual(
+      addresses.filter((address) => apiCalls.some(({ token }) => address.includes(token))),
+      [],
+      'the access token never travels in an address',
+    );
     assert.deepEqual(pageErrors, [], 'no script error and no CSP violation');
   });
 

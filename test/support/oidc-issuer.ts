@@ -90,10 +90,12 @@ class OAuthError extends Error {
 /**
  * A local OIDC issuer on 127.0.0.1: discovery, JWKS, and tokens it signs itself. It also signs users in as a
  * minimal OpenID provider for a single-page application (authorization code with PKCE, the flow MSAL uses):
- * the authorize endpoint signs in the user of `signInAs` without a page and redirects back with a code; the
- * token endpoint redeems it once, for the registered client and redirect URI, only with the PKCE verifier
- * (S256) and from a browser origin (CORS), as Entra ID does for SPAs. The access token's audience is the API
- * the scopes name (`api://x/.default` gives `api://x`), or the issuer's own userinfo when they name none.
+ * the authorize endpoint signs in the user of `signInAs` without a page and redirects back with a code
+ * (`prompt=none`, a silent renewal, works only while a user is signed in); the token endpoint redeems a code
+ * once, for the registered client and redirect URI, only with the PKCE verifier (S256), and a refresh token
+ * for at most the consented scopes, both only from a browser origin (CORS), as Entra ID does for SPAs. The
+ * access token's audience is the API the scopes name (`api://x/.default` gives `api://x`), or the issuer's own
+ * userinfo when they name none; id and access tokens carry the signed-in user's claims (`roles` included).
  */
 export async function startIssuer(audience: string, options: IssuerOptions = {}): Promise<TestIssuer> {
   let current = await newKey('key-1');
