@@ -206,10 +206,14 @@ export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, 
   for (;;) {
     const [written] = await deps.deliveries.replace([{ value: settled, etag }]);
     if (written !== undefined) return settled;
-    // A redeliver may rewrite the record while the attempt is on the wire; as long as the claim still names
-    // this attempt, the outcome is ours to record (losing it would send the attempt again).
+    // A redeliver may rewrite the record while the attempt is on the wire; as long as the record still holds
+    // this message's own claim, the outcome is ours to record (losing it would send the attempt again). A claim
+    // for the same attempt taken by another message (ours expired while it waited for a permit) is theirs: an
+    // attempt held back here, recorded over it, would drop the outcome of theirs and send it again.
     const current = await deps.deliveries.get(settled.id);
-    if (current?.value.claim?.attempt !== message.attempt || current.value.attempts >= message.attempt) {
+    const ours = claimed.value.claim;
+    const claim = current?.value.claim;
+    if (!current || !claim || claim.attempt !== message.attempt || claim.expiresAt !== ours?.expiresAt || current.value.attempts >= message.attempt) {
       deps.log.warn(`delivery ${settled.id} changed while attempt ${message.attempt} was made; its outcome was not recorded`);
       return undefined;
     }

@@ -4,6 +4,8 @@ import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { OutboundClient } from '../../src/outbound/http-client.js';
 import { JobTargetSender } from '../../src/outbound/job-target-sender.js';
+import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
+import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/outbound/target-sender.js';
 import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
 import type { MemoryAuditLog } from '../support/memory.js';
@@ -334,5 +336,46 @@ describe('retries', () => {
     assert.deepEqual(recordOf(b.id).map((delivery) => [delivery.status, delivery.attempts, delivery.history?.length]), [['SUCCEEDED', 1, 1]]);
     assert.equal(sender.sent.length, 11, 'each delivery sent once more, and only once');
     assert.equal(new Set(sender.sent.slice(5).map((sent) => sent.messageId)).size, 6);
+  });
+  it('an attempt held by an open circuit after its claim expired leaves alone the claim of the message now making it', async () => {
+    // Two instances share the stores; instance 1 has one permit per origin and opens a circuit on one failure.
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 2000]);
+    const one = { ...deps, gate: new OriginGate(clock.read, 1, 3_600_000, 8, { failureThreshold: 1 }) };
+    const two = { ...deps, gate: new OriginGate(clock.read) };
+    const a = makeWebhook({ target: { kind: 'http', url: 'https://shared.example/a', enableSslVerification: true } });
+    const b = makeWebhook({ modelName: 'N', target: { kind: 'http', url: 'https://shared.example/b', enableSslVerification: true } });
+    for (const webhook of [a, b]) await webhooks.insert(webhook);
+    sender.answer(a.id, { kind: 'response', status: 503, body: 'not yet' }, { kind: 'response', status: 200, body: 'OK' });
+    await processEventMessage(one, created(), meta({ id: 'a' }));
+    const retry = deliveryQueue.drain()[0]?.body as DeliveryMessage;
+    // From here every send waits until the test answers it.
+    const pending: ((result: AttemptResult) => void)[] = [];
+    const send = sender.send.bind(sender);
+    sender.send = (...args) => {
+      void send(...args);
+      return new Promise<AttemptResult>((resolve) => pending.push(resolve));
+    };
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const blocker = processEventMessage(one, created({ model_name: 'N', event_id: 'evt-b' }), meta({ id: 'b' }));
+    await settle();
+    clock.advance(1000);
+    const waiting = processDeliveryMessage(one, retry, 1);
+    await settle();
+    assert.equal(sender.sent.length, 2, 'the retry waits for instance 1\'s only permit');
+    clock.advance(deps.claimLeaseMs + 1000);
+    const overtaking = processDeliveryMessage(two, retry, 2);
+    await settle();
+    assert.equal(sender.sent.length, 3, 'its claim expired: instance 2 claims the attempt and sends it');
+    pending[0]?.({ kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, connectionFailed: true });
+    await blocker;
+    await waiting;
+    pending[1]?.({ kind: 'response', status: 200, body: 'OK' });
+    await overtaking;
+    sender.send = send;
+    clock.advance(120_000);
+    for (const message of deliveryQueue.drain()) await processDeliveryMessage(two, message.body as DeliveryMessage);
+    const record = [...deliveries.rows.values()].find((delivery) => delivery.webhookId === a.id);
+    assert.deepEqual([record?.status, record?.attempts], ['SUCCEEDED', 2], 'the answer to the attempt on the wire is recorded');
+    assert.equal(sender.sent.filter((sent) => sent.webhookId === a.id).length, 2, 'the first attempt and one retry: the held attempt is not sent again');
   });
 });
