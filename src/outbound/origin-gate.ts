@@ -6,8 +6,11 @@ export const CIRCUIT_FAILURE_THRESHOLD = 5;
 /** The first cool-down of an open circuit; each failed probe doubles it, up to CIRCUIT_MAX_COOLDOWN_MS. */
 export const CIRCUIT_COOLDOWN_MS = 30_000;
 export const CIRCUIT_MAX_COOLDOWN_MS = 600_000;
-/** Origins with a circuit kept at most; past it the bookkeeping starts over (every circuit closed). */
-const MAX_CIRCUITS = 10_000;
+/**
+ * Origins with a circuit kept at most. Past it, the oldest origin only counting failures makes room (an open
+ * circuit is dropped only when every one kept is open), so many failing origins cannot reopen a dead one.
+ */
+export const MAX_CIRCUITS = 10_000;
 
 export interface CircuitOptions {
   failureThreshold?: number;
@@ -80,6 +83,8 @@ export class OriginGate {
     const circuit = this.circuits.get(origin);
     if (circuit?.openUntil === undefined) return undefined;
     const now = this.clock();
+    // The clock went back: hold for at most the cool-down from now, not for the time it jumped as well.
+    if (circuit.openUntil - now > circuit.cooldownMs) circuit.openUntil = now + circuit.cooldownMs;
     if (now < circuit.openUntil) return circuit.openUntil;
     return circuit.probing ? now : undefined;
   }
@@ -120,7 +125,7 @@ export class OriginGate {
     }
     const { failureThreshold, cooldownMs, maxCooldownMs } = this.breaker;
     if (!circuit) {
-      if (this.circuits.size >= MAX_CIRCUITS) this.circuits.clear();
+      if (this.circuits.size >= MAX_CIRCUITS) this.makeRoom();
       this.circuits.set(origin, { failures: 1, cooldownMs, probing: false });
       if (failureThreshold <= 1) this.open(origin, opened);
       return;
@@ -132,6 +137,18 @@ export class OriginGate {
     } else if (circuit.openUntil === undefined && ++circuit.failures >= failureThreshold) {
       this.open(origin, opened);
     }
+  }
+
+  /** Forgets the oldest origin whose circuit is closed (counting failures), or else the oldest open one. */
+  private makeRoom(): void {
+    for (const [origin, circuit] of this.circuits) {
+      if (circuit.openUntil === undefined) {
+        this.circuits.delete(origin);
+        return;
+      }
+    }
+    const [oldest] = this.circuits.keys();
+    if (oldest !== undefined) this.circuits.delete(oldest);
   }
 
   private open(origin: string, opened: (cooldownMs: number) => void): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
-import { CIRCUIT_COOLDOWN_MS, CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_MAX_COOLDOWN_MS, OriginGate } from '../../src/outbound/origin-gate.js';
+import { CIRCUIT_COOLDOWN_MS, CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_MAX_COOLDOWN_MS, MAX_CIRCUITS, OriginGate } from '../../src/outbound/origin-gate.js';
 import { ManualClock } from '../support/memory.js';
 
 const held = () => {
@@ -113,6 +113,29 @@ describe('origin gate', () => {
       const count = opened.length;
       for (let n = 0; n < 5; n += 1) await attempt(refused);
       assert.deepEqual(opened.slice(count), [30_000], 'and resets the cool-down to 30 s');
+    });
+
+    it('keeps an open circuit when the bookkeeping is full: an origin counting failures makes room instead', async () => {
+      const { gate, attempt, sent } = breaker();
+      for (let n = 0; n < 5; n += 1) await attempt(refused);
+      const openUntil = gate.heldUntil('https://dead.example');
+      assert.ok(openUntil !== undefined);
+      // Other origins, each with one connection failure, fill the bookkeeping and go past it.
+      for (let n = 0; n < MAX_CIRCUITS + 10; n += 1) await attempt(refused, `https://other-${n}.example`);
+      assert.equal(gate.heldUntil('https://dead.example'), openUntil, 'still open');
+      const before = sent();
+      assert.equal((await attempt(status(200))).kind, 'held');
+      assert.equal(sent(), before, 'nothing sent to the dead origin');
+    });
+
+    it('holds an origin for at most its cool-down when the clock goes back', async () => {
+      const { clock, gate, attempt } = breaker();
+      for (let n = 0; n < 5; n += 1) await attempt(refused);
+      clock.advance(-3_600_000);
+      const retryAt = gate.heldUntil('https://dead.example') ?? 0;
+      assert.ok(retryAt <= clock.now + 30_000, `held until ${retryAt - clock.now} ms from now, not an hour more`);
+      clock.advance(30_000);
+      assert.deepEqual(await attempt(status(200)), status(200), 'the probe goes after one cool-down');
     });
 
     it('takes its thresholds from the constructor, and frees the probe on a failure that is not the connection\'s', async () => {
