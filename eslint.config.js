@@ -26,6 +26,14 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
+    // The core owns its ports: only the adapters' own folder, the composition root and the local runtime see storage.
+    files: ['src/**/*.ts'],
+    ignores: ['src/storage/**', 'src/local/**', 'src/composition/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)storage/', message: 'Only src/storage, src/local and src/composition import storage; declare a port in the core and wire it in src/composition/services.ts.' }] }],
+    },
+  },
+  {
     // node:test's describe/it return promises the runner awaits; tests index arrays defensively.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -5,7 +5,7 @@
  * that the fresh records are all still there.
  */
 import { randomBytes } from 'node:crypto';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from '../src/pipeline/delivery.js';
+import { deliveryIdOf, type Delivery } from '../src/pipeline/delivery.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { runRetention, DEFAULT_RETENTION_BUDGET } from '../src/pipeline/retention.js';
 import { ensureStorage } from '../src/composition/services.js';
@@ -13,7 +13,8 @@ import { startAzurite } from '../src/local/azurite.js';
 import { TableAuditLog } from '../src/storage/audit-log.js';
 import { azuriteConnectionString, createStorageClients } from '../src/storage/azure-clients.js';
 import { TableDeliveryStore } from '../src/storage/delivery-store.js';
-import { DEDUP_WINDOW_MS, TableEventClaims } from '../src/storage/event-claims.js';
+import { DEDUP_WINDOW_MS } from '../src/pipeline/event-claims.js';
+import { TableEventClaims } from '../src/storage/event-claims.js';
 import { TABLES } from '../src/storage/names.js';
 import { startCountingProxy } from './storage-proxy.js';
 
@@ -23,7 +24,7 @@ const WEBHOOKS = 100;
 function record(webhookId: string, eventTimestamp: number, index: number): Delivery {
   const eventId = `bench-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhookId, deliveryRowKey(eventTimestamp, eventId, webhookId)),
+    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,

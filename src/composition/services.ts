@@ -22,9 +22,11 @@ import { noopMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TableAuditLog } from '../storage/audit-log.js';
 import { createStorageClients, type StorageClients } from '../storage/azure-clients.js';
 import { TableDeliveryStore } from '../storage/delivery-store.js';
-import { DEDUP_WINDOW_MS, TableEventClaims } from '../storage/event-claims.js';
-import { StorageMessageQueue, type MessageQueue } from '../storage/message-queue.js';
-import { ALL_QUEUES, ALL_TABLES, poisonQueueOf, QUEUES, TABLES } from '../storage/names.js';
+import { DEDUP_WINDOW_MS } from '../pipeline/event-claims.js';
+import { poisonQueueOf, QUEUES, type MessageQueue } from '../pipeline/queues.js';
+import { TableEventClaims } from '../storage/event-claims.js';
+import { StorageMessageQueue } from '../storage/message-queue.js';
+import { ALL_QUEUES, ALL_TABLES, TABLES } from '../storage/names.js';
 import { isConflict } from '../storage/rest-errors.js';
 import { SecretBox } from '../storage/secret-box.js';
 import { TableWebhookStore } from '../storage/table-webhook-store.js';
@@ -65,6 +67,11 @@ export interface Services {
   publish: PublishDeps;
   /** `azureml-events-poison`, where the Azure ML source puts what it cannot read. */
   azureMlPoison: MessageQueue;
+  /** `webhook-deliveries-poison`, where a delivery message the host would misread goes. */
+  deliveriesPoison: MessageQueue;
+  /** Reads one webhook row and peeks the events queue; throws if storage does not answer. */
+  checkStorage(abortSignal: AbortSignal): Promise<void>;
+  /** The Azure clients, for the local runtime and tests; the functions reach storage only through the ports. */
   storage: StorageClients;
   webhookStore: TableWebhookStore;
   /** Stored webhooks that cannot be read: reported as they are met, listed for health. */
@@ -160,6 +167,13 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     },
     publish: { eventQueue, clock },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
+    deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
+    checkStorage: async (abortSignal) => {
+      await Promise.all([
+        storage.table(TABLES.webhooks).listEntities({ queryOptions: { select: ['PartitionKey'] }, abortSignal }).byPage({ maxPageSize: 1 }).next(),
+        storage.queue(QUEUES.registryEvents).peekMessages({ numberOfMessages: 1, abortSignal }),
+      ]);
+    },
     storage,
     webhookStore,
     unreadable,

@@ -7,8 +7,7 @@ import { ApiError } from '../errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
 import { loggerOf } from '../telemetry/logger.js';
-import { StorageMessageQueue } from '../storage/message-queue.js';
-import { poisonQueueOf, QUEUES } from '../storage/names.js';
+import { QUEUES } from '../pipeline/queues.js';
 import { z } from 'zod';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
@@ -95,7 +94,7 @@ export const webhookDeliveriesHandler =
     const collisions = metadataCollisions(message);
     if (collisions.length > 0) {
       log.error(`delivery message moved to the poison queue: ${collisionReason(collisions)}`);
-      await new StorageMessageQueue(s.storage.queue(poisonQueueOf(QUEUES.deliveries))).sendText(messageText(message));
+      await s.deliveriesPoison.sendText(messageText(message));
       s.delivery.metrics?.messagePoisoned(QUEUES.deliveries);
       return;
     }

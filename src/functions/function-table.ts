@@ -10,7 +10,7 @@ import { poisonQueuesHandler, retentionHandler } from './maintenance-functions.j
 import { azureMlEventsHandler, mlflowIngestHandler } from './source-functions.js';
 import { guardHttp, guardTrigger } from './settings-guard.js';
 import { webhookHandlers } from './webhook-functions.js';
-import { QUEUES } from '../storage/names.js';
+import { QUEUES } from '../pipeline/queues.js';
 
 export interface HttpFunction {
   kind: 'http';

@@ -1,7 +1,6 @@
 import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Services } from '../composition/services.js';
-import { QUEUES, TABLES } from '../storage/names.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
@@ -18,11 +17,7 @@ export const healthHandler =
     try {
       const s = await services();
       const admin = await isAdmin(request, s);
-      const abortSignal = AbortSignal.timeout(HEALTH_TIMEOUT_MS);
-      await Promise.all([
-        s.storage.table(TABLES.webhooks).listEntities({ queryOptions: { select: ['PartitionKey'] }, abortSignal }).byPage({ maxPageSize: 1 }).next(),
-        s.storage.queue(QUEUES.registryEvents).peekMessages({ numberOfMessages: 1, abortSignal }),
-      ]);
+      await s.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
       const unreadable = await s.unreadable.ids();
       return { status: 200, jsonBody: { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) } };
     } catch (error) {

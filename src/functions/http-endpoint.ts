@@ -5,8 +5,8 @@ import { ApiError, ConfigError, errorMessage } from '../errors.js';
 import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../telemetry/logger.js';
-import { isStorageTrouble, statusCodeOf } from '../storage/rest-errors.js';
 import type { Services } from '../composition/services.js';
+import { isStorageTrouble, statusCodeOf } from '../composition/storage-trouble.js';
 
 export type ServicesProvider = () => Promise<Services>;
 

@@ -4,7 +4,7 @@ import { ROUTE_PREFIX } from '../functions/function-table.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { ensureStorage, getAppServices } from '../composition/services.js';
 import { createStorageClients, DEFAULT_AZURITE, type StorageClients } from '../storage/azure-clients.js';
-import { poisonQueueOf } from '../storage/names.js';
+import { poisonQueueOf } from '../pipeline/queues.js';
 import { ensureLocalAzurite, type RunningAzurite } from './azurite.js';
 import { readHostJson } from './host-json.js';
 import { createHttpHost, httpRoutesOf, type HostLog } from './http-host.js';

@@ -2,14 +2,14 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { parseWith } from '../http/validate.js';
-import { cursorOf, encodePageToken, type Cursor } from '../storage/page-token.js';
 import { managedModels, requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { mapWithLimit } from '../limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
-import { DELIVERY_STATUSES, deliveryIdOf, parseDeliveryId, toApiDelivery, toApiDeliveryDetail, type ApiDelivery, type ApiDeliveryDetail, type Delivery, type DeliverySummary } from './delivery.js';
+import type { DeliveryPage } from './delivery-store.js';
+import { DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 
 const listSchema = z.strictObject({
   webhook_id: webhookIdSchema.optional(),
@@ -60,9 +60,9 @@ const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').ma
 export async function getDelivery(deps: DelivererDeps, principal: Principal, input: unknown): Promise<ApiDeliveryDetail> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const { id } = parseWith(getSchema, input);
-  const key = parseDeliveryId(id);
-  if (!key) throw invalidParameter(`Invalid parameter 'id': '${id}' is not a delivery id (<webhook id>_<13 digits>_<16 hex digits>)`);
-  await readableLog(deps, principal, key.webhookId, 'read deliveries');
+  const webhookId = webhookIdOfDelivery(id);
+  if (webhookId === undefined) throw invalidParameter(`Invalid parameter 'id': '${id}' is not a delivery id (<webhook id>_<13 digits>_<16 hex digits>)`);
+  await readableLog(deps, principal, webhookId, 'read deliveries');
   const found = await deps.deliveries.get(id);
   if (!found) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${id}' does not exist`);
   return toApiDeliveryDetail(found.value);
@@ -91,47 +91,36 @@ async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: 
 
 /**
  * One webhook's deliveries (`webhook_id`), or every webhook's for an admin (deleted webhooks' too), newest
- * first, by `status` if given. A page token carries the listing it came from (`q`: the status, and `*` for
- * the cross-webhook listing), so one from another listing is refused rather than misread.
+ * first, by `status` if given. The store refuses a page token of another listing rather than misreading it.
  */
 export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
-  const filter = { ...(query.status ? { status: query.status } : {}), limit: query.max_results ?? DEFAULT_LIST_RESULTS };
+  const filter = {
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.page_token !== undefined ? { pageToken: query.page_token } : {}),
+    limit: query.max_results ?? DEFAULT_LIST_RESULTS,
+  };
   const { webhook_id: webhookId } = query;
   if (webhookId === undefined) {
     if (managedModels(principal) !== undefined) {
       throw invalidParameter("Missing required parameter 'webhook_id': a manager lists the deliveries of one webhook at a time; listing across all webhooks is for admins");
     }
-    const listing = `*${query.status ?? ''}`;
-    const after = pageCursor(query.page_token, undefined, listing);
-    return answerPage(await deps.deliveries.listAll({ ...filter, ...(after ? { after } : {}) }), listing);
+    return answerPage(await deps.deliveries.listAll(filter));
   }
   const exists = await readableLog(deps, principal, webhookId, 'read deliveries');
-  const listing = query.status ?? '';
-  const after = pageCursor(query.page_token, webhookId, listing);
-  const page = await deps.deliveries.list({ webhookId, ...filter, ...(after ? { after } : {}) });
+  const page = await deps.deliveries.list({ webhookId, ...filter });
   // A deleted webhook's log is there while it has records; an id that names nothing stays a 404.
-  if (!exists && !after && page.deliveries.length === 0 && !(query.status && (await hasRecords(deps, webhookId)))) {
+  if (!exists && query.page_token === undefined && page.deliveries.length === 0 && !(query.status && (await hasRecords(deps, webhookId)))) {
     throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Webhook with id '${webhookId}' does not exist`);
   }
-  return answerPage(page, listing);
+  return answerPage(page);
 }
 
-/** The position a delivery listing's `page_token` names; one from another listing is a 400 naming `page_token`. */
-function pageCursor(token: string | undefined, webhookId: string | undefined, listing: string): Cursor | undefined {
-  const cursor = cursorOf(token, webhookId, "another webhook's deliveries");
-  if (cursor && (cursor.q ?? '') !== listing) {
-    throw invalidParameter(`Invalid parameter 'page_token': it belongs to another listing (another status, or ${webhookId === undefined ? "one webhook's deliveries" : 'all webhooks'})`);
-  }
-  if (cursor && !parseDeliveryId(deliveryIdOf(cursor.p, cursor.r))) throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
-  return cursor && { p: cursor.p, r: cursor.r };
-}
-
-function answerPage(page: { deliveries: DeliverySummary[]; next?: Cursor }, listing: string): { deliveries?: ApiDelivery[]; next_page_token?: string } {
+function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page_token?: string } {
   return {
     ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
-    ...(page.next ? { next_page_token: encodePageToken({ ...page.next, ...(listing ? { q: listing } : {}) }) } : {}),
+    ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
   };
 }
 
@@ -149,9 +138,9 @@ export async function redeliver(deps: DelivererDeps & { newId: () => string }, p
   let webhook: Webhook;
   let targets: string[];
   if ('delivery_id' in input) {
-    const key = parseDeliveryId(input.delivery_id);
-    if (!key) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
-    webhook = await webhookFor(deps, principal, key.webhookId, 'redeliver');
+    const webhookId = webhookIdOfDelivery(input.delivery_id);
+    if (webhookId === undefined) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
+    webhook = await webhookFor(deps, principal, webhookId, 'redeliver');
     targets = [input.delivery_id];
   } else {
     webhook = await webhookFor(deps, principal, input.webhook_id, 'redeliver');
@@ -172,15 +161,15 @@ const REDELIVER_CONCURRENCY = 8;
 
 /**
  * The FAILED and SKIPPED deliveries of a webhook since a time, newest first, at most MAX_REDELIVER: each status
- * is listed on its own (the store answers a status from its index), and the two merged by row key.
+ * is listed on its own (the store answers a status from its index), and the two merged by id.
  */
 async function redeliverable(deps: DelivererDeps, webhookId: string, sinceTimestamp: number): Promise<string[]> {
   const [failed, skipped] = await Promise.all(
     (['FAILED', 'SKIPPED'] as const).map(async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, limit: MAX_REDELIVER })).deliveries),
   );
-  const rowKey = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
+  // One webhook's ids sort newest first (see deliveryIdOf).
   return [...(failed ?? []), ...(skipped ?? [])]
-    .sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, MAX_REDELIVER)
     .map((delivery) => delivery.id);
 }

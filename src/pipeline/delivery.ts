@@ -1,5 +1,4 @@
 import { sha256Hex } from '../ids.js';
-import { invertedTimestamp } from '../storage/key-encoding.js';
 import type { EventName } from '../webhooks/events.js';
 
 /** SKIPPED: recorded, not sent, while the service had the webhook disabled; redeliver sends it. */
@@ -72,19 +71,19 @@ export interface AttemptClaim {
 /** The token a job run is started with for this delivery (Databricks allows at most 64 characters). */
 export const runTokenOf = (delivery: Delivery): string => delivery.runToken ?? delivery.id;
 
-/** The row key: event time inverted (newest first), then a hash of event and webhook. */
-export const deliveryRowKey = (eventTimestamp: number, eventId: string, webhookId: string): string =>
-  `${invertedTimestamp(eventTimestamp)}_${sha256Hex(eventId, webhookId).slice(0, 16)}`;
+/** 13-digit inverted epoch milliseconds: a webhook's delivery ids sort newest first. */
+export const newestFirstTime = (ms: number): string => String(9_999_999_999_999 - Math.trunc(ms)).padStart(13, '0');
 
 /**
- * A delivery id is `<webhook id>_<row key>`: deterministic from the event and webhook (a re-run after a crash
- * finds the same row and sends the same `webhook-id`), and it locates its row without an index.
+ * `<webhook id>_<newestFirstTime(event time)>_<16 hex of a hash of event and webhook>`: deterministic from the
+ * event and webhook, so a re-run after a crash finds the same record and sends the same `webhook-id`.
  */
-export const deliveryIdOf = (webhookId: string, rowKey: string): string => `${webhookId}_${rowKey}`;
+export const deliveryIdOf = (webhookId: string, eventTimestamp: number, eventId: string): string =>
+  `${webhookId}_${newestFirstTime(eventTimestamp)}_${sha256Hex(eventId, webhookId).slice(0, 16)}`;
 
-export function parseDeliveryId(id: string): { webhookId: string; rowKey: string } | undefined {
-  const match = /^([0-9a-f]{32})_(\d{13}_[0-9a-f]{16})$/.exec(id);
-  return match?.[1] && match[2] ? { webhookId: match[1], rowKey: match[2] } : undefined;
+/** The webhook a delivery id belongs to, if it is one. */
+export function webhookIdOfDelivery(id: string): string | undefined {
+  return /^([0-9a-f]{32})_\d{13}_[0-9a-f]{16}$/.exec(id)?.[1];
 }
 
 export interface ApiDelivery {

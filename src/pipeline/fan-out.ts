@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
 import { mapWithLimit } from '../limit.js';
-import type { AuditEntry } from '../storage/audit-log.js';
-import type { ClaimAnswer, EventClaims } from '../storage/event-claims.js';
-import type { MessageQueue } from '../storage/message-queue.js';
-import { QUEUES } from '../storage/names.js';
+import type { AuditEntry } from '../webhooks/audit-log.js';
+import type { ClaimAnswer, EventClaims } from './event-claims.js';
+import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from './delivery.js';
+import { deliveryIdOf, type Delivery } from './delivery.js';
 import { buildPayload } from '../outbound/payload.js';
 import { watchFailures } from './auto-disable.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -262,7 +261,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
   const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
   const drafts = planned.map(({ event, match }) => {
     const { webhook, eventName } = match;
-    const id = deliveryIdOf(webhook.id, deliveryRowKey(event.eventTimestamp, event.eventId, webhook.id));
+    const id = deliveryIdOf(webhook.id, event.eventTimestamp, event.eventId);
     const pending: Delivery = {
       id,
       webhookId: webhook.id,

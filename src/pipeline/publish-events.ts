@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../errors.js';
 import type { Clock } from '../ids.js';
 import { parseWith, type FieldNamer } from '../http/validate.js';
-import type { MessageQueue } from '../storage/message-queue.js';
+import type { MessageQueue } from './queues.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireAccess, requireRole } from '../webhooks/permissions.js';
 import { MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';

@@ -1,6 +1,5 @@
 import type { Clock } from '../ids.js';
-import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
-import type { ScopePage, WebhookStore } from '../storage/webhook-store.js';
+import type { ScopePage, WebhookStore } from '../webhooks/webhook-store.js';
 import type { Webhook } from '../webhooks/webhook.js';
 
 /** Allowance for the storage service's clock running ahead of ours. */
@@ -30,16 +29,17 @@ export class SubscriberLookup {
 
   async forModel(modelName: string, enqueuedAt: number, page: ScopePage = {}): Promise<{ model: ScopeSlice; registryWide: ScopeSlice }> {
     const notBefore = enqueuedAt + CLOCK_SKEW_MARGIN_MS;
-    const [model, registryWide] = await Promise.all([this.scope(scopeKeyOf(modelName), notBefore, page), this.scope(REGISTRY_WIDE_SCOPE, notBefore, page)]);
+    const [model, registryWide] = await Promise.all([this.scope(modelName, notBefore, page), this.scope(undefined, notBefore, page)]);
     const slice = (webhooks: Webhook[]): ScopeSlice => ({ webhooks, full: page.limit !== undefined && webhooks.length >= page.limit });
     return { model: { ...slice(model), webhooks: model.filter((webhook) => webhook.modelName === modelName) }, registryWide: slice(registryWide) };
   }
 
-  private scope(scope: string, notBefore: number, page: ScopePage): Promise<Webhook[]> {
-    const key = `${scope}|${page.after ?? ''}|${page.limit ?? ''}`;
+  /** One scope's page: a model's (`modelName`), or the registry-wide one (undefined). */
+  private scope(modelName: string | undefined, notBefore: number, page: ScopePage): Promise<Webhook[]> {
+    const key = JSON.stringify([modelName ?? null, page.after ?? '', page.limit ?? '']);
     const pending = this.inFlight.get(key);
     if (pending && pending.startedAt >= notBefore) return pending.read;
-    const entry = { startedAt: this.clock(), read: this.store.listScope(scope, 'ACTIVE', page, { withServiceDisabled: true }) };
+    const entry = { startedAt: this.clock(), read: this.store.listScope(modelName, 'ACTIVE', page, { withServiceDisabled: true }) };
     this.inFlight.set(key, entry);
     void entry.read
       .finally(() => {

@@ -1,8 +1,7 @@
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { MessageQueue } from '../storage/message-queue.js';
-import { QUEUES } from '../storage/names.js';
+import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';

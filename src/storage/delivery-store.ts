@@ -1,29 +1,15 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { deliveryIdOf, parseDeliveryId, type AttemptRecord, type Delivery, type DeliveryStatus, type DeliverySummary } from '../pipeline/delivery.js';
+import { newestFirstTime, webhookIdOfDelivery, type AttemptRecord, type Delivery, type DeliveryStatus, type DeliverySummary } from '../pipeline/delivery.js';
+import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, DeliveryStore } from '../pipeline/delivery-store.js';
 import type { EventName } from '../webhooks/events.js';
-import { dayKeyOf, invertedTimestamp, startOfDayKey, timestampFromInverted } from './key-encoding.js';
-import type { Cursor } from './page-token.js';
+import { dayKeyOf, startOfDayKey, timestampFromInverted } from './key-encoding.js';
+import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
+import { invalidParameter } from '../errors.js';
 import { addPurges, anyWhere, chunkOperations, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
 import { mapWithLimit } from '../limit.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
-import type { Versioned } from './webhook-store.js';
-
-export interface DeliveryQuery {
-  webhookId: string;
-  status?: DeliveryStatus;
-  /** Only deliveries of events at or after this time. */
-  sinceTimestamp?: number;
-  /** The position (`p` the webhook id, `r` the record's row key) of the last delivery of the previous page. */
-  after?: Cursor;
-  limit: number;
-}
-
-/** A listing across every webhook's log, deleted webhooks' included. */
-export type AllDeliveriesQuery = Omit<DeliveryQuery, 'webhookId' | 'sinceTimestamp'>;
-
-/** The outcome of creating one record: it was written (at this version), or one was already there. */
-export type CreateResult = { created: true; etag: string } | { created: false; existing: Versioned<Delivery> };
+import type { Versioned } from '../webhooks/webhook-store.js';
 
 /**
  * The statuses kept in a status index beside the records, so that listing them (and redelivering them) reads
@@ -32,26 +18,6 @@ export type CreateResult = { created: true; etag: string } | { created: false; e
 export const INDEXED_STATUSES = ['FAILED', 'SKIPPED'] as const satisfies readonly DeliveryStatus[];
 export type IndexedStatus = (typeof INDEXED_STATUSES)[number];
 export const isIndexedStatus = (status: DeliveryStatus): status is IndexedStatus => (INDEXED_STATUSES as readonly DeliveryStatus[]).includes(status);
-
-/**
- * The delivery log. Writes that make or record an attempt are conditional (create-if-absent, replace-at-version),
- * so two processes working the same delivery never both send one attempt. Versions are opaque: pass back the
- * one the store answered.
- */
-export interface DeliveryStore {
-  get(id: string): Promise<Versioned<Delivery> | undefined>;
-  /** Writes each record that does not exist yet; answers, in order, its version or the record already there. */
-  create(deliveries: readonly Delivery[]): Promise<CreateResult[]>;
-  /**
-   * Replaces each record that is still at its version; answers, in order, the new version, or undefined where
-   * the record changed meanwhile or is gone.
-   */
-  replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]>;
-  /** One webhook's deliveries, newest first; `next` is there when more follow. */
-  list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }>;
-  /** Every webhook's deliveries, newest first (by event time, then webhook id); `next` is there when more follow. */
-  listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }>;
-}
 
 type DeliveryEntity = {
   partitionKey: string;
@@ -150,9 +116,9 @@ export class TableDeliveryStore implements DeliveryStore {
   ) {}
 
   async get(id: string): Promise<Versioned<Delivery> | undefined> {
-    const key = parseDeliveryId(id);
+    const key = keysOf(id);
     if (!key) return undefined;
-    const entity = await readOrUndefined(() => this.table.getEntity<DeliveryEntity>(key.webhookId, key.rowKey));
+    const entity = await readOrUndefined(() => this.table.getEntity<DeliveryEntity>(key.partitionKey, key.rowKey));
     return entity ? { value: fromEntity(entity), etag: versionOf(entity.etag, indexedOf(entity.Indexed)) } : undefined;
   }
 
@@ -208,7 +174,7 @@ export class TableDeliveryStore implements DeliveryStore {
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
-      const existing = await this.get(deliveryIdOf(record.partitionKey, record.rowKey));
+      const existing = await this.get(idOf(record));
       if (existing) return { created: false, existing };
       if (tries > 2) throw new Error(`delivery ${record.rowKey} kept appearing and vanishing`);
     }
@@ -259,7 +225,7 @@ export class TableDeliveryStore implements DeliveryStore {
   private async purgeDay(row: { partitionKey: string; rowKey: string }, cutoff: number, budget: number): Promise<PurgeResult> {
     const dayStart = startOfDayKey(row.partitionKey);
     const end = Math.min(dayStart + DAY_MS, cutoff);
-    const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${invertedTimestamp(end)}~`} and RowKey lt ${`${invertedTimestamp(dayStart)}~`}`;
+    const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${newestFirstTime(end)}~`} and RowKey lt ${`${newestFirstTime(dayStart)}~`}`;
     const purged = await purgeWhere(this.table, `${range} and Status ne 'PENDING' and Status ne 'RETRYING'`, budget, {
       select: ['Indexed'],
       of: (record) => {
@@ -334,13 +300,14 @@ export class TableDeliveryStore implements DeliveryStore {
    * FAILED and SKIPPED read their index range only: the rows returned and one more (to know whether a next
    * page exists). The others read the webhook's records, filtered by status.
    */
-  async list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
-    const lower = query.after ? { key: query.after.r, inclusive: false } : undefined;
-    const upper = query.sinceTimestamp !== undefined ? `${invertedTimestamp(query.sinceTimestamp)}~` : undefined;
+  async list(query: DeliveryQuery): Promise<DeliveryPage> {
+    const after = listingCursorOf(query.pageToken, query.webhookId, query.status);
+    const lower = after ? { key: after.r, inclusive: false } : undefined;
+    const upper = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
     const found = await this.readRange(query.webhookId, query.status, lower, upper, query.limit + 1);
     const page = found.slice(0, query.limit);
     const last = page[page.length - 1];
-    return { deliveries: page, ...(found.length > query.limit && last ? { next: positionOf(last) } : {}) };
+    return { deliveries: page, ...(found.length > query.limit && last ? { nextPageToken: listingToken(positionOf(last), query.webhookId, query.status) } : {}) };
   }
 
   /**
@@ -349,17 +316,17 @@ export class TableDeliveryStore implements DeliveryStore {
    * webhooks, one per webhook with records on it, and one to find the day before (more across a gap of days
    * without records: a search that halves the gap each request), until the page and one more are full.
    */
-  async listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
+  async listAll(query: AllDeliveriesQuery): Promise<DeliveryPage> {
     const want = query.limit + 1;
     const found: DeliverySummary[] = [];
     const oldest = await this.firstDayIn('', '~');
     if (oldest === undefined) return { deliveries: [] };
-    const after = query.after;
+    const after = listingCursorOf(query.pageToken, undefined, query.status);
     let day: string | undefined = after ? dayKeyOf(timestampFromInverted(after.r.slice(0, 13))) : await this.newestDay();
     while (day !== undefined && found.length < want) {
       const dayStart = startOfDayKey(day);
-      const dayLower = `${invertedTimestamp(dayStart + DAY_MS)}~`;
-      const upper = `${invertedTimestamp(dayStart)}~`;
+      const dayLower = `${newestFirstTime(dayStart + DAY_MS)}~`;
+      const upper = `${newestFirstTime(dayStart)}~`;
       const needed = want - found.length;
       const ranges = await mapWithLimit(await this.webhooksOn(day), STORAGE_CONCURRENCY, (webhookId) => {
         const lower = after && after.r > dayLower ? { key: after.r, inclusive: webhookId > after.p } : { key: dayLower, inclusive: false };
@@ -370,7 +337,7 @@ export class TableDeliveryStore implements DeliveryStore {
     }
     const page = found.slice(0, query.limit);
     const last = page[page.length - 1];
-    return { deliveries: page, ...(found.length > query.limit && last ? { next: positionOf(last) } : {}) };
+    return { deliveries: page, ...(found.length > query.limit && last ? { nextPageToken: listingToken(positionOf(last), undefined, query.status) } : {}) };
   }
 
   /** The first day in [from, to) with an index row (one request, one key read). */
@@ -455,7 +422,7 @@ const present = <T>(value: T | null | undefined): value is T => value !== undefi
 
 function summaryOf(entity: SummaryEntity, recordRowKey: string): DeliverySummary {
   return {
-    id: deliveryIdOf(entity.partitionKey, recordRowKey),
+    id: idOf({ partitionKey: entity.partitionKey, rowKey: recordRowKey }),
     webhookId: entity.partitionKey,
     event: (entity.Event ?? '') as EventName,
     eventId: entity.EventId ?? '',
@@ -473,6 +440,33 @@ function summaryOf(entity: SummaryEntity, recordRowKey: string): DeliverySummary
     ...(present(entity.History) ? { history: parseHistory(entity.History) } : {}),
   };
 }
+
+/** What a page token names besides its position: the status, `*` first for the listing across webhooks. */
+const listingOf = (webhookId: string | undefined, status: DeliveryStatus | undefined): string => `${webhookId === undefined ? '*' : ''}${status ?? ''}`;
+
+export function listingToken(position: Cursor, webhookId: string | undefined, status: DeliveryStatus | undefined): string {
+  const listing = listingOf(webhookId, status);
+  return encodePageToken({ ...position, ...(listing ? { q: listing } : {}) });
+}
+
+/** The position a listing's page token names; one from another listing is a 400 naming `page_token`. */
+export function listingCursorOf(token: string | undefined, webhookId: string | undefined, status: DeliveryStatus | undefined): Cursor | undefined {
+  const cursor = cursorOf(token, webhookId, "another webhook's deliveries");
+  if (!cursor) return undefined;
+  if ((cursor.q ?? '') !== listingOf(webhookId, status)) {
+    throw invalidParameter(`Invalid parameter 'page_token': it belongs to another listing (another status, or ${webhookId === undefined ? "one webhook's deliveries" : 'all webhooks'})`);
+  }
+  if (webhookIdOfDelivery(idOf({ partitionKey: cursor.p, rowKey: cursor.r })) === undefined) throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
+  return { p: cursor.p, r: cursor.r };
+}
+
+/** A delivery's row: its webhook's partition, and the rest of its id (event time newest first, then a hash). */
+function keysOf(id: string): { partitionKey: string; rowKey: string } | undefined {
+  const webhookId = webhookIdOfDelivery(id);
+  return webhookId === undefined ? undefined : { partitionKey: webhookId, rowKey: id.slice(webhookId.length + 1) };
+}
+
+const idOf = (keys: { partitionKey: string; rowKey: string }): string => `${keys.partitionKey}_${keys.rowKey}`;
 
 /** A summary's keyset position: its webhook and record row key. */
 function positionOf(delivery: DeliverySummary): Cursor {
@@ -517,11 +511,10 @@ function etagOf(subResponses: readonly { rowKey?: string; etag?: string }[], row
 }
 
 function toEntity(delivery: Delivery): DeliveryEntity {
-  const key = parseDeliveryId(delivery.id);
+  const key = keysOf(delivery.id);
   if (!key) throw new Error(`malformed delivery id ${delivery.id}`);
   return {
-    partitionKey: key.webhookId,
-    rowKey: key.rowKey,
+    ...key,
     Event: delivery.event,
     EventId: delivery.eventId,
     EventTimestamp: delivery.eventTimestamp,
@@ -543,7 +536,7 @@ function toEntity(delivery: Delivery): DeliveryEntity {
 
 function fromEntity(entity: DeliveryEntity): Delivery {
   return {
-    id: deliveryIdOf(entity.partitionKey, entity.rowKey),
+    id: idOf(entity),
     webhookId: entity.partitionKey,
     event: entity.Event as EventName,
     eventId: entity.EventId,

@@ -1,14 +1,8 @@
 import type { QueueClient } from '@azure/storage-queue';
+import type { MessageQueue } from '../pipeline/queues.js';
 import { notifyEnqueued } from './enqueue-signal.js';
 
-/** JSON messages on a Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
-export interface MessageQueue {
-  /** Answers the queue's id of the new message. */
-  send(message: unknown, delayMs?: number): Promise<string>;
-  /** Sends text as it is (base64-encoded), e.g. an unreadable message moved to a poison queue. */
-  sendText(text: string, delayMs?: number): Promise<string>;
-}
-
+/** A Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
 export class StorageMessageQueue implements MessageQueue {
   constructor(private readonly client: QueueClient) {}
 

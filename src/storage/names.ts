@@ -1,3 +1,5 @@
+import { poisonQueueOf, QUEUES } from '../pipeline/queues.js';
+
 /**
  * Every table and queue the app uses. The infra consistency test checks each one is provisioned, so a name
  * added here and forgotten in `infra/` fails CI.
@@ -11,16 +13,6 @@ export const TABLES = {
   /** Which webhooks have delivery records of which UTC day: what retention reads instead of a whole table. */
   deliveryDays: 'deliverydays',
 } as const;
-
-export const QUEUES = {
-  registryEvents: 'registry-events',
-  deliveries: 'webhook-deliveries',
-  /** Azure Machine Learning's events, as Event Grid writes them (docs/sources.md). */
-  azureMlEvents: 'azureml-events',
-} as const;
-
-/** The Functions host moves a message that failed `maxDequeueCount` times to `<queue>-poison`. */
-export const poisonQueueOf = (queue: string): string => `${queue}-poison`;
 
 export const ALL_QUEUES: readonly string[] = Object.values(QUEUES).flatMap((queue) => [queue, poisonQueueOf(queue)]);
 export const ALL_TABLES: readonly string[] = Object.values(TABLES);

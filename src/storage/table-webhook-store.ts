@@ -2,10 +2,10 @@ import { odata, type TableClient, type TableEntityResult, type TransactionAction
 import { isEventName, type EventName } from '../webhooks/events.js';
 import { WEBHOOK_STATUSES, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
-import type { Cursor } from './page-token.js';
+import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
-import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from './webhook-store.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../webhooks/webhook-store.js';
 import { errorMessage } from '../errors.js';
 
 type WebhookEntity = {
@@ -111,7 +111,7 @@ export class TableWebhookStore implements WebhookStore {
     for (let attempt = 1; ; attempt += 1) {
       const counter = await readOrUndefined(() => this.webhooks.getEntity<CounterEntity>(scope, COUNTER_ROW));
       // A scope written before the counter existed is counted once, and the counter created from that.
-      const count = counter ? counter.Count : await this.countScope(scope);
+      const count = counter ? counter.Count : await this.countPartition(scope);
       if (count >= maxInScope) throw new ScopeFullError(maxInScope);
       const next: CounterEntity = { partitionKey: scope, rowKey: COUNTER_ROW, Count: count + 1 };
       const actions: TransactionAction[] = [counter ? ['update', next, 'Replace', { etag: counter.etag }] : ['create', next], ['create', this.toEntity(webhook)]];
@@ -198,7 +198,8 @@ export class TableWebhookStore implements WebhookStore {
   }
 
   async list(query: WebhookQuery): Promise<WebhookPage> {
-    const filter = keysetFilter(query.scope, query.after);
+    const scope = query.model === undefined ? undefined : scopeKeyOf(query.model);
+    const filter = keysetFilter(scope, cursorOf(query.pageToken, scope, 'another model'));
     const found: Webhook[] = [];
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: filter ? { filter } : {} }).byPage({ maxPageSize: 1000 });
     for await (const page of pages) {
@@ -211,7 +212,7 @@ export class TableWebhookStore implements WebhookStore {
         if (!matchesQuery(webhook, query)) continue;
         if (found.length === query.limit) {
           const last = found[found.length - 1];
-          return { webhooks: found, ...(last ? { next: { p: scopeKeyOf(last.modelName), r: last.id } } : {}) };
+          return { webhooks: found, ...(last ? { nextPageToken: encodePageToken({ p: scopeKeyOf(last.modelName), r: last.id }) } : {}) };
         }
         found.push(webhook);
       }
@@ -219,7 +220,8 @@ export class TableWebhookStore implements WebhookStore {
     return { webhooks: found };
   }
 
-  async listScope(scope: string, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
+  async listScope(modelName: string | undefined, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
+    const scope = scopeKeyOf(modelName);
     const after = page.after !== undefined ? odata` and RowKey gt ${page.after}` : '';
     const statuses = options.withServiceDisabled ? odata`(Status eq ${status} or (Status eq 'DISABLED' and DisabledBy eq 'service'))` : odata`Status eq ${status}`;
     const filter = `${odata`PartitionKey eq ${scope}`} and ${statuses}${after}`;
@@ -237,7 +239,11 @@ export class TableWebhookStore implements WebhookStore {
     return found;
   }
 
-  async countScope(scope: string): Promise<number> {
+  countScope(modelName: string | undefined): Promise<number> {
+    return this.countPartition(scopeKeyOf(modelName));
+  }
+
+  private async countPartition(scope: string): Promise<number> {
     let count = 0;
     const filter = odata`PartitionKey eq ${scope}`;
     for await (const entity of this.webhooks.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) if (entity.rowKey !== COUNTER_ROW) count += 1;

@@ -2,10 +2,8 @@ import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import type { Clock, IdSource } from '../ids.js';
 import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../outbound/target-policy.js';
-import type { AuditAction, AuditLog } from '../storage/audit-log.js';
-import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../storage/key-encoding.js';
-import { cursorOf, encodePageToken } from '../storage/page-token.js';
-import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../storage/webhook-store.js';
+import type { AuditAction, AuditLog } from './audit-log.js';
+import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from './webhook-store.js';
 import { parseWith } from '../http/validate.js';
 import type { EventName } from './events.js';
 import { describeGrant } from '../auth/grants.js';
@@ -100,21 +98,19 @@ export async function listWebhooks(
   requireRole(principal, MANAGE, 'list webhooks');
   const query = parseWith(listWebhooksSchema, input);
   if (query.model_name !== undefined) requireScopeAccess(principal, query.model_name, 'list webhooks');
-  const scope = query.model_name === undefined ? undefined : scopeKeyOf(query.model_name);
-  const after = cursorOf(query.page_token, scope, 'another model');
   // Without a model_name, a non-admin sees the webhooks of the models it manages; the store filters before it
   // pages, so no page is empty while another follows.
   const models = query.model_name === undefined ? managedModels(principal) : undefined;
   const page = await deps.store.list({
-    ...(scope !== undefined ? { scope } : {}),
+    ...(query.model_name !== undefined ? { model: query.model_name } : {}),
     ...(models ? { models } : {}),
     ...(query.events ? { events: query.events } : {}),
-    ...(after ? { after } : {}),
+    ...(query.page_token !== undefined ? { pageToken: query.page_token } : {}),
     limit: query.max_results ?? DEFAULT_LIST_RESULTS,
   });
   return {
     ...(page.webhooks.length > 0 ? { webhooks: page.webhooks.map(toApiWebhook) } : {}),
-    ...(page.next ? { next_page_token: encodePageToken(page.next) } : {}),
+    ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
   };
 }
 
@@ -180,7 +176,7 @@ function assertEventsFitScope(events: readonly EventName[], modelName: string | 
 /** The store holds the cap (per model, and registry-wide) under concurrent creates. */
 async function insertBelowLimit(deps: WebhookDeps, webhook: Webhook): Promise<void> {
   const { modelName } = webhook;
-  const limit = scopeKeyOf(modelName) === REGISTRY_WIDE_SCOPE ? deps.limits.registryWide : deps.limits.perModel;
+  const limit = modelName === undefined ? deps.limits.registryWide : deps.limits.perModel;
   try {
     await deps.store.insert(webhook, limit);
   } catch (error) {

@@ -10,7 +10,7 @@ import { recordArtifact } from '../support/artifacts.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
 import { mlflowSignature } from '../support/mlflow-sender.js';
 import { asQueueMessage, cloudEventsEvent, eventGridEvent } from '../support/event-grid.js';
-import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { QUEUES, poisonQueueOf } from '../../src/pipeline/queues.js';
 import { waitFor } from '../support/runtime-process.js';
 
 const MLFLOW_SECRET = 'bad-input-mlflow-secret-0123';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { QUEUES, poisonQueueOf } from '../../src/pipeline/queues.js';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, publish, versionCreated, waitForRequests } from '../support/api-helpers.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { QUEUES, poisonQueueOf } from '../../src/pipeline/queues.js';
 import { queuesDrained, testAzurite } from '../support/azurite.js';
 import { createHook, deliveriesOf, publish, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, ledgerTable } from '../support/ledger.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { QUEUES } from '../../src/storage/names.js';
+import { QUEUES } from '../../src/pipeline/queues.js';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, ledgerTable } from '../support/ledger.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { functionTable, registeredRoute, type HttpFunction } from '../../src/functions/function-table.js';
 import { parseRouteTemplate, samplePath } from '../../src/local/route-template.js';
-import { poisonQueueOf, QUEUES } from '../../src/storage/names.js';
+import { poisonQueueOf, QUEUES } from '../../src/pipeline/queues.js';
 import { testAzurite } from '../support/azurite.js';
 import { request as httpRequest } from 'node:http';
 import { ADMIN_TOKEN, API, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';

@@ -6,7 +6,7 @@ import { startReceiver } from '../support/receiver.js';
 import { API, PUBLISHER_TOKEN, startRuntime, testEnv } from '../support/runtime-process.js';
 import { mlflowDelivery, MLFLOW_TEST_PAYLOADS, type MlflowDelivery } from '../support/mlflow-sender.js';
 import { asQueueMessage, cloudEventsEvent, eventGridEvent } from '../support/event-grid.js';
-import { QUEUES, poisonQueueOf } from '../../src/storage/names.js';
+import { QUEUES, poisonQueueOf } from '../../src/pipeline/queues.js';
 import { waitFor } from '../support/runtime-process.js';
 
 const OLD_SECRET = 'mlflow-old-secret-0123456789';

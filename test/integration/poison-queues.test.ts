@@ -8,7 +8,7 @@ import { poisonQueuesHandler } from '../../src/functions/maintenance-functions.j
 import { METRIC_NAMES } from '../../src/telemetry/metrics.js';
 import { buildServices } from '../../src/composition/services.js';
 import { StorageMessageQueue } from '../../src/storage/message-queue.js';
-import { poisonQueueOf, QUEUES } from '../../src/storage/names.js';
+import { poisonQueueOf, QUEUES } from '../../src/pipeline/queues.js';
 import { testAzurite } from '../support/azurite.js';
 import { recordedMetrics } from '../support/metrics.js';
 

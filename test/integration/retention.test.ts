@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { TableClient } from '@azure/data-tables';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/pipeline/delivery.js';
+import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { runRetention, type RetentionDeps } from '../../src/pipeline/retention.js';
 import { TableAuditLog } from '../../src/storage/audit-log.js';
 import { TableDeliveryStore } from '../../src/storage/delivery-store.js';
-import { DEDUP_WINDOW_MS, TableEventClaims } from '../../src/storage/event-claims.js';
+import { DEDUP_WINDOW_MS } from '../../src/pipeline/event-claims.js';
+import { TableEventClaims } from '../../src/storage/event-claims.js';
 import { TABLES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
 
@@ -18,7 +19,7 @@ const webhookId = (): string => randomBytes(16).toString('hex');
 function delivery(webhook: string, eventTimestamp: number, index: number, status: Delivery['status'] = 'SUCCEEDED'): Delivery {
   const eventId = `evt-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhook, deliveryRowKey(eventTimestamp, eventId, webhook)),
+    id: deliveryIdOf(webhook, eventTimestamp, eventId),
     webhookId: webhook,
     event: 'MODEL_VERSION_CREATED',
     eventId,

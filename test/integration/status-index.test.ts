@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { TableClient } from '@azure/data-tables';
 import { startCountingProxy } from '../../bench/storage-proxy.js';
-import { deliveryIdOf, deliveryRowKey, parseDeliveryId, type Delivery, type DeliverySummary } from '../../src/pipeline/delivery.js';
+import { deliveryIdOf, type Delivery, type DeliverySummary } from '../../src/pipeline/delivery.js';
+import type { DeliveryStore } from '../../src/pipeline/delivery-store.js';
 import { azuriteConnectionString, createStorageClients } from '../../src/storage/azure-clients.js';
-import { TableDeliveryStore, type DeliveryStore } from '../../src/storage/delivery-store.js';
+import { TableDeliveryStore } from '../../src/storage/delivery-store.js';
 import type { Purgeable } from '../../src/pipeline/retention.js';
 import { TABLES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
@@ -27,7 +28,7 @@ interface Probe {
 function delivery(webhookId: string, eventTimestamp: number, status: Delivery['status'], extra: Partial<Delivery> = {}): Delivery {
   const eventId = `e-${eventTimestamp}-${randomBytes(3).toString('hex')}`;
   return {
-    id: deliveryIdOf(webhookId, deliveryRowKey(eventTimestamp, eventId, webhookId)),
+    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,
@@ -47,7 +48,7 @@ const summary = (record: Delivery): DeliverySummary => {
   const { payload: _payload, ...rest } = record;
   return rest;
 };
-const rowKeyOf = (id: string): string => parseDeliveryId(id)?.rowKey ?? '';
+const rowKeyOf = (id: string): string => id.slice(id.indexOf('_') + 1);
 const newestFirst = (records: readonly Delivery[]): Delivery[] =>
   [...records].sort((a, b) => (rowKeyOf(a.id) < rowKeyOf(b.id) ? -1 : rowKeyOf(a.id) > rowKeyOf(b.id) ? 1 : a.webhookId < b.webhookId ? -1 : 1));
 
@@ -159,14 +160,14 @@ function statusIndexContract(name: string, make: () => Promise<Probe>): void {
       let mark = resetCounts();
       const first = await store.list({ webhookId, status: 'FAILED', limit: 2 });
       assert.deepEqual(first.deliveries, failed.slice(0, 2).map(summary));
-      assert.ok(first.next);
+      assert.ok(first.nextPageToken);
       assert.deepEqual(probe.reads, { records: 0, indexRows: 3 }, 'two index rows and one to know more follow; no record');
       if (requestsSince(mark) !== undefined) assert.equal(requestsSince(mark), 1, 'one request');
 
       mark = resetCounts();
-      const rest = await store.list({ webhookId, status: 'FAILED', after: first.next, limit: 10 });
+      const rest = await store.list({ webhookId, status: 'FAILED', pageToken: first.nextPageToken, limit: 10 });
       assert.deepEqual(rest.deliveries, failed.slice(2).map(summary));
-      assert.equal(rest.next, undefined);
+      assert.equal(rest.nextPageToken, undefined);
       assert.deepEqual(probe.reads, { records: 0, indexRows: 3 });
       if (requestsSince(mark) !== undefined) assert.equal(requestsSince(mark), 1);
 
@@ -206,14 +207,14 @@ function statusIndexContract(name: string, make: () => Promise<Probe>): void {
       await store.create(records);
       const pageThrough = async (status: 'FAILED' | undefined, count: number): Promise<DeliverySummary[]> => {
         const seen: DeliverySummary[] = [];
-        let after: Awaited<ReturnType<DeliveryStore['listAll']>>['next'];
+        let pageToken: string | undefined;
         for (let pages = 0; seen.length < count; pages += 1) {
           assert.ok(pages < 20);
-          const page = await store.listAll({ ...(status ? { status } : {}), ...(after ? { after } : {}), limit: 3 });
-          assert.ok(page.deliveries.length === 3 || !page.next, 'every page but the last is full');
+          const page = await store.listAll({ ...(status ? { status } : {}), ...(pageToken ? { pageToken } : {}), limit: 3 });
+          assert.ok(page.deliveries.length === 3 || !page.nextPageToken, 'every page but the last is full');
           seen.push(...page.deliveries);
-          assert.ok(page.next, 'older records (of earlier tests) follow');
-          after = page.next;
+          assert.ok(page.nextPageToken, 'older records (of earlier tests) follow');
+          pageToken = page.nextPageToken;
         }
         return seen.slice(0, count);
       };

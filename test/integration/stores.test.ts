@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it, before } from 'node:test';
-import { deliveryIdOf, deliveryRowKey, type Delivery } from '../../src/pipeline/delivery.js';
+import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
 import { TableAuditLog } from '../../src/storage/audit-log.js';
-import { TableDeliveryStore, type DeliveryStore } from '../../src/storage/delivery-store.js';
-import { EVENT_CLAIM_LEASE_MS, TableEventClaims, type EventClaims } from '../../src/storage/event-claims.js';
+import type { DeliveryStore } from '../../src/pipeline/delivery-store.js';
+import { EVENT_CLAIM_LEASE_MS, type EventClaims } from '../../src/pipeline/event-claims.js';
+import { TableDeliveryStore } from '../../src/storage/delivery-store.js';
+import { TableEventClaims } from '../../src/storage/event-claims.js';
 import { REGISTRY_WIDE_SCOPE, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import { TABLES } from '../../src/storage/names.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { TableWebhookStore } from '../../src/storage/table-webhook-store.js';
-import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from '../../src/webhooks/webhook-store.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { testAzurite } from '../support/azurite.js';
 import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
@@ -56,8 +58,8 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       const reading = await make({ onUnreadable: (id) => reported.push(id) });
       assert.equal(await reading.get(bad.id), undefined);
       assert.deepEqual((await reading.get(good.id))?.value, good);
-      assert.deepEqual((await reading.listScope(scopeKeyOf(modelName), 'ACTIVE')).map((found) => found.id), [good.id]);
-      assert.deepEqual((await reading.list({ scope: scopeKeyOf(modelName), limit: 10 })).webhooks.map((found) => found.id), [good.id]);
+      assert.deepEqual((await reading.listScope(modelName, 'ACTIVE')).map((found) => found.id), [good.id]);
+      assert.deepEqual((await reading.list({ model: modelName, limit: 10 })).webhooks.map((found) => found.id), [good.id]);
       assert.ok((await reading.list({ limit: 1000 })).webhooks.some((found) => found.id === good.id));
       assert.deepEqual([...new Set(reported)], [bad.id]);
       assert.ok(reported.length >= 4, 'every read reports it');
@@ -74,7 +76,7 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       assert.ok(read);
       await withDefault.replace({ ...read.value, description: 'the etag answered is current' }, read.etag);
       const later = await make({ defaultWorkspaceUrl: 'https://changed.example' });
-      assert.deepEqual((await later.listScope(scopeKeyOf(`legacy-${name}`), 'ACTIVE'))[0]?.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
+      assert.deepEqual((await later.listScope(`legacy-${name}`, 'ACTIVE'))[0]?.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
       assert.deepEqual((await store.get(legacy.id))?.value.target, { ...legacy.target, workspaceUrl: 'https://first.example' });
     });
 
@@ -93,9 +95,9 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
         const created = webhook({ modelName, description: `d ${modelName}` });
         await store.insert(created);
         assert.deepEqual((await store.get(created.id))?.value, created, modelName);
-        const inScope = await store.listScope(scopeKeyOf(modelName), 'ACTIVE');
+        const inScope = await store.listScope(modelName, 'ACTIVE');
         assert.ok(inScope.some((found) => found.id === created.id), modelName);
-        const page = await store.list({ scope: scopeKeyOf(modelName), limit: 10 });
+        const page = await store.list({ model: modelName, limit: 10 });
         assert.ok(page.webhooks.some((found) => found.id === created.id && found.modelName === modelName), modelName);
       }
     });
@@ -138,8 +140,8 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       assert.deepEqual(marked?.value.serviceDisabled, { timestamp: 50, reason: 'auto_disable' });
       assert.equal((await store.get(byUser.id))?.value.serviceDisabled, undefined);
       const ids = (found: Webhook[]) => found.map((one) => one.id).sort();
-      assert.deepEqual(ids(await store.listScope(scopeKeyOf(scope), 'ACTIVE')), [active.id]);
-      assert.deepEqual(ids(await store.listScope(scopeKeyOf(scope), 'ACTIVE', {}, { withServiceDisabled: true })), [active.id, byService.id].sort());
+      assert.deepEqual(ids(await store.listScope(scope, 'ACTIVE')), [active.id]);
+      assert.deepEqual(ids(await store.listScope(scope, 'ACTIVE', {}, { withServiceDisabled: true })), [active.id, byService.id].sort());
       assert.ok(marked);
       const { serviceDisabled: _mark, ...cleared } = marked.value;
       await store.replace({ ...cleared, status: 'ACTIVE' }, marked.etag);
@@ -162,9 +164,9 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
         await store.insert(created);
       }
       ids.sort();
-      const first = await store.listScope(scopeKeyOf(scope), 'ACTIVE', { limit: 2 });
+      const first = await store.listScope(scope, 'ACTIVE', { limit: 2 });
       assert.deepEqual(first.map((found) => found.id), ids.slice(0, 2));
-      const rest = await store.listScope(scopeKeyOf(scope), 'ACTIVE', { after: ids[1] ?? '', limit: 10 });
+      const rest = await store.listScope(scope, 'ACTIVE', { after: ids[1] ?? '', limit: 10 });
       assert.deepEqual(rest.map((found) => found.id), ids.slice(2));
     });
 
@@ -176,22 +178,21 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
         made.push(created);
         await store.insert(created);
       }
-      assert.equal(await store.countScope(scopeKeyOf(scope)), 7);
-      assert.equal((await store.listScope(scopeKeyOf(scope), 'ACTIVE')).length, 6);
+      assert.equal(await store.countScope(scope), 7);
+      assert.equal((await store.listScope(scope, 'ACTIVE')).length, 6);
       const seen: string[] = [];
-      let after;
+      let pageToken;
       do {
-        const page = await store.list({ scope: scopeKeyOf(scope), events: ['COMMENT_CREATED'], limit: 2, ...(after ? { after } : {}) });
+        const page = await store.list({ model: scope, events: ['COMMENT_CREATED'], limit: 2, ...(pageToken ? { pageToken } : {}) });
         seen.push(...page.webhooks.map((found) => found.id));
-        after = page.next;
-      } while (after);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
       assert.deepEqual(seen.sort(), made.filter((_, index) => index % 2).map((found) => found.id).sort());
     });
 
     it('holds the cap of a scope under concurrent inserts, registry-wide too, and a remove frees a place', async () => {
       for (const modelName of [`capped-${name}`, undefined]) {
-        const scope = scopeKeyOf(modelName);
-        const before = await store.countScope(scope);
+        const before = await store.countScope(modelName);
         const limit = before + 5;
         const made = Array.from({ length: 20 }, () => webhook({ modelName }));
         // Four stores over the same rows, as four instances would be: they contend for the counter.
@@ -199,13 +200,13 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
         const results = await Promise.allSettled(made.map((each, index) => (instances[index % instances.length] ?? store).insert(each, limit)));
         assert.equal(results.filter((result) => result.status === 'fulfilled').length, 5, String(modelName));
         for (const result of results) if (result.status === 'rejected') assert.ok(result.reason instanceof ScopeFullError, String(result.reason));
-        assert.equal(await store.countScope(scope), limit);
+        assert.equal(await store.countScope(modelName), limit);
         const stored = made.filter((_, index) => results[index]?.status === 'fulfilled');
         const [first] = stored;
         assert.ok(first);
         await store.remove(first);
         await store.remove(first);
-        assert.equal(await store.countScope(scope), limit - 1, 'a second remove of the same webhook frees nothing more');
+        assert.equal(await store.countScope(modelName), limit - 1, 'a second remove of the same webhook frees nothing more');
         await store.insert(webhook({ modelName }), limit);
         await assert.rejects(store.insert(webhook({ modelName }), limit), ScopeFullError);
       }
@@ -221,13 +222,13 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       }
       const models = (modelName: string | undefined) => modelName?.startsWith(prefix) === true;
       const seen: string[] = [];
-      let after;
+      let pageToken;
       do {
-        const page = await store.list({ models, limit: 1, ...(after ? { after } : {}) });
+        const page = await store.list({ models, limit: 1, ...(pageToken ? { pageToken } : {}) });
         assert.equal(page.webhooks.length, 1, 'no empty page while another follows');
         seen.push(...page.webhooks.map((found) => found.id));
-        after = page.next;
-      } while (after);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
       assert.deepEqual(seen.sort(), mine.sort());
     });
 
@@ -244,7 +245,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
   describe(`DeliveryStore contract: ${name}`, () => {
     const webhookId = randomBytes(16).toString('hex');
     const delivery = (eventTimestamp: number, status: Delivery['status']): Delivery => ({
-      id: deliveryIdOf(webhookId, deliveryRowKey(eventTimestamp, `e${eventTimestamp}`, webhookId)),
+      id: deliveryIdOf(webhookId, eventTimestamp, `e${eventTimestamp}`),
       webhookId,
       event: 'MODEL_VERSION_CREATED',
       eventId: `e${eventTimestamp}`,
@@ -264,10 +265,10 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       assert.equal(await store.get('nonsense'), undefined);
       const first = await store.list({ webhookId, limit: 2 });
       assert.deepEqual(first.deliveries.map((item) => item.eventTimestamp), [5000, 4000]);
-      assert.ok(first.next);
-      const second = await store.list({ webhookId, limit: 10, after: first.next });
+      assert.ok(first.nextPageToken);
+      const second = await store.list({ webhookId, limit: 10, pageToken: first.nextPageToken });
       assert.deepEqual(second.deliveries.map((item) => item.eventTimestamp), [3000, 2000, 1000]);
-      assert.equal(second.next, undefined);
+      assert.equal(second.nextPageToken, undefined);
       assert.deepEqual((await store.list({ webhookId, status: 'FAILED', limit: 10 })).deliveries.map((item) => item.eventTimestamp), [4000, 2000]);
       assert.deepEqual((await store.list({ webhookId, sinceTimestamp: 3000, limit: 10 })).deliveries.map((item) => item.eventTimestamp), [5000, 4000, 3000]);
     });
@@ -276,7 +277,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       const store = await make();
       const other = randomBytes(16).toString('hex');
       const many = Array.from({ length: 230 }, (_, index) => ({ ...delivery(10_000 + index, 'SUCCEEDED') }));
-      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, deliveryRowKey(99, 'x', other)), webhookId: other };
+      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, 99, 'x'), webhookId: other };
       const claimed = { ...many[5], claim: { attempt: 1, expiresAt: 123 }, runToken: 'token-1' } as Delivery;
       await store.create([elsewhere, claimed]);
       const results = await store.create([...many, { ...elsewhere, status: 'SUCCEEDED' }]);

@@ -1,15 +1,24 @@
-import { isIndexedStatus, type AllDeliveriesQuery, type CreateResult, type DeliveryQuery, type DeliveryStore, type IndexedStatus } from '../../src/storage/delivery-store.js';
+import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, DeliveryStore } from '../../src/pipeline/delivery-store.js';
+import { isIndexedStatus, listingCursorOf, listingToken, type IndexedStatus } from '../../src/storage/delivery-store.js';
 import type { PurgeResult } from '../../src/pipeline/retention.js';
-import { parseDeliveryId, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
-import type { AuditEntry, AuditLog } from '../../src/storage/audit-log.js';
-import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/storage/event-claims.js';
-import { invertedTimestamp, scopeKeyOf } from '../../src/storage/key-encoding.js';
-import type { MessageQueue } from '../../src/storage/message-queue.js';
-import type { Cursor } from '../../src/storage/page-token.js';
-import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/storage/webhook-store.js';
+import { newestFirstTime, webhookIdOfDelivery, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
+import type { AuditEntry, AuditLog } from '../../src/webhooks/audit-log.js';
+import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/pipeline/event-claims.js';
+import { scopeKeyOf } from '../../src/storage/key-encoding.js';
+import type { MessageQueue } from '../../src/pipeline/queues.js';
+import { cursorOf, encodePageToken, type Cursor } from '../../src/storage/page-token.js';
+import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { isServiceDisabled, type ServiceDisable, type Webhook, type WebhookStatus } from '../../src/webhooks/webhook.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
+/** A page token's position, or the store's refusal of the token, as a rejected promise would carry it. */
+function positionOf(read: () => Cursor | undefined): Cursor | undefined | Error {
+  try {
+    return read();
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
 const compareKeys = (a: Cursor, b: Cursor): number => (a.p < b.p ? -1 : a.p > b.p ? 1 : a.r < b.r ? -1 : a.r > b.r ? 1 : 0);
 
 /** WebhookStore in memory, with the Table adapter's ordering (scope, then id) and etag checks. */
@@ -92,18 +101,22 @@ export class MemoryWebhookStore implements WebhookStore {
 
   list(query: WebhookQuery): Promise<WebhookPage> {
     const key = (webhook: Webhook): Cursor => ({ p: scopeKeyOf(webhook.modelName), r: webhook.id });
+    const scope = query.model === undefined ? undefined : scopeKeyOf(query.model);
+    const after = positionOf(() => cursorOf(query.pageToken, scope, 'another model'));
+    if (after instanceof Error) return Promise.reject(after);
     const sorted = this.readAll()
-      .filter((webhook) => query.scope === undefined || key(webhook).p === query.scope)
-      .filter((webhook) => !query.after || compareKeys(key(webhook), query.after) > 0)
+      .filter((webhook) => scope === undefined || key(webhook).p === scope)
+      .filter((webhook) => !after || compareKeys(key(webhook), after) > 0)
       .filter((webhook) => matchesQuery(webhook, query))
       .sort((a, b) => compareKeys(key(a), key(b)));
     const page = sorted.slice(0, query.limit).map(clone);
     const last = page[page.length - 1];
-    return Promise.resolve({ webhooks: page, ...(sorted.length > query.limit && last ? { next: key(last) } : {}) });
+    return Promise.resolve({ webhooks: page, ...(sorted.length > query.limit && last ? { nextPageToken: encodePageToken(key(last)) } : {}) });
   }
 
-  listScope(scope: string, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
+  listScope(modelName: string | undefined, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
     const { after } = page;
+    const scope = scopeKeyOf(modelName);
     const listed = (webhook: Webhook) => webhook.status === status || (options.withServiceDisabled === true && isServiceDisabled(webhook));
     return Promise.resolve(
       this.readAll()
@@ -114,7 +127,8 @@ export class MemoryWebhookStore implements WebhookStore {
     );
   }
 
-  countScope(scope: string): Promise<number> {
+  countScope(modelName: string | undefined): Promise<number> {
+    const scope = scopeKeyOf(modelName);
     return Promise.resolve([...this.rows.values()].filter((row) => scopeKeyOf(row.webhook.modelName) === scope).length);
   }
 }
@@ -126,6 +140,11 @@ const summaryOf = (delivery: Delivery): DeliverySummary => {
   const { payload: _payload, ...summary } = clone(delivery);
   return summary;
 };
+/** As the Table adapter keys a record: its webhook's partition, the rest of its id the row key. */
+function parseDeliveryId(id: string): { webhookId: string; rowKey: string } | undefined {
+  const webhookId = webhookIdOfDelivery(id);
+  return webhookId === undefined ? undefined : { webhookId, rowKey: id.slice(webhookId.length + 1) };
+}
 const recordKeyOf = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
 const indexKeyOf = (status: IndexedStatus, recordKey: string): string => `~${status}_${recordKey}`;
 /** Newest first across webhooks: record row key, then webhook id, as the Table adapter orders them. */
@@ -224,19 +243,22 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return found;
   }
 
-  list(query: DeliveryQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
-    const since = query.sinceTimestamp !== undefined ? `${invertedTimestamp(query.sinceTimestamp)}~` : undefined;
-    const found = this.readRange(query.webhookId, query.status, (key) => !query.after || key > query.after.r, (key) => since === undefined || key < since, query.limit + 1);
-    return Promise.resolve(pageOf(found, query.limit));
+  list(query: DeliveryQuery): Promise<DeliveryPage> {
+    const after = positionOf(() => listingCursorOf(query.pageToken, query.webhookId, query.status));
+    if (after instanceof Error) return Promise.reject(after);
+    const since = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
+    const found = this.readRange(query.webhookId, query.status, (key) => !after || key > after.r, (key) => since === undefined || key < since, query.limit + 1);
+    return Promise.resolve(pageOf(found, query.limit, query.webhookId, query.status));
   }
 
-  listAll(query: AllDeliveriesQuery): Promise<{ deliveries: DeliverySummary[]; next?: Cursor }> {
-    const { after } = query;
+  listAll(query: AllDeliveriesQuery): Promise<DeliveryPage> {
+    const after = positionOf(() => listingCursorOf(query.pageToken, undefined, query.status));
+    if (after instanceof Error) return Promise.reject(after);
     const found = [...this.partitions.keys()]
       .flatMap((webhookId) => this.readRange(webhookId, query.status, (key) => !after || key > after.r || (key === after.r && webhookId > after.p), () => true, Number.POSITIVE_INFINITY))
       .sort(byPosition)
       .slice(0, query.limit + 1);
-    return Promise.resolve(pageOf(found, query.limit));
+    return Promise.resolve(pageOf(found, query.limit, undefined, query.status));
   }
 
   /** As the Table adapter's retention: settled records of events before `cutoff` go, each with its index row. */
@@ -256,10 +278,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
   }
 }
 
-function pageOf(found: DeliverySummary[], limit: number): { deliveries: DeliverySummary[]; next?: Cursor } {
+function pageOf(found: DeliverySummary[], limit: number, webhookId: string | undefined, status: DeliveryStatus | undefined): DeliveryPage {
   const page = found.slice(0, limit);
   const last = page[page.length - 1];
-  return { deliveries: page, ...(found.length > limit && last ? { next: { p: last.webhookId, r: recordKeyOf(last) } } : {}) };
+  return { deliveries: page, ...(found.length > limit && last ? { nextPageToken: listingToken({ p: last.webhookId, r: recordKeyOf(last) }, webhookId, status) } : {}) };
 }
 
 export class MemoryAuditLog implements AuditLog {

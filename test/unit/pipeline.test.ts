@@ -7,7 +7,7 @@ import { JobTargetSender } from '../../src/outbound/job-target-sender.js';
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/outbound/target-sender.js';
-import { EVENT_CLAIM_LEASE_MS } from '../../src/storage/event-claims.js';
+import { EVENT_CLAIM_LEASE_MS } from '../../src/pipeline/event-claims.js';
 import type { MemoryAuditLog } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 

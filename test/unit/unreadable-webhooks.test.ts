@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scopeKeyOf } from '../../src/storage/key-encoding.js';
 import { UNREADABLE_QUIET_MS, UnreadableWebhooks } from '../../src/storage/unreadable-webhooks.js';
 import { ManualClock, MemoryWebhookStore } from '../support/memory.js';
 import { makeWebhook } from '../support/pipeline.js';
@@ -26,7 +25,7 @@ describe('reporting webhooks that cannot be read', () => {
     await store.insert(good);
     await store.insert(bad);
     store.spoil(bad.id);
-    assert.deepEqual((await store.listScope(scopeKeyOf('m'), 'ACTIVE')).map((found) => found.id), [good.id]);
+    assert.deepEqual((await store.listScope('m', 'ACTIVE')).map((found) => found.id), [good.id]);
     await store.get(bad.id);
     assert.equal(counted, 1);
     assert.equal(logged.length, 1);

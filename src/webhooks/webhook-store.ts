@@ -1,6 +1,5 @@
-import type { EventName } from '../webhooks/events.js';
-import type { ServiceDisable, Webhook, WebhookStatus } from '../webhooks/webhook.js';
-import type { Cursor } from './page-token.js';
+import type { EventName } from './events.js';
+import type { ServiceDisable, Webhook, WebhookStatus } from './webhook.js';
 
 export interface Versioned<T> {
   value: T;
@@ -9,20 +8,21 @@ export interface Versioned<T> {
 }
 
 export interface WebhookQuery {
-  /** Only this partition (a model's scope key); all webhooks when absent. */
-  scope?: string;
+  /** Only this model's webhooks; every webhook when absent. */
+  model?: string;
   /** Webhooks subscribed to any of these. */
   events?: readonly EventName[];
   /** Only webhooks whose model (undefined: registry-wide) this accepts; applied before paging, like `events`. */
   models?: (modelName: string | undefined) => boolean;
-  after?: Cursor;
+  /** A `nextPageToken` of the same listing; the store refuses (INVALID_PARAMETER_VALUE) one it did not issue for it. */
+  pageToken?: string;
   limit: number;
 }
 
 export interface WebhookPage {
   webhooks: Webhook[];
-  /** Present when more webhooks follow. */
-  next?: Cursor;
+  /** Present when more webhooks follow: opaque, handed back as `pageToken`. */
+  nextPageToken?: string;
 }
 
 /** A keyset page of one scope's webhooks: ids after `after`, at most `limit` of them. */
@@ -48,8 +48,8 @@ export class ScopeFullError extends Error {
 }
 
 /**
- * Webhook definitions, partitioned by scope (a model, or registry-wide) so that finding the webhooks of one
- * model reads two partitions, never the whole table.
+ * Webhook definitions. A scope is one model's webhooks (`modelName`) or the registry-wide ones (undefined);
+ * finding the webhooks an event of one model reaches reads those two scopes, never every webhook.
  */
 export interface WebhookStore {
   /**
@@ -72,8 +72,8 @@ export interface WebhookStore {
    * The webhooks of one scope with the given status, in id order: all of them, or a page after an id. With
    * `withServiceDisabled`, also the DISABLED ones the service disabled (in the same order and page).
    */
-  listScope(scope: string, status: WebhookStatus, page?: ScopePage, options?: { withServiceDisabled?: boolean }): Promise<Webhook[]>;
-  countScope(scope: string): Promise<number>;
+  listScope(modelName: string | undefined, status: WebhookStatus, page?: ScopePage, options?: { withServiceDisabled?: boolean }): Promise<Webhook[]>;
+  countScope(modelName: string | undefined): Promise<number>;
 }
 
 export const subscribesToAny = (webhook: Webhook, events: readonly EventName[] | undefined): boolean =>

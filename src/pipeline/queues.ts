@@ -1,0 +1,18 @@
+/** JSON messages on a queue, as the Functions host's queue triggers read them. */
+export interface MessageQueue {
+  /** Answers the queue's id of the new message. */
+  send(message: unknown, delayMs?: number): Promise<string>;
+  /** Sends text as it is, e.g. an unreadable message moved to a poison queue. */
+  sendText(text: string, delayMs?: number): Promise<string>;
+}
+
+/** The queues an event travels through; the function table binds a trigger to each. */
+export const QUEUES = {
+  registryEvents: 'registry-events',
+  deliveries: 'webhook-deliveries',
+  /** Azure Machine Learning's events, as Event Grid writes them (docs/sources.md). */
+  azureMlEvents: 'azureml-events',
+} as const;
+
+/** The Functions host moves a message that failed `maxDequeueCount` times to `<queue>-poison`. */
+export const poisonQueueOf = (queue: string): string => `${queue}-poison`;
