@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TABLES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
-import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries } from '../support/api-helpers.js';
+import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries, waitForRequests } from '../support/api-helpers.js';
 import { answer, startReceiver } from '../support/receiver.js';
 import { ADMIN_TOKEN, API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 
@@ -113,5 +113,59 @@ describe('endpoint health and auto-disable end to end', async () => {
     assert.equal(healthy.success_rate_24h, 1);
     assert.ok(Number(healthy.last_success_timestamp) > Number(healthy.last_failure_timestamp));
     assert.equal(healthy.auto_disabled_timestamp, undefined);
+  });
+
+  /** A receiver that holds each request until released, then answers 410 Gone: a 410 on the wire while a user acts. */
+  const goneOnRelease = async () => {
+    const released: (() => void)[] = [];
+    const held = await startReceiver({
+      behaviour: async (_request, _n, response) => {
+        await new Promise<void>((resolve) => released.push(resolve));
+        response.writeHead(410).end('gone');
+      },
+    });
+    const releaseAll = () => {
+      for (const release of released.splice(0)) release();
+    };
+    return { held, releaseAll };
+  };
+
+  it("a 410 answered after a user set the webhook DISABLED leaves the user's DISABLED: no service mark, no SKIPPED records", async () => {
+    const { held, releaseAll } = await goneOnRelease();
+    const model = 'gone-race-disabled';
+    const raced = await createHook(runtime, { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: held.url } });
+    // A second webhook of the model: once it has an event, that event's records are written.
+    const witness = await startReceiver({ behaviour: answer(200, 'seen') });
+    await createHook(runtime, { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: witness.url } });
+    await publish(runtime, [versionCreated(model)]);
+    await waitForRequests(held, 1);
+    const update = await runtime.api('PATCH', `${API}/update`, { token: MANAGER_TOKEN, body: { id: raced, status: 'DISABLED' } });
+    assert.equal(update.status, 200, update.text);
+    releaseAll();
+    await waitForDeliveries(runtime, raced, (list) => list.length === 1 && list[0]?.status === 'FAILED');
+    const after = await healthOf(raced);
+    assert.notEqual(after.status, 'SERVICE_DISABLED', "the user's DISABLED must not become the service's");
+    assert.equal(after.auto_disabled_timestamp, undefined);
+    await publish(runtime, [versionCreated(model, { version: '2' })]);
+    await waitForRequests(witness, 2);
+    // A user-disabled webhook records nothing; a service-disabled one would have a SKIPPED record by now.
+    assert.equal((await deliveriesOf(runtime, raced)).length, 1);
+  });
+
+  it("a 410 from the old URL answered after a user pointed the webhook elsewhere leaves it ACTIVE", async () => {
+    const { held, releaseAll } = await goneOnRelease();
+    const fresh = await startReceiver({ behaviour: answer(200, 'fine') });
+    const model = 'gone-race-moved';
+    const moved = await createHook(runtime, { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: held.url } });
+    await publish(runtime, [versionCreated(model)]);
+    await waitForRequests(held, 1);
+    const update = await runtime.api('PATCH', `${API}/update`, { token: MANAGER_TOKEN, body: { id: moved, http_url_spec: { url: fresh.url } } });
+    assert.equal(update.status, 200, update.text);
+    releaseAll();
+    await waitForDeliveries(runtime, moved, (list) => list.length === 1 && list[0]?.status === 'FAILED');
+    const listed = await runtime.api('GET', `${API}/list?model_name=${model}`, { token: ADMIN_TOKEN });
+    assert.equal((listed.json.webhooks as { status: string }[])[0]?.status, 'ACTIVE', 'the 410 came from the URL the user replaced');
+    await publish(runtime, [versionCreated(model, { version: '2' })]);
+    await waitForRequests(fresh, 1);
   });
 });
