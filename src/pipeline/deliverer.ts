@@ -143,16 +143,19 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
 }
 
 /**
- * 410 Gone: the receiver says the endpoint is gone for good. Only the status changes, so a concurrent edit
- * survives. The service set it, so it carries the service's mark as an auto-disable does: events meanwhile are
- * recorded SKIPPED, to be redelivered if a user sets it ACTIVE again. The attempt's outcome stands whatever
- * happens here: a failure to disable is logged, never thrown, so it cannot fail (and re-send) the other
- * deliveries of the message.
+ * 410 Gone: the receiver says the endpoint is gone for good. The service set it, so it carries the service's
+ * mark as an auto-disable does: events meanwhile are recorded SKIPPED, to be redelivered if a user sets it
+ * ACTIVE again. Only a webhook still ACTIVE and unchanged since the copy the attempt was made with is disabled,
+ * by a write at the version read: a user's update while the attempt was on the wire (a status, a new URL) wins,
+ * and a user's DISABLED never becomes the service's. The attempt's outcome stands whatever happens here: a
+ * failure to disable is logged, never thrown, so it cannot fail (and re-send) the other deliveries of the message.
  */
 async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: string): Promise<void> {
   const now = deps.clock();
   try {
-    await deps.webhooks.setStatus(webhook, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'gone' } });
+    const current = await deps.webhooks.get(webhook.id);
+    if (!current || current.value.status !== 'ACTIVE' || current.value.lastUpdatedTimestamp !== webhook.lastUpdatedTimestamp) return;
+    if (!(await deps.webhooks.setStatus(current.value, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'gone' }, etag: current.etag }))) return;
     await deps.audit.append([
       { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
     ]);

@@ -89,6 +89,18 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     assert.equal(t.sender.sent.length, 1);
   });
 
+  it('a 410 answered to every event of one message disables once: one audit entry, one warning', async () => {
+    const t = setup();
+    const hook = makeWebhook();
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, { kind: 'response', status: 410, body: 'gone' });
+    await processEventMessage(t.deps, { events: [1, 2, 3, 4, 5].map(created) }, meta(t.clock.now));
+    assert.equal(t.sender.sent.length, 5);
+    assert.equal((await t.webhooks.get(hook.id))?.value.serviceDisabled?.reason, 'gone');
+    assert.equal(t.audit.entries.filter((entry) => entry.action === 'disable').length, 1);
+    assert.equal(t.warnings.filter((warning) => warning.includes(`webhook ${hook.id} disabled`)).length, 1);
+  });
+
   it('once a manager sets it ACTIVE, redeliver since a time sends every FAILED and SKIPPED delivery once, and refuses while it is not ACTIVE', async () => {
     const t = setup(2_000);
     const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
