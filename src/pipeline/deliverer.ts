@@ -204,22 +204,29 @@ export function claimFor(deps: DelivererDeps, delivery: Delivery, attempt: numbe
 /** Claims, makes and records one attempt; answers the recorded record, or undefined if another writer got there first. */
 export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, claimed: Versioned<Delivery>, message: DeliveryMessage): Promise<Delivery | undefined> {
   const settled = await attemptDelivery(deps, webhook, claimed.value, message);
-  let etag = claimed.etag;
+  const [written] = await deps.deliveries.replace([{ value: settled, etag: claimed.etag }]);
+  if (written !== undefined) return settled;
+  return (await recordOverRewrite(deps, settled, claimed.value, message.attempt)) ? settled : undefined;
+}
+
+/**
+ * Records an attempt's outcome (`settled`) after its write at the claim's version failed; answers whether it
+ * was recorded. A redeliver may rewrite the record while the attempt is on the wire; as long as the record
+ * still holds this attempt's own claim (attempt and expiry, as `claimed` wrote it), the outcome is ours to
+ * record (losing it would send the attempt again). A claim for the same attempt taken by another message (ours
+ * expired while it waited for a permit) is theirs: an attempt held back here, recorded over it, would drop the
+ * outcome of theirs and send it again.
+ */
+export async function recordOverRewrite(deps: DelivererDeps, settled: Delivery, claimed: Delivery, attempt: number): Promise<boolean> {
   for (;;) {
-    const [written] = await deps.deliveries.replace([{ value: settled, etag }]);
-    if (written !== undefined) return settled;
-    // A redeliver may rewrite the record while the attempt is on the wire; as long as the record still holds
-    // this message's own claim, the outcome is ours to record (losing it would send the attempt again). A claim
-    // for the same attempt taken by another message (ours expired while it waited for a permit) is theirs: an
-    // attempt held back here, recorded over it, would drop the outcome of theirs and send it again.
     const current = await deps.deliveries.get(settled.id);
-    const ours = claimed.value.claim;
     const claim = current?.value.claim;
-    if (!current || !claim || claim.attempt !== message.attempt || claim.expiresAt !== ours?.expiresAt || current.value.attempts >= message.attempt) {
-      deps.log.warn(`delivery ${settled.id} changed while attempt ${message.attempt} was made; its outcome was not recorded`);
-      return undefined;
+    if (!current || !claim || claim.attempt !== attempt || claim.expiresAt !== claimed.claim?.expiresAt || current.value.attempts >= attempt) {
+      deps.log.warn(`delivery ${settled.id} changed while attempt ${attempt} was made; its outcome was not recorded`);
+      return false;
     }
-    etag = current.etag;
+    const [written] = await deps.deliveries.replace([{ value: settled, etag: current.etag }]);
+    if (written !== undefined) return true;
   }
 }
 

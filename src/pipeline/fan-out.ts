@@ -7,7 +7,7 @@ import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, recordOverRewrite, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, type Delivery } from './delivery.js';
 import { buildPayload } from '../outbound/payload.js';
 import { watchFailures } from './auto-disable.js';
@@ -295,10 +295,12 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
   const attempts = steps.flatMap((step) => (step.kind === 'attempt' ? [step] : []));
   const settled = await Promise.all(attempts.map((step) => attemptDelivery(deps, step.webhook, step.record, { ...first, delivery_id: step.record.id })));
   const written = await deps.deliveries.replace(settled.map((value, index) => ({ value, etag: attempts[index]?.etag ?? '' })));
-  written.forEach((etag, index) => {
-    if (etag === undefined) deps.log.warn(`delivery ${settled[index]?.id ?? ''} changed while its first attempt was made; its outcome was not recorded`);
+  // A record rewritten while its first attempt was on the wire (a redeliver) still takes the outcome if it holds the claim.
+  const recorded = await mapWithLimit(settled, 16, async (value, index) => {
+    const step = attempts[index];
+    return written[index] !== undefined || (step !== undefined && (await recordOverRewrite(deps, value, step.record, 1)));
   });
-  const outcomes = new Map(settled.filter((_, index) => written[index] !== undefined).map((delivery) => [delivery.id, delivery]));
+  const outcomes = new Map(settled.filter((_, index) => recorded[index]).map((delivery) => [delivery.id, delivery]));
   for (const delivery of outcomes.values()) reportFirstSuccess(deps, undefined, delivery, insertedAt);
   planned.forEach(({ match }, index) => {
     if (steps[index]?.kind === 'none' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);

@@ -125,6 +125,25 @@ describe('one send per attempt', () => {
     assert.equal(sender.sent.length, 2, 'the first attempt and the one the redeliver brought forward, once');
   });
 
+  it('a redeliver written while a first attempt of the fan-out is on the wire neither loses its outcome nor sends it again', async () => {
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000]);
+    await webhooks.insert(makeWebhook());
+    const release = holdSends(sender);
+    const fanOut = processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const [id] = [...deliveries.rows.keys()];
+    await redeliver({ ...deps, newId: () => 'fresh' }, admin, { delivery_id: id });
+    release();
+    await fanOut;
+    assert.equal(deliveries.rows.get(id ?? '')?.status, 'SUCCEEDED', 'the outcome of the attempt on the wire is recorded');
+    clock.advance(300_000);
+    for (let items = deliveryQueue.drain(); items.length > 0; items = deliveryQueue.drain()) {
+      for (const item of items) await processDeliveryMessage(deps, item.body as DeliveryMessage);
+      clock.advance(300_000);
+    }
+    assert.equal(sender.sent.length, 1, 'sent once');
+  });
+
   it('two runs of one event message at the same time send each delivery once', async () => {
     const { deps, webhooks, sender, deliveries, clock } = pipelineDeps();
     for (let index = 0; index < 5; index += 1) await webhooks.insert(makeWebhook());
