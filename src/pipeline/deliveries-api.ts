@@ -149,7 +149,7 @@ export async function redeliver(deps: DelivererDeps & { newId: () => string }, p
   if (webhook.status !== 'ACTIVE') {
     throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
   }
-  const pending = await mapWithLimit(targets, REDELIVER_CONCURRENCY, (id) => markForRedelivery(deps, id));
+  const pending = await mapWithLimit(targets, REDELIVER_CONCURRENCY, (id) => markForRedelivery(deps, id, !('delivery_id' in input)));
   if ('delivery_id' in input && pending[0] === undefined) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
   const marked = pending.flatMap((delivery) => (delivery ? [delivery] : []));
   await enqueueNextSteps(deps, marked);
@@ -174,12 +174,17 @@ async function redeliverable(deps: DelivererDeps, webhookId: string, sinceTimest
     .map((delivery) => delivery.id);
 }
 
-/** Writes one record's redelivery at the version read, re-reading on a race; undefined if it is gone. */
-async function markForRedelivery(deps: DelivererDeps & { newId: () => string }, id: string): Promise<Delivery | undefined> {
+/**
+ * Writes one record's redelivery at the version read, re-reading on a race; undefined if it is gone. With
+ * `listedAsMissed` (the since-a-time form), a record that SUCCEEDED since it was listed is left alone: a
+ * concurrent redeliver already brought it, and sending it again would deliver the event twice.
+ */
+async function markForRedelivery(deps: DelivererDeps & { newId: () => string }, id: string, listedAsMissed: boolean): Promise<Delivery | undefined> {
   for (;;) {
     const found = await deps.deliveries.get(id);
     if (!found) return undefined;
     const current = found.value;
+    if (listedAsMissed && current.status === 'SUCCEEDED') return undefined;
     const scheduled = current.status === 'PENDING' || current.status === 'RETRYING';
     const marked: Delivery = {
       ...current,

@@ -125,6 +125,38 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     assert.ok([...t.deliveries.rows.values()].every((record) => record.status === 'SUCCEEDED'));
   });
 
+  it('two redelivers since a time racing: a delivery the first one already brought to SUCCEEDED is not sent again by the second', async () => {
+    const t = setup();
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    const since = t.clock.now;
+    t.sender.answer(hook.id, failing);
+    for (const version of [1, 2, 3]) await t.publish(version);
+    await t.drainRetries();
+    assert.ok([...t.deliveries.rows.values()].every((record) => record.status === 'FAILED'));
+    t.sender.answer(hook.id, ok);
+    const sentBefore = t.sender.sent.length;
+    // The second call lists the FAILED deliveries, then the first call redelivers them and the worker sends
+    // them, and only then does the second call mark what it listed.
+    let first: string[] = [];
+    const racing = Object.assign(Object.create(t.deliveries) as typeof t.deliveries, {
+      list: async (query: Parameters<typeof t.deliveries.list>[0]) => {
+        const listed = await t.deliveries.list(query);
+        if (query.status === 'SKIPPED' && first.length === 0) {
+          first = (await redeliver(t.deps, manager, { webhook_id: hook.id, since_timestamp: since })).delivery_ids;
+          await t.drainRetries();
+        }
+        return listed;
+      },
+    });
+    const second = await redeliver({ ...t.deps, deliveries: racing }, manager, { webhook_id: hook.id, since_timestamp: since });
+    await t.drainRetries();
+    assert.equal(first.length, 3);
+    assert.deepEqual(second.delivery_ids, [], 'nothing left FAILED to redeliver');
+    const resent = t.sender.sent.slice(sentBefore).map((sent) => sent.messageId).sort();
+    assert.deepEqual(resent, [...first].sort(), 'each delivery sent once');
+  });
+
   it('refuses bad redeliver parameters naming the field', async () => {
     const t = setup();
     const hook = makeWebhook();
