@@ -3,7 +3,7 @@
 // WEBHOOKS_SECRET_KEY; it only rewrites rows sealed with another key, each only if unchanged meanwhile, so it
 // is safe to run again and beside live traffic. Settings come from the environment, else local.settings.json.
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { applyLocalSettings } from '../src/local/settings.js';
 import { createStorageClients } from '../src/storage/azure-clients.js';
 import { TABLES } from '../src/storage/names.js';

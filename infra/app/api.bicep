@@ -56,7 +56,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 
 var keyVaultReference = 'VaultName=${keyVaultName}'
 
-// The app settings, exactly the settings src/config.ts reads (the consistency test holds the code to them).
+// The app settings, exactly the settings src/config/config.ts reads (the consistency test holds the code to them).
 var appSettings = {
   // Identity-based storage for the host's triggers and the app's SDK clients alike.
   AzureWebJobsStorage__credential: 'managedidentity'

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError } from '../shared/errors.js';
 import type { Authenticator, Principal } from './principal.js';
 
 /** Reads `Authorization: Bearer <token>` and resolves the principal, or fails with 401/403. */

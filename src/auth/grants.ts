@@ -1,7 +1,7 @@
-import type { Role } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
-const ROLE_NAMES: readonly Role[] = ['admin', 'manager', 'publisher'];
+export type Role = 'admin' | 'manager' | 'publisher';
+export const ROLES: readonly Role[] = ['admin', 'manager', 'publisher'];
 
 /**
  * What a principal may do: a role, for every model or only for the models its patterns match. A pattern is
@@ -35,8 +35,8 @@ export function readGrantSpec(text: string, start: number, setting: string, wher
   let end = start;
   while (end < text.length && /[a-z]/i.test(text.charAt(end))) end += 1;
   const role = text.slice(start, end);
-  if (!ROLE_NAMES.includes(role as Role)) {
-    throw new ConfigError(`${setting}: ${where} must start with a role, one of ${ROLE_NAMES.join(', ')}, optionally followed by [model patterns]`, setting);
+  if (!ROLES.includes(role as Role)) {
+    throw new ConfigError(`${setting}: ${where} must start with a role, one of ${ROLES.join(', ')}, optionally followed by [model patterns]`, setting);
   }
   if (text.charAt(end) !== '[') return { role: role as Role, end };
   const close = text.indexOf(']', end + 1);

@@ -1,8 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
 import { fetch } from 'undici';
-import type { Role } from '../config.js';
-import { errorMessage } from '../errors.js';
-import type { Grant, GrantSpec } from './grants.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Grant, GrantSpec, Role } from './grants.js';
 import { principalWith, type AuthResult, type Authenticator } from './principal.js';
 
 /** The app roles of the API registration, and the service role each stands for. */

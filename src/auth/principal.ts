@@ -1,5 +1,4 @@
-import type { Role } from '../config.js';
-import type { Grant } from './grants.js';
+import type { Grant, Role } from './grants.js';
 
 /** Who is calling. `id` is safe to log and audit: it never holds a token. */
 export interface Principal {

@@ -1,7 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { StaticToken } from '../config.js';
-import type { Grant } from './grants.js';
+import type { Grant, GrantSpec } from './grants.js';
 import { principalWith, type AuthResult, type Authenticator } from './principal.js';
+
+/** A `WEBHOOKS_AUTH_TOKENS` entry: its role, the model patterns it is limited to (if any), and the token. */
+export interface StaticToken extends GrantSpec {
+  token: string;
+}
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 

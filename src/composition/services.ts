@@ -1,7 +1,7 @@
 import { ChainAuthenticator, StaticTokenAuthenticator } from '../auth/static-tokens.js';
 import { OidcAuthenticator } from '../auth/oidc.js';
 import type { Authenticator } from '../auth/principal.js';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { DelivererDeps } from '../pipeline/deliverer.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
@@ -10,11 +10,11 @@ import { JobTargetSender } from '../outbound/job-target-sender.js';
 import { OriginGate } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
-import { systemResolver, type Resolver, type TargetPolicy } from '../outbound/target-policy.js';
+import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
 import { RateLimiter } from '../http/rate-limiter.js';
-import { Semaphore } from '../limit.js';
-import { randomHexId, systemClock, type Clock } from '../ids.js';
+import { Semaphore } from '../shared/limit.js';
+import { randomHexId, systemClock, type Clock } from '../shared/ids.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from '../pipeline/retention.js';
 import type { CountableQueue } from '../pipeline/poison-queues.js';
@@ -33,7 +33,7 @@ import { TableWebhookStore } from '../storage/table-webhook-store.js';
 import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
 import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;

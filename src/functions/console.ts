@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
-import type { ConsoleSignIn } from '../config.js';
-import { ApiError, ConfigError } from '../errors.js';
+import type { ConsoleSignIn } from '../config/config.js';
+import { ApiError, ConfigError } from '../shared/errors.js';
 import { errorResponse, settingsUnavailable, type ServicesProvider } from './http-endpoint.js';
 
 /** The page's own file, and the one asset that is not a file: the public sign-in configuration. */

@@ -3,7 +3,7 @@ import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-a
 import { processDeliveryMessage, type DeliveryMessage } from '../pipeline/deliverer.js';
 import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
 import { publishEvents } from '../pipeline/publish-events.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../shared/errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
 import { loggerOf } from '../telemetry/logger.js';

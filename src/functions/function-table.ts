@@ -1,6 +1,6 @@
 import type { HttpHandler, HttpMethod, StorageQueueHandler, TimerHandler } from '@azure/functions';
-import { SETTINGS } from '../config.js';
-import { ApiError } from '../errors.js';
+import { SETTINGS } from '../config/config.js';
+import { ApiError } from '../shared/errors.js';
 import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './event-functions.js';
 import { errorResponse, type ServicesProvider } from './http-endpoint.js';
 import { consoleHandler } from './console.js';

@@ -1,5 +1,5 @@
 import type { HttpHandler, HttpRequest } from '@azure/functions';
-import { ApiError, errorMessage } from '../errors.js';
+import { ApiError, errorMessage } from '../shared/errors.js';
 import type { Services } from '../composition/services.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
 

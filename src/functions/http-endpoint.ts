@@ -1,7 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { authorizeRequest } from '../auth/authorize-request.js';
 import type { Principal } from '../auth/principal.js';
-import { ApiError, ConfigError, errorMessage } from '../errors.js';
+import { ApiError, ConfigError, errorMessage } from '../shared/errors.js';
 import { checkBodyHeaders, readJsonBody } from '../http/read-body.js';
 import type { JsonValue } from '../http/parse-json.js';
 import { loggerOf, type Logger } from '../telemetry/logger.js';

@@ -1,5 +1,5 @@
 import type { FunctionResult, HttpHandler, InvocationContext } from '@azure/functions';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { errorResponse, logSettingsError, settingsUnavailable, type ServicesProvider } from './http-endpoint.js';
 
 /** The settings problem behind a failure to build the services, if that is what it was. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 
 /**
  * Per-principal token buckets, per instance. A burst of `capacity` requests is allowed, refilled evenly over

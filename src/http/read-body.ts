@@ -1,5 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../shared/errors.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './parse-json.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;

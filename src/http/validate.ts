@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 
 const pathOf = (path: readonly PropertyKey[]): string =>
   path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseTimeSpan } from '../duration.js';
+import { parseTimeSpan } from '../config/duration.js';
 
 /** The queue settings of host.json, with the Functions host's defaults. */
 export interface QueueHostSettings {

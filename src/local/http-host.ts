@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { RegisteredFunction, RpcHttpData } from './worker-core.js';
 import { hostRouteTable } from './route-template.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** The host's own request size limit (Kestrel's 100 MB in the Functions host), refused before anything is read. */
 export const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;

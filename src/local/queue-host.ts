@@ -4,7 +4,7 @@ import { onEnqueued } from '../storage/enqueue-signal.js';
 import type { QueueHostSettings } from './host-json.js';
 import type { HostLog } from './http-host.js';
 import type { RegisteredFunction, RpcTypedData } from './worker-core.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** The host receives with a 10-minute visibility (its lease) and renews it while the function runs. */
 export const HOST_LEASE_MS = 10 * 60_000;

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { parseStorageSettings, SETTINGS } from '../config.js';
+import { parseStorageSettings, SETTINGS } from '../config/config.js';
 import { ROUTE_PREFIX } from '../functions/function-table.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage } from '../shared/errors.js';
 import { ensureStorage, getAppServices } from '../composition/services.js';
 import { createStorageClients, DEFAULT_AZURITE, type StorageClients } from '../storage/azure-clients.js';
 import { poisonQueueOf } from '../pipeline/queues.js';

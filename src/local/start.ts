@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../errors.js';
-import { parseDuration } from '../duration.js';
+import { ConfigError } from '../shared/errors.js';
+import { parseDuration } from '../config/duration.js';
 import { buildConsole } from './console-build.js';
 import { startRuntime } from './runtime.js';
 import { applyLocalSettings, ensureLocalSettings } from './settings.js';

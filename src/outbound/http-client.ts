@@ -1,9 +1,9 @@
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
-import { errorMessage } from '../errors.js';
-import { isIpLiteral } from './blocked-addresses.js';
+import { errorMessage } from '../shared/errors.js';
+import { isIpLiteral } from '../webhooks/blocked-addresses.js';
 import { parseRetryAfter, type AttemptResult } from './classify-outcome.js';
-import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from './target-policy.js';
+import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 
 export interface OutboundRequest {
   url: string;

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { classifyAttempt, type AttemptResult, type Outcome } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
@@ -6,8 +6,8 @@ import { redactSecrets } from './redact.js';
 import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';
 import { USER_AGENT } from './sign-payload.js';
 import type { TargetSender } from './target-sender.js';
-import { parseTargetUrl, type TargetPolicy } from './target-policy.js';
-import { errorMessage } from '../errors.js';
+import { parseTargetUrl, type TargetPolicy } from '../webhooks/target-policy.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** How long what `jobs/get` said about a job is trusted: a changed job is picked up within this time. */
 export const JOB_SHAPE_TTL_MS = 60_000;

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 import type { AttemptResult } from './classify-outcome.js';
 
 /** Consecutive connection failures to one origin that open its circuit. */

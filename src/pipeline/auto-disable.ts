@@ -1,5 +1,5 @@
-import { errorMessage } from '../errors.js';
-import { mapWithLimit } from '../limit.js';
+import { errorMessage } from '../shared/errors.js';
+import { mapWithLimit } from '../shared/limit.js';
 import { describeTargetOrigin } from '../webhooks/webhook.js';
 import type { DelivererDeps } from './deliverer.js';
 import type { Delivery } from './delivery.js';

@@ -1,11 +1,11 @@
-import { errorMessage } from '../errors.js';
-import type { Clock } from '../ids.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Clock } from '../shared/ids.js';
 import type { Logger } from '../telemetry/logger.js';
 import { noopMetrics, type DeliveryOutcome, type Metrics } from '../telemetry/metrics.js';
 import type { AuditLog } from '../webhooks/audit-log.js';
 import type { DeliveryStore } from './delivery-store.js';
 import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
-import { mapWithLimit, type Semaphore } from '../limit.js';
+import { mapWithLimit, type Semaphore } from '../shared/limit.js';
 import type { MessageQueue } from './queues.js';
 import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from '../outbound/classify-outcome.js';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { ApiError, invalidParameter } from '../errors.js';
+import { ApiError, invalidParameter } from '../shared/errors.js';
 import { parseWith } from '../http/validate.js';
 import { managedModels, requireRole } from '../webhooks/permissions.js';
 import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
-import { mapWithLimit } from '../limit.js';
+import { mapWithLimit } from '../shared/limit.js';
 import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
 import type { DeliveryPage } from './delivery-store.js';
 import { DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';

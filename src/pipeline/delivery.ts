@@ -1,4 +1,4 @@
-import { sha256Hex } from '../ids.js';
+import { sha256Hex } from '../shared/ids.js';
 import type { EventName } from '../webhooks/events.js';
 
 /** SKIPPED: recorded, not sent, while the service had the webhook disabled; redeliver sends it. */

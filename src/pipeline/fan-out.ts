@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
-import { mapWithLimit } from '../limit.js';
+import { mapWithLimit } from '../shared/limit.js';
 import type { AuditEntry } from '../webhooks/audit-log.js';
 import type { ClaimAnswer, EventClaims } from './event-claims.js';
 import { QUEUES, type MessageQueue } from './queues.js';

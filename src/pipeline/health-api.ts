@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 import { parseWith } from '../http/validate.js';
 import { requireRole } from '../webhooks/permissions.js';
 import { idOnlySchema, isWellFormedWebhookId } from '../webhooks/schemas.js';

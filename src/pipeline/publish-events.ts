@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { invalidParameter } from '../errors.js';
-import type { Clock } from '../ids.js';
+import { invalidParameter } from '../shared/errors.js';
+import type { Clock } from '../shared/ids.js';
 import { parseWith, type FieldNamer } from '../http/validate.js';
 import type { MessageQueue } from './queues.js';
 import { EVENT_NAMES } from '../webhooks/events.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** What one purge did: entities deleted, storage requests made, and whether its expired range is now empty. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 import type { ScopePage, WebhookStore } from '../webhooks/webhook-store.js';
 import type { Webhook } from '../webhooks/webhook.js';
 

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
-import { invalidParameter } from '../errors.js';
-import type { IdSource } from '../ids.js';
+import { invalidParameter } from '../shared/errors.js';
+import type { IdSource } from '../shared/ids.js';
 import { parseWith } from '../http/validate.js';
 import { requireRole } from '../webhooks/permissions.js';
 import { testWebhookSchema } from '../webhooks/schemas.js';
@@ -9,7 +9,7 @@ import type { DelivererDeps } from './deliverer.js';
 import { buildPayload } from '../outbound/payload.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { sampleEvent } from './sample-event.js';
-import { targetUnreachable } from '../outbound/target-policy.js';
+import { targetUnreachable } from '../webhooks/target-policy.js';
 
 export interface TestCallResult {
   status_code: number;

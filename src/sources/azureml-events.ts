@@ -1,4 +1,4 @@
-import { ApiError, errorMessage } from '../errors.js';
+import { ApiError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { QUEUES, type MessageQueue } from '../pipeline/queues.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 import { parseWith } from '../http/validate.js';
 import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { EVENT_NAMES } from '../webhooks/events.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 import { parseWith } from '../http/validate.js';
 import type { SourcedEvent } from '../pipeline/publish-events.js';
 import type { Stage } from '../webhooks/events.js';

@@ -1,5 +1,5 @@
-import type { MlflowIngestConfig } from '../config.js';
-import { ApiError } from '../errors.js';
+import type { MlflowIngestConfig } from '../config/config.js';
+import { ApiError } from '../shared/errors.js';
 import { parseJsonBytes } from '../http/read-body.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';

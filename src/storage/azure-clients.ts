@@ -1,8 +1,8 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import type { StorageSettings } from '../config.js';
-import { DEV_STORAGE } from '../config.js';
+import type { StorageSettings } from '../config/config.js';
+import { DEV_STORAGE } from '../config/config.js';
 
 /** Azurite's well-known development account. */
 export const DEV_ACCOUNT = 'devstoreaccount1';

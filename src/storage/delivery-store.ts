@@ -5,9 +5,9 @@ import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, Del
 import type { EventName } from '../webhooks/events.js';
 import { dayKeyOf, startOfDayKey, timestampFromInverted } from './key-encoding.js';
 import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 import { addPurges, anyWhere, chunkOperations, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
-import { mapWithLimit } from '../limit.js';
+import { mapWithLimit } from '../shared/limit.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { Versioned } from '../webhooks/webhook-store.js';
 

@@ -1,5 +1,5 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import { sha256Hex } from '../ids.js';
+import { sha256Hex } from '../shared/ids.js';
 import { dayKeyOf } from './key-encoding.js';
 import { purgeWhere, type PurgeResult } from './purge.js';
 import { DEDUP_WINDOW_MS, EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../pipeline/event-claims.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter } from '../shared/errors.js';
 
 /** Keyset position: the partition and row key of the last item returned; `q` names the listing, where it matters. */
 export interface Cursor {

@@ -6,7 +6,7 @@ import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../webhooks/webhook-store.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../shared/errors.js';
 
 type WebhookEntity = {
   partitionKey: string;

@@ -1,4 +1,4 @@
-import type { Clock } from '../ids.js';
+import type { Clock } from '../shared/ids.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** How often one unreadable webhook is logged and counted again by one instance, and how long a scan is reused. */

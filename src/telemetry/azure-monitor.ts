@@ -1,6 +1,6 @@
 import { metrics } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../shared/errors.js';
 import { noopMetrics, openTelemetryMetrics, type Metrics } from './metrics.js';
 
 const CONNECTION_STRING = 'APPLICATIONINSIGHTS_CONNECTION_STRING';

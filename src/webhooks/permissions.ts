@@ -1,6 +1,5 @@
-import type { Role } from '../config.js';
-import { ApiError } from '../errors.js';
-import { describeGrant, matchesPattern, type Grant } from '../auth/grants.js';
+import { ApiError } from '../shared/errors.js';
+import { describeGrant, matchesPattern, type Grant, type Role } from '../auth/grants.js';
 import type { Principal } from '../auth/principal.js';
 
 /**

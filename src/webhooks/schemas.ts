@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EVENT_NAMES, isEventName, type EventName } from './events.js';
 import { WEBHOOK_STATUSES } from './webhook.js';
-import { hasLoneSurrogate } from '../ids.js';
+import { hasLoneSurrogate } from '../shared/ids.js';
 
 export const MAX_MODEL_NAME_CHARS = 256;
 export const MAX_DESCRIPTION_CHARS = 1000;

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
-import { ApiError, invalidParameter } from '../errors.js';
-import type { Clock, IdSource } from '../ids.js';
-import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from '../outbound/target-policy.js';
+import { ApiError, invalidParameter } from '../shared/errors.js';
+import type { Clock, IdSource } from '../shared/ids.js';
+import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from './target-policy.js';
 import type { AuditAction, AuditLog } from './audit-log.js';
 import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from './webhook-store.js';
 import { parseWith } from '../http/validate.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GuardedHttpClient, type HttpClientOptions } from '../../src/outbound/http-client.js';
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
-import { assertResolvesToAllowed, systemResolver, type Resolver } from '../../src/outbound/target-policy.js';
+import { assertResolvesToAllowed, systemResolver, type Resolver } from '../../src/webhooks/target-policy.js';
 import { answer, hang, resetConnection, startReceiver } from '../support/receiver.js';
 import { fakeResolver } from '../support/deps.js';
 

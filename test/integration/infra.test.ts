@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, cpSync, appendFileSync, existsSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { AZURE_APP_SETTINGS } from '../../src/config.js';
+import { AZURE_APP_SETTINGS } from '../../src/config/config.js';
 import { LAG_SAMPLE_ATTRIBUTE, METRIC_NAMES } from '../../src/telemetry/metrics.js';
 import { ALL_QUEUES, ALL_TABLES } from '../../src/storage/names.js';
 import { parse as parseYaml } from 'yaml';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Timer } from '@azure/functions';
 import { InvocationContext } from '../../src/local/functions-lib.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { poisonQueuesHandler } from '../../src/functions/maintenance-functions.js';
 import { METRIC_NAMES } from '../../src/telemetry/metrics.js';
 import { buildServices } from '../../src/composition/services.js';

@@ -1,5 +1,5 @@
 import type { Principal } from '../../src/auth/principal.js';
-import type { Resolver } from '../../src/outbound/target-policy.js';
+import type { Resolver } from '../../src/webhooks/target-policy.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../../src/webhooks/webhook-service.js';
 import { ManualClock, MemoryAuditLog, MemoryWebhookStore } from './memory.js';
 

@@ -4,7 +4,7 @@ import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
 import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
 import { TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
-import { Semaphore } from '../../src/limit.js';
+import { Semaphore } from '../../src/shared/limit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
 import { ManualClock, MemoryAuditLog, MemoryDeliveryStore, MemoryEventClaims, MemoryQueue, MemoryWebhookStore } from './memory.js';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAuthTokens } from '../../src/config.js';
+import { parseAuthTokens } from '../../src/config/config.js';
 import { stopChild } from '../../src/local/azurite.js';
 import { recordArtifact, recordSecrets } from './artifacts.js';
 

@@ -4,7 +4,7 @@ import { AutoDisableWatch } from '../../src/pipeline/auto-disable.js';
 import { redeliver } from '../../src/pipeline/deliveries-api.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/shared/errors.js';
 import { METRIC_NAMES } from '../../src/telemetry/metrics.js';
 import { updateWebhook } from '../../src/webhooks/webhook-service.js';
 import { admin, manager, webhookDeps } from '../support/deps.js';

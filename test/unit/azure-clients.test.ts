@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { parseStorageSettings } from '../../src/config.js';
+import { parseStorageSettings } from '../../src/config/config.js';
 import { azuriteConnectionString, createStorageClients, credentialFor, expandConnectionString } from '../../src/storage/azure-clients.js';
 
 describe('the one Azure client factory', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { whyBlocked } from '../../src/outbound/blocked-addresses.js';
+import { whyBlocked } from '../../src/webhooks/blocked-addresses.js';
 
 describe('blocked addresses', () => {
   const blocked: [string, RegExp][] = [

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { loadConfig, parseAuthTokens, parseRateLimit, parseRetrySchedule, parseStorageSettings } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
-import { parseDuration, parseTimeSpan } from '../../src/duration.js';
+import { loadConfig, parseAuthTokens, parseRateLimit, parseRetrySchedule, parseStorageSettings } from '../../src/config/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
+import { parseDuration, parseTimeSpan } from '../../src/config/duration.js';
 import { dayKeyOf } from '../../src/storage/key-encoding.js';
 
 const key = randomBytes(32).toString('base64');

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { HttpResponseInit } from '@azure/functions';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { consoleCsp, consoleHandler } from '../../src/functions/console.js';
 import { HttpRequest, InvocationContext } from '../../src/local/functions-lib.js';
 import type { Services } from '../../src/composition/services.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: randomBytes(32).toString('base64') };
 const entra = {

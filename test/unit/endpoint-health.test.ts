@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { deliveryIdOf, type AttemptRecord, type Delivery } from '../../src/pipeline/delivery.js';
 import { autoDisableDue, deriveHealth, toApiHealth } from '../../src/pipeline/endpoint-health.js';
 import { getEndpointHealth } from '../../src/pipeline/health-api.js';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/shared/errors.js';
 import { admin, manager, publisher } from '../support/deps.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 

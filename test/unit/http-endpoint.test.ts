@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { endpoint } from '../../src/functions/http-endpoint.js';
 import { HttpRequest, InvocationContext } from '../../src/local/functions-lib.js';
 import { buildServices } from '../../src/composition/services.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/shared/errors.js';
 import { cursorOf, decodePageToken, encodePageToken } from '../../src/storage/page-token.js';
 
 describe('page tokens', () => {

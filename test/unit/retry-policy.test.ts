@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
 import { delayBeforeAttempt } from '../../src/pipeline/retry-policy.js';
 import { parseRetryAfter } from '../../src/outbound/classify-outcome.js';
-import { parseRetrySchedule, DEFAULT_RETRY_SCHEDULE } from '../../src/config.js';
+import { parseRetrySchedule, DEFAULT_RETRY_SCHEDULE } from '../../src/config/config.js';
 
 const schedule = parseRetrySchedule(DEFAULT_RETRY_SCHEDULE);
 

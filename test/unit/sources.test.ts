@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAliasStages, DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig } from '../../src/config.js';
-import { ApiError } from '../../src/errors.js';
+import { parseAliasStages, DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig } from '../../src/config/config.js';
+import { ApiError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { noopMetrics } from '../../src/telemetry/metrics.js';
 import { publishCloudEvents } from '../../src/sources/cloudevents.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorizeRequest } from '../../src/auth/authorize-request.js';
 import { ChainAuthenticator, StaticTokenAuthenticator } from '../../src/auth/static-tokens.js';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/shared/errors.js';
 
 const tokens = new StaticTokenAuthenticator([
   { role: 'admin', token: 'admin-token-0123456789' },

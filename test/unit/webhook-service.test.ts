@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError, type ErrorCode } from '../../src/errors.js';
+import { ApiError, type ErrorCode } from '../../src/shared/errors.js';
 import { createWebhook, deleteWebhook, listWebhooks, updateWebhook } from '../../src/webhooks/webhook-service.js';
 import { admin, fakeResolver, manager, publisher, webhookDeps } from '../support/deps.js';
 import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';

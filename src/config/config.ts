@@ -1,7 +1,8 @@
-import { parseOidcGrants, readGrantSpec, type GrantSpec } from './auth/grants.js';
-import { ConfigError } from './errors.js';
+import { parseOidcGrants, readGrantSpec, ROLES, type GrantSpec, type Role } from '../auth/grants.js';
+import type { StaticToken } from '../auth/static-tokens.js';
+import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
-import { STAGES, type Stage } from './webhooks/events.js';
+import { STAGES, type Stage } from '../webhooks/events.js';
 
 /**
  * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
@@ -68,13 +69,6 @@ export const DEFAULT_CIRCUIT_COOLDOWN = '30s';
 export const DEV_STORAGE = 'UseDevelopmentStorage=true';
 export const DEFAULT_MLFLOW_ALIAS_STAGES = 'staging:Staging,production:Production,prod:Production,champion:Production,challenger:Staging,archived:Archived';
 
-export type Role = 'admin' | 'manager' | 'publisher';
-export const ROLES: readonly Role[] = ['admin', 'manager', 'publisher'];
-
-/** A `WEBHOOKS_AUTH_TOKENS` entry: its role, the model patterns it is limited to (if any), and the token. */
-export interface StaticToken extends GrantSpec {
-  token: string;
-}
 
 export const DEFAULT_OIDC_GRANTS_CLAIM = 'groups';
 

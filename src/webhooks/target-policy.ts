@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { ApiError, invalidParameter } from '../errors.js';
+import { ApiError, invalidParameter } from '../shared/errors.js';
 import { isIpLiteral, whyBlocked } from './blocked-addresses.js';
 
 export interface TargetPolicy {
