@@ -1,4 +1,4 @@
-import { parseOidcGrants, readGrantSpec, ROLES, type GrantSpec, type Role } from '../auth/grants.js';
+import { parseOidcGrants, readGrantSpec, ROLES, type GrantSpec } from '../auth/grants.js';
 import type { StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
