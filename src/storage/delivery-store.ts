@@ -206,10 +206,14 @@ export class TableDeliveryStore implements DeliveryStore {
     const pages = this.days.listEntities<{ partitionKey: string; rowKey: string }>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
     for await (const page of pages) {
       result = addPurges(result, { deleted: 0, requests: 1, done: true });
-      for (let start = 0; start < page.length; start += PARALLEL_DAYS) {
-        const group = page.slice(start, start + PARALLEL_DAYS);
-        const share = Math.floor((budget - result.deleted) / group.length);
-        if (share < 1) return { ...result, done: false };
+      for (let start = 0; start < page.length; ) {
+        // Fewer days at once when little budget is left, so each gets room for a record and its index row and
+        // a run moves on, however many days are behind.
+        const left = budget - result.deleted;
+        if (left < 1) return { ...result, done: false };
+        const group = page.slice(start, start + Math.min(PARALLEL_DAYS, Math.max(1, Math.floor(left / 2))));
+        start += group.length;
+        const share = Math.floor(left / group.length);
         const purged = await Promise.all(group.map((row) => this.purgeDay(row, cutoff, share)));
         result = purged.reduce(addPurges, result);
         if (!result.done) return result;

@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { PurgeResult } from '../pipeline/retention.js';
-import { isNotFound } from './rest-errors.js';
+import { isNotFound, isPreconditionFailed } from './rest-errors.js';
 
 export type { PurgeResult };
 
@@ -15,10 +15,18 @@ const PARALLEL_TRANSACTIONS = 8;
 
 type Key = { partitionKey: string; rowKey: string };
 
-/** One row to delete and the rows of its partition that go in the same transaction (its index rows). */
-type Doomed = { key: Key; companions: Key[] };
+/**
+ * One row to delete and the rows of its partition that go in the same transaction (its index rows); with an
+ * etag, a delete of the row alone is made only while it is still at the version read.
+ */
+type Doomed = { key: Key; etag?: string; companions: Key[] };
 
-/** What `purgeWhere` reads besides the keys, and the rows each match takes with it. */
+/**
+ * What `purgeWhere` reads besides the keys, and the rows each match takes with it. A row whose transaction
+ * fails because it changed since it was read (a redeliver set it PENDING and removed its index row, or it
+ * moved to another status's index row) is deleted alone only at the version read, so a row rewritten since is
+ * left for the next run, which reads it as it now stands.
+ */
 export interface PurgeCompanions {
   select: string[];
   of: (entity: Record<string, unknown> & Key) => Key[];
@@ -37,7 +45,13 @@ export async function purgeWhere(table: TableClient, filter: string, budget: num
   const pages = table.listEntities<Record<string, unknown> & Key>({ queryOptions: { filter, select } }).byPage({ maxPageSize: PAGE_SIZE });
   for await (const page of pages) {
     requests += 1;
-    const doomed = page.map((entity): Doomed => ({ key: { partitionKey: entity.partitionKey, rowKey: entity.rowKey }, companions: companions?.of(entity) ?? [] }));
+    const doomed = page.map(
+      (entity): Doomed => ({
+        key: { partitionKey: entity.partitionKey, rowKey: entity.rowKey },
+        ...(companions && typeof entity.etag === 'string' ? { etag: entity.etag } : {}),
+        companions: companions?.of(entity) ?? [],
+      }),
+    );
     const allowed: Doomed[][] = [];
     let planned = deleted;
     for (const chunk of chunkByPartition(doomed)) {
@@ -97,40 +111,65 @@ function chunkByPartition(items: readonly Doomed[]): Doomed[][] {
 const keysOf = (item: Doomed): Key[] => [item.key, ...item.companions];
 
 /**
- * One transaction; if another run deleted one of its entities first, each row goes again with its companions
- * (one transaction each), and what is still left, one entity at a time.
+ * An item's delete operations. A transaction cannot make a delete conditional (the SDK sends no If-Match for
+ * it), so in a transaction the companions are the guard: a record that left the status it was read with no
+ * longer has that index row, and the transaction fails on it.
+ */
+const deletesOf = (item: Doomed): TransactionAction[] => keysOf(item).map((key): TransactionAction => ['delete', key]);
+
+/**
+ * One transaction; if another writer got there first (another run deleted a row, or a row changed since it was
+ * read), each item goes again on its own (see `deleteItem`).
  */
 async function deleteChunk(table: TableClient, chunk: readonly Doomed[]): Promise<{ deleted: number; requests: number }> {
-  const keys = chunk.flatMap(keysOf);
+  const actions = chunk.flatMap(deletesOf);
   try {
-    if (keys.length === 1 && keys[0]) await table.deleteEntity(keys[0].partitionKey, keys[0].rowKey);
-    else await table.submitTransaction(keys.map((key): TransactionAction => ['delete', key]));
-    return { deleted: keys.length, requests: 1 };
+    const [only] = chunk;
+    if (actions.length === 1 && only) await table.deleteEntity(only.key.partitionKey, only.key.rowKey, only.etag ? { etag: only.etag } : {});
+    else await table.submitTransaction(actions);
+    return { deleted: actions.length, requests: 1 };
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (!isNotFound(error) && !isPreconditionFailed(error)) throw error;
   }
   let deleted = 0;
   let requests = 1;
   for (const item of chunk) {
-    if (item.companions.length > 0) {
-      requests += 1;
-      try {
-        await table.submitTransaction(keysOf(item).map((key): TransactionAction => ['delete', key]));
-        deleted += 1 + item.companions.length;
-        continue;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+    const count = await deleteItem(table, item);
+    deleted += count.deleted;
+    requests += count.requests;
+  }
+  return { deleted, requests };
+}
+
+/**
+ * One row and its companions after its chunk's transaction failed. A row changed since it was read stays (with
+ * its index rows), for the next run to read again. A row still at its version goes with its companions in one
+ * transaction, or alone if a companion is missing. A row already gone takes what is left of its companions.
+ * No step leaves an index row without its record, or a record without the index row it names.
+ */
+async function deleteItem(table: TableClient, item: Doomed): Promise<{ deleted: number; requests: number }> {
+  let requests = 0;
+  const attempt = async (run: () => Promise<unknown>): Promise<'done' | 'missing' | 'changed'> => {
+    requests += 1;
+    try {
+      await run();
+      return 'done';
+    } catch (error) {
+      if (isNotFound(error)) return 'missing';
+      if (isPreconditionFailed(error)) return 'changed';
+      throw error;
     }
-    for (const key of keysOf(item)) {
-      requests += 1;
-      try {
-        await table.deleteEntity(key.partitionKey, key.rowKey);
-        deleted += 1;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    }
+  };
+  if (item.companions.length > 0) {
+    const together = await attempt(() => table.submitTransaction(deletesOf(item)));
+    if (together === 'done') return { deleted: 1 + item.companions.length, requests };
+    if (together === 'changed') return { deleted: 0, requests };
+  }
+  const alone = await attempt(() => table.deleteEntity(item.key.partitionKey, item.key.rowKey, item.etag ? { etag: item.etag } : {}));
+  if (alone === 'changed') return { deleted: 0, requests };
+  let deleted = alone === 'done' ? 1 : 0;
+  if (alone === 'missing') {
+    for (const key of item.companions) if ((await attempt(() => table.deleteEntity(key.partitionKey, key.rowKey))) === 'done') deleted += 1;
   }
   return { deleted, requests };
 }

@@ -228,6 +228,26 @@ function statusIndexContract(name: string, make: () => Promise<Probe>): void {
   });
 }
 
+/** A table client that runs `before` once, just before its first transaction: a writer racing the caller. */
+function racedBeforeFirstTransaction(table: TableClient, before: () => Promise<void>): TableClient {
+  let raced = false;
+  return new Proxy(table, {
+    get(target, property) {
+      if (property === 'submitTransaction') {
+        return async (...args: Parameters<TableClient['submitTransaction']>) => {
+          if (!raced) {
+            raced = true;
+            await before();
+          }
+          return target.submitTransaction(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** A table client whose listings count the rows they read: records, and index rows (row keys starting with `~`). */
 function countingReads(table: TableClient, reads: Probe['reads']): TableClient {
   const count = (entity: { rowKey?: string }): void => {
@@ -282,6 +302,58 @@ describe('status index on Azurite and in memory', async () => {
             return { rowKey, status: held.status, attempts: held.attempts };
           }),
         ),
+    });
+  });
+  describe('retention racing a writer on the Table adapter', () => {
+    const raw = azurite.clients.table(TABLES.deliveries);
+    const days = azurite.clients.table(TABLES.deliveryDays);
+    const writer = new TableDeliveryStore(raw, days);
+    const cutoff = Date.UTC(1995, 0, 10);
+    const rawRows = async (webhookId: string): Promise<{ rowKey: string; status: string; attempts: number }[]> => {
+      const rows: { rowKey: string; status: string; attempts: number }[] = [];
+      for await (const entity of raw.listEntities<{ Status: string; Attempts: number }>({ queryOptions: { filter: `PartitionKey eq '${webhookId}'` } })) rows.push({ rowKey: entity.rowKey ?? '', status: entity.Status, attempts: entity.Attempts });
+      return rows;
+    };
+    const probe: Probe = { store: writer, reads: { records: 0, indexRows: 0 }, requests: () => undefined, raw: rawRows };
+    /** Retention whose first transaction comes just after `rewrite` changed the expired record it read. */
+    const purgeRacing = async (record: Delivery, rewrite: (current: Delivery) => Delivery[]): Promise<void> => {
+      const retention = new TableDeliveryStore(
+        racedBeforeFirstTransaction(raw, async () => {
+          for (const next of rewrite(record)) {
+            const found = await writer.get(record.id);
+            assert.ok(found);
+            assert.ok((await writer.replace([{ value: next, etag: found.etag }]))[0], 'the racing write lands');
+          }
+        }),
+        days,
+      );
+      await retention.purgeBefore(cutoff, 1000);
+    };
+
+    for (const alone of [true, false]) {
+      it(`keeps a FAILED record a redeliver set PENDING after retention read it (${alone ? 'alone' : 'in a transaction with others'})`, async () => {
+        const webhookId = newWebhook();
+        const [old, sibling] = [delivery(webhookId, cutoff - 5 * DAY, 'FAILED'), delivery(webhookId, cutoff - 5 * DAY + 1, 'SKIPPED')];
+        await writer.create(alone ? [old] : [old, sibling]);
+        await purgeRacing(old, (record) => [{ ...record, status: 'PENDING', nextScheduleIndex: 0 }]);
+        assert.equal((await writer.get(old.id))?.value.status, 'PENDING', 'the redelivered record is still there, to be sent');
+        assert.equal(await writer.get(sibling.id), undefined, 'the untouched expired record went');
+        await assertIndexExact(probe, webhookId, 'after retention raced a redeliver');
+      });
+    }
+
+    it('leaves no index row behind when the record changed status after retention read it', async () => {
+      const webhookId = newWebhook();
+      const old = delivery(webhookId, cutoff - 5 * DAY, 'SKIPPED');
+      await writer.create([old]);
+      // Replayed, then failed for good: SKIPPED, PENDING, FAILED, between retention's read and its delete.
+      await purgeRacing(old, (record) => [{ ...record, status: 'PENDING' }, { ...record, status: 'FAILED', attempts: 8 }]);
+      await assertIndexExact(probe, webhookId, 'after retention raced a status change');
+      for (let runs = 0; (await rawRows(webhookId)).length > 0; runs += 1) {
+        assert.ok(runs < 3, 'the next run removes the record and its index row');
+        await writer.purgeBefore(cutoff, 1000);
+        await assertIndexExact(probe, webhookId, `after the next run ${runs + 1}`);
+      }
     });
   });
   statusIndexContract('table', () => {
