@@ -181,18 +181,19 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 
   private async indexDays(deliveries: readonly Delivery[]): Promise<void> {
+    // Only recent days are trusted: retention may remove an old day's row at any time, and a record of an old
+    // event (a late retry, an old event_timestamp) must never be left without one. A day remembered while it
+    // was recent is old once the process has run on for a day or two, so recency is checked on use too.
+    const recent = dayKeyOf(Date.now() - DAY_MS);
     const missing = new Map<string, { partitionKey: string; rowKey: string }>();
     for (const delivery of deliveries) {
       const row = { partitionKey: dayKeyOf(delivery.eventTimestamp), rowKey: delivery.webhookId };
       const key = `${row.partitionKey}/${row.rowKey}`;
-      if (!this.knownDays.has(key)) missing.set(key, row);
+      if (row.partitionKey < recent || !this.knownDays.has(key)) missing.set(key, row);
     }
     if (missing.size === 0) return;
     await Promise.all([...missing.values()].map((row) => this.days.upsertEntity(row, 'Replace')));
     if (this.knownDays.size + missing.size > KNOWN_DAYS_LIMIT) this.knownDays.clear();
-    // Only recent days are remembered: retention may remove an old day's row at any time, and a record of an
-    // old event (a late retry, an old event_timestamp) must never be left without one.
-    const recent = dayKeyOf(Date.now() - DAY_MS);
     for (const [key, row] of missing) if (row.partitionKey >= recent) this.knownDays.add(key);
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import type { TableClient } from '@azure/data-tables';
 import { startCountingProxy } from '../../bench/storage-proxy.js';
 import { deliveryIdOf, type Delivery, type DeliverySummary } from '../../src/pipeline/delivery.js';
@@ -354,6 +354,29 @@ describe('status index on Azurite and in memory', async () => {
         await writer.purgeBefore(cutoff, 1000);
         await assertIndexExact(probe, webhookId, `after the next run ${runs + 1}`);
       }
+    });
+
+    it('writes the day row again for a record of a day it wrote long ago, once retention may have removed it', async () => {
+      const webhookId = newWebhook();
+      const day = Date.now() - 10 * DAY;
+      const longLived = new TableDeliveryStore(raw, days);
+      mock.timers.enable({ apis: ['Date'], now: day });
+      try {
+        await longLived.create([delivery(webhookId, day, 'SUCCEEDED')]);
+      } finally {
+        mock.timers.reset();
+      }
+      // Ten days on, retention empties that day and removes its row; then a late event of that day arrives.
+      await writer.purgeBefore(Date.now() - 2 * DAY, 1000);
+      const late = delivery(webhookId, day + 1000, 'FAILED');
+      await longLived.create([late]);
+      const listed = await writer.listAll({ status: 'FAILED', limit: 1000 });
+      assert.ok(
+        listed.deliveries.some((found) => found.id === late.id),
+        'the cross-webhook listing finds it',
+      );
+      await writer.purgeBefore(Date.now() - 2 * DAY, 1000);
+      assert.equal(await writer.get(late.id), undefined, 'and retention removes it');
     });
   });
   statusIndexContract('table', () => {
