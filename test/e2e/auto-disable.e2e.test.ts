@@ -4,7 +4,7 @@ import { TABLES } from '../../src/storage/names.js';
 import { testAzurite } from '../support/azurite.js';
 import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries, waitForRequests } from '../support/api-helpers.js';
 import { answer, startReceiver } from '../support/receiver.js';
-import { ADMIN_TOKEN, API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+import { ADMIN_TOKEN, API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, TEAM_MANAGER_TOKEN, testEnv, waitFor } from '../support/runtime-process.js';
 
 const MODEL = 'auto-disable-model';
 
@@ -37,6 +37,24 @@ describe('endpoint health and auto-disable end to end', async () => {
     assert.equal(unknown.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
     assert.equal((await health(id, PUBLISHER_TOKEN)).status, 403);
     assert.equal((await health(id, MANAGER_TOKEN)).status, 200);
+  });
+
+  it("refuses hostile ids naming 'id', answers a manager of another model 403 without figures, and a deleted webhook 404 to admins too", async () => {
+    for (const hostile of [`${id}&id=${id}`, 'x'.repeat(5000), `${id.toUpperCase()}`, `${id}%00`, '%27%20or%201%3D1', `..%2F${id}`]) {
+      const response = await runtime.api('GET', `${API}/webhooks/health?id=${hostile}`, { token: ADMIN_TOKEN });
+      assert.equal(response.status, 400, hostile);
+      assert.equal(response.json.error_code, 'INVALID_PARAMETER_VALUE', hostile);
+      assert.match(String(response.json.message), /'id'/, hostile);
+    }
+    const outsider = await health(id, TEAM_MANAGER_TOKEN);
+    assert.equal(outsider.status, 403);
+    assert.equal(outsider.json.error_code, 'PERMISSION_DENIED');
+    assert.equal(outsider.json.health, undefined);
+    const doomed = await createHook(runtime, { model_name: 'health-deleted', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
+    assert.equal((await runtime.api('DELETE', `${API}/delete`, { token: ADMIN_TOKEN, body: { id: doomed } })).status, 200);
+    const gone = await health(doomed);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.json.error_code, 'RESOURCE_DOES_NOT_EXIST');
   });
 
   it('disables a webhook whose attempts all failed for WEBHOOKS_AUTO_DISABLE_AFTER, with an AUTO_DISABLED audit entry and a warning', async () => {
