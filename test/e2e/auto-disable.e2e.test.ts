@@ -40,7 +40,7 @@ describe('endpoint health and auto-disable end to end', async () => {
   });
 
   it("refuses hostile ids naming 'id', answers a manager of another model 403 without figures, and a deleted webhook 404 to admins too", async () => {
-    for (const hostile of [`${id}&id=${id}`, 'x'.repeat(5000), `${id.toUpperCase()}`, `${id}%00`, '%27%20or%201%3D1', `..%2F${id}`]) {
+    for (const hostile of [`${id}&id=${id}`, 'x'.repeat(5000), id.toUpperCase(), `${id}%00`, '%27%20or%201%3D1', `..%2F${id}`]) {
       const response = await runtime.api('GET', `${API}/webhooks/health?id=${hostile}`, { token: ADMIN_TOKEN });
       assert.equal(response.status, 400, hostile);
       assert.equal(response.json.error_code, 'INVALID_PARAMETER_VALUE', hostile);

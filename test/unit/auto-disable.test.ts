@@ -61,6 +61,31 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     assert.equal(t.warnings.filter((warning) => warning.includes(`webhook ${hook.id} auto-disabled`)).length, 1);
   });
 
+  it('two processes checking the same failing webhook at once disable it once: one audit entry, one count, one warning', async () => {
+    const t = setup(2_000);
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, failing);
+    // Four events and two rounds of retries in a process that does not check: twelve failures over two seconds.
+    const { autoDisable: _watch, ...quiet } = t.deps;
+    await processEventMessage(quiet, { events: [1, 2, 3, 4].map(created) }, meta(t.clock.now));
+    const round = async (work: (message: DeliveryMessage, index: number) => Promise<void>) => {
+      const queued = t.deliveryQueue.drain();
+      t.clock.advance(Math.max(...queued.map((message) => message.delayMs)));
+      await Promise.all(queued.map((message, index) => work(message.body as DeliveryMessage, index)));
+    };
+    for (let rounds = 0; rounds < 2; rounds += 1) await round((message) => processDeliveryMessage(quiet, message));
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'ACTIVE');
+    // The next round, in two processes with a watch each: both check the webhook in the same instant.
+    const other = { ...t.deps, autoDisable: new AutoDisableWatch(2_000) };
+    await round((message, index) => processDeliveryMessage(index % 2 === 0 ? t.deps : other, message));
+    await t.drainRetries();
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'DISABLED');
+    assert.equal(t.audit.entries.filter((entry) => entry.action === 'AUTO_DISABLED').length, 1);
+    assert.equal(await t.recorded.sum(METRIC_NAMES.autoDisabled), 1);
+    assert.equal(t.warnings.filter((warning) => warning.includes(`webhook ${hook.id} auto-disabled`)).length, 1);
+  });
+
   it('records the events of a service-disabled webhook as SKIPPED without sending or enqueueing; a user-disabled one records nothing', async () => {
     const t = setup();
     const byService = makeWebhook({ status: 'DISABLED', serviceDisabled: { timestamp: 1, reason: 'auto_disable' } });
