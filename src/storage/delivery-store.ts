@@ -324,9 +324,9 @@ export class TableDeliveryStore implements DeliveryStore {
   async listAll(query: AllDeliveriesQuery): Promise<DeliveryPage> {
     const want = query.limit + 1;
     const found: DeliverySummary[] = [];
+    const after = listingCursorOf(query.pageToken, undefined, query.status);
     const oldest = await this.firstDayIn('', '~');
     if (oldest === undefined) return { deliveries: [] };
-    const after = listingCursorOf(query.pageToken, undefined, query.status);
     let day: string | undefined = after ? dayKeyOf(timestampFromInverted(after.r.slice(0, 13))) : await this.newestDay();
     while (day !== undefined && found.length < want) {
       const dayStart = startOfDayKey(day);

@@ -379,6 +379,16 @@ describe('status index on Azurite and in memory', async () => {
       assert.equal(await writer.get(late.id), undefined, 'and retention removes it');
     });
   });
+  it('refuses a page token that is not one, even with nothing to list (Table adapter and memory alike)', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const [records, days] = [azurite.clients.table(`emptydeliveries${suffix}`), azurite.clients.table(`emptydays${suffix}`)];
+    await Promise.all([records.createTable(), days.createTable()]);
+    const garbage = Buffer.from('not json at all').toString('base64url');
+    for (const store of [new TableDeliveryStore(records, days), new MemoryDeliveryStore()]) {
+      await assert.rejects(store.listAll({ pageToken: garbage, limit: 10 }), (error: Error) => /'page_token'/.test(error.message), store.constructor.name);
+      assert.deepEqual(await store.listAll({ limit: 10 }), { deliveries: [] }, `${store.constructor.name}: nothing to list`);
+    }
+  });
   statusIndexContract('table', () => {
     const reads = { records: 0, indexRows: 0 };
     const store = new TableDeliveryStore(countingReads(counted.table(TABLES.deliveries), reads), counted.table(TABLES.deliveryDays));
