@@ -4,6 +4,8 @@ import type { Authenticator } from '../auth/principal.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { DelivererDeps } from '../pipeline/deliverer.js';
+import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
+import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
@@ -63,7 +65,13 @@ export interface Services {
   /** Failed authentications per client: a tenth of the request budget (`WEBHOOKS_RATE_LIMIT`), then 429. */
   authFailures: RateLimiter;
   webhooks: WebhookDeps;
-  delivery: FanOutDeps & { newId: () => string };
+  testCall: TestCallDeps;
+  /** The deliveries calls (list, get, redeliver) and endpoint health. */
+  deliveries: DeliveriesApiDeps;
+  /** The `registry-events` worker: fan-out and first attempts. */
+  fanOut: FanOutDeps;
+  /** The `webhook-deliveries` worker: retries, redeliveries and deferred attempts. */
+  deliverer: DelivererDeps;
   publish: PublishDeps;
   /** `azureml-events-poison`, where the Azure ML source puts what it cannot read. */
   azureMlPoison: MessageQueue;
@@ -157,14 +165,16 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       defaultWorkspaceUrl: config.databricksWorkspaceUrl,
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
-    delivery: {
+    testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
+    deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
+    fanOut: {
       ...delivererDeps,
       claims,
       subscribers: new SubscriberLookup(webhookStore, clock),
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
       eventQueue,
-      newId: randomHexId,
     },
+    deliverer: delivererDeps,
     publish: { eventQueue, clock },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),

@@ -22,14 +22,14 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
     }
     return { status: 202, body: await publishEvents(s.publish, principal, await requiredObjectBody(request, "an event ('event', 'model_name', ...) or 'events'")) };
   }),
-  deliveries: endpoint(services, async ({ request, principal, services: s, log }) => ({
-    body: await listDeliveries({ ...s.delivery, log }, principal, await parametersOf(request)),
+  deliveries: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await listDeliveries(s.deliveries, principal, await parametersOf(request)),
   })),
-  delivery: endpoint(services, async ({ request, principal, services: s, log }) => ({
-    body: await getDelivery({ ...s.delivery, log }, principal, await parametersOf(request)),
+  delivery: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await getDelivery(s.deliveries, principal, await parametersOf(request)),
   })),
-  redeliver: endpoint(services, async ({ request, principal, services: s, log }) => ({
-    body: await redeliver({ ...s.delivery, log }, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
+  redeliver: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await redeliver(s.deliveries, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
   })),
 });
 
@@ -65,7 +65,7 @@ export const registryEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
     const s = await services();
-    const deps = { ...s.delivery, log: loggerOf(context) };
+    const deps = { ...s.fanOut, log: loggerOf(context) };
     const collisions = metadataCollisions(message);
     if (collisions.length > 0) {
       await poisonMessage(deps, messageText(message), `${metadataString(context, 'id')}: ${collisionReason(collisions)}`);
@@ -74,7 +74,7 @@ export const registryEventsHandler =
     await processEventMessage(deps, message, {
       id: metadataString(context, 'id'),
       dequeueCount: metadataNumber(context, 'dequeueCount'),
-      insertedAt: Date.parse(metadataString(context, 'insertionTime')) || s.delivery.clock(),
+      insertedAt: Date.parse(metadataString(context, 'insertionTime')) || s.fanOut.clock(),
       text: messageText(message),
     });
   };
@@ -95,7 +95,7 @@ export const webhookDeliveriesHandler =
     if (collisions.length > 0) {
       log.error(`delivery message moved to the poison queue: ${collisionReason(collisions)}`);
       await s.deliveriesPoison.sendText(messageText(message));
-      s.delivery.metrics?.messagePoisoned(QUEUES.deliveries);
+      s.deliverer.metrics?.messagePoisoned(QUEUES.deliveries);
       return;
     }
     const parsed = deliveryMessageSchema.safeParse(message);
@@ -103,5 +103,5 @@ export const webhookDeliveriesHandler =
       log.error(`unreadable delivery message; the host moves it to the poison queue after maxDequeueCount tries: ${messageText(message).slice(0, 200)}`);
       throw new Error('unreadable delivery message');
     }
-    await processDeliveryMessage({ ...s.delivery, log }, parsed.data satisfies DeliveryMessage, metadataNumber(context, 'dequeueCount'));
+    await processDeliveryMessage({ ...s.deliverer, log }, parsed.data satisfies DeliveryMessage, metadataNumber(context, 'dequeueCount'));
   };

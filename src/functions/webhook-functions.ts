@@ -12,8 +12,8 @@ export const webhookHandlers = (services: ServicesProvider): Record<'create' | '
   })),
   update: endpoint(services, async ({ request, principal, services: s }) => ({ body: await updateWebhook(s.webhooks, principal, await requiredObjectBody(request, "'id' and the fields to change ('description', 'events', 'status', 'http_url_spec' or 'job_spec')")) })),
   delete: endpoint(services, async ({ request, principal, services: s }) => ({ body: await deleteWebhook(s.webhooks, principal, await parametersOf(request)) })),
-  test: endpoint(services, async ({ request, principal, services: s, log }) => ({
-    body: await testWebhook({ ...s.delivery, log }, principal, await requiredObjectBody(request, "'id' (and optionally 'event')")),
+  test: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await testWebhook(s.testCall, principal, await requiredObjectBody(request, "'id' (and optionally 'event')")),
   })),
-  health: endpoint(services, async ({ request, principal, services: s }) => ({ body: await getEndpointHealth(s.delivery, principal, await parametersOf(request)) })),
+  health: endpoint(services, async ({ request, principal, services: s }) => ({ body: await getEndpointHealth(s.deliveries, principal, await parametersOf(request)) })),
 });

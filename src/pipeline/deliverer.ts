@@ -68,7 +68,7 @@ export function nextStepOf(delivery: Delivery, now: number): { message: Delivery
 }
 
 /** Enqueues the next step of each record that has one. Call it only after the records are written. */
-export async function enqueueNextSteps(deps: DelivererDeps, deliveries: readonly Delivery[]): Promise<void> {
+export async function enqueueNextSteps(deps: Pick<DelivererDeps, 'clock' | 'deliveryQueue'>, deliveries: readonly Delivery[]): Promise<void> {
   const now = deps.clock();
   await mapWithLimit(deliveries, ENQUEUE_CONCURRENCY, (delivery) => {
     const next = nextStepOf(delivery, now);

@@ -7,9 +7,25 @@ import { DEFAULT_LIST_RESULTS, maxResultsSchema, webhookIdSchema } from '../webh
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import { mapWithLimit } from '../shared/limit.js';
-import { enqueueNextSteps, type DelivererDeps } from './deliverer.js';
-import type { DeliveryPage } from './delivery-store.js';
+import type { Clock, IdSource } from '../shared/ids.js';
+import type { AuditLog } from '../webhooks/audit-log.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
+import { enqueueNextSteps } from './deliverer.js';
+import type { DeliveryPage, DeliveryStore } from './delivery-store.js';
 import { DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
+import type { MessageQueue } from './queues.js';
+
+/** What the deliveries calls (list, get, redeliver) use. */
+export interface DeliveriesApiDeps {
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
+  /** Where a redelivered record's next step goes. */
+  deliveryQueue: MessageQueue;
+  audit: AuditLog;
+  clock: Clock;
+  newId: IdSource;
+  defaultWorkspaceUrl?: string | undefined;
+}
 
 const listSchema = z.strictObject({
   webhook_id: webhookIdSchema.optional(),
@@ -57,7 +73,7 @@ const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').ma
  * One delivery with its attempts and payload. Its webhook's managers may read it; an admin may also read the
  * records of a deleted webhook, which are kept until retention removes them.
  */
-export async function getDelivery(deps: DelivererDeps, principal: Principal, input: unknown): Promise<ApiDeliveryDetail> {
+export async function getDelivery(deps: DeliveriesApiDeps, principal: Principal, input: unknown): Promise<ApiDeliveryDetail> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const { id } = parseWith(getSchema, input);
   const webhookId = webhookIdOfDelivery(id);
@@ -72,7 +88,7 @@ export async function getDelivery(deps: DelivererDeps, principal: Principal, inp
  * Checks the caller may read a webhook's delivery log: as its manager, or as an admin once it is deleted.
  * Answers whether the webhook still exists.
  */
-async function readableLog(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<boolean> {
+async function readableLog(deps: DeliveriesApiDeps, principal: Principal, webhookId: string, action: string): Promise<boolean> {
   try {
     await webhookFor(deps, principal, webhookId, action);
     return true;
@@ -82,10 +98,10 @@ async function readableLog(deps: DelivererDeps, principal: Principal, webhookId:
   }
 }
 
-const hasRecords = async (deps: DelivererDeps, webhookId: string): Promise<boolean> => (await deps.deliveries.list({ webhookId, limit: 1 })).deliveries.length > 0;
+const hasRecords = async (deps: DeliveriesApiDeps, webhookId: string): Promise<boolean> => (await deps.deliveries.list({ webhookId, limit: 1 })).deliveries.length > 0;
 
 /** The webhook a delivery call is about, with the caller's access to it checked. */
-async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
+async function webhookFor(deps: DeliveriesApiDeps, principal: Principal, webhookId: string, action: string): Promise<Webhook> {
   return (await findManagedWebhook(deps.webhooks, principal, webhookId, action)).value;
 }
 
@@ -93,7 +109,7 @@ async function webhookFor(deps: DelivererDeps, principal: Principal, webhookId: 
  * One webhook's deliveries (`webhook_id`), or every webhook's for an admin (deleted webhooks' too), newest
  * first, by `status` if given. The store refuses a page token of another listing rather than misreading it.
  */
-export async function listDeliveries(deps: DelivererDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
+export async function listDeliveries(deps: DeliveriesApiDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
   const query = parseWith(listSchema, input);
   const filter = {
@@ -132,7 +148,7 @@ function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page
  * scheduled) are messages for one attempt, which is claimed and sent once. The record is written at the version
  * read (re-read on a race) before the message is enqueued, so the worker never sees a stale status.
  */
-export async function redeliver(deps: DelivererDeps & { newId: () => string }, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
+export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
   const input = redeliverRequestOf(body ?? {}, deps.clock());
   let webhook: Webhook;
@@ -163,7 +179,7 @@ const REDELIVER_CONCURRENCY = 8;
  * The FAILED and SKIPPED deliveries of a webhook since a time, newest first, at most MAX_REDELIVER: each status
  * is listed on its own (the store answers a status from its index), and the two merged by id.
  */
-async function redeliverable(deps: DelivererDeps, webhookId: string, sinceTimestamp: number): Promise<string[]> {
+async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTimestamp: number): Promise<string[]> {
   const [failed, skipped] = await Promise.all(
     (['FAILED', 'SKIPPED'] as const).map(async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, limit: MAX_REDELIVER })).deliveries),
   );
@@ -179,7 +195,7 @@ async function redeliverable(deps: DelivererDeps, webhookId: string, sinceTimest
  * `listedAsMissed` (the since-a-time form), a record that SUCCEEDED since it was listed is left alone: a
  * concurrent redeliver already brought it, and sending it again would deliver the event twice.
  */
-async function markForRedelivery(deps: DelivererDeps & { newId: () => string }, id: string, listedAsMissed: boolean): Promise<Delivery | undefined> {
+async function markForRedelivery(deps: DeliveriesApiDeps, id: string, listedAsMissed: boolean): Promise<Delivery | undefined> {
   for (;;) {
     const found = await deps.deliveries.get(id);
     if (!found) return undefined;

@@ -1,15 +1,29 @@
 import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../shared/errors.js';
-import type { IdSource } from '../shared/ids.js';
+import type { Clock, IdSource } from '../shared/ids.js';
 import { parseWith } from '../http/validate.js';
 import { requireRole } from '../webhooks/permissions.js';
 import { testWebhookSchema } from '../webhooks/schemas.js';
 import { audit, findManagedWebhook } from '../webhooks/webhook-service.js';
-import type { DelivererDeps } from './deliverer.js';
+import type { AuditLog } from '../webhooks/audit-log.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
+import type { OriginGate } from '../outbound/origin-gate.js';
+import type { TargetSenders } from '../outbound/target-sender.js';
 import { buildPayload } from '../outbound/payload.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { sampleEvent } from './sample-event.js';
 import { targetUnreachable } from '../webhooks/target-policy.js';
+
+/** What the test call uses. */
+export interface TestCallDeps {
+  webhooks: WebhookStore;
+  senders: TargetSenders;
+  gate: OriginGate;
+  audit: AuditLog;
+  clock: Clock;
+  newId: IdSource;
+  defaultWorkspaceUrl?: string | undefined;
+}
 
 export interface TestCallResult {
   status_code: number;
@@ -22,7 +36,7 @@ export interface TestCallResult {
  * of a real delivery, and answers the target's status and body. A target that cannot be reached answers
  * TARGET_UNREACHABLE (502) with the reason; a target the policy blocks, INVALID_PARAMETER_VALUE.
  */
-export async function testWebhook(deps: DelivererDeps & { newId: IdSource }, principal: Principal, body: unknown): Promise<TestCallResult> {
+export async function testWebhook(deps: TestCallDeps, principal: Principal, body: unknown): Promise<TestCallResult> {
   requireRole(principal, ['admin', 'manager'], 'test webhooks');
   const input = parseWith(testWebhookSchema, body);
   const { value: webhook } = await findManagedWebhook(deps.webhooks, principal, input.id, 'test webhooks');
