@@ -186,4 +186,19 @@ describe('endpoint health and auto-disable end to end', async () => {
     await publish(runtime, [versionCreated(model, { version: '2' })]);
     await waitForRequests(fresh, 1);
   });
+
+  it('a registry-wide webhook the service disabled (410) records later events of any model as SKIPPED, listed under status=SKIPPED', async () => {
+    const gone = await startReceiver({ behaviour: answer(410, 'gone') });
+    const wide = await createHook(runtime, { events: ['MODEL_VERSION_TRANSITIONED_STAGE'], http_url_spec: { url: gone.url } });
+    const transitioned = (model: string) => ({ event: 'MODEL_VERSION_TRANSITIONED_STAGE', model_name: model, version: '1', to_stage: 'Staging', from_stage: 'None' });
+    await publish(runtime, [transitioned('wide-a')]);
+    await waitForDeliveries(runtime, wide, (list) => list.length === 1 && list[0]?.status === 'FAILED');
+    assert.equal((await healthOf(wide)).status, 'SERVICE_DISABLED');
+    await publish(runtime, [transitioned('wide-b'), transitioned('wide-c')]);
+    await waitForDeliveries(runtime, wide, (list) => list.filter((delivery) => delivery.status === 'SKIPPED').length === 2);
+    const skipped = await runtime.api('GET', `${API}/deliveries?webhook_id=${wide}&status=SKIPPED`, { token: ADMIN_TOKEN });
+    assert.equal(skipped.status, 200);
+    assert.equal((skipped.json.deliveries as unknown[]).length, 2);
+    assert.equal(gone.requests.length, 1, 'nothing sent after the 410');
+  });
 });
