@@ -332,17 +332,47 @@ export class TableDeliveryStore implements DeliveryStore {
       const dayStart = startOfDayKey(day);
       const dayLower = `${newestFirstTime(dayStart + DAY_MS)}~`;
       const upper = `${newestFirstTime(dayStart)}~`;
-      const needed = want - found.length;
-      const ranges = await mapWithLimit(await this.webhooksOn(day), STORAGE_CONCURRENCY, (webhookId) => {
-        const lower = after && after.r > dayLower ? { key: after.r, inclusive: webhookId > after.p } : { key: dayLower, inclusive: false };
-        return this.readRange(webhookId, query.status, lower, upper, needed);
-      });
-      found.push(...ranges.flat().sort(byPosition).slice(0, needed));
+      const lowerOf = (webhookId: string): RangeBound => (after && after.r > dayLower ? { key: after.r, inclusive: webhookId > after.p } : { key: dayLower, inclusive: false });
+      found.push(...(await this.mergeDay(await this.webhooksOn(day), query.status, lowerOf, upper, want - found.length)));
       if (found.length < want) day = await this.dayBefore(day, oldest);
     }
     const page = found.slice(0, query.limit);
     const last = page[page.length - 1];
     return { deliveries: page, ...(found.length > query.limit && last ? { nextPageToken: listingToken(positionOf(last), undefined, query.status) } : {}) };
+  }
+
+  /**
+   * The newest `needed` summaries of one day across its webhooks, merged newest first. Each webhook is read a
+   * share of the page at a time, and read on only once the merge has used what was read, so a page holds and
+   * reads about its own size plus a share per webhook, rather than its size once per webhook.
+   */
+  private async mergeDay(webhooks: readonly string[], status: DeliveryStatus | undefined, lowerOf: (webhookId: string) => RangeBound, upper: string, needed: number): Promise<DeliverySummary[]> {
+    const share = Math.max(1, Math.ceil(needed / Math.max(1, webhooks.length)));
+    const streams = webhooks.map((webhookId) => ({ webhookId, lower: lowerOf(webhookId), rows: [] as DeliverySummary[], next: 0, done: false }));
+    const readOn = async (stream: (typeof streams)[number]): Promise<void> => {
+      stream.rows = await this.readRange(stream.webhookId, status, stream.lower, upper, share);
+      stream.next = 0;
+      stream.done = stream.rows.length < share;
+      const last = stream.rows[stream.rows.length - 1];
+      if (last) stream.lower = { key: positionOf(last).r, inclusive: false };
+    };
+    const merged: DeliverySummary[] = [];
+    while (merged.length < needed) {
+      await mapWithLimit(
+        streams.filter((stream) => !stream.done && stream.next >= stream.rows.length),
+        STORAGE_CONCURRENCY,
+        readOn,
+      );
+      let newest: { stream: (typeof streams)[number]; head: DeliverySummary } | undefined;
+      for (const stream of streams) {
+        const head = stream.rows[stream.next];
+        if (head && (!newest || byPosition(head, newest.head) < 0)) newest = { stream, head };
+      }
+      if (!newest) break;
+      merged.push(newest.head);
+      newest.stream.next += 1;
+    }
+    return merged;
   }
 
   /** The first day in [from, to) with an index row (one request, one key read). */
@@ -400,7 +430,7 @@ export class TableDeliveryStore implements DeliveryStore {
    * Up to `limit` summaries of one webhook, newest first, between two record row keys: from the status index
    * for an indexed status, else from the records (filtered by status if one is given).
    */
-  private async readRange(webhookId: string, status: DeliveryStatus | undefined, lower: { key: string; inclusive: boolean } | undefined, upper: string | undefined, limit: number): Promise<DeliverySummary[]> {
+  private async readRange(webhookId: string, status: DeliveryStatus | undefined, lower: RangeBound | undefined, upper: string | undefined, limit: number): Promise<DeliverySummary[]> {
     const indexed = status && isIndexedStatus(status) ? status : undefined;
     const prefix = indexed ? indexPrefix(indexed) : '';
     const clauses = [odata`PartitionKey eq ${webhookId}`];
@@ -419,6 +449,9 @@ export class TableDeliveryStore implements DeliveryStore {
     return found;
   }
 }
+
+/** The lower end of a range of record row keys (newer records have lower keys). */
+type RangeBound = { key: string; inclusive: boolean };
 
 /** A listing's row: the summary columns, each absent or null when the record has none. */
 type SummaryEntity = { partitionKey: string; rowKey: string } & { [K in keyof Omit<IndexEntity, 'partitionKey' | 'rowKey'>]?: IndexEntity[K] | null };

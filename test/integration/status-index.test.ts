@@ -389,6 +389,36 @@ describe('status index on Azurite and in memory', async () => {
       assert.deepEqual(await store.listAll({ limit: 10 }), { deliveries: [] }, `${store.constructor.name}: nothing to list`);
     }
   });
+  it('reads about a page across many webhooks of one day, not a page per webhook', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const [records, days] = [azurite.clients.table(`manydeliveries${suffix}`), azurite.clients.table(`manydays${suffix}`)];
+    await Promise.all([records.createTable(), days.createTable()]);
+    const reads = { records: 0, indexRows: 0 };
+    const store = new TableDeliveryStore(countingReads(records, reads), days);
+    const day = Date.UTC(2005, 2, 3, 8);
+    const webhooks = Array.from({ length: 12 }, newWebhook);
+    // One webhook busy, the others a few records each, interleaved in time.
+    const seeded = webhooks.flatMap((webhookId, w) =>
+      Array.from({ length: w === 0 ? 60 : 8 }, (_, n) => delivery(webhookId, day + (w === 0 ? n * 100 : n * 700 + w), n % 3 === 1 ? 'FAILED' : 'SUCCEEDED')),
+    );
+    await store.create(seeded);
+    for (const [status, limit] of [[undefined, 10], ['FAILED', 4]] as const) {
+      const expected = newestFirst(seeded.filter((record) => status === undefined || record.status === status)).map(summary);
+      reads.records = reads.indexRows = 0;
+      const first = await store.listAll({ ...(status ? { status } : {}), limit });
+      assert.deepEqual(first.deliveries, expected.slice(0, limit), `${status ?? 'all'}: the newest page`);
+      const read = reads.records + reads.indexRows;
+      assert.ok(read <= limit + 1 + webhooks.length, `${status ?? 'all'}: ${read} rows read for a page of ${limit} over ${webhooks.length} webhooks`);
+      const seen = [...first.deliveries];
+      for (let token = first.nextPageToken, pages = 0; token !== undefined; pages += 1) {
+        assert.ok(pages < 100);
+        const page = await store.listAll({ ...(status ? { status } : {}), pageToken: token, limit });
+        seen.push(...page.deliveries);
+        token = page.nextPageToken;
+      }
+      assert.deepEqual(seen, expected, `${status ?? 'all'}: paging through answers every record once, newest first`);
+    }
+  });
   statusIndexContract('table', () => {
     const reads = { records: 0, indexRows: 0 };
     const store = new TableDeliveryStore(countingReads(counted.table(TABLES.deliveries), reads), counted.table(TABLES.deliveryDays));
