@@ -112,6 +112,16 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     await t.publish(2);
     assert.deepEqual([...t.deliveries.rows.values()].map((record) => record.status).sort(), ['FAILED', 'SKIPPED']);
     assert.equal(t.sender.sent.length, 1);
+    // A user's edit that sets no status leaves the service's mark (events still SKIPPED); one that sets a status clears it.
+    const management = webhookDeps({ store: t.webhooks, audit: t.audit, clock: t.clock.read });
+    await updateWebhook(management.deps, manager, { id: hook.id, description: 'renamed' });
+    assert.equal((await t.webhooks.get(hook.id))?.value.serviceDisabled?.reason, 'gone');
+    await t.publish(3);
+    assert.equal([...t.deliveries.rows.values()].filter((record) => record.status === 'SKIPPED').length, 2);
+    await updateWebhook(management.deps, manager, { id: hook.id, status: 'DISABLED' });
+    assert.equal((await t.webhooks.get(hook.id))?.value.serviceDisabled, undefined);
+    await t.publish(4);
+    assert.equal(t.deliveries.rows.size, 3, 'a user-disabled webhook records nothing');
   });
 
   it('a 410 answered to every event of one message disables once: one audit entry, one warning', async () => {
