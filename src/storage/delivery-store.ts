@@ -286,19 +286,33 @@ export class TableDeliveryStore implements DeliveryStore {
         }
       }
       await mapWithLimit(group, STORAGE_CONCURRENCY, async (write) => {
-        try {
-          const etag =
-            write.companions.length === 0
-              ? (await this.table.updateEntity(write.record, 'Replace', { etag: write.etag })).etag
-              : etagOf((await this.table.submitTransaction([update(write), ...write.companions])).subResponses, write.record.rowKey, 0);
-          results[write.index] = versionOf(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
-        } catch (error) {
-          if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
-          results[write.index] = undefined;
-        }
+        results[write.index] = await this.replaceOne(write, update);
       });
     });
     return results;
+  }
+
+  /**
+   * One record of `replace` on its own. A 404 means the record is gone, or the index row its version names is
+   * (a record and index that disagree, as a copy of the records alone leaves them): the record is then written
+   * at its version without that delete, which puts them back in step, instead of failing every write to it
+   * (a redeliver or a retry would try again forever).
+   */
+  private async replaceOne(write: RecordWrite & { etag: string }, update: (write: RecordWrite & { etag: string }) => TransactionAction): Promise<string | undefined> {
+    const attempt = async (companions: readonly TransactionAction[]): Promise<string | undefined> => {
+      try {
+        const etag =
+          companions.length === 0
+            ? (await this.table.updateEntity(write.record, 'Replace', { etag: write.etag })).etag
+            : etagOf((await this.table.submitTransaction([update(write), ...companions])).subResponses, write.record.rowKey, 0);
+        return versionOf(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
+      } catch (error) {
+        if (isNotFound(error) && companions.some(([kind]) => kind === 'delete')) return attempt(companions.filter(([kind]) => kind !== 'delete'));
+        if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
+        return undefined;
+      }
+    };
+    return attempt(write.companions);
   }
 
   /**

@@ -379,6 +379,24 @@ describe('status index on Azurite and in memory', async () => {
       assert.equal(await writer.get(late.id), undefined, 'and retention removes it');
     });
   });
+  it('a record whose index row is missing can still be written, and is back in step after', async () => {
+    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays));
+    const webhookId = newWebhook();
+    const failed = delivery(webhookId, Date.UTC(1996, 1, 1), 'FAILED');
+    await store.create([failed]);
+    const rowKey = failed.id.slice(webhookId.length + 1);
+    await azurite.clients.table(TABLES.deliveries).deleteEntity(webhookId, `~FAILED_${rowKey}`);
+    const found = await store.get(failed.id);
+    assert.ok(found);
+    const [written] = await store.replace([{ value: { ...found.value, status: 'PENDING', nextScheduleIndex: 0 }, etag: found.etag }]);
+    assert.ok(written, 'a redeliver writes it (else it re-reads and retries forever)');
+    assert.equal((await store.get(failed.id))?.value.status, 'PENDING');
+    const [again] = await store.replace([{ value: { ...found.value, status: 'SUCCEEDED' }, etag: found.etag }]);
+    assert.equal(again, undefined, 'a stale version still loses');
+    const rows: string[] = [];
+    for await (const entity of azurite.clients.table(TABLES.deliveries).listEntities({ queryOptions: { filter: `PartitionKey eq '${webhookId}'` } })) rows.push(entity.rowKey ?? '');
+    assert.deepEqual(rows, [rowKey], 'the record alone, no index row');
+  });
   it('refuses a page token that is not one, even with nothing to list (Table adapter and memory alike)', async () => {
     const suffix = randomBytes(4).toString('hex');
     const [records, days] = [azurite.clients.table(`emptydeliveries${suffix}`), azurite.clients.table(`emptydays${suffix}`)];
