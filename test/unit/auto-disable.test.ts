@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutoDisableWatch } from '../../src/pipeline/auto-disable.js';
-import { redeliver } from '../../src/pipeline/deliveries-api.js';
+import { MAX_REDELIVER, redeliver } from '../../src/pipeline/deliveries-api.js';
+import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import { ApiError } from '../../src/shared/errors.js';
@@ -214,5 +215,35 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     assert.match(await refusal({ delivery_id: 'x', webhook_id: hook.id, since_timestamp: 0 }), /'webhook_id'.*either 'delivery_id' alone/);
     assert.match(await refusal({ delivery_id: 'x', since_timestamp: 0 }), /'since_timestamp'.*either 'delivery_id' alone/);
     assert.deepEqual(await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: String(t.clock.now) }), { delivery_ids: [] });
+  });
+  it(`redeliver since a time takes the newest ${MAX_REDELIVER} of FAILED and SKIPPED together, exactly at the cap and past it, and the next call the rest`, async () => {
+    for (const [failed, skipped] of [[MAX_REDELIVER / 2, MAX_REDELIVER / 2], [MAX_REDELIVER / 2 + 100, MAX_REDELIVER / 2 + 100]] as const) {
+      const t = setup();
+      const hook = makeWebhook();
+      await t.webhooks.insert(hook);
+      const since = t.clock.now - 10_000_000;
+      // FAILED and SKIPPED interleaved in time, newest SKIPPED first; one older than `since`, left out.
+      const records = Array.from({ length: failed + skipped + 1 }, (_, n): Delivery => {
+        const eventTimestamp = n === failed + skipped ? since - 1 : t.clock.now - 1000 - n * 7;
+        return {
+          id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`),
+          webhookId: hook.id,
+          event: 'MODEL_VERSION_CREATED',
+          eventId: `e${n}`,
+          eventTimestamp,
+          status: n % 2 === 0 ? 'SKIPPED' : 'FAILED',
+          attempts: n % 2 === 0 ? 0 : 8,
+          createdTimestamp: eventTimestamp,
+          payload: '{}',
+        };
+      });
+      await t.deliveries.create(records);
+      const newestFirst = records.slice(0, failed + skipped).map((record) => record.id);
+      const first = await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since });
+      assert.deepEqual(first.delivery_ids, newestFirst.slice(0, MAX_REDELIVER), `${failed}+${skipped}: the newest ${MAX_REDELIVER}, both statuses`);
+      const second = await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since });
+      assert.deepEqual(second.delivery_ids, newestFirst.slice(MAX_REDELIVER), `${failed}+${skipped}: the next call, the rest`);
+      assert.equal((await t.deliveries.get(records[failed + skipped]?.id ?? ''))?.value.status, 'SKIPPED', 'one before since_timestamp stays');
+    }
   });
 });
