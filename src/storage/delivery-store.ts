@@ -262,11 +262,14 @@ export class TableDeliveryStore implements DeliveryStore {
    * written (an indexed status) or removed (it left one), so a record and its index never disagree.
    */
   async replace(updates: readonly Versioned<Delivery>[]): Promise<(string | undefined)[]> {
-    const results = new Array<string | undefined>(updates.length);
-    const writes = updates.map((update, index): RecordWrite & { etag: string } => {
+    const results = Array.from({ length: updates.length }, (): string | undefined => undefined);
+    // A version with no etag (or the wildcard) names no version: storage would take it as "any", and write
+    // over whatever is there. It loses, as a stale one does.
+    const writes = updates.flatMap((update, index): (RecordWrite & { etag: string })[] => {
       const record = toEntity(update.value);
       const previous = parseVersion(update.etag);
-      return { record, index, etag: previous.etag, companions: [...indexUpsert(record), ...indexDelete(record, previous.indexed)] };
+      if (previous.etag === '' || previous.etag === '*') return [];
+      return [{ record, index, etag: previous.etag, companions: [...indexUpsert(record), ...indexDelete(record, previous.indexed)] }];
     });
     const update = (write: RecordWrite & { etag: string }): TransactionAction => ['update', write.record, 'Replace', { etag: write.etag }];
     await mapWithLimit(transactionGroups(writes), STORAGE_CONCURRENCY, async (group) => {

@@ -397,6 +397,16 @@ describe('status index on Azurite and in memory', async () => {
     for await (const entity of azurite.clients.table(TABLES.deliveries).listEntities({ queryOptions: { filter: `PartitionKey eq '${webhookId}'` } })) rows.push(entity.rowKey ?? '');
     assert.deepEqual(rows, [rowKey], 'the record alone, no index row');
   });
+  it('a version naming no etag loses as a stale one does, never writing over the record', async () => {
+    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays));
+    const webhookId = newWebhook();
+    for (const version of ['', '*', 'FAILED:', 'FAILED:*', 'SKIPPED:']) {
+      const failed = delivery(webhookId, Date.UTC(1997, 1, 1) + version.length, 'FAILED');
+      await store.create([failed]);
+      assert.deepEqual(await store.replace([{ value: { ...failed, status: 'SUCCEEDED' }, etag: version }]), [undefined], JSON.stringify(version));
+      assert.equal((await store.get(failed.id))?.value.status, 'FAILED', `${JSON.stringify(version)}: the record is as it was`);
+    }
+  });
   it('refuses a page token that is not one, even with nothing to list (Table adapter and memory alike)', async () => {
     const suffix = randomBytes(4).toString('hex');
     const [records, days] = [azurite.clients.table(`emptydeliveries${suffix}`), azurite.clients.table(`emptydays${suffix}`)];
