@@ -5,7 +5,7 @@ import type { AuditEntry } from '../webhooks/audit-log.js';
 import type { ClaimAnswer, EventClaims } from './event-claims.js';
 import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
-import { MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
+import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, recordOverRewrite, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, type Delivery } from './delivery.js';
@@ -149,9 +149,11 @@ async function admitEvents(
   const seen = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
     const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      if (first) await poisonMessage(deps, JSON.stringify(candidate), `${link.message_id}[${index}]: ${issue ? describeIssue(issue) : 'invalid event'}`);
+    const problem = parsed.success ? futureTimestampProblem(parsed.data, link.inserted_at) : undefined;
+    if (!parsed.success || problem) {
+      const issue = parsed.error?.issues[0];
+      const why = problem ? `event_timestamp ${problem}` : issue ? describeIssue(issue) : 'invalid event';
+      if (first) await poisonMessage(deps, JSON.stringify(candidate), `${link.message_id}[${index}]: ${why}`);
       continue;
     }
     const event = normalizeEvent(parsed.data, { eventId: `${link.message_id}:${index}`, now: link.inserted_at, publishedBy });

@@ -6,7 +6,7 @@ import { parseWith, type FieldNamer } from '../http/validate.js';
 import type { MessageQueue } from './queues.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireAccess, requireRole } from '../webhooks/permissions.js';
-import { MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
+import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { buildPayload } from '../outbound/payload.js';
 
 export interface PublishDeps {
@@ -70,7 +70,12 @@ const publisherId = (publisher: Publisher): string => ('principal' in publisher 
  */
 export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sourced: readonly SourcedEvent[]): Promise<string[]> {
   const now = deps.clock();
-  const events = sourced.map(({ input, nameOf }) => normalizeEvent(parseWith(publishedEventSchema, input, nameOf), { eventId: '', now, publishedBy: publisherId(publisher) }));
+  const events = sourced.map(({ input, nameOf }) => {
+    const parsed = parseWith(publishedEventSchema, input, nameOf);
+    const problem = futureTimestampProblem(parsed, now);
+    if (problem) throw invalidParameter(`Invalid parameter '${nameOf('event_timestamp')}': ${problem}`);
+    return normalizeEvent(parsed, { eventId: '', now, publishedBy: publisherId(publisher) });
+  });
   // All or nothing: one event for a model outside the caller's grant refuses the call, naming the first such model.
   if ('principal' in publisher) {
     const { principal } = publisher;

@@ -69,6 +69,13 @@ export const publishedEventSchema = z
 
 export type PublishedEvent = z.output<typeof publishedEventSchema>;
 
+/** How far past its publishing an event may be stamped (clock skew); later would outlive retention and health. */
+export const MAX_FUTURE_EVENT_MS = 86_400_000;
+
+/** Why an event's `event_timestamp` is refused at `now`, if it is. */
+export const futureTimestampProblem = (input: PublishedEvent, now: number): string | undefined =>
+  input.event_timestamp !== undefined && input.event_timestamp > now + MAX_FUTURE_EVENT_MS ? 'is more than a day in the future' : undefined;
+
 /** Folds a specific stage event into its generic name, fills defaults, and keeps who published it. */
 export function normalizeEvent(input: PublishedEvent, defaults: { eventId: string; now: number; publishedBy: string }): RegistryEvent {
   const named = input.event;

@@ -237,7 +237,7 @@ describe('event ids across teams', () => {
     await publishCloudEvents(publish, teamPublisher, { specversion: '1.0', id: 'registry-1', source: '/fraud', type: 'MODEL_VERSION_CREATED', data: { model_name: 'fraud-a', version: '7' } }, false);
     await publishEvents(publish, teamPublisher, { event: 'MODEL_VERSION_CREATED', model_name: 'fraud-a', version: '7', event_id: 'registry-1' });
     for (const [index, message] of eventQueue.messages.entries()) {
-      await processEventMessage(setup.deps, message.body, { id: message.id, dequeueCount: 1, insertedAt: index, text: message.text });
+      await processEventMessage(setup.deps, message.body, { id: message.id, dequeueCount: 1, insertedAt: setup.clock.read() + index, text: message.text });
     }
     const delivered = (webhookId: string) => [...setup.deliveries.rows.values()].filter((delivery) => delivery.webhookId === webhookId).length;
     assert.equal(delivered(ads.id), 1);

@@ -100,7 +100,7 @@ describe('fan-out', () => {
     const run = async () => {
       const { deps, webhooks, sender } = pipelineDeps();
       await webhooks.insert(makeWebhook({ id: 'f'.repeat(32) }));
-      await processEventMessage(deps, created({ event_timestamp: 1700000000000 }), meta({ id: String(Math.random()) }));
+      await processEventMessage(deps, created({ event_timestamp: 1700000000000 }), meta({ id: String(Math.random()), insertedAt: 1700000000000 }));
       return sender.sent[0]?.messageId;
     };
     const first = await run();
@@ -121,6 +121,17 @@ describe('fan-out', () => {
     await processEventMessage(deps, [1, 2], meta());
     await processEventMessage(deps, { events: 'x' }, meta());
     assert.equal(poison.drain().length, 2);
+  });
+
+  it('poisons an event stamped more than a day after it was enqueued, naming event_timestamp', async () => {
+    const { deps, webhooks, sender, poison } = pipelineDeps();
+    await webhooks.insert(makeWebhook());
+    const insertedAt = 1_700_000_000_000;
+    await processEventMessage(deps, { events: [created({ event_timestamp: insertedAt + 2 * 86_400_000, event_id: 'future' }), created({ event_timestamp: insertedAt + 3_600_000, event_id: 'soon' })] }, meta({ insertedAt }));
+    const poisoned = poison.drain();
+    assert.equal(poisoned.length, 1);
+    assert.match(poisoned[0]?.text ?? '', /"future"/);
+    assert.deepEqual(sender.sent.map((sent) => (JSON.parse(sent.payload) as { event_timestamp: number }).event_timestamp), [insertedAt + 3_600_000]);
   });
 });
 
