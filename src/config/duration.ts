@@ -14,6 +14,7 @@ export function parseDuration(text: string, setting: string): number {
   const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2]] ?? 1));
   // Longer would put a cutoff (now minus a retention) outside what a Date can hold.
   if (!(ms <= MAX_DURATION_MS)) throw new ConfigError(`${setting}: '${text}' is too long; use at most 36500d`, setting);
+  if (ms === 0 && Number(match[1]) > 0) throw new ConfigError(`${setting}: '${text}' is shorter than 1ms; use 0 for none`, setting);
   return ms;
 }
 

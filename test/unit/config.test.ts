@@ -36,6 +36,11 @@ describe('config', () => {
     assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '5 days' }), /WEBHOOKS_AUTO_DISABLE_AFTER/);
   });
 
+  it('refuses a duration that rounds to 0 ms rather than reading it as 0 (which turns auto-disable off)', () => {
+    assert.throws(() => loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '0.00001s' }), (error: unknown) => error instanceof ConfigError && error.setting === 'WEBHOOKS_AUTO_DISABLE_AFTER' && /shorter than 1ms/.test(error.message));
+    assert.equal(loadConfig({ ...base, WEBHOOKS_AUTO_DISABLE_AFTER: '0s' }).autoDisableAfterMs, 0);
+  });
+
   it('refuses a duration too long to be a date (its retention cutoff would not be one), naming the setting', () => {
     for (const [setting, bad] of [['DELIVERY_RETENTION', '999999999d'], ['AUDIT_RETENTION', '36501d'], ['DELIVERY_RETRY_SCHEDULE', '1s,99999999999999999999s']] as const) {
       assert.throws(() => loadConfig({ ...base, [setting]: bad }), (error: unknown) => error instanceof ConfigError && error.setting === setting && /at most 36500d/.test(error.message), bad);
