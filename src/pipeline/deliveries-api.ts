@@ -41,9 +41,10 @@ const redeliverSchema = z.strictObject({
   delivery_id: z.string().min(1, { error: 'must not be empty' }).max(128).optional(),
   webhook_id: webhookIdSchema.optional(),
   since_timestamp: timestampSchema.optional(),
+  until_timestamp: timestampSchema.optional(),
 });
 
-type RedeliverRequest = { delivery_id: string } | { webhook_id: string; since_timestamp: number };
+type RedeliverRequest = { delivery_id: string } | { webhook_id: string; since_timestamp: number; until_timestamp?: number };
 
 /** Allowance for a caller's clock running ahead of ours when it says "since now". */
 const SINCE_SKEW_MS = 60_000;
@@ -51,7 +52,7 @@ const SINCE_SKEW_MS = 60_000;
 function redeliverRequestOf(body: unknown, now: number): RedeliverRequest {
   const input = parseWith(redeliverSchema, body);
   if (input.delivery_id !== undefined) {
-    const mixed = input.webhook_id !== undefined ? 'webhook_id' : input.since_timestamp !== undefined ? 'since_timestamp' : undefined;
+    const mixed = input.webhook_id !== undefined ? 'webhook_id' : input.since_timestamp !== undefined ? 'since_timestamp' : input.until_timestamp !== undefined ? 'until_timestamp' : undefined;
     if (mixed) throw invalidParameter(`Invalid parameter '${mixed}': send either 'delivery_id' alone, or 'webhook_id' with 'since_timestamp'`);
     return { delivery_id: input.delivery_id };
   }
@@ -61,7 +62,11 @@ function redeliverRequestOf(body: unknown, now: number): RedeliverRequest {
     throw invalidParameter(`Invalid parameter 'since_timestamp': ${input.since_timestamp} is not epoch milliseconds (a whole number, 0 or more)`);
   }
   if (input.since_timestamp > now + SINCE_SKEW_MS) throw invalidParameter(`Invalid parameter 'since_timestamp': ${input.since_timestamp} is in the future`);
-  return { webhook_id: input.webhook_id, since_timestamp: input.since_timestamp };
+  const until = input.until_timestamp;
+  if (until !== undefined && (!Number.isSafeInteger(until) || until < input.since_timestamp)) {
+    throw invalidParameter(`Invalid parameter 'until_timestamp': ${until} is not epoch milliseconds at or after since_timestamp`);
+  }
+  return { webhook_id: input.webhook_id, since_timestamp: input.since_timestamp, ...(until !== undefined ? { until_timestamp: until } : {}) };
 }
 
 /** Redelivery by time range resends at most this many FAILED and SKIPPED deliveries per call (newest first). */
@@ -148,11 +153,12 @@ function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page
  * scheduled) are messages for one attempt, which is claimed and sent once. The record is written at the version
  * read (re-read on a race) before the message is enqueued, so the worker never sees a stale status.
  */
-export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[] }> {
+export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[]; next_until_timestamp?: number }> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
   const input = redeliverRequestOf(body ?? {}, deps.clock());
   let webhook: Webhook;
   let targets: string[];
+  let nextUntil: number | undefined;
   if ('delivery_id' in input) {
     const webhookId = webhookIdOfDelivery(input.delivery_id);
     if (webhookId === undefined) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Delivery '${input.delivery_id}' does not exist`);
@@ -160,7 +166,7 @@ export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, b
     targets = [input.delivery_id];
   } else {
     webhook = await webhookFor(deps, principal, input.webhook_id, 'redeliver');
-    targets = await redeliverable(deps, webhook.id, input.since_timestamp);
+    ({ ids: targets, nextUntil } = await redeliverable(deps, webhook.id, input.since_timestamp, input.until_timestamp));
   }
   if (webhook.status !== 'ACTIVE') {
     throw invalidParameter(`Invalid parameter 'webhook_id': webhook ${webhook.id} is ${webhook.status}; set it ACTIVE before redelivering`);
@@ -170,24 +176,29 @@ export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, b
   const marked = pending.flatMap((delivery) => (delivery ? [delivery] : []));
   await enqueueNextSteps(deps, marked);
   await audit(deps, principal, 'redeliver', webhook, { deliveries: marked.length });
-  return { delivery_ids: marked.map((delivery) => delivery.id) };
+  return { delivery_ids: marked.map((delivery) => delivery.id), ...(nextUntil !== undefined ? { next_until_timestamp: nextUntil } : {}) };
 }
 
 const REDELIVER_CONCURRENCY = 8;
 
 /**
- * The FAILED and SKIPPED deliveries of a webhook since a time, newest first, at most MAX_REDELIVER: each status
- * is listed on its own (the store answers a status from its index), and the two merged by id.
+ * The FAILED and SKIPPED deliveries of a webhook between two times, newest first, at most MAX_REDELIVER: each
+ * status is listed on its own (the store answers a status from its index), and the two merged by id. Where more
+ * may remain, `nextUntil` is the event time of the oldest one taken: the `until_timestamp` that goes on from
+ * there (inclusive, since what was taken is no longer FAILED or SKIPPED, however far it has got).
  */
-async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTimestamp: number): Promise<string[]> {
+async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTimestamp: number, untilTimestamp: number | undefined): Promise<{ ids: string[]; nextUntil?: number }> {
   const [failed, skipped] = await Promise.all(
-    (['FAILED', 'SKIPPED'] as const).map(async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, limit: MAX_REDELIVER })).deliveries),
+    (['FAILED', 'SKIPPED'] as const).map(
+      async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, ...(untilTimestamp !== undefined ? { untilTimestamp } : {}), limit: MAX_REDELIVER })).deliveries,
+    ),
   );
   // One webhook's ids sort newest first (see deliveryIdOf).
-  return [...(failed ?? []), ...(skipped ?? [])]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, MAX_REDELIVER)
-    .map((delivery) => delivery.id);
+  const all = [...(failed ?? []), ...(skipped ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const taken = all.slice(0, MAX_REDELIVER);
+  const oldest = taken[taken.length - 1];
+  const more = all.length > MAX_REDELIVER || (failed?.length ?? 0) === MAX_REDELIVER || (skipped?.length ?? 0) === MAX_REDELIVER;
+  return { ids: taken.map((delivery) => delivery.id), ...(more && oldest ? { nextUntil: oldest.eventTimestamp } : {}) };
 }
 
 /**

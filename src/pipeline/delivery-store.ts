@@ -6,13 +6,15 @@ export interface DeliveryQuery {
   status?: DeliveryStatus;
   /** Only deliveries of events at or after this time. */
   sinceTimestamp?: number;
+  /** Only deliveries of events at or before this time. */
+  untilTimestamp?: number;
   /** A `nextPageToken` of the same listing; the store refuses (INVALID_PARAMETER_VALUE) one it did not issue for it. */
   pageToken?: string;
   limit: number;
 }
 
 /** A listing across every webhook's log, deleted webhooks' included. */
-export type AllDeliveriesQuery = Omit<DeliveryQuery, 'webhookId' | 'sinceTimestamp'>;
+export type AllDeliveriesQuery = Omit<DeliveryQuery, 'webhookId' | 'sinceTimestamp' | 'untilTimestamp'>;
 
 export interface DeliveryPage {
   deliveries: DeliverySummary[];

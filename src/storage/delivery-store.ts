@@ -324,7 +324,8 @@ export class TableDeliveryStore implements DeliveryStore {
    */
   async list(query: DeliveryQuery): Promise<DeliveryPage> {
     const after = listingCursorOf(query.pageToken, query.webhookId, query.status);
-    const lower = after ? { key: after.r, inclusive: false } : undefined;
+    const until = query.untilTimestamp !== undefined ? newestFirstTime(query.untilTimestamp) : undefined;
+    const lower = after && (until === undefined || after.r >= until) ? { key: after.r, inclusive: false } : until !== undefined ? { key: until, inclusive: true } : undefined;
     const upper = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
     const found = await this.readRange(query.webhookId, query.status, lower, upper, query.limit + 1);
     const page = found.slice(0, query.limit);

@@ -177,6 +177,15 @@ function statusIndexContract(name: string, make: () => Promise<Probe>): void {
       assert.deepEqual(probe.reads, { records: 0, indexRows: 2 }, 'the time bound is a key bound: nothing older is read');
       if (requestsSince(mark) !== undefined) assert.equal(requestsSince(mark), 1);
 
+      mark = resetCounts();
+      const between = await store.list({ webhookId, status: 'FAILED', sinceTimestamp: failed[3]?.eventTimestamp ?? 0, untilTimestamp: failed[1]?.eventTimestamp ?? 0, limit: 100 });
+      assert.deepEqual(between.deliveries, failed.slice(1, 4).map(summary), 'between two times, both included');
+      assert.deepEqual(probe.reads, { records: 0, indexRows: 3 }, 'both time bounds are key bounds');
+      if (requestsSince(mark) !== undefined) assert.equal(requestsSince(mark), 1);
+      const paged = await store.list({ webhookId, status: 'FAILED', untilTimestamp: failed[1]?.eventTimestamp ?? 0, limit: 1 });
+      const onward = await store.list({ webhookId, status: 'FAILED', untilTimestamp: failed[1]?.eventTimestamp ?? 0, pageToken: paged.nextPageToken, limit: 10 });
+      assert.deepEqual([...paged.deliveries, ...onward.deliveries], failed.slice(1).map(summary), 'a page token goes on within the time bound');
+
       resetCounts();
       const plain = await store.list({ webhookId, limit: 1000 });
       assert.deepEqual(plain.deliveries, newestFirst(records).map(summary), 'a plain listing holds each record once, and no index row');

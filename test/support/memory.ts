@@ -247,7 +247,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
     const after = positionOf(() => listingCursorOf(query.pageToken, query.webhookId, query.status));
     if (after instanceof Error) return Promise.reject(after);
     const since = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
-    const found = this.readRange(query.webhookId, query.status, (key) => !after || key > after.r, (key) => since === undefined || key < since, query.limit + 1);
+    const until = query.untilTimestamp !== undefined ? newestFirstTime(query.untilTimestamp) : undefined;
+    const found = this.readRange(query.webhookId, query.status, (key) => (!after || key > after.r) && (until === undefined || key >= until), (key) => since === undefined || key < since, query.limit + 1);
     return Promise.resolve(pageOf(found, query.limit, query.webhookId, query.status));
   }
 

@@ -246,4 +246,30 @@ describe('auto-disable, SKIPPED records and their replay', () => {
       assert.equal((await t.deliveries.get(records[failed + skipped]?.id ?? ''))?.value.status, 'SKIPPED', 'one before since_timestamp stays');
     }
   });
+
+  it('redeliver past the cap answers next_until_timestamp, which reaches the older ones even when the newest failed again meanwhile', async () => {
+    const t = setup();
+    const hook = makeWebhook();
+    await t.webhooks.insert(hook);
+    const since = t.clock.now - 10_000_000;
+    const records = Array.from({ length: MAX_REDELIVER + 50 }, (_, n): Delivery => {
+      const eventTimestamp = t.clock.now - 1000 - n * 7;
+      return { id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`), webhookId: hook.id, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status: 'FAILED', attempts: 8, createdTimestamp: eventTimestamp, payload: '{}' };
+    });
+    await t.deliveries.create(records);
+    const first = await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since });
+    assert.equal(first.delivery_ids.length, MAX_REDELIVER);
+    assert.equal(first.next_until_timestamp, records[MAX_REDELIVER - 1]?.eventTimestamp);
+    // The endpoint is still down: every one of them fails again before the caller goes on.
+    for (const id of first.delivery_ids) {
+      const found = await t.deliveries.get(id);
+      assert.ok(found);
+      await t.deliveries.replace([{ value: { ...found.value, status: 'FAILED' }, etag: found.etag }]);
+    }
+    const next = await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since, until_timestamp: first.next_until_timestamp });
+    assert.deepEqual(next.delivery_ids, [records[MAX_REDELIVER - 1]?.id, ...records.slice(MAX_REDELIVER).map((record) => record.id)], 'the oldest taken (failed again, same time) and the 50 older ones');
+    assert.equal(next.next_until_timestamp, undefined);
+    await assert.rejects(redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since, until_timestamp: since - 1 }), /'until_timestamp'/);
+    await assert.rejects(redeliver(t.deps, admin, { delivery_id: first.delivery_ids[0], until_timestamp: since }), /'until_timestamp'.*either 'delivery_id' alone/);
+  });
 });
