@@ -220,6 +220,14 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(apiCalls.length, calls, 'a reload after sign-out calls nothing with a token');
     assert.equal(issuer.tokenRequests.length, tokenRequests, 'nor asks the issuer for one');
+
+    // On a shared browser the next person must not be signed back in as the previous one without a choice.
+    const authorizations = issuer.authorizeRequests.length;
+    await entraButton.click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    assert.equal(issuer.authorizeRequests.slice(authorizations).find((query) => query.get('prompt') !== 'none')?.get('prompt'), 'select_account', 'an interactive sign-in lets the user pick the account');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 
   it('refuses an access token for another audience, and the console says why', async (t) => {

@@ -108,7 +108,8 @@ export async function startEntra(config: SignInConfig): Promise<Session | null> 
 
 export async function signInWithEntra(): Promise<void> {
   if (!msal) throw new Error('Entra ID sign-in is not configured');
-  await msal.loginRedirect({ scopes: msalScopes });
+  // The account picker, not a silent sign-in as whoever last used this browser (a shared machine after a sign-out).
+  await msal.loginRedirect({ scopes: msalScopes, prompt: 'select_account' });
 }
 
 /** Forgets the pasted token, the webhooks read with it, and MSAL's cached accounts and tokens in this tab. */
