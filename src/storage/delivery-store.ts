@@ -240,8 +240,17 @@ export class TableDeliveryStore implements DeliveryStore {
     });
     if (!purged.done || end < dayStart + DAY_MS) return purged;
     if (await anyWhere(this.table, range)) return addPurges(purged, { deleted: 0, requests: 1, done: true });
+    // No record is left in the day, so an index row still in its range is one whose record is gone (left by
+    // an earlier version's retention racing a status change): it goes before the day's row, by which
+    // retention finds the day at all.
+    let orphans = addPurges(purged, { deleted: 0, requests: 1, done: true });
+    for (const status of INDEXED_STATUSES) {
+      const indexRange = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${indexRowKey(status, `${newestFirstTime(end)}~`)} and RowKey lt ${indexRowKey(status, `${newestFirstTime(dayStart)}~`)}`;
+      orphans = addPurges(orphans, await purgeWhere(this.table, indexRange, budget - orphans.deleted));
+    }
+    if (!orphans.done) return orphans;
     await this.days.deleteEntity(row.partitionKey, row.rowKey);
-    return addPurges(purged, { deleted: 0, requests: 2, done: true });
+    return addPurges(orphans, { deleted: 0, requests: 1, done: true });
   }
 
   /**

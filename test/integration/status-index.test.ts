@@ -365,6 +365,19 @@ describe('status index on Azurite and in memory', async () => {
       }
     });
 
+    it('removes an index row left without its record once its day has no record left, then the day row', async () => {
+      const webhookId = newWebhook();
+      const [orphaned, kept] = [delivery(webhookId, cutoff - 20 * DAY, 'FAILED'), delivery(webhookId, cutoff - 20 * DAY + 10, 'SKIPPED')];
+      await writer.create([orphaned, kept]);
+      // What retention before this fix left behind: the record deleted, its index row not.
+      await raw.deleteEntity(webhookId, orphaned.id.slice(webhookId.length + 1));
+      await writer.purgeBefore(cutoff, 1000);
+      assert.deepEqual(await rawRows(webhookId), [], 'the expired record with its index row, and the orphaned index row');
+      const dayRows: string[] = [];
+      for await (const entity of days.listEntities({ queryOptions: { filter: `RowKey eq '${webhookId}'` } })) dayRows.push(entity.partitionKey ?? '');
+      assert.deepEqual(dayRows, [], 'and then the day row');
+    });
+
     it('writes the day row again for a record of a day it wrote long ago, once retention may have removed it', async () => {
       const webhookId = newWebhook();
       const day = Date.now() - 10 * DAY;
