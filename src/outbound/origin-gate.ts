@@ -63,7 +63,8 @@ export class OriginGate {
 
   constructor(
     private readonly clock: Clock,
-    private readonly permits = 32,
+    /** Attempts on the wire per origin; the app passes CONNECTIONS_PER_ORIGIN (64), its sockets per origin. */
+    private readonly permits: number,
     private readonly slowAfterMs = 1000,
     private readonly minActive = 8,
     breaker: CircuitOptions = {},

@@ -76,6 +76,12 @@ export async function enqueueNextSteps(deps: Pick<DelivererDeps, 'clock' | 'deli
   });
 }
 
+/** The record without its next step and claim: what an attempt, or the decision not to make one, settles. */
+function withoutNextStep(delivery: Delivery): Delivery {
+  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, ...rest } = delivery;
+  return rest;
+}
+
 /** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
 export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
   const sender = deps.senders.for(webhook);
@@ -103,7 +109,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
     outcome = { kind: 'retry', reason: `internal error: ${errorMessage(error)}` };
   }
   const durationMs = Math.max(0, deps.clock() - startedAt);
-  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, lastStatusCode: _status, lastError: _error, claim: _claim, ...rest } = delivery;
+  const { lastStatusCode: _status, lastError: _error, ...rest } = withoutNextStep(delivery);
   const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
   const settled = await settle(deps, webhook, attempted, outcome, message);
   const record: AttemptRecord = {
@@ -256,9 +262,8 @@ export async function processDeliveryMessage(deps: DelivererDeps, message: Deliv
   }
   const webhookFound = await deps.webhooks.get(delivery.webhookId);
   if (!webhookFound || webhookFound.value.status !== 'ACTIVE') {
-    const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, ...rest } = delivery;
     const reason = `not attempted: ${webhookFound ? `webhook is ${webhookFound.value.status}` : 'webhook was deleted'}`;
-    await deps.deliveries.replace([{ value: { ...rest, status: 'FAILED', lastError: reason }, etag: found.etag }]);
+    await deps.deliveries.replace([{ value: { ...withoutNextStep(delivery), status: 'FAILED', lastError: reason }, etag: found.etag }]);
     return;
   }
   const webhook = webhookFound.value;

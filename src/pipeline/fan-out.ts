@@ -10,6 +10,7 @@ import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhoo
 import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, recordOverRewrite, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
 import { deliveryIdOf, type Delivery } from './delivery.js';
 import { buildPayload } from '../outbound/payload.js';
+import { queuedBatchSchema } from './publish-events.js';
 import { watchFailures } from './auto-disable.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
 
@@ -47,11 +48,6 @@ export interface QueueMessageMeta {
   text: string;
 }
 
-const batchSchema = z.strictObject({
-  events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_PUBLISH),
-  published_by: z.string().max(256).optional(),
-});
-
 /**
  * The rest of a fan-out, after the webhooks up to `after` (by id): the original message as it was, with what
  * its events' defaults were derived from (message id, insertion time) and the events the first link dropped.
@@ -71,7 +67,7 @@ type Continuation = z.infer<typeof continuationSchema>['continue_fan_out'];
 function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'not a JSON object' };
   if (!('events' in body)) return { events: [body], publishedBy: 'queue' };
-  const batch = batchSchema.safeParse(body, { reportInput: true });
+  const batch = queuedBatchSchema.safeParse(body, { reportInput: true });
   if (!batch.success) return { problem: batch.error.issues[0] ? describeIssue(batch.error.issues[0]) : 'invalid batch' };
   return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue' };
 }
@@ -179,7 +175,7 @@ async function admitEvents(
     // own (their ids and times fixed), so nothing else in this message is processed twice.
     const until = Math.max(...waiting.map((entry) => entry.until));
     deps.log.info(`events ${waiting.map((entry) => entry.event.eventId).join(', ')} are being fanned out by another copy; looked at again later`);
-    await deps.eventQueue.send({ events: waiting.map((entry) => toQueueForm(entry.event)), published_by: publishedBy }, Math.max(0, until - now) + CLAIM_RECHECK_MARGIN_MS);
+    await deps.eventQueue.send({ events: waiting.map((entry) => toQueueForm(entry.event)), published_by: publishedBy } satisfies z.input<typeof queuedBatchSchema>, Math.max(0, until - now) + CLAIM_RECHECK_MARGIN_MS);
   }
   return judged;
 }

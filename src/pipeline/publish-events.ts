@@ -17,12 +17,16 @@ export interface PublishDeps {
 /** Queue messages hold at most 64 KiB of base64, i.e. 48 KiB of JSON; events are packed below that. */
 const MAX_MESSAGE_JSON_BYTES = 45_000;
 
+/** `{"events": [...]}`: the publish call's batch. */
 const batchSchema = z.strictObject({
   events: z
     .array(z.unknown())
     .min(1, { error: 'must hold at least one event' })
     .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` }),
 });
+
+/** A `registry-events` message holding a batch, as the publish path writes it: the events and who published them. */
+export const queuedBatchSchema = batchSchema.extend({ published_by: z.string().max(256).optional() });
 
 const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b : a));
 
@@ -94,7 +98,7 @@ export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sou
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher) })));
+  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher) } satisfies z.input<typeof queuedBatchSchema>)));
   return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
 }
 

@@ -1,10 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { dayKeyOf, invertedTimestamp } from './key-encoding.js';
-import { purgeWhere, type PurgeResult } from './purge.js';
+import { purgeWhere, transactionChunks, type PurgeResult } from './purge.js';
 import type { AuditEntry, AuditLog } from '../webhooks/audit-log.js';
-
-const BATCH = 100;
 
 /**
  * The partition of the entries of one append: their UTC day and a shard, one hex digit hashed from the first
@@ -23,11 +21,9 @@ export class TableAuditLog implements AuditLog {
     const first = entries[0];
     if (!first) return;
     const shardKey = `${first.webhookId}|${first.timestamp}`;
-    const byPartition = new Map<string, TransactionAction[]>();
-    for (const entry of entries) {
-      const partition = auditPartitionOf(entry.timestamp, shardKey);
+    const actions = entries.map((entry): TransactionAction => {
       const entity = {
-        partitionKey: partition,
+        partitionKey: auditPartitionOf(entry.timestamp, shardKey),
         rowKey: `${invertedTimestamp(entry.timestamp)}_${randomBytes(6).toString('hex')}`,
         Timestamp_ms: entry.timestamp,
         Principal: entry.principal,
@@ -37,13 +33,9 @@ export class TableAuditLog implements AuditLog {
         Target: JSON.stringify(entry.target),
         Details: JSON.stringify(entry.details ?? {}),
       };
-      byPartition.set(partition, [...(byPartition.get(partition) ?? []), ['create', entity]]);
-    }
-    const chunks = [...byPartition.values()].flatMap((actions) => {
-      const parts: TransactionAction[][] = [];
-      for (let start = 0; start < actions.length; start += BATCH) parts.push(actions.slice(start, start + BATCH));
-      return parts;
+      return ['create', entity];
     });
+    const chunks = transactionChunks(actions, ([, entity]) => entity.partitionKey);
     await Promise.all(chunks.map((chunk) => (chunk.length === 1 && chunk[0] ? this.table.createEntity(chunk[0][1]) : this.table.submitTransaction(chunk))));
   }
 

@@ -6,8 +6,9 @@ import type { EventName } from '../webhooks/events.js';
 import { dayKeyOf, startOfDayKey, timestampFromInverted } from './key-encoding.js';
 import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
 import { invalidParameter } from '../shared/errors.js';
-import { addPurges, anyWhere, chunkOperations, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult } from './purge.js';
+import { addPurges, anyWhere, NOTHING_PURGED, purgeWhere, TRANSACTION_LIMIT, type PurgeResult, transactionChunks } from './purge.js';
 import { mapWithLimit } from '../shared/limit.js';
+import { readUpTo } from './read-up-to.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { Versioned } from '../webhooks/webhook-store.js';
 
@@ -465,15 +466,8 @@ export class TableDeliveryStore implements DeliveryStore {
     else if (indexed) clauses.push(odata`RowKey gt ${prefix}`);
     clauses.push(odata`RowKey lt ${upper !== undefined ? prefix + upper : `${prefix}${INDEX_START}`}`);
     if (status && !indexed) clauses.push(odata`Status eq ${status}`);
-    const found: DeliverySummary[] = [];
     const pages = this.table.listEntities<SummaryEntity>({ queryOptions: { filter: clauses.join(' and '), select: SUMMARY_COLUMNS } }).byPage({ maxPageSize: Math.min(1000, limit) });
-    for await (const page of pages) {
-      for (const entity of page) {
-        found.push(summaryOf(entity, indexed ? recordRowKeyOf(entity.rowKey) : entity.rowKey));
-        if (found.length === limit) return found;
-      }
-    }
-    return found;
+    return readUpTo(pages, limit, (entity) => summaryOf(entity, indexed ? recordRowKeyOf(entity.rowKey) : entity.rowKey));
   }
 }
 
@@ -560,15 +554,8 @@ function actionsOf<W extends RecordWrite>(group: readonly W[], own: (write: W) =
 }
 
 /** Writes grouped for transactions: one partition (webhook) each, at most TRANSACTION_LIMIT operations. */
-function transactionGroups<W extends RecordWrite>(writes: readonly W[]): W[][] {
-  const byPartition = new Map<string, W[]>();
-  for (const write of writes) {
-    const group = byPartition.get(write.record.partitionKey);
-    if (group) group.push(write);
-    else byPartition.set(write.record.partitionKey, [write]);
-  }
-  return [...byPartition.values()].flatMap((group) => chunkOperations(group, (write) => 1 + write.companions.length));
-}
+const transactionGroups = <W extends RecordWrite>(writes: readonly W[]): W[][] =>
+  transactionChunks(writes, (write) => write.record.partitionKey, (write) => 1 + write.companions.length);
 
 /** A transaction's etag of one entity: by row key (creates), else by position (updates answer none). */
 function etagOf(subResponses: readonly { rowKey?: string; etag?: string }[], rowKey: string, position: number): string | undefined {

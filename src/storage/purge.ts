@@ -84,7 +84,7 @@ export async function anyWhere(table: TableClient, filter: string): Promise<bool
 }
 
 /** Items in order, in chunks of at most TRANSACTION_LIMIT operations, an item taking `size` of them. */
-export function chunkOperations<T>(items: readonly T[], size: (item: T) => number): T[][] {
+function chunkOperations<T>(items: readonly T[], size: (item: T) => number): T[][] {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   let used = 0;
@@ -101,12 +101,19 @@ export function chunkOperations<T>(items: readonly T[], size: (item: T) => numbe
   return chunks;
 }
 
-/** Rows by partition, in chunks whose rows and companions fill at most one transaction each. */
-function chunkByPartition(items: readonly Doomed[]): Doomed[][] {
-  const byPartition = new Map<string, Doomed[]>();
-  for (const item of items) byPartition.set(item.key.partitionKey, [...(byPartition.get(item.key.partitionKey) ?? []), item]);
-  return [...byPartition.values()].flatMap((partition) => chunkOperations(partition, (item) => 1 + item.companions.length));
+/** Items grouped by partition (in order of first appearance), each group in chunks that fit one transaction. */
+export function transactionChunks<T>(items: readonly T[], partitionOf: (item: T) => string, size: (item: T) => number = () => 1): T[][] {
+  const byPartition = new Map<string, T[]>();
+  for (const item of items) {
+    const group = byPartition.get(partitionOf(item));
+    if (group) group.push(item);
+    else byPartition.set(partitionOf(item), [item]);
+  }
+  return [...byPartition.values()].flatMap((group) => chunkOperations(group, size));
 }
+
+/** Rows by partition, in chunks whose rows and companions fill at most one transaction each. */
+const chunkByPartition = (items: readonly Doomed[]): Doomed[][] => transactionChunks(items, (item) => item.key.partitionKey, (item) => 1 + item.companions.length);
 
 const keysOf = (item: Doomed): Key[] => [item.key, ...item.companions];
 

@@ -3,6 +3,7 @@ import { isEventName, type EventName } from '../webhooks/events.js';
 import { WEBHOOK_STATUSES, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
+import { readUpTo } from './read-up-to.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../webhooks/webhook-store.js';
@@ -200,24 +201,17 @@ export class TableWebhookStore implements WebhookStore {
   async list(query: WebhookQuery): Promise<WebhookPage> {
     const scope = query.model === undefined ? undefined : scopeKeyOf(query.model);
     const filter = keysetFilter(scope, cursorOf(query.pageToken, scope, 'another model'));
-    const found: Webhook[] = [];
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: filter ? { filter } : {} }).byPage({ maxPageSize: 1000 });
-    for await (const page of pages) {
-      for (const entity of page) {
-        if (entity.rowKey === COUNTER_ROW) continue;
-        // Rows of models the listing does not cover are skipped before their secrets are opened.
-        if (query.models && !query.models(entity.ModelName)) continue;
-        const webhook = (await this.readOrSkip(entity))?.value;
-        if (!webhook) continue;
-        if (!matchesQuery(webhook, query)) continue;
-        if (found.length === query.limit) {
-          const last = found[found.length - 1];
-          return { webhooks: found, ...(last ? { nextPageToken: encodePageToken({ p: scopeKeyOf(last.modelName), r: last.id }) } : {}) };
-        }
-        found.push(webhook);
-      }
-    }
-    return { webhooks: found };
+    // One more than the page, to know whether another follows.
+    const found = await readUpTo(pages, query.limit + 1, async (entity) => {
+      // Rows of models the listing does not cover are skipped before their secrets are opened.
+      if (entity.rowKey === COUNTER_ROW || (query.models && !query.models(entity.ModelName))) return undefined;
+      const webhook = (await this.readOrSkip(entity))?.value;
+      return webhook && matchesQuery(webhook, query) ? webhook : undefined;
+    });
+    const webhooks = found.slice(0, query.limit);
+    const last = webhooks[webhooks.length - 1];
+    return { webhooks, ...(found.length > query.limit && last ? { nextPageToken: encodePageToken({ p: scopeKeyOf(last.modelName), r: last.id }) } : {}) };
   }
 
   async listScope(modelName: string | undefined, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
@@ -226,17 +220,8 @@ export class TableWebhookStore implements WebhookStore {
     const statuses = options.withServiceDisabled ? odata`(Status eq ${status} or (Status eq 'DISABLED' and DisabledBy eq 'service'))` : odata`Status eq ${status}`;
     const filter = `${odata`PartitionKey eq ${scope}`} and ${statuses}${after}`;
     const limit = page.limit ?? Infinity;
-    const found: Webhook[] = [];
     const pages = this.webhooks.listEntities<WebhookEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit) });
-    for await (const entities of pages) {
-      for (const entity of entities) {
-        if (found.length >= limit) return found;
-        const read = await this.readOrSkip(entity);
-        if (read) found.push(read.value);
-      }
-      if (found.length >= limit) return found;
-    }
-    return found;
+    return readUpTo(pages, limit, async (entity) => (await this.readOrSkip(entity))?.value);
   }
 
   countScope(modelName: string | undefined): Promise<number> {

@@ -59,7 +59,7 @@ describe('origin gate', () => {
     /** A gate whose attempts to one origin answer `result`; `sent` counts what reached the origin. */
     const breaker = () => {
       const clock = new ManualClock();
-      const gate = new OriginGate(clock.read);
+      const gate = new OriginGate(clock.read, 32);
       const opened: number[] = [];
       let sent = 0;
       const attempt = (result: AttemptResult, origin = 'https://dead.example') =>
