@@ -3,6 +3,10 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+const STORAGE_PATH = '(^|[/\\\\])storage([/\\\\]|$)';
+const STORAGE_SELECTOR = STORAGE_PATH.replaceAll('/', '\\x2F'); // esquery regexes end at the first `/`
+const STORAGE_RULE = 'Only src/storage, src/local and src/composition import storage; declare a port in the core and wire it in src/composition/services.ts.';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.azurite/**', 'tools/**', 'infra/**/*.json'] },
   js.configs.recommended,
@@ -27,10 +31,19 @@ export default tseslint.config(
   },
   {
     // The core owns its ports: only the adapters' own folder, the composition root and the local runtime see storage.
-    files: ['src/**/*.ts'],
+    // The selectors catch what no-restricted-imports skips: import(), typeof import() and require; `\\` separators too.
+    files: ['src/**/*.{ts,mts,cts,tsx}'],
     ignores: ['src/storage/**', 'src/local/**', 'src/composition/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)storage/', message: 'Only src/storage, src/local and src/composition import storage; declare a port in the core and wire it in src/composition/services.ts.' }] }],
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: STORAGE_PATH, message: STORAGE_RULE }],
+        paths: ['module', 'node:module'].map((name) => ({ name, importNames: ['createRequire'], message: 'require() would slip past the storage rule.' })),
+      }],
+      'no-restricted-syntax': ['error',
+        ...['ImportExpression', 'TSImportType'].map((node) => ({ selector: `${node}[source.value=/${STORAGE_SELECTOR}/]`, message: STORAGE_RULE })),
+        { selector: "ImportExpression[source.type!='Literal']", message: 'import() takes a string literal here, so the storage rule can check it.' },
+        { selector: `CallExpression[callee.name='require'][arguments.0.value=/${STORAGE_SELECTOR}/]`, message: STORAGE_RULE },
+      ],
     },
   },
   {

@@ -4,7 +4,7 @@
  * Type-only imports count: a cycle of types is still a cycle to a reader. Run by `npm run lint`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = resolve(process.argv[2] ?? 'src');
@@ -13,7 +13,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+    return /\.(ts|mts|cts|tsx)$/.test(entry.name) && !/\.d\.[mc]?ts$/.test(entry.name) ? [path] : [];
   });
 }
 
@@ -27,8 +27,10 @@ const edges = new Map<string, Map<string, string>>();
 for (const file of sourceFiles(ROOT)) {
   const from = folderOf(file);
   for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
-    if (!fileName.startsWith('.')) continue;
-    const target = resolve(dirname(file), fileName.replace(/\.js$/, '.ts'));
+    // TypeScript takes `\` as a separator and absolute paths; NodeNext's `.js`/`.mjs`/`.cjs` name the `.ts` files.
+    const specifier = fileName.replaceAll('\\', '/');
+    if (!specifier.startsWith('.') && !isAbsolute(specifier)) continue;
+    const target = resolve(dirname(file), specifier.replace(/\.([mc]?)js$/, '.$1ts'));
     if (relative(ROOT, target).startsWith('..')) continue;
     const to = folderOf(target);
     if (to === from) continue;
