@@ -46,11 +46,7 @@ export function logSettingsError(context: InvocationContext, error: ConfigError)
   );
 }
 
-/**
- * A settings problem is a 503 naming the setting. Storage that is throttling, failing or out of reach is a
- * passing condition: 503 with Retry-After, logged as a warning without a stack. Anything else unexpected is a
- * 500 without details, logged as a defect.
- */
+/** Settings problem: 503 naming it; storage trouble: 503 with Retry-After; anything else: a 500 logged as a defect. */
 function unexpectedError(error: unknown, context: InvocationContext): ApiError {
   if (error instanceof ConfigError) {
     logSettingsError(context, error);
@@ -82,11 +78,7 @@ export function endpoint(services: ServicesProvider, run: (call: EndpointCall) =
   });
 }
 
-/**
- * Who a failed authentication is counted against: the client address the platform's front end forwards, never
- * the token sent (a guesser sends a fresh token each time, so per-token counting would never refuse anyone).
- * Only failures are counted, so a valid token from the same address is never held up.
- */
+/** Failed authentications count per client address, never per token: a guesser sends a fresh token each time. */
 function failureKey(request: HttpRequest): string {
   // The last entry is the one the platform's front end added; earlier ones are whatever the client sent.
   const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim();
@@ -113,11 +105,7 @@ export async function authorizeWithinBudget(request: HttpRequest, services: Serv
   }
 }
 
-/**
- * An endpoint without a bearer token, for callers that authenticate otherwise (MLflow's signed webhooks, which
- * cannot send custom headers): the same result and error mapping as `endpoint`. The body's headers are checked
- * first (411, 413), before authentication and before anything is read.
- */
+/** An endpoint without a bearer token (MLflow's signed webhooks cannot send headers), mapped as `endpoint` is. */
 export function unauthenticatedEndpoint(services: ServicesProvider, run: (call: Omit<EndpointCall, 'principal'>) => Promise<EndpointResult>): HttpHandler {
   return async (request, context) => {
     try {
@@ -152,11 +140,7 @@ export async function objectBody(request: HttpRequest): Promise<Record<string, J
   return body;
 }
 
-/**
- * Parameters from the query string and, where the method allows a body, the JSON body (body wins). The
- * Functions host drops GET bodies before a handler sees them, so a GET that carries one is refused rather
- * than answered as if it had no parameters.
- */
+/** Query parameters, plus the JSON body where allowed (body wins); the host drops GET bodies, so a GET with one is refused. */
 export async function parametersOf(request: HttpRequest, repeatable: readonly string[] = []): Promise<Record<string, unknown>> {
   const query: Record<string, unknown> = {};
   const search = new URL(request.url).searchParams;

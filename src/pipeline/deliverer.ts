@@ -149,12 +149,8 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
 }
 
 /**
- * 410 Gone: the receiver says the endpoint is gone for good. The service set it, so it carries the service's
- * mark as an auto-disable does: events meanwhile are recorded SKIPPED, to be redelivered if a user sets it
- * ACTIVE again. Only a webhook still ACTIVE and unchanged since the copy the attempt was made with is disabled,
- * by a write at the version read: a user's update while the attempt was on the wire (a status, a new URL) wins,
- * and a user's DISABLED never becomes the service's. The attempt's outcome stands whatever happens here: a
- * failure to disable is logged, never thrown, so it cannot fail (and re-send) the other deliveries of the message.
+ * 410 Gone disables the webhook with the service's mark, by a write at the version read so a user's update made
+ * meanwhile wins; a failure here is logged, never thrown, so the message's other deliveries are not re-sent.
  */
 async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: string): Promise<void> {
   const now = deps.clock();
@@ -182,11 +178,7 @@ export function mustWait(deps: DelivererDeps, webhook: Webhook): number | undefi
   return deps.gate.isCongested(origin) ? 0 : undefined;
 }
 
-/**
- * Puts an attempt off; the attempt number is not used up. Past an open circuit's cool-down (`waitMs`), spread
- * over a fifth more so the waiting deliveries do not all come back at once; otherwise (a congested origin, a
- * half-open circuit's probe on the wire) DEFER_MS ±20%.
- */
+/** Puts an attempt off without using it up: past an open circuit's cool-down plus a fifth, else DEFER_MS ±20%. */
 export function deferAttempt(deps: DelivererDeps, delivery: Delivery, message: DeliveryMessage, waitMs = 0): Delivery {
   const delayMs = Math.round(waitMs > 0 ? waitMs * (1 + 0.2 * deps.random()) : DEFER_MS * (0.8 + 0.4 * deps.random()));
   const { claim: _claim, ...unclaimed } = delivery;
@@ -216,12 +208,8 @@ export async function makeClaimedAttempt(deps: DelivererDeps, webhook: Webhook, 
 }
 
 /**
- * Records an attempt's outcome (`settled`) after its write at the claim's version failed; answers whether it
- * was recorded. A redeliver may rewrite the record while the attempt is on the wire; as long as the record
- * still holds this attempt's own claim (attempt and expiry, as `claimed` wrote it), the outcome is ours to
- * record (losing it would send the attempt again). A claim for the same attempt taken by another message (ours
- * expired while it waited for a permit) is theirs: an attempt held back here, recorded over it, would drop the
- * outcome of theirs and send it again.
+ * Records `settled` after the write at the claim's version failed, only while the record still holds this attempt's
+ * own claim: a claim another message took is theirs, and writing over it would send that attempt again.
  */
 export async function recordOverRewrite(deps: DelivererDeps, settled: Delivery, claimed: Delivery, attempt: number): Promise<boolean> {
   for (;;) {
@@ -237,12 +225,8 @@ export async function recordOverRewrite(deps: DelivererDeps, settled: Delivery, 
 }
 
 /**
- * Works one delivery-queue message. A message whose attempt is already recorded is a duplicate; if it is the
- * same message come back (the host saw no success, e.g. a crash between writing the record and enqueueing the
- * next step), the record's next step is enqueued again. An attempt another message holds a live claim on is
- * checked again when that claim expires. A delivery whose webhook is gone or no longer ACTIVE fails; one to a
- * congested origin, or one whose circuit is open, is put off; otherwise the attempt is claimed (a write at the record's version: of two
- * messages for one attempt only one gets it), made, recorded, and its next step enqueued.
+ * Works one delivery-queue message: a duplicate re-enqueues the recorded next step, a live claim elsewhere waits,
+ * otherwise the attempt is claimed by a write at the record's version (one message wins), made and recorded.
  */
 export async function processDeliveryMessage(deps: DelivererDeps, message: DeliveryMessage, dequeueCount = 1): Promise<void> {
   const found = await deps.deliveries.get(message.delivery_id);

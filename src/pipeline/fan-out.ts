@@ -24,11 +24,7 @@ export interface FanOutDeps extends DelivererDeps {
   chunkDeliveries?: number;
 }
 
-/**
- * Deliveries one `registry-events` message (or continuation) works at most: four waves. Even a chunk of hanging
- * targets (15 s timeout) finishes in about a minute, far inside the host's 10-minute lease; and a re-run redoes
- * at most one chunk.
- */
+/** Deliveries per `registry-events` message (or continuation): four waves, so even hanging targets finish far inside the lease. */
 export const CHUNK_DELIVERIES = 256;
 /**
  * Attempts one wave makes together. Each wave's claims are written just before its attempts are sent, so a
@@ -73,13 +69,8 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string }
 }
 
 /**
- * Works one `registry-events` message, a chunk at a time: the events are checked and matched to their webhooks
- * in webhook-id order, a keyset page of each scope at a time, and the first attempts of at most
- * CHUNK_DELIVERIES deliveries are made with bounded concurrency. If more remain, a continuation message carries
- * the rest (from the next webhook id on), so every message finishes well inside its lease and a re-run redoes
- * only its own chunk. An event with a publisher-chosen id that already finished its fan-out within 24 h is
- * dropped; the event is marked finished when its last chunk is done. A message that cannot be read, or an event
- * in it that is invalid, goes to the poison queue with its reason logged; the rest of the message is delivered.
+ * Works one `registry-events` message a chunk at a time, handing the rest to a continuation message so each finishes
+ * inside its lease; unreadable messages and invalid events go to the poison queue (docs/reliability.md).
  */
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
   const continued = typeof body === 'object' && body !== null && 'continue_fan_out' in body ? continuationSchema.safeParse(body) : undefined;
@@ -129,11 +120,7 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
  */
 const dedupKeyOf = (event: RegistryEvent): string => JSON.stringify([event.modelName, event.eventId]);
 
-/**
- * Validates, de-duplicates and (in the first link) checks the events of one message against finished fan-outs.
- * Invalid events are poisoned by the first link only. Defaults come from the message: the id
- * `<message id>:<index>`, and the time it was put on the queue, so every re-run builds the same deliveries.
- */
+/** Validates and de-duplicates one message's events; ids and times default from the message so re-runs build the same deliveries. */
 async function admitEvents(
   deps: FanOutDeps,
   candidates: unknown[],
@@ -194,11 +181,7 @@ export async function poisonMessage(deps: Pick<FanOutDeps, 'log' | 'poison' | 'm
   deps.metrics?.messagePoisoned(QUEUES.registryEvents);
 }
 
-/**
- * The deliveries of the next chunk: the webhooks after `link.after`, in id order, whole webhooks until
- * CHUNK_DELIVERIES is reached. Each scope is read a page at a time; where a page came back full, webhooks past
- * its last id wait for the next link, so no webhook is skipped. `next` is where the next link starts.
- */
+/** The next chunk: whole webhooks after `link.after` in id order; past a full page they wait for the next link, so none is skipped. */
 async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {
   const limit = deps.chunkDeliveries ?? CHUNK_DELIVERIES;
   const page = { ...(link.after ? { after: link.after } : {}), limit };
@@ -236,15 +219,8 @@ type Step =
   | { kind: 'none'; record: Delivery };
 
 /**
- * The first attempts of one chunk, a wave of at most WAVE_DELIVERIES at a time (the waves of all messages in
- * a process are bounded by `deps.work`). In a wave every record is created before anything is sent, claimed
- * for attempt 1 (or deferred, if its origin is congested or its circuit open): a record that already exists belongs to an earlier
- * or concurrent run of this event and is not attempted here; its next step is enqueued instead, and one held by
- * a claim whose holder may have died is looked at again when the claim expires. The outcomes are recorded at
- * the version the claim was written with, the next steps enqueued, and every delivery audited. A webhook the
- * service disabled gets its record written SKIPPED, and nothing sent or enqueued; failed attempts are handed
- * to the auto-disable check. Delivery ids derive from event and webhook, so a re-run finds the same rows and
- * sends the same `webhook-id`.
+ * The first attempts of one chunk, in waves: every record is created and claimed before anything is sent, so a
+ * re-run (same delivery ids) finds the rows it made and never sends twice (docs/reliability.md).
  */
 async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<void> {
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {

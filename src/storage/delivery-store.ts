@@ -99,14 +99,8 @@ const PARALLEL_DAYS = 8;
 const STORAGE_CONCURRENCY = 8;
 
 /**
- * The delivery log: a partition per webhook, rows newest first (by event time). A FAILED or SKIPPED record has
- * an index row in its partition (`~FAILED_<row key>`, holding its summary), written and removed in the same
- * transaction as the record, so listing those statuses reads only the rows it returns. Beside it, `days`
- * holds a row per UTC day and webhook that has records (partition the day, row the webhook id), written
- * before the first record of that day and webhook; retention reads it to find the expired ranges, including
- * those of deleted webhooks, without reading the log itself, and the cross-webhook listing walks it. Each
- * process remembers the rows it has written, so the day index costs one write per webhook and day, not one
- * per delivery.
+ * The delivery log: a partition per webhook, newest first, with `~FAILED_`/`~SKIPPED_` index rows and a `days`
+ * table per day and webhook; layout and costs in docs/operations.md (Retention, The status index).
  */
 export class TableDeliveryStore implements DeliveryStore {
   private readonly knownDays = new Set<string>();
@@ -182,9 +176,7 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 
   private async indexDays(deliveries: readonly Delivery[]): Promise<void> {
-    // Only recent days are trusted: retention may remove an old day's row at any time, and a record of an old
-    // event (a late retry, an old event_timestamp) must never be left without one. A day remembered while it
-    // was recent is old once the process has run on for a day or two, so recency is checked on use too.
+    // Only recent days are trusted: retention may remove an old day's row at any time, so recency is checked on use too.
     const recent = dayKeyOf(Date.now() - DAY_MS);
     const missing = new Map<string, { partitionKey: string; rowKey: string }>();
     for (const delivery of deliveries) {
@@ -198,11 +190,7 @@ export class TableDeliveryStore implements DeliveryStore {
     for (const [key, row] of missing) if (row.partitionKey >= recent) this.knownDays.add(key);
   }
 
-  /**
-   * Deletes the settled records of events before `cutoff`. It reads the day index up to the cutoff's day and,
-   * for each day and webhook, the record range of that day before the cutoff; a day's index row goes once
-   * the whole day is past the cutoff and its range is empty (a delivery still retrying keeps it).
-   */
+  /** Deletes settled records of events before `cutoff`, day by day; a day's index row goes once its range is empty. */
   async purgeBefore(cutoff: number, budget: number): Promise<PurgeResult> {
     let result: PurgeResult = NOTHING_PURGED;
     const pages = this.days.listEntities<{ partitionKey: string; rowKey: string }>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
@@ -241,9 +229,7 @@ export class TableDeliveryStore implements DeliveryStore {
     });
     if (!purged.done || end < dayStart + DAY_MS) return purged;
     if (await anyWhere(this.table, range)) return addPurges(purged, { deleted: 0, requests: 1, done: true });
-    // No record is left in the day, so an index row still in its range is one whose record is gone (left by
-    // an earlier version's retention racing a status change): it goes before the day's row, by which
-    // retention finds the day at all.
+    // An index row still in an empty day's range has lost its record: it goes before the day's row, or nothing finds it.
     let orphans = addPurges(purged, { deleted: 0, requests: 1, done: true });
     for (const status of INDEXED_STATUSES) {
       const indexRange = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${indexRowKey(status, `${newestFirstTime(end)}~`)} and RowKey lt ${indexRowKey(status, `${newestFirstTime(dayStart)}~`)}`;
@@ -306,10 +292,8 @@ export class TableDeliveryStore implements DeliveryStore {
   }
 
   /**
-   * One record of `replace` on its own. A 404 means the record is gone, or the index row its version names is
-   * (a record and index that disagree, as a copy of the records alone leaves them): the record is then written
-   * at its version without that delete, which puts them back in step, instead of failing every write to it
-   * (a redeliver or a retry would try again forever).
+   * One record of `replace` on its own. On a 404 (record and index out of step) the record is written at its version
+   * without the index delete, which puts them back in step instead of failing every later write to it.
    */
   private async replaceOne(write: RecordWrite & { etag: string }, update: (write: RecordWrite & { etag: string }) => TransactionAction): Promise<string | undefined> {
     const attempt = async (companions: readonly TransactionAction[]): Promise<string | undefined> => {
@@ -343,12 +327,7 @@ export class TableDeliveryStore implements DeliveryStore {
     return { deliveries: page, ...(found.length > query.limit && last ? { nextPageToken: listingToken(positionOf(last), query.webhookId, query.status) } : {}) };
   }
 
-  /**
-   * Walks the day index newest day first; on each day it reads, for every webhook with records that day, that
-   * day's range (its index range for FAILED and SKIPPED), and merges them. A day costs one request for its
-   * webhooks, one per webhook with records on it, and one to find the day before (more across a gap of days
-   * without records: a search that halves the gap each request), until the page and one more are full.
-   */
+  /** Walks the day index newest day first, merging each day's webhook ranges (docs/operations.md, Listing across webhooks). */
   async listAll(query: AllDeliveriesQuery): Promise<DeliveryPage> {
     const want = query.limit + 1;
     const found: DeliverySummary[] = [];
@@ -369,11 +348,7 @@ export class TableDeliveryStore implements DeliveryStore {
     return { deliveries: page, ...(found.length > query.limit && last ? { nextPageToken: listingToken(positionOf(last), undefined, query.status) } : {}) };
   }
 
-  /**
-   * The newest `needed` summaries of one day across its webhooks, merged newest first. Each webhook is read a
-   * share of the page at a time, and read on only once the merge has used what was read, so a page holds and
-   * reads about its own size plus a share per webhook, rather than its size once per webhook.
-   */
+  /** The newest `needed` summaries of one day, reading each webhook a share at a time so a page reads about its own size. */
   private async mergeDay(webhooks: readonly string[], status: DeliveryStatus | undefined, lowerOf: (webhookId: string) => RangeBound, upper: string, needed: number): Promise<DeliverySummary[]> {
     const share = Math.max(1, Math.ceil(needed / Math.max(1, webhooks.length)));
     const streams = webhooks.map((webhookId) => ({ webhookId, lower: lowerOf(webhookId), rows: [] as DeliverySummary[], next: 0, done: false }));
@@ -410,11 +385,7 @@ export class TableDeliveryStore implements DeliveryStore {
     return undefined;
   }
 
-  /**
-   * The newest day before `day` with an index row, `oldest` being the oldest there is: the day before first,
-   * then windows doubling back until one holds a day, then halving that window (Table queries answer keys in
-   * ascending order only, so "the greatest key below" is a search).
-   */
+  /** The newest day before `day` with an index row: a doubling-then-halving search, as Table queries only ascend. */
   private async dayBefore(day: string, oldest: string): Promise<string | undefined> {
     if (day <= oldest) return undefined;
     const dayNumber = (key: string): number => startOfDayKey(key) / DAY_MS;

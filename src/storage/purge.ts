@@ -21,22 +21,15 @@ type Key = { partitionKey: string; rowKey: string };
  */
 type Doomed = { key: Key; etag?: string; companions: Key[] };
 
-/**
- * What `purgeWhere` reads besides the keys, and the rows each match takes with it. A row whose transaction
- * fails because it changed since it was read (a redeliver set it PENDING and removed its index row, or it
- * moved to another status's index row) is deleted alone only at the version read, so a row rewritten since is
- * left for the next run, which reads it as it now stands.
- */
+/** What `purgeWhere` reads besides the keys, and the index rows each match takes with it. */
 export interface PurgeCompanions {
   select: string[];
   of: (entity: Record<string, unknown> & Key) => Key[];
 }
 
 /**
- * Deletes what `filter` selects (a key range: the caller's filter must name only expired keys), reading keys
- * only, a page at a time, and deleting each page in transactions of up to 100 per partition. A row's
- * `companions` (its index rows) go in the same transaction as the row, so neither outlives the other. Stops
- * once `budget` entities are deleted; calling it again resumes, since what is gone no longer matches.
+ * Deletes what `filter` selects (expired keys only), a page at a time, with each row's `companions` in its transaction;
+ * stops after `budget` and resumes on the next call (docs/operations.md, The status index).
  */
 export async function purgeWhere(table: TableClient, filter: string, budget: number, companions?: PurgeCompanions): Promise<PurgeResult> {
   let deleted = 0;
@@ -117,11 +110,7 @@ const chunkByPartition = (items: readonly Doomed[]): Doomed[][] => transactionCh
 
 const keysOf = (item: Doomed): Key[] => [item.key, ...item.companions];
 
-/**
- * An item's delete operations. A transaction cannot make a delete conditional (the SDK sends no If-Match for
- * it), so in a transaction the companions are the guard: a record that left the status it was read with no
- * longer has that index row, and the transaction fails on it.
- */
+/** An item's deletes. A transaction cannot make a delete conditional, so the companions are its guard. */
 const deletesOf = (item: Doomed): TransactionAction[] => keysOf(item).map((key): TransactionAction => ['delete', key]);
 
 /**
@@ -148,12 +137,7 @@ async function deleteChunk(table: TableClient, chunk: readonly Doomed[]): Promis
   return { deleted, requests };
 }
 
-/**
- * One row and its companions after its chunk's transaction failed. A row changed since it was read stays (with
- * its index rows), for the next run to read again. A row still at its version goes with its companions in one
- * transaction, or alone if a companion is missing. A row already gone takes what is left of its companions.
- * No step leaves an index row without its record, or a record without the index row it names.
- */
+/** One row after its chunk failed: changed rows stay for the next run; no step leaves an index row or record alone. */
 async function deleteItem(table: TableClient, item: Doomed): Promise<{ deleted: number; requests: number }> {
   let requests = 0;
   const attempt = async (run: () => Promise<unknown>): Promise<'done' | 'missing' | 'changed'> => {
