@@ -49,11 +49,7 @@ export function readGrantSpec(text: string, start: number, setting: string, wher
   return { role: role as Role, models, end: close + 1 };
 }
 
-/**
- * Checks one model pattern. Errors name the pattern by its position, never quote it: with a ']' forgotten, the
- * "pattern" runs on into the next entries and their tokens, and these messages reach unauthenticated callers
- * (every function's 503) and the logs.
- */
+/** Checks one model pattern. Errors name its position, never quote it: a missing ']' runs on into the next tokens. */
 function checkPattern(pattern: string, position: number, setting: string, where: string): void {
   const which = `model pattern ${position}`;
   const fix = `a pattern is an exact model name, a prefix ending in '*', or '*' alone, separated by '|'`;
@@ -66,11 +62,7 @@ function checkPattern(pattern: string, position: number, setting: string, where:
   if (Array.from(pattern).length > 257) throw new ConfigError(`${setting}: ${where}: ${which} is longer than any model name (256)`, setting);
 }
 
-/**
- * `WEBHOOKS_AUTH_OIDC_GRANTS`: `<claim value>=<grant>;<claim value>=<grant>`, for example
- * `3f6e…=manager[fraud-*];9a1b…=publisher[*]`. A claim value holds neither `=` nor `;`; patterns may, since
- * they sit inside the brackets.
- */
+/** `WEBHOOKS_AUTH_OIDC_GRANTS`: `<claim value>=<grant>;…` (syntax in docs/auth.md). */
 export function parseOidcGrants(raw: string, setting: string): { value: string; grant: GrantSpec }[] {
   const grants: { value: string; grant: GrantSpec }[] = [];
   let position = 0;

@@ -50,11 +50,7 @@ export const AUTH_FAILURE_SHARE = 10;
  */
 export const FAN_OUT_WAVES_IN_FLIGHT = 4;
 
-/**
- * How long a claimed attempt is held: longer than an attempt can take (a job target makes two calls, each up to
- * the delivery timeout, and may wait for a free socket), so a live holder is never overtaken; and no longer,
- * since an attempt whose process died is made again only after its claim expires.
- */
+/** How long a claimed attempt is held: longer than a job target's two calls, so a live holder is never overtaken. */
 export const claimLeaseOf = (deliveryTimeoutMs: number): number => 2 * deliveryTimeoutMs + 15_000;
 
 /** Everything the functions need, built once per process from the settings. */
@@ -225,11 +221,7 @@ export async function ensureStorage(storage: StorageClients, log: (message: stri
 
 let appServices: Promise<Services> | undefined;
 
-/**
- * The process's services, from the environment. With a connection string (Azurite, `func start` locally) the
- * tables and queues are created once, on first use; identity-based storage is provisioned by `infra/`, and
- * the identity has no right to create.
- */
+/** The process's services. With a connection string the tables and queues are created on first use; in Azure `infra/` does it. */
 export function getAppServices(): Promise<Services> {
   appServices ??= (async () => {
     const config = loadConfig();

@@ -43,11 +43,7 @@ export const STORAGE_IDENTITY_SETTINGS = {
   clientId: `${SETTINGS.storage}__clientId`,
 } as const;
 
-/**
- * The settings the app reads in Azure, where storage is identity-based with explicit service URIs (the
- * connection string and `__accountName` are the local and the alternative forms). `AZURE_CLIENT_ID` is read
- * by @azure/identity. The infra consistency test holds `infra/` to this list.
- */
+/** The settings the app reads in Azure (identity-based storage); the infra consistency test holds `infra/` to this list. */
 export const AZURE_APP_SETTINGS: readonly string[] = [
   ...Object.values(SETTINGS).filter((name) => name !== SETTINGS.storage),
   STORAGE_IDENTITY_SETTINGS.queueServiceUri,
@@ -137,11 +133,7 @@ const value = (env: Env, name: string): string | undefined => {
   return raw === undefined || raw === '' ? undefined : raw;
 };
 
-/**
- * A value the platform should have replaced: an `@Microsoft.KeyVault(...)` (or App Configuration) reference
- * stays as written when the app's identity cannot read the secret, for example on a first deploy before the
- * role assignment has propagated.
- */
+/** A Key Vault or App Configuration reference the platform left unresolved (e.g. before its role assignment propagated). */
 const UNRESOLVED_REFERENCE = /^@Microsoft\.(KeyVault|AppConfiguration)\(/i;
 
 /** Fails on the first setting the app reads that holds an unresolved platform reference, naming it (never its value). */
@@ -248,8 +240,7 @@ export function parseSecretKey(raw: string | undefined, setting: string): Buffer
 }
 
 /**
- * `WEBHOOKS_AUTH_TOKENS`: a comma list of `role:token` or `role[patterns]:token` (the token is everything after
- * the `:` that follows the role and its scope). Patterns may hold `,` and `:`, since they sit inside brackets.
+ * `WEBHOOKS_AUTH_TOKENS`: a comma list of `role:token` or `role[patterns]:token` (syntax in docs/auth.md).
  * Errors name the entry by its position and never quote a token.
  */
 export function parseAuthTokens(raw: string): StaticToken[] {

@@ -45,11 +45,7 @@ export const RETENTION_SCHEDULE_EXPRESSION = `%${SETTINGS.retentionSchedule}%`;
 /** Poison queues are peeked every five minutes. */
 export const POISON_QUEUES_SCHEDULE = '0 */5 * * * *';
 
-/**
- * Every API path starts with `/api`. host.json's `routePrefix` is empty and the prefix is written into each
- * route here instead, because the host applies `routePrefix` to every HTTP function and the Databricks Python
- * SDK asks for `/.well-known/databricks-config` at the root.
- */
+/** Written into each route, not host.json's `routePrefix`: the SDK asks for `/.well-known/databricks-config` at the root. */
 export const ROUTE_PREFIX = 'api';
 
 /** The route a function is registered with: its route under `/api`, or at the root. */
@@ -58,21 +54,15 @@ export const registeredRoute = (fn: Pick<HttpFunction, 'route' | 'atRoot'>): str
 /** The connection setting the queue triggers use (the host reads `AzureWebJobsStorage` and its `__` forms). */
 export const QUEUE_CONNECTION = 'AzureWebJobsStorage';
 
-/**
- * The catch-all's function name. The host adds routes in function-name order (ignoring case) and the first
- * match wins, so the catch-all must sort after every other function: the `zz-` prefix keeps it last, and
- * test/unit/route-order.test.ts fails if any route of the table is shadowed.
- */
+/** The host matches routes in function-name order, so the catch-all's `zz-` keeps it last (docs/host-fidelity.md). */
 export const CATCH_ALL_NAME = 'zz-not-found';
 
 const API = '2.0/mlflow/registry-webhooks';
 const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 /**
- * The one function table: every function's name, trigger and handler. `src/app.ts` registers it with the
- * Functions host, and the local runtime serves what app.ts registers; no route or queue name is written
- * anywhere else. Every handler is guarded: while the settings are wrong it answers 503 naming the setting
- * (HTTP) or fails the invocation (other triggers), so registration never depends on the settings.
+ * The one function table: every function's name, trigger and handler, registered by `src/app.ts`. Every handler
+ * is guarded, so registration never depends on the settings (docs/host-fidelity.md).
  */
 export function functionTable(services: ServicesProvider): FunctionDefinition[] {
   const webhooks = webhookHandlers(services);

@@ -45,16 +45,8 @@ interface OriginState {
 }
 
 /**
- * Per-origin concurrency, so one endpoint can neither take every connection nor hold every worker slot.
- * At most `permits` attempts to an origin are on the wire at once; the rest wait their turn here (their
- * deadline starts when they get a permit). An origin is congested when its oldest attempt on the wire has
- * run longer than `slowAfterMs` while `minActive` attempts are on the wire or others wait: a slow or hanging
- * endpoint. Attempts to a congested origin are deferred to the delivery queue instead of waiting inline. A
- * fast origin is never congested, however busy.
- *
- * Each origin also has a circuit breaker: after `failureThreshold` consecutive connection failures (no HTTP
- * answer) it opens, and no attempt goes to the origin for a cool-down that starts at `cooldownMs` and doubles
- * with each failed probe up to `maxCooldownMs`. The state lives in this object: one per process.
+ * Per-origin permits and a circuit breaker, one per process, so one slow or failing endpoint can neither take every
+ * connection nor hold every worker slot (docs/delivery.md, Per-origin circuit breaker).
  */
 export class OriginGate {
   private readonly origins = new Map<string, OriginState>();
@@ -90,12 +82,7 @@ export class OriginGate {
     return circuit.probing ? now : undefined;
   }
 
-  /**
-   * Sends one attempt through the origin's permits and circuit breaker. Once the circuit is open no attempt is
-   * sent (the answer says when to come back) until its cool-down has passed; then one probe goes. A connection
-   * failure counts toward opening (the probe's reopens it with twice the cool-down, up to the cap); any HTTP
-   * answer closes the circuit and resets it. `opened` is told each time the circuit opens, with its cool-down.
-   */
+  /** Sends one attempt through the origin's permits and circuit; `opened` is told each time the circuit opens. */
   async attempt(origin: string, send: () => Promise<AttemptResult>, opened: (cooldownMs: number) => void = () => undefined): Promise<AttemptResult | HeldAttempt> {
     return this.track(origin, async () => {
       const circuit = this.circuits.get(origin);

@@ -48,11 +48,7 @@ function htmlEscapes(value: string): string[] {
   return [base.replaceAll("'", '&#39;'), base.replaceAll("'", '&#x27;')];
 }
 
-/**
- * Base64 (standard and URL alphabets) of the value on its own, and, for values long enough, the characters
- * that only the value's bytes decide at each of the three alignments it can have inside a longer base64 text
- * (a target that base64-encodes the whole request). At most 4 bits of each end byte can remain.
- */
+/** Base64 of the value alone and, when long enough, the parts only its bytes decide at each alignment in longer base64. */
 function base64Encodings(value: string, long: boolean): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const whole = [bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url')];
@@ -75,10 +71,8 @@ function encodingsOf(value: string, long: boolean): string[] {
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * A receiver may echo the request (a debugging endpoint does), and its answer is kept in the delivery log and
- * returned by the test call; the webhook's own write-only values are cut out of it in every spelling above
- * (raw, JSON-escaped once or twice, URL- and form-encoded, HTML-escaped, base64), so they never come back.
- * A secret of fewer than STANDALONE_BELOW_CHARS characters is cut only where it stands alone.
+ * Cuts the webhook's write-only values, in every spelling above, out of a receiver's answer, which the delivery log
+ * keeps and the test call returns (docs/security.md, Redaction of target answers).
  */
 export function redactSecrets(text: string, target: Target): string {
   const needles = new Map<string, boolean>();

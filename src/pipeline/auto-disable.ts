@@ -10,11 +10,7 @@ export const MAX_CHECK_INTERVAL_MS = 60_000;
 /** Webhooks whose last check this process remembers; forgotten all at once past this (a check then runs again). */
 const REMEMBERED_WEBHOOKS = 10_000;
 
-/**
- * When to look at a failing webhook's health: at most once per interval per webhook and process. The interval
- * is a minute, or a tenth of WEBHOOKS_AUTO_DISABLE_AFTER when that is shorter (a test setting of `1s` is checked
- * every 100 ms), so the check costs a read now and then on the failure path only, never a write per delivery.
- */
+/** Looks at a failing webhook's health at most once per interval (a minute, or a tenth of the setting) per process. */
 export class AutoDisableWatch {
   private readonly lastChecked = new Map<string, number>();
   readonly intervalMs: number;
@@ -35,11 +31,7 @@ export class AutoDisableWatch {
   }
 }
 
-/**
- * Called with the records of attempts just recorded: for each webhook with a failed one, checks (throttled by
- * the watch) whether it has failed long enough to be disabled. Never throws: a failed check is logged, and the
- * deliveries' outcomes stand.
- */
+/** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
 export async function watchFailures(deps: DelivererDeps, recorded: readonly Delivery[]): Promise<void> {
   const watch = deps.autoDisable;
   if (!watch) return;
@@ -53,10 +45,8 @@ export async function watchFailures(deps: DelivererDeps, recorded: readonly Deli
 }
 
 /**
- * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER (at least ten of
- * them), reading its health as `webhooks/health` does. The write is conditional on the version read, so a
- * user's concurrent update wins. The webhook keeps the service's mark: its events are recorded SKIPPED until
- * a user sets a status.
+ * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER, by a write at the
+ * version read so a user's concurrent update wins.
  */
 async function disableIfFailingTooLong(deps: DelivererDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
   try {

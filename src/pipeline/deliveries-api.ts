@@ -146,12 +146,8 @@ function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page
 }
 
 /**
- * Sends deliveries again, keeping their ids (and so their `webhook-id`): one by id, whatever its status, or
- * every FAILED and SKIPPED one of a webhook since a time (SKIPPED: recorded while the service had it
- * disabled). Each starts a fresh retry schedule, and job targets get a fresh `idempotency_token` (a redeliver
- * is meant to start a new run). A PENDING or RETRYING delivery keeps its status and attempt count: its next attempt is brought forward, so concurrent calls (and the retry already
- * scheduled) are messages for one attempt, which is claimed and sent once. The record is written at the version
- * read (re-read on a race) before the message is enqueued, so the worker never sees a stale status.
+ * Sends deliveries again under their ids, one by id or a webhook's FAILED and SKIPPED since a time (docs/operations.md).
+ * Each record is written at the version read before its message is enqueued, so the worker never sees a stale status.
  */
 export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[]; next_until_timestamp?: number }> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
@@ -182,10 +178,8 @@ export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, b
 const REDELIVER_CONCURRENCY = 8;
 
 /**
- * The FAILED and SKIPPED deliveries of a webhook between two times, newest first, at most MAX_REDELIVER: each
- * status is listed on its own (the store answers a status from its index), and the two merged by id. Where more
- * may remain, `nextUntil` is the event time of the oldest one taken: the `until_timestamp` that goes on from
- * there (inclusive, since what was taken is no longer FAILED or SKIPPED, however far it has got).
+ * A webhook's FAILED and SKIPPED deliveries between two times, newest first, at most MAX_REDELIVER; `nextUntil`
+ * (the oldest one's event time) is the `until_timestamp` that goes on from there.
  */
 async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTimestamp: number, untilTimestamp: number | undefined): Promise<{ ids: string[]; nextUntil?: number }> {
   const [failed, skipped] = await Promise.all(
@@ -202,9 +196,8 @@ async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTi
 }
 
 /**
- * Writes one record's redelivery at the version read, re-reading on a race; undefined if it is gone. With
- * `listedAsMissed` (the since-a-time form), a record that SUCCEEDED since it was listed is left alone: a
- * concurrent redeliver already brought it, and sending it again would deliver the event twice.
+ * Writes one record's redelivery at the version read, re-reading on a race. With `listedAsMissed`, a record that
+ * SUCCEEDED since it was listed is left alone: sending it again would deliver the event twice.
  */
 async function markForRedelivery(deps: DeliveriesApiDeps, id: string, listedAsMissed: boolean): Promise<Delivery | undefined> {
   for (;;) {

@@ -1,11 +1,7 @@
 import type { Webhook } from '../webhooks/webhook.js';
 import type { DeliverySummary } from './delivery.js';
 
-/**
- * Delivery records health reads at most, newest event first: one page of the webhook's partition. Past it, the
- * figures describe these records only (a failure run that began earlier shows as starting at the oldest one
- * read, so `failing_since` is then a lower bound on how long the endpoint has been failing).
- */
+/** Delivery records health reads at most (one page); past it, `failing_since` is a lower bound. */
 export const HEALTH_RECORDS = 1000;
 const DAY_MS = 86_400_000;
 /** Failed attempts a webhook needs, beside the time, before the service disables it. */
@@ -89,9 +85,8 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
 }
 
 /**
- * Whether the service should disable an ACTIVE webhook now: every attempt for `afterMs` has failed, and at
- * least AUTO_DISABLE_MIN_FAILURES of them. Only attempts after the webhook's last update count, so a user who
- * re-enables (or edits) a webhook gives it a fresh `afterMs`. `afterMs` 0 turns auto-disable off.
+ * Whether to disable an ACTIVE webhook now: every attempt since its last update and within `afterMs` failed, at
+ * least AUTO_DISABLE_MIN_FAILURES of them. `afterMs` 0 turns auto-disable off.
  */
 export function autoDisableDue(webhook: Webhook, deliveries: readonly DeliverySummary[], now: number, afterMs: number): boolean {
   if (afterMs <= 0 || webhook.status !== 'ACTIVE') return false;

@@ -33,11 +33,7 @@ const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b
 /** The largest payload this event can become, whichever webhook and event name it is sent as. */
 const payloadBytes = (event: RegistryEvent): number => Buffer.byteLength(buildPayload(event, '0'.repeat(32), LONGEST_EVENT_NAME), 'utf8');
 
-/**
- * One event as a source hands it to the publish path: the publish wire shape (section "Publishing events" of
- * the README), a label for the whole event, and how to name its fields in errors (a CloudEvent's `version`
- * is `data.version` to its sender).
- */
+/** One event as a source hands it to the publish path, with a label and how its sender names its fields. */
 export interface SourcedEvent {
   input: unknown;
   label: string;
@@ -67,10 +63,8 @@ export type Publisher = { principal: Principal } | { source: string };
 const publisherId = (publisher: Publisher): string => ('principal' in publisher ? publisher.principal.id : publisher.source);
 
 /**
- * The one publish path every source goes through (the JSON form, CloudEvents, MLflow, Azure ML): validates
- * each event, refuses repeated ids and oversized payloads, and answers once all of them are durably on the
- * `registry-events` queue, with their event ids: the source's own, or `<queue message id>:<index>`. Nothing
- * is enqueued unless every event is valid. Re-published ids are dropped by the fan-out (24 h).
+ * The one publish path of every source: answers once all events are durably on `registry-events`, with their ids;
+ * nothing is enqueued unless every event is valid (docs/publishing.md).
  */
 export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sourced: readonly SourcedEvent[]): Promise<string[]> {
   const now = deps.clock();

@@ -5,12 +5,7 @@ import type { SourcedEvent } from '../pipeline/publish-events.js';
 import type { Stage } from '../webhooks/events.js';
 import { parseTimestamp } from './timestamps.js';
 
-/**
- * An MLflow webhook body (`_send_webhook_request` in `mlflow/webhooks/delivery.py`): the event is
- * `entity.action`, `timestamp` is Python's `isoformat()` in UTC, `data` the per-event payload
- * (`mlflow/webhooks/types.py`), and `workspace` is sent when MLflow runs with workspaces. Fields MLflow may add
- * later are tolerated.
- */
+/** An MLflow webhook body (`_send_webhook_request` in `mlflow/webhooks/delivery.py`); later fields are tolerated. */
 const envelopeSchema = z.object({
   entity: z.string().min(1).max(100),
   action: z.string().min(1).max(100),
@@ -32,11 +27,7 @@ const MLFLOW_FIELDS: Record<string, string> = {
   event_timestamp: 'timestamp',
 };
 
-/**
- * `data` of the examples MLflow's "test webhook" call sends (`example()` in `mlflow/webhooks/types.py`). Such a
- * call is answered 200 and publishes nothing, so testing the MLflow side never posts "example_model" to the
- * registry-wide webhooks. (The alias example, `example_alias`, is ignored anyway unless that alias is mapped.)
- */
+/** `data` of MLflow's "test webhook" examples: answered 200 and published nowhere. */
 const TEST_PAYLOADS: Record<string, Record<string, unknown>> = {
   'registered_model.created': { name: 'example_model', tags: { example_key: 'example_value' }, description: 'An example registered model' },
   'model_version.created': {
@@ -60,9 +51,8 @@ const canonical = (value: unknown): string =>
     : JSON.stringify(value);
 
 /**
- * Turns one MLflow webhook body into publish-path events (event_id `mlflow:<delivery id>`, since MLflow's
- * retries reuse the delivery id; event_timestamp from the body's `timestamp`), or says why it is ignored.
- * A body that cannot be read fails with INVALID_PARAMETER_VALUE naming the MLflow field.
+ * Turns one MLflow webhook body into publish-path events (event_id `mlflow:<delivery id>`, as MLflow's retries
+ * reuse the delivery id), or says why it is ignored.
  */
 export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasStages: ReadonlyMap<string, Stage>): MlflowTranslation {
   if (body === undefined) throw invalidParameter('Missing request body: MLflow sends {"entity", "action", "timestamp", "data"}');

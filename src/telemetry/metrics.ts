@@ -1,11 +1,7 @@
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
 import type { Attributes, Meter } from '@opentelemetry/api';
 
-/**
- * The names of every instrument, as they reach Application Insights (`customMetrics.name`, or
- * `traces.message` for the per-event lag sample). The alert rules and the workbook in `infra/` query these
- * names; the infra consistency test holds both sides to this list.
- */
+/** Every instrument's name in Application Insights; the infra consistency test holds `infra/`'s queries to this list. */
 export const METRIC_NAMES = {
   deliveries: 'webhooks.deliveries',
   deliveryFailures: 'webhooks.delivery_failures',
@@ -32,11 +28,7 @@ export type TargetKind = 'http' | 'job';
  * tools the no-op one (or the OpenTelemetry one over an in-memory reader).
  */
 export interface Metrics {
-  /**
-   * One attempt's outcome (or a delivery recorded without one: skipped, deferred). Attempts that did not
-   * succeed are also counted per webhook, for the top failing webhooks; successes are not, which keeps the
-   * number of series down to the webhooks that fail.
-   */
+  /** One attempt's outcome. Failures are also counted per webhook, successes not, to keep the series few. */
   delivery(outcome: DeliveryOutcome, targetKind: TargetKind, event: string, webhookId: string): void;
   attemptDuration(ms: number, targetKind: TargetKind, outcome: DeliveryOutcome): void;
   /** From the event's publication to its first successful delivery to one webhook. */
@@ -65,11 +57,7 @@ export const noopMetrics: Metrics = {
   circuitOpened: () => undefined,
 };
 
-/**
- * Metrics as OpenTelemetry instruments on `meter`. Histograms reach Application Insights as sum, count, min
- * and max only, so each event's lag is also emitted as one log record on `sampleLog` (a `traces` row whose
- * `customDimensions` hold the value), which KQL `percentile()` can read.
- */
+/** Metrics on `meter`; each event's lag is also one log on `sampleLog`, as histograms reach KQL without percentiles. */
 export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metrics {
   const deliveries = meter.createCounter(METRIC_NAMES.deliveries, { description: 'Delivery attempts by outcome, target kind and event' });
   const failures = meter.createCounter(METRIC_NAMES.deliveryFailures, { description: 'Attempts that did not succeed, by webhook' });
