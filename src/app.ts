@@ -2,11 +2,7 @@ import { app } from '@azure/functions';
 import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './functions/function-table.js';
 import { getAppServices } from './composition/services.js';
 
-/**
- * Registers every function of the table with the Functions host. Nothing here reads a setting or may throw:
- * if this module throws at import, the worker registers nothing and the host runs with zero functions
- * (health included). A setting problem is answered by each function instead (503 naming the setting).
- */
+/** Registers one function with the host. Nothing here reads a setting or throws: a throw at import registers no function. */
 function register(fn: FunctionDefinition): void {
   switch (fn.kind) {
     case 'http':

@@ -33,11 +33,7 @@ const claimValues = (claim: unknown): string[] =>
 
 const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
 
-/**
- * Bearer JWTs from an OIDC issuer (Microsoft Entra ID, say): the signature is checked against the issuer's
- * JWKS, discovered from `/.well-known/openid-configuration` and cached, refetched when a token names a key
- * it does not hold; then issuer, audience, expiry (with a minute of skew) and the `roles` claim.
- */
+/** Bearer JWTs from an OIDC issuer, checked against its discovered, cached JWKS; then issuer, audience, expiry and `roles`. */
 export class OidcAuthenticator implements Authenticator {
   private keys: Promise<JWTVerifyGetKey> | undefined;
 

@@ -16,9 +16,8 @@ export interface Principal {
 export const principalWith = (id: string, grants: readonly Grant[]): Principal => ({ id, roles: [...new Set(grants.map((grant) => grant.role))], grants });
 
 /**
- * Turns a bearer token into a principal. `unknown`: not a token this authenticator knows (the next may);
- * `invalid`: it is one of its kind but fails verification (401); `no-role`: valid but without a role of this
- * service (403); `unavailable`: it cannot be checked now (the issuer's keys could not be fetched: 503).
+ * Turns a bearer token into a principal: `unknown` (the next authenticator may know it), `invalid` (401),
+ * `no-role` (403) or `unavailable` (the issuer's keys could not be fetched: 503).
  */
 export interface Authenticator {
   authenticate(token: string): Promise<AuthResult>;

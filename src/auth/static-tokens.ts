@@ -10,10 +10,8 @@ export interface StaticToken extends GrantSpec {
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
 /**
- * The static tokens of `WEBHOOKS_AUTH_TOKENS`. Tokens are compared as SHA-256 digests with timingSafeEqual,
- * and every configured token is compared on every call, so timing tells nothing about which matched. A token
- * listed in several entries holds the grants of all of them (a team's token may manage and publish); its
- * principal id names the role of its first entry.
+ * The static tokens of `WEBHOOKS_AUTH_TOKENS`, every one compared as a SHA-256 digest on every call, so timing tells
+ * nothing about which matched. A token in several entries holds all their grants.
  */
 export class StaticTokenAuthenticator implements Authenticator {
   private readonly entries: { grant: Grant; digest: Buffer; id: string }[];

@@ -53,11 +53,7 @@ interface Asset {
   etag: string;
 }
 
-/**
- * The console (both its functions): `GET /api/console` is the page, `/api/console/{asset}` its built assets, and
- * `/api/console/config.json` the sign-in configuration. All public and free of data: every data call the
- * page makes goes to the API with the user's bearer token.
- */
+/** The console's page, assets and sign-in configuration: public and free of data (the page calls the API with a token). */
 export function consoleHandler(services: ServicesProvider, assetsDir: string = consoleAssetsDir()): HttpHandler {
   const cache = new Map<string, Asset>();
   const load = async (name: string): Promise<Asset | undefined> => {

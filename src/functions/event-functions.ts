@@ -34,10 +34,8 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
 });
 
 /**
- * The trigger metadata names the host sets for a queue message. Under the host a JSON message's own top-level
- * keys are merged into the metadata over these (case-insensitively), so a message carrying one of them could
- * forge its id or dequeue count: such a message is refused to the poison queue, and the metadata read below
- * is then always the host's.
+ * The trigger metadata names the host sets for a queue message. The host merges a JSON message's own keys over them,
+ * so a message holding one could forge its id or dequeue count: it is poisoned instead (docs/host-fidelity.md).
  */
 export const QUEUE_METADATA_NAMES = ['id', 'dequeueCount', 'insertionTime', 'expirationTime', 'nextVisibleTime', 'popReceipt', 'queueTrigger'] as const;
 

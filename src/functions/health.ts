@@ -6,10 +6,8 @@ import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './h
 const HEALTH_TIMEOUT_MS = 5000;
 
 /**
- * 200 when Table and Queue storage both answer, 503 in the error format when either does not. No auth needed:
- * anyone sees the count of stored webhooks that cannot be read; a caller with an admin token also their ids.
- * A token that is sent is checked like on every other endpoint: a bad one is 401 and counts against the
- * client's failed-authentication budget (429 once spent), so health is no side door for guessing tokens.
+ * 200 when Table and Queue storage answer, else 503. No auth needed, but a token sent is checked (401, counted
+ * toward the failed-authentication budget), so health is no side door for guessing tokens.
  */
 export const healthHandler =
   (services: ServicesProvider): HttpHandler =>

@@ -27,10 +27,8 @@ export function guardHttp(services: ServicesProvider, handler: HttpHandler): Htt
 }
 
 /**
- * A non-HTTP trigger (queue, timer) whose services cannot be built logs the setting and throws: the host then
- * treats the invocation as failed, so a queue message comes back after `visibilityTimeout` and, if the setting
- * is still wrong after `maxDequeueCount` tries, lands on `<queue>-poison` with its original text, to be moved
- * back once fixed. Completing the message instead would lose it.
+ * A non-HTTP trigger whose services cannot be built logs the setting and throws, so its message is retried and then
+ * poisoned with its text, to be moved back once fixed; completing it would lose it.
  */
 export function guardTrigger<I>(services: ServicesProvider, handler: (input: I, context: InvocationContext) => FunctionResult): (input: I, context: InvocationContext) => Promise<unknown> {
   return async (input, context) => {

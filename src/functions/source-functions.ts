@@ -11,11 +11,7 @@ export const mlflowIngestHandler = (services: ServicesProvider): HttpHandler =>
     body: await ingestMlflowWebhook({ publish: s.publish, config: s.config.mlflow, log, metrics: s.metrics }, (name) => request.headers.get(name), () => readBodyBytes(request)),
   }));
 
-/**
- * `azureml-events`: Event Grid's copies of Azure ML events, decoded from base64 by the host. Only the message
- * itself is read, never trigger metadata: an Event Grid event has a top-level `id`, which the Functions
- * library merges over the metadata of the same name.
- */
+/** `azureml-events`: Event Grid's copies of Azure ML events. Only the message is read: its `id` would override the metadata's. */
 export const azureMlEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {

@@ -1,9 +1,6 @@
 /**
- * A strict JSON parser for request bodies (RFC 8259), written out because `JSON.parse` is too lenient for an
- * API edge: it keeps the last of duplicate keys (a parser differential), it rounds integers past 2^53 (a
- * 16-digit `job_id` would lose digits), and it accepts escaped lone surrogates, which cannot be stored or
- * signed as UTF-8. Here duplicate keys and lone surrogates are errors, unsafe integers become bigint, and
- * nesting is bounded. Objects have no prototype, so `__proto__` is only ever a key.
+ * A strict JSON parser for request bodies, as `JSON.parse` keeps the last duplicate key, rounds integers past 2^53 and
+ * accepts lone surrogates: here those are errors or bigints, nesting is bounded and objects have no prototype.
  */
 export class JsonSyntaxError extends Error {
   constructor(message: string, position: number) {

@@ -7,10 +7,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const tooLarge = () => new ApiError('REQUEST_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)`);
 
 /**
- * What the request's headers say about its body, checked before anything else (authentication included) and
- * before a byte of it is read. The Functions host forwards a body to the worker only with a `Content-Length`
- * above 0, so a chunked body would arrive empty: it is refused with 411 rather than read as no body. A
- * declared length over the cap is 413 at once.
+ * Checks what the headers say about the body before anything is read: chunked is 411 (the host would forward it
+ * empty), a declared length over the cap 413 (docs/host-fidelity.md, Request bodies).
  */
 export function checkBodyHeaders(request: HttpRequest, limit = MAX_BODY_BYTES): void {
   if (request.headers.has('transfer-encoding') && request.method !== 'GET' && request.method !== 'HEAD') {

@@ -97,10 +97,8 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 }
 
 /**
- * The storage for `npm start`: an Azurite already listening on the default ports is reused; otherwise one is
- * started on those ports with its data in `location`, and it stops when this process exits, however it
- * exits (a settings or start-up error, an uncaught exception, a signal handled by `npm start`): it gets
- * SIGTERM and flushes its data. Only a SIGKILL of this process can leave it running.
+ * The storage for `npm start`: an Azurite on the default ports is reused, else one is started with data in `location`
+ * and stopped (SIGTERM, so it flushes) however this process exits, short of a SIGKILL.
  */
 export async function ensureLocalAzurite(location: string, endpoints: AzuriteEndpoints = DEFAULT_AZURITE): Promise<RunningAzurite> {
   const { host, blobPort, queuePort, tablePort } = endpoints;

@@ -18,11 +18,7 @@ function writeAtomically(path: string, contents: Uint8Array | string): void {
   renameSync(temporary, path);
 }
 
-/**
- * Bundles the console (preact, htm and MSAL included, so the page loads nothing from elsewhere) into
- * dist/console. With `onlyIfStale`, it does nothing when the output is newer than every source, which is
- * what `npm start` asks for.
- */
+/** Bundles the console (all its libraries included) into dist/console; `onlyIfStale` skips it when the output is newer. */
 export async function buildConsole(root: string, options: { onlyIfStale?: boolean } = {}): Promise<{ built: boolean; out: string }> {
   const { sources, out } = consolePaths(root);
   if (options.onlyIfStale) {

@@ -32,11 +32,7 @@ export function httpRoutesOf(functions: readonly RegisteredFunction[]): HttpRout
 const joinValues = (value: string | string[] | undefined, separator: string): string =>
   Array.isArray(value) ? value.join(separator) : (value ?? '');
 
-/**
- * The request body as the host forwards it to the worker: only when `Content-Length` is above 0 (a chunked
- * body arrives empty). The body stays a stream, so a handler that refuses the request first (413 by the
- * declared length, 401) never makes the runtime read it.
- */
+/** The body as the host forwards it: only with a `Content-Length` above 0, and still a stream so a refusal never reads it. */
 function requestBody(incoming: IncomingMessage, method: string): ReadableStream<Uint8Array> | undefined {
   const declared = Number(incoming.headers['content-length'] ?? '0');
   if (method === 'GET' || method === 'HEAD' || !(declared > 0)) return undefined;
@@ -44,11 +40,8 @@ function requestBody(incoming: IncomingMessage, method: string): ReadableStream<
 }
 
 /**
- * Serves the HTTP functions the app registered the way the Functions host does: routes under the route prefix,
- * the first route in function-name order that matches and allows the method wins (route-template.ts), the
- * request goes to the handler through @azure/functions' own invocation model (repeated query keys and
- * headers joined, as the host joins them) and the result comes back through its `toRpcHttp`. A handler that
- * throws gives an empty 500; an unknown route an empty 404.
+ * Serves the registered HTTP functions as the host does (route order in route-template.ts), invoking through
+ * @azure/functions' own model; a throwing handler is an empty 500, an unknown route an empty 404.
  */
 export function createHttpHost(functions: readonly HttpRoute[], routePrefix: string, log: HostLog): Server {
   const routes = hostRouteTable(functions);

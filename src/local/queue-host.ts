@@ -26,11 +26,8 @@ export function queueFunctionsOf(functions: readonly RegisteredFunction[]): { fn
 const json = (value: unknown): RpcTypedData => ({ json: JSON.stringify(value) });
 
 /**
- * The trigger metadata the host sends the worker for a queue message: the queue extension's binding data
- * (`QueueTrigger`, `DequeueCount`, `Id`, the times, `PopReceipt`) with the top-level properties of a JSON
- * object message merged in over them (binding data names are case-insensitive, so a message key `id` or
- * `ID` replaces `Id`). @azure/functions then camelCases the keys and JSON-parses the values
- * (`fromRpcTriggerMetadata`), exactly as under the host, because the runtime invokes through it.
+ * A queue message's trigger metadata as the host sends it: the binding data with a JSON message's top-level keys
+ * merged over them case-insensitively, then converted by @azure/functions as in Azure.
  */
 export function queueTriggerMetadata(message: DequeuedMessageItem, text: string, functionName: string): Record<string, RpcTypedData> {
   const metadata = new Map<string, RpcTypedData>(Object.entries({
@@ -59,11 +56,8 @@ export function queueTriggerMetadata(message: DequeuedMessageItem, text: string,
 }
 
 /**
- * A queue trigger as the Functions host runs it: batches of `batchSize`, a new batch whenever no more than
- * `newBatchThreshold` are in flight, polling that backs off from 100 ms to `maxPollingInterval` while the
- * queue is empty and wakes at once when the app enqueues, base64 messages, a renewed lease, delete on
- * success, the message made visible again after `visibilityTimeout` on failure, and `<queue>-poison` once
- * `dequeueCount` reaches `maxDequeueCount` (at once for a message that is not base64).
+ * A queue trigger as the host runs it (batches, backing-off polling woken on enqueue, base64, lease renewal, retry
+ * after `visibilityTimeout`, `<queue>-poison` at `maxDequeueCount`); settings from host.json.
  */
 export class QueueListener {
   private running = false;

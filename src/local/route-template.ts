@@ -1,9 +1,6 @@
 /**
- * Route templates as the Functions host reads them: literal segments, `{name}` parameters and a trailing
- * `{*name}` catch-all, literals matched case-insensitively. Which route wins is the host's rule, not
- * ASP.NET's usual specificity: the host sorts the functions by name (ordinal, ignoring case) and adds their
- * routes in that order to a plain route collection, so the first route in name order that matches the path
- * and allows the method wins.
+ * Route templates as the host reads them (literals, `{name}`, a trailing `{*name}`). The first route in function-name
+ * order that matches and allows the method wins, not the most specific (docs/host-fidelity.md).
  */
 type Segment = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'catchAll'; name: string };
 

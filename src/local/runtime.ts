@@ -60,11 +60,8 @@ async function triggerStorage(log: HostLog): Promise<StorageClients | undefined>
 }
 
 /**
- * Serves the app as the Functions host would: src/app.ts is imported under a stand-in for the worker's
- * `@azure/functions-core`, so it registers through @azure/functions exactly as in Azure, and the runtime serves
- * what was registered: HTTP functions under the route prefix, a queue listener per queue function, configured
- * from host.json. Starts Azurite when the settings point at development storage and none is running; any
- * failure to start stops it again.
+ * Serves the app as the Functions host would: app.ts registers through a stand-in `@azure/functions-core`, and its
+ * HTTP and queue functions are served as host.json configures; starts Azurite when needed.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log ?? defaultLog;

@@ -15,11 +15,7 @@ export function timerFunctionsOf(functions: readonly RegisteredFunction[]): { fn
   });
 }
 
-/**
- * A schedule as the host reads it: `%NAME%` expressions are replaced by app settings, and the result must be a
- * six-field NCRONTAB (seconds first; a day matches when both day fields do; UTC, as in Azure without
- * WEBSITE_TIME_ZONE). Answers the parsed schedule, or the error the host logs when it cannot index the function.
- */
+/** A schedule as the host reads it: `%NAME%` settings replaced, then a six-field NCRONTAB in UTC; or the host's error. */
 export function resolveSchedule(functionName: string, schedule: string, env: Env): { cron: Cron; expression: string } | { error: string } {
   const indexing = `Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.${functionName}'.`;
   const unresolved = [...schedule.matchAll(/%([^%]+)%/g)].find((match) => !env[match[1] ?? '']?.trim());
@@ -42,11 +38,7 @@ const timerInput = (isPastDue: boolean, last: Date | undefined, next: Date | nul
   }),
 });
 
-/**
- * Runs one timer function as the host does: at each occurrence of its schedule, one run at a time. An
- * occurrence that comes while a run is still going is not started beside it; the next run starts as soon as
- * the current one ends, with `isPastDue` set, and occurrences missed meanwhile collapse into it.
- */
+/** Runs one timer function as the host does: one run at a time, missed occurrences collapsing into one past-due run. */
 export class TimerListener {
   private handle: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;

@@ -2,11 +2,8 @@ import Module, { createRequire } from 'node:module';
 import type { InvocationContext } from '@azure/functions';
 
 /**
- * A stand-in for `@azure/functions-core`, the module the Functions Node worker gives @azure/functions. With it
- * installed, importing src/app.ts registers through the library exactly as under the worker: each
- * `app.http`/`app.storageQueue` call arrives here as the worker's function metadata and handler, and the
- * library's programming model is handed over too, so that invocations go through the library's own
- * conversions (`fromRpcTriggerMetadata`, `fromRpcTypedData`, `toRpcHttp`), as in Azure.
+ * A stand-in for `@azure/functions-core`, the worker's module, so that app.ts registers and is invoked through
+ * @azure/functions' own conversions exactly as in Azure.
  */
 
 /** Typed data as the host sends it over gRPC (the subset the local runtime uses). */
@@ -106,11 +103,7 @@ export interface WorkerCore {
 const CORE_PATH = '/virtual/@azure/functions-core.js';
 let installed: WorkerCore | undefined;
 
-/**
- * Installs the stand-in, so that `require('@azure/functions-core')` in @azure/functions finds it. Call it
- * before the app registers anything (the library looks the module up once per process); later calls answer
- * the same registry.
- */
+/** Installs the stand-in for `require('@azure/functions-core')`; call it before the app registers anything. */
 export function installWorkerCore(): WorkerCore {
   if (installed) return installed;
   const functions: RegisteredFunction[] = [];

@@ -1,7 +1,6 @@
 /**
- * What one attempt came to, before any decision about it. `connectionFailed` says no HTTP answer came back
- * from the origin (refused, reset or closed, DNS, TLS, a timeout before the answer): what the per-origin
- * circuit breaker counts. An answer of any status is a `response`, never a connection failure.
+ * What one attempt came to. `connectionFailed` (no HTTP answer: refused, reset, DNS, TLS, timeout) is what the
+ * circuit breaker counts; any answer is a `response`.
  */
 export type AttemptResult =
   | { kind: 'response'; status: number; body: string; retryAfterMs?: number }

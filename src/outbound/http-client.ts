@@ -152,11 +152,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * The undici client every outbound request uses: the target policy on the address connected to, TLS
- * verification per target, one deadline from connect to the last byte, no redirects, a cap on the response
- * read, and a bounded number of sockets per origin.
- */
+/** The client of every outbound request: target policy on the connected address, per-target TLS, one deadline, no redirects. */
 export class GuardedHttpClient implements OutboundClient {
   private readonly agents: { verified: Agent; unverified: Agent };
 

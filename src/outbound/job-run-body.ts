@@ -7,11 +7,7 @@ const PYTHON_TASKS = ['spark_python_task', 'spark_jar_task', 'spark_submit_task'
 const taskKinds = (task: unknown): string[] =>
   typeof task === 'object' && task !== null ? Object.keys(task).filter((key) => key.endsWith('_task')) : [];
 
-/**
- * The shape of a job from its `jobs/get` answer: one notebook or Python wheel task, one Python, JAR or
- * spark-submit task, any other single task, or several tasks. Jobs of the older single-task format carry the
- * task at the top of `settings`.
- */
+/** A job's shape from its `jobs/get` answer (older single-task jobs carry the task at the top of `settings`). */
 export function jobShapeOf(jobsGetAnswer: unknown): JobShape {
   const settings = (jobsGetAnswer as { settings?: { tasks?: unknown } } | undefined)?.settings;
   const tasks = Array.isArray(settings?.tasks) ? (settings.tasks as unknown[]) : settings ? [settings] : [];

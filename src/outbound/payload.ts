@@ -2,11 +2,7 @@ import type { EventName } from '../webhooks/events.js';
 import type { RegistryEvent } from '../webhooks/registry-event.js';
 import { eventText } from './event-text.js';
 
-/**
- * The JSON a webhook receives (and the `<Webhook Payload>` string a job receives), fields in the order of the
- * seed doc: event, webhook_id, event_timestamp, model_name, version, to_stage, from_stage, then tags, comment
- * and text.
- */
+/** The JSON a webhook receives (and a job's `<Webhook Payload>`), fields in the Databricks doc's order. */
 export function buildPayload(event: RegistryEvent, webhookId: string, eventName: EventName): string {
   return JSON.stringify({
     event: eventName,

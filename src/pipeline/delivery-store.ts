@@ -26,9 +26,8 @@ export interface DeliveryPage {
 export type CreateResult = { created: true; etag: string } | { created: false; existing: Versioned<Delivery> };
 
 /**
- * The delivery log. Writes that make or record an attempt are conditional (create-if-absent, replace-at-version),
- * so two processes working the same delivery never both send one attempt. Versions are opaque: pass back the
- * one the store answered.
+ * The delivery log. Writes that make or record an attempt are conditional, so two processes never both send one
+ * attempt; versions are opaque, pass back the one the store answered.
  */
 export interface DeliveryStore {
   get(id: string): Promise<Versioned<Delivery> | undefined>;

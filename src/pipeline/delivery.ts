@@ -30,9 +30,8 @@ export interface Delivery {
    */
   runToken?: string;
   /**
-   * An attempt being made: the claim is written (conditionally) before the attempt is sent and removed when it
-   * is recorded, so two messages for one attempt never both send it. A claim expires, so an attempt whose
-   * process died is still made.
+   * Written conditionally before an attempt is sent, so two messages never both send it; it expires, so the
+   * attempt of a process that died is still made.
    */
   claim?: AttemptClaim;
   /** The latest attempts, oldest first, at most MAX_ATTEMPT_HISTORY of them. */

@@ -6,11 +6,8 @@ export const EVENT_CLAIM_LEASE_MS = 10 * 60_000;
 export type ClaimAnswer = { kind: 'mine' } | { kind: 'finished' } | { kind: 'held'; until: number };
 
 /**
- * Which copy of an event id (the queue message that carried it) is fanning it out, and which finished. A copy is
- * a duplicate only when an earlier copy finished its fan-out within 24 h. A copy whose processing failed,
- * crashed or was poisoned is processed again: the same message keeps its claim, and another copy (a message
- * moved back from the poison queue, the event published again) takes the claim over once it expires. A copy
- * that meets a live claim of another copy waits for it, and is then either a duplicate or the one that goes on.
+ * Which copy of an event id is fanning it out, and which finished: only a copy finished within 24 h makes later ones
+ * duplicates; a failed copy's claim expires and is taken over (docs/reliability.md).
  */
 export interface EventClaims {
   claim(eventId: string, claimant: string, now: number): Promise<ClaimAnswer>;

@@ -32,12 +32,7 @@ export const DEFAULT_RETENTION_BUDGET = 100_000;
 
 export type RetentionReport = Record<'deliveries' | 'claims' | 'audit', PurgeResult>;
 
-/**
- * One retention run: delivery records past `DELIVERY_RETENTION` (those of deleted webhooks too), event
- * claims past the dedup window and audit entries past `AUDIT_RETENTION`. Each store reads only its expired
- * key range and deletes in transactions of 100, up to the budget; whatever is left is found again by the
- * next run, so a run that is stopped halfway loses nothing and the next one finishes the work.
- */
+/** One retention run over delivery records, event claims and audit entries; bounded, and the next run finishes (docs/operations.md). */
 export async function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
   const now = deps.clock();
   const report: RetentionReport = {

@@ -13,11 +13,8 @@ export interface ScopeSlice {
 }
 
 /**
- * The webhooks an event of one model may reach (ACTIVE ones, and those the service disabled, whose deliveries are
- * recorded SKIPPED): that model's partition and the registry-wide one, a
- * keyset page of each. Nothing is cached. Concurrent lookups of the same page share one read, but only a read
- * that started after the event was enqueued (plus a skew margin), so a webhook created before an event was
- * published is always seen. Under a backlog a burst of events then costs a read per partition, not per event.
+ * The webhooks an event of one model may reach, uncached. Concurrent lookups share a read only if it started after the
+ * event was enqueued, so a webhook created before an event was published is always seen.
  */
 export class SubscriberLookup {
   private readonly inFlight = new Map<string, { startedAt: number; read: Promise<Webhook[]> }>();

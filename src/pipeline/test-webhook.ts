@@ -31,11 +31,7 @@ export interface TestCallResult {
   body: string;
 }
 
-/**
- * Sends a mock event to a webhook of any status (TEST_MODE, ACTIVE or DISABLED), signed and with the headers
- * of a real delivery, and answers the target's status and body. A target that cannot be reached answers
- * TARGET_UNREACHABLE (502) with the reason; a target the policy blocks, INVALID_PARAMETER_VALUE.
- */
+/** Sends a signed mock event to a webhook of any status and answers the target's status and body (unreachable: 502). */
 export async function testWebhook(deps: TestCallDeps, principal: Principal, body: unknown): Promise<TestCallResult> {
   requireRole(principal, ['admin', 'manager'], 'test webhooks');
   const input = parseWith(testWebhookSchema, body);

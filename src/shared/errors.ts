@@ -35,11 +35,7 @@ export class ApiError extends Error {
 
 export const invalidParameter = (message: string): ApiError => new ApiError('INVALID_PARAMETER_VALUE', message);
 
-/**
- * A setting is missing, malformed or unresolved. Thrown while the services are built (or later), it never
- * stops function registration: every function answers 503 naming `setting` and logs an error until it is
- * fixed (src/functions/settings-guard.ts). The message names the setting and never repeats its value.
- */
+/** A setting is missing, malformed or unresolved: every function answers 503 naming it, never its value (settings-guard.ts). */
 export class ConfigError extends Error {
   readonly setting: string | undefined;
 

@@ -33,10 +33,8 @@ function fieldOf(object: JsonObject, camel: string): unknown {
 }
 
 /**
- * One Event Grid event, in the Event Grid schema (`eventType`, `eventTime`) or CloudEvents 1.0 (`type`,
- * `time`), into publish-path events: `ModelRegistered` becomes `MODEL_VERSION_CREATED`, and for version 1 a
- * `REGISTERED_MODEL_CREATED` too (event_id `azureml:<id>`, and `azureml:<id>:registered-model`). Other types
- * are ignored. Answers why an event cannot be read.
+ * One Event Grid event (either schema) into publish-path events: `ModelRegistered` is `MODEL_VERSION_CREATED`, plus
+ * `REGISTERED_MODEL_CREATED` for version 1 (docs/sources.md); other types are ignored.
  */
 function translateEvent(raw: unknown, at: string): { events: SourcedEvent[] } | { ignored: string } | { unreadable: string } {
   if (!isObject(raw)) return { unreadable: `${at} is not a JSON object` };
@@ -81,9 +79,8 @@ export function translateAzureMlMessage(message: unknown): Translation {
 }
 
 /**
- * `azureml-events`: publishes Azure ML's `ModelRegistered` through the one publish path. A message that cannot
- * be read, or whose events the publish path refuses, goes to `azureml-events-poison` with its reason logged,
- * and nothing of it is published; storage trouble is thrown, so the host retries the message.
+ * `azureml-events`: publishes `ModelRegistered` through the one publish path. An unreadable or refused message is
+ * poisoned whole; storage trouble is thrown, so the host retries it.
  */
 export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown): Promise<void> {
   const translated = translateAzureMlMessage(message);

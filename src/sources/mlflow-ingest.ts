@@ -20,11 +20,7 @@ export const MLFLOW_PUBLISHER = 'mlflow';
 
 const unauthenticated = (why: string) => new ApiError('UNAUTHENTICATED', `MLflow signature check failed: ${why}`);
 
-/**
- * `POST /api/ingest/mlflow`: checks MLflow's signature headers, then publishes the mapped events through the
- * one publish path. The headers are checked before the body is read, and nothing is enqueued unless the
- * signature holds. Answers `{"event_ids"}` once the events are on the queue, or `{"ignored": why}`.
- */
+/** `POST /api/ingest/mlflow`: checks MLflow's signature headers before the body is read, then publishes the mapped events. */
 export async function ingestMlflowWebhook(
   deps: MlflowIngestDeps,
   header: (name: string) => string | null,

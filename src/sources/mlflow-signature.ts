@@ -17,20 +17,12 @@ export interface MlflowSignedRequest {
   body: Uint8Array;
 }
 
-/**
- * MLflow's HMAC (`_generate_hmac_signature`): SHA-256 keyed with the secret's UTF-8 bytes over
- * `"{delivery_id}.{timestamp}.{raw body}"`, base64. The body is taken as the bytes that arrived, which are the
- * UTF-8 of the JSON text MLflow signed.
- */
+/** MLflow's HMAC (`_generate_hmac_signature`) over `"{delivery_id}.{timestamp}.{raw body}"`, base64. */
 function mlflowMac(secret: string, deliveryId: string, timestamp: string, body: Uint8Array): Buffer {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${deliveryId}.${timestamp}.`, 'utf8').update(body).digest();
 }
 
-/**
- * Checks an MLflow delivery's signature against every configured secret (rotation), in constant time: every
- * secret is tried and every candidate compared with `timingSafeEqual`, whatever matched. Answers why it fails,
- * or undefined when it holds. The reasons never echo a secret or the expected signature.
- */
+/** Checks the signature against every configured secret in constant time; the reason never echoes a secret or signature. */
 export function verifyMlflowSignature(request: MlflowSignedRequest, secrets: readonly string[], nowMs: number): string | undefined {
   const { deliveryId, timestamp, signature, body } = request;
   if (!/^\d{1,12}$/.test(timestamp)) return `${MLFLOW_HEADERS.timestamp} must be unix seconds`;

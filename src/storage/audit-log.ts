@@ -5,10 +5,8 @@ import { purgeWhere, transactionChunks, type PurgeResult } from './purge.js';
 import type { AuditEntry, AuditLog } from '../webhooks/audit-log.js';
 
 /**
- * The partition of the entries of one append: their UTC day and a shard, one hex digit hashed from the first
- * entry (`20261128_a`). A day spreads over 16 partitions (a Table partition takes about 2,000 entities a
- * second), while the entries of one call, say the fan-out of one event to ten webhooks, share a partition and
- * go in as one transaction. A day is read as the key range `20261128_` to `20261128~`.
+ * An append's partition: its UTC day and a hex shard of the first entry (`20261128_a`), so a day spreads over 16
+ * partitions while one call's entries share one transaction.
  */
 export const auditPartitionOf = (timestamp: number, shardKey: string): string =>
   `${dayKeyOf(timestamp)}_${createHash('sha256').update(shardKey).digest('hex').slice(0, 1)}`;

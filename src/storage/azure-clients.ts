@@ -40,11 +40,7 @@ export interface StorageClients {
   queueService(): QueueServiceClient;
 }
 
-/**
- * Builds the identity for identity-based connections, the way the Functions host reads
- * `AzureWebJobsStorage__credential` and `__clientId`: `managedidentity` means that managed identity (the
- * user-assigned one when a client id is given); otherwise DefaultAzureCredential, which honours AZURE_CLIENT_ID.
- */
+/** The identity for identity-based storage, read as the host reads `AzureWebJobsStorage__credential` and `__clientId`. */
 export function credentialFor(settings: { credential?: string; clientId?: string }): TokenCredential {
   if (settings.credential?.toLowerCase() === 'managedidentity') {
     return settings.clientId ? new ManagedIdentityCredential({ clientId: settings.clientId }) : new ManagedIdentityCredential();

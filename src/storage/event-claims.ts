@@ -15,9 +15,8 @@ interface ClaimEntity {
 }
 
 /**
- * Claims are partitioned by the UTC day they were written and a shard (`20261128_a`), the row key a hash of the
- * event id. An id is looked for in yesterday's partition (one read) and claimed in today's, so a claim or a
- * finished fan-out is seen for its whole 24 h; retention then drops every partition older than yesterday.
+ * Claims are partitioned by UTC day and shard: an id is looked for in yesterday's partition and claimed in today's,
+ * so it is seen for its whole 24 h and older partitions can be dropped.
  */
 export class TableEventClaims implements EventClaims {
   constructor(private readonly table: TableClient) {}

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Table keys forbid `/`, `\`, `#`, `?` and control characters, and are limited to 1 KiB. A model name may hold
- * any of them, so its partition key is the name with those characters (and `%`) percent-encoded, prefixed
- * `m_`; a name whose encoded form would be long is stored under `h_` and the SHA-256 of the name instead. The
- * two prefixes and the registry-wide partition `r_` never collide, so the mapping stays one-to-one.
+ * A model's partition key: `m_` and the name percent-encoded (Table keys forbid `/\#?`), or `h_` and its SHA-256 when
+ * long; `r_` is the registry-wide one. The prefixes never collide.
  */
 export const REGISTRY_WIDE_SCOPE = 'r_';
 const MAX_READABLE_KEY = 400;

@@ -8,10 +8,8 @@ const keyIdOf = (key: Buffer): string =>
   createHash('sha256').update('registry-webhooks/key-id').update(key).digest('hex').slice(0, 8);
 
 /**
- * AES-256-GCM for the write-only fields (`secret`, `authorization`, `access_token`). A sealed value is
- * `v1.<key id>.<base64url(iv | ciphertext | tag)>`; the key id picks the current or previous key on open, so
- * keys can be rotated. The context (webhook id and field name) is bound as additional data, so a sealed value
- * copied into another row or field does not open.
+ * AES-256-GCM for the write-only fields, `v1.<key id>.<base64url>` so keys rotate; the webhook id and field are
+ * bound as additional data, so a value copied elsewhere does not open.
  */
 export class SecretBox {
   private readonly keys: Map<string, Buffer>;

@@ -46,9 +46,8 @@ interface IdIndexEntity {
 }
 
 /**
- * Each scope's partition holds one counter row beside its webhooks (ids are 32 hex digits, so this key cannot
- * be an id, and it sorts after them). Inserts and removes change it in the same transaction as the webhook
- * row, conditional on its ETag, which is what holds the per-scope cap under concurrency across instances.
+ * A scope's counter row (sorts after every id). Inserts and removes change it in the webhook row's transaction, at
+ * its ETag: that holds the per-scope cap across instances.
  */
 export const COUNTER_ROW = '~count';
 
@@ -235,11 +234,7 @@ export class TableWebhookStore implements WebhookStore {
     return count;
   }
 
-  /**
-   * Re-seals every secret that was sealed with a key other than the current one. Each row is updated only if
-   * it did not change meanwhile, so running it again, or beside live traffic, is safe. A row sealed with a key
-   * that is neither current nor previous cannot be opened; it is counted and left as it is.
-   */
+  /** Re-seals secrets sealed with an old key, each row only if unchanged, so it is safe to re-run beside live traffic. */
   async resealSecrets(): Promise<{ scanned: number; resealed: number; unreadable: string[] }> {
     let scanned = 0;
     let resealed = 0;

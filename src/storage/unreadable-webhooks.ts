@@ -5,10 +5,8 @@ import type { Metrics } from '../telemetry/metrics.js';
 export const UNREADABLE_QUIET_MS = 60_000;
 
 /**
- * Stored webhooks that cannot be read (a secret no configured key opens, a field that does not parse). Reads
- * skip them and report each here: an error log and the `webhookUnreadable` metric, at most once a minute per
- * webhook and instance. `ids()` answers every such webhook in the table, from a scan reused for a minute, so
- * that health checks cost at most one scan a minute per instance.
+ * Stored webhooks that cannot be read: reads skip and report them (logged and counted once a minute per webhook);
+ * `ids()` reuses one scan for a minute, so health costs one scan a minute.
  */
 export class UnreadableWebhooks {
   private readonly lastReported = new Map<string, number>();

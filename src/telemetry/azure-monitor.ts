@@ -25,12 +25,8 @@ export function parseAuthenticationString(raw: string | undefined): { aad: boole
 let started: Promise<Metrics> | undefined;
 
 /**
- * Starts exporting to Application Insights through the Azure Monitor OpenTelemetry distro when
- * `APPLICATIONINSIGHTS_CONNECTION_STRING` is set, and answers the metrics to report to (no-op without it).
- * Nothing is sampled: the distro's rate limit is turned off and its ratio is 1, and log records are never
- * dropped with a sampled-out trace. Only metrics and log records are produced here; the host already
- * records requests and dependencies, so the distro's instrumentations are off. A failure to start is
- * logged and leaves the app running without metrics, never stopping it.
+ * Exports metrics and logs to Application Insights when `APPLICATIONINSIGHTS_CONNECTION_STRING` is set, unsampled (the
+ * host records requests itself); a failure to start is logged, never fatal.
  */
 export function startTelemetry(env: Env = process.env, warn: (message: string) => void = console.warn): Promise<Metrics> {
   started ??= (async () => {

@@ -8,11 +8,7 @@ export interface Match {
   eventName: EventName;
 }
 
-/**
- * Which webhooks an event reaches: ACTIVE ones (and those the service disabled, whose deliveries are recorded
- * SKIPPED), of the event's model or registry-wide, subscribed to the
- * event or, for stage events, to its stage-specific name. Each webhook at most once.
- */
+/** The webhooks an event reaches (ACTIVE or service-disabled, its model's or registry-wide, subscribed), each once. */
 export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): Match[] {
   const specific =
     isStageEvent(event.event) && event.toStage !== undefined ? specificEventFor(event.event as GenericStageEvent, event.toStage) : undefined;

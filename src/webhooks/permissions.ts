@@ -2,11 +2,7 @@ import { ApiError } from '../shared/errors.js';
 import { describeGrant, matchesPattern, type Grant, type Role } from '../auth/grants.js';
 import type { Principal } from '../auth/principal.js';
 
-/**
- * The one place that decides who may touch which model. `manage`: create, update, delete, test and list
- * webhooks, read their deliveries and health, redeliver. `publish`: publish events. Every endpoint that
- * touches a model asks here, so a scoped grant is enforced alike everywhere.
- */
+/** The one place that decides who may touch which model, so a scoped grant holds alike on every endpoint (docs/auth.md). */
 export type Access = 'manage' | 'publish';
 
 const ROLES_FOR: Record<Access, readonly Role[]> = { manage: ['admin', 'manager'], publish: ['admin', 'publisher'] };

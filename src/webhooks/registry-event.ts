@@ -98,11 +98,7 @@ export function normalizeEvent(input: PublishedEvent, defaults: { eventId: strin
   };
 }
 
-/**
- * The queue form of an event: the publish wire format, with the time decided at publish. An id the publisher
- * did not choose is left out: the fan-out derives it from the queue message (`<message id>:<index>`), the
- * same id the publish call answered.
- */
+/** The queue form of an event; a publisher-less id is left out, for the fan-out to derive as `<message id>:<index>`. */
 export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
   return {
     event: event.event,

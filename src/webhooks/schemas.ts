@@ -39,11 +39,7 @@ const descriptionSchema = text().refine((value) => codePoints(value) <= MAX_DESC
   error: `must be at most ${MAX_DESCRIPTION_CHARS} characters`,
 });
 
-/**
- * A URL parser drops tabs and line breaks and trims spaces before calling, so a URL holding them would be
- * listed and audited as one URL and called as another. They are refused rather than stored normalised: the
- * caller sees what will be called.
- */
+/** URLs with tabs, line breaks or edge spaces are refused: a URL parser drops them, so the stored URL would not be the one called. */
 const urlSchema = z
   .string()
   .min(1, { error: 'must not be empty' })

@@ -22,11 +22,7 @@ export class BlockedTargetError extends Error {
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
 
-/**
- * Checks one address against the policy; throws BlockedTargetError. What a name resolved to is never told
- * (in an API answer or a delivery log it would let a caller map internal DNS); an address the caller wrote
- * is named with its reason.
- */
+/** Checks one address against the policy (throws BlockedTargetError); what a name resolved to is never told. */
 export function assertAddressAllowed(address: string, host: string, policy: TargetPolicy): void {
   if (policy.allowPrivate) return;
   const reason = whyBlocked(address);

@@ -123,11 +123,7 @@ export async function findWebhook(store: Pick<WebhookStore, 'get'>, id: string):
   return found;
 }
 
-/**
- * The webhook with this id, if the principal may manage it: what every call that names a webhook by id uses.
- * An unknown id is RESOURCE_DOES_NOT_EXIST; a webhook of a model outside the principal's grant is
- * PERMISSION_DENIED naming that model (as Databricks answers), and a registry-wide one needs an admin.
- */
+/** The webhook with this id, if the principal may manage it (else PERMISSION_DENIED naming its model, as Databricks answers). */
 export async function findManagedWebhook(store: Pick<WebhookStore, 'get'>, principal: Principal, id: string, action: string): Promise<{ value: Webhook; etag: string }> {
   requireRole(principal, MANAGE, action);
   const found = await findWebhook(store, id);

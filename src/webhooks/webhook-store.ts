@@ -61,9 +61,8 @@ export interface WebhookStore {
   /** Replaces the webhook if it is still at `etag`; throws ConcurrentUpdateError otherwise. */
   replace(webhook: Webhook, etag: string): Promise<void>;
   /**
-   * Sets only the status (used by the delivery path, so it cannot undo a concurrent user update), with the
-   * mark that the service did it. With `etag`, only if the webhook is still at that version; answers whether
-   * it was written (a webhook deleted meanwhile is not).
+   * Sets only the status, with the service's mark, so the delivery path cannot undo a user's update; with `etag`,
+   * only at that version. Answers whether it was written.
    */
   setStatus(webhook: Webhook, status: WebhookStatus, now: number, options?: { serviceDisabled?: ServiceDisable; etag?: string }): Promise<boolean>;
   remove(webhook: Webhook): Promise<void>;

@@ -33,11 +33,7 @@ export interface Webhook {
   target: Target;
   creationTimestamp: number;
   lastUpdatedTimestamp: number;
-  /**
-   * Set when the service (not a user) made the webhook DISABLED: after failing for WEBHOOKS_AUTO_DISABLE_AFTER,
-   * or on a 410 Gone. Its events are then recorded as SKIPPED, to be redelivered once a user sets it ACTIVE
-   * again; a user's status change clears it.
-   */
+  /** Set when the service disabled the webhook (auto-disable, 410 Gone): events are recorded SKIPPED until a user sets a status. */
   serviceDisabled?: ServiceDisable;
 }
 
