@@ -122,7 +122,7 @@ export class TableDeliveryStore implements DeliveryStore {
    * that meets an existing row is redone record by record.
    */
   async create(deliveries: readonly Delivery[]): Promise<CreateResult[]> {
-    await this.indexDays(deliveries);
+    const oldDays = await this.indexDays(deliveries);
     const results = new Array<CreateResult>(deliveries.length);
     const writes = deliveries.map((delivery, index): RecordWrite => {
       const record = toEntity(delivery);
@@ -148,6 +148,7 @@ export class TableDeliveryStore implements DeliveryStore {
         results[write.index] = await this.createOne(write);
       });
     });
+    await this.rewriteDays(oldDays);
     return results;
   }
 
@@ -175,7 +176,8 @@ export class TableDeliveryStore implements DeliveryStore {
     }
   }
 
-  private async indexDays(deliveries: readonly Delivery[]): Promise<void> {
+  /** Writes the day rows not known to exist; answers the old days' rows, to be written again after the records. */
+  private async indexDays(deliveries: readonly Delivery[]): Promise<{ partitionKey: string; rowKey: string }[]> {
     // Only recent days are trusted: retention may remove an old day's row at any time, so recency is checked on use too.
     const recent = dayKeyOf(Date.now() - DAY_MS);
     const missing = new Map<string, { partitionKey: string; rowKey: string }>();
@@ -184,16 +186,17 @@ export class TableDeliveryStore implements DeliveryStore {
       const key = `${row.partitionKey}/${row.rowKey}`;
       if (row.partitionKey < recent || !this.knownDays.has(key)) missing.set(key, row);
     }
-    if (missing.size === 0) return;
+    if (missing.size === 0) return [];
     await Promise.all([...missing.values()].map((row) => this.days.upsertEntity(row, 'Replace')));
     if (this.knownDays.size + missing.size > KNOWN_DAYS_LIMIT) this.knownDays.clear();
     for (const [key, row] of missing) if (row.partitionKey >= recent) this.knownDays.add(key);
+    return [...missing.values()].filter((row) => row.partitionKey < recent);
   }
 
   /** Deletes settled records of events before `cutoff`, day by day; a day's index row goes once its range is empty. */
   async purgeBefore(cutoff: number, budget: number): Promise<PurgeResult> {
     let result: PurgeResult = NOTHING_PURGED;
-    const pages = this.days.listEntities<{ partitionKey: string; rowKey: string }>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
+    const pages = this.days.listEntities<DayRow>({ queryOptions: { filter: odata`PartitionKey le ${dayKeyOf(cutoff)}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: TRANSACTION_LIMIT });
     for await (const page of pages) {
       result = addPurges(result, { deleted: 0, requests: 1, done: true });
       for (let start = 0; start < page.length; ) {
@@ -216,7 +219,7 @@ export class TableDeliveryStore implements DeliveryStore {
    * One day and webhook of `purgeBefore`: the range before the cutoff, each record with its status-index row
    * in one transaction, then the day's index row if the day is empty.
    */
-  private async purgeDay(row: { partitionKey: string; rowKey: string }, cutoff: number, budget: number): Promise<PurgeResult> {
+  private async purgeDay(row: DayRow, cutoff: number, budget: number): Promise<PurgeResult> {
     const dayStart = startOfDayKey(row.partitionKey);
     const end = Math.min(dayStart + DAY_MS, cutoff);
     const range = odata`PartitionKey eq ${row.rowKey} and RowKey gt ${`${newestFirstTime(end)}~`} and RowKey lt ${`${newestFirstTime(dayStart)}~`}`;
@@ -236,7 +239,12 @@ export class TableDeliveryStore implements DeliveryStore {
       orphans = addPurges(orphans, await purgeWhere(this.table, indexRange, budget - orphans.deleted));
     }
     if (!orphans.done) return orphans;
-    await this.days.deleteEntity(row.partitionKey, row.rowKey);
+    try {
+      // At the version listed: a writer of a late record of this day has written the row since (see rewriteDays).
+      await this.days.deleteEntity(row.partitionKey, row.rowKey, { etag: row.etag });
+    } catch (error) {
+      if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
+    }
     return addPurges(orphans, { deleted: 0, requests: 1, done: true });
   }
 
@@ -245,12 +253,22 @@ export class TableDeliveryStore implements DeliveryStore {
    * record with its index row. For records not stored yet, or stored with the same status.
    */
   async putAll(deliveries: readonly Delivery[]): Promise<void> {
-    await this.indexDays(deliveries);
+    const oldDays = await this.indexDays(deliveries);
     const writes = deliveries.map((delivery, index): RecordWrite => {
       const record = toEntity(delivery);
       return { record, index, companions: indexUpsert(record) };
     });
     await mapWithLimit(transactionGroups(writes), STORAGE_CONCURRENCY, (group) => this.table.submitTransaction(actionsOf(group, (write) => ['upsert', write.record, 'Replace']).actions));
+    await this.rewriteDays(oldDays);
+  }
+
+  /**
+   * Writes old days' rows again once their records are in: retention may have found such a day empty and be
+   * removing its row meanwhile. Its delete is conditional on the row it listed, so it either fails on this write or
+   * comes before it (and this write restores the row).
+   */
+  private async rewriteDays(rows: readonly { partitionKey: string; rowKey: string }[]): Promise<void> {
+    await Promise.all(rows.map((row) => this.days.upsertEntity(row, 'Replace')));
   }
 
   /**
@@ -441,6 +459,9 @@ export class TableDeliveryStore implements DeliveryStore {
     return readUpTo(pages, limit, (entity) => summaryOf(entity, indexed ? recordRowKeyOf(entity.rowKey) : entity.rowKey));
   }
 }
+
+/** A row of the day index, as listed: its version makes retention's delete of it conditional. */
+type DayRow = { partitionKey: string; rowKey: string; etag: string };
 
 /** The lower end of a range of record row keys (newer records have lower keys). */
 type RangeBound = { key: string; inclusive: boolean };

@@ -378,6 +378,38 @@ describe('status index on Azurite and in memory', async () => {
       assert.deepEqual(dayRows, [], 'and then the day row');
     });
 
+    it('keeps the day row of a record written while retention was removing that empty day', async () => {
+      const webhookId = newWebhook();
+      const day = cutoff - 7 * DAY;
+      await writer.create([delivery(webhookId, day, 'SUCCEEDED')]);
+      const late = delivery(webhookId, day + 1000, 'SUCCEEDED');
+      // Retention emptied the day and found it empty; the late record is written just before it removes the day row.
+      let raced = false;
+      const racedDays = new Proxy(days, {
+        get(target, property) {
+          if (property === 'deleteEntity') {
+            return async (...args: Parameters<TableClient['deleteEntity']>) => {
+              if (!raced) {
+                raced = true;
+                await writer.create([late]);
+              }
+              return target.deleteEntity(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      await new TableDeliveryStore(raw, racedDays).purgeBefore(cutoff, 1000);
+      assert.ok(raced, 'retention came to remove the day row');
+      assert.ok(await writer.get(late.id), 'the late record is there');
+      const dayRows: string[] = [];
+      for await (const entity of days.listEntities({ queryOptions: { filter: `RowKey eq '${webhookId}'` } })) dayRows.push(entity.partitionKey ?? '');
+      assert.equal(dayRows.length, 1, 'and so is its day row, or retention and the admin listing never find it');
+      await writer.purgeBefore(cutoff, 1000);
+      assert.equal(await writer.get(late.id), undefined, 'the next run removes it');
+    });
+
     it('writes the day row again for a record of a day it wrote long ago, once retention may have removed it', async () => {
       const webhookId = newWebhook();
       const day = Date.now() - 10 * DAY;
