@@ -162,7 +162,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
-    deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
+    deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     fanOut: {
       ...delivererDeps,
       claims,

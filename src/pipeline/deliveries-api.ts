@@ -25,7 +25,12 @@ export interface DeliveriesApiDeps {
   clock: Clock;
   newId: IdSource;
   defaultWorkspaceUrl?: string | undefined;
+  /** DELIVERY_RETENTION: a delivery of an event older than this is being removed, and is not redelivered. */
+  deliveryRetentionMs?: number;
 }
+
+/** Allowance for clocks between this instance and the one running retention. */
+const RETENTION_SKEW_MS = 60_000;
 
 const listSchema = z.strictObject({
   webhook_id: webhookIdSchema.optional(),
@@ -205,6 +210,12 @@ async function markForRedelivery(deps: DeliveriesApiDeps, id: string, listedAsMi
     if (!found) return undefined;
     const current = found.value;
     if (listedAsMissed && current.status === 'SUCCEEDED') return undefined;
+    // Retention may be deleting it this minute (its delete cannot be made conditional in a transaction): marking
+    // it would answer a redelivery that never happens.
+    if (deps.deliveryRetentionMs !== undefined && current.eventTimestamp < deps.clock() - deps.deliveryRetentionMs + RETENTION_SKEW_MS) {
+      if (listedAsMissed) return undefined;
+      throw invalidParameter(`Invalid parameter 'delivery_id': delivery '${id}' is past DELIVERY_RETENTION and is being removed; it can no longer be redelivered`);
+    }
     const scheduled = current.status === 'PENDING' || current.status === 'RETRYING';
     const marked: Delivery = {
       ...current,

@@ -247,6 +247,24 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     }
   });
 
+  it('redeliver leaves alone a delivery past DELIVERY_RETENTION, which retention may be deleting: by id a 400, since a time skipped', async () => {
+    const t = setup();
+    const retained = { ...t.deps, deliveryRetentionMs: 30 * 86_400_000 };
+    const hook = makeWebhook();
+    await t.webhooks.insert(hook);
+    const record = (n: number, eventTimestamp: number, status: Delivery['status']): Delivery => ({
+      id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`), webhookId: hook.id, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts: 1, createdTimestamp: eventTimestamp, payload: '{}',
+    });
+    const expired = [record(1, t.clock.now - 31 * 86_400_000, 'SUCCEEDED'), record(2, t.clock.now - 31 * 86_400_000 + 1, 'FAILED')];
+    const kept = record(3, t.clock.now - 29 * 86_400_000, 'FAILED');
+    await t.deliveries.create([...expired, kept]);
+    await assert.rejects(redeliver(retained, admin, { delivery_id: expired[0]?.id }), /'delivery_id'.*past DELIVERY_RETENTION/);
+    assert.equal((await t.deliveries.get(expired[0]?.id ?? ''))?.value.status, 'SUCCEEDED', 'unchanged');
+    const since = await redeliver(retained, admin, { webhook_id: hook.id, since_timestamp: t.clock.now - 40 * 86_400_000 });
+    assert.deepEqual(since.delivery_ids, [kept.id]);
+    assert.equal((await t.deliveries.get(expired[1]?.id ?? ''))?.value.status, 'FAILED', 'the expired FAILED one is left to retention');
+  });
+
   it('redeliver past the cap answers next_until_timestamp, which reaches the older ones even when the newest failed again meanwhile', async () => {
     const t = setup();
     const hook = makeWebhook();
