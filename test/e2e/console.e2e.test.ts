@@ -216,6 +216,10 @@ describe('console (chromium)', async () => {
     const [eventId] = await publish(runtime, [versionCreated('fraud-detector', { version: '7' })]);
     await open(`#/webhooks/${ids.http}`);
     await refreshUntil(page, /SUCCEEDED/);
+    // The Refresh that shows the delivery also refreshes the health above it: the two tell one story.
+    const health = page.locator('section[aria-labelledby="health-heading"]');
+    await health.getByText('Healthy: the last delivery succeeded.').waitFor({ timeout: 5000 });
+    assert.match(await health.innerText(), /Deliveries \(24 h\)\s+1\b/);
     await shot('09-webhook-detail-deliveries');
     await page.locator('table[aria-label="Deliveries, newest first"] a').first().click();
     await page.getByRole('heading', { name: 'Delivery', level: 1 }).waitFor();

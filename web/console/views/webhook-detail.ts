@@ -9,6 +9,8 @@ import { go, link, type Route } from '../router.js';
 export function WebhookDetail({ id, route }: { id: string; route: Route }): VNode {
   const [webhook, setWebhook] = useState<Webhook | undefined>(knownWebhooks.get(id));
   const [error, setError] = useState<unknown>();
+  // One Refresh for the health and the deliveries, so the two never tell different stories.
+  const [refreshed, setRefreshed] = useState(0);
 
   useEffect(() => {
     if (webhook) return;
@@ -32,7 +34,7 @@ export function WebhookDetail({ id, route }: { id: string; route: Route }): VNod
         <dt>Id</dt><dd><code>${webhook.id}</code></dd>
         <dt>Status</dt><dd><${StatusBadge} status=${webhook.status} /></dd>
         <dt>Events</dt><dd>${webhook.events.join(', ')}</dd>
-        <dt>Target</dt><dd class="target">${webhook.http_url_spec ? 'HTTPS endpoint ' : 'Databricks '}<code>${targetText(webhook)}</code>
+        <dt>Target</dt><dd class="target">${webhook.http_url_spec ? 'Endpoint ' : 'Databricks '}<code>${targetText(webhook)}</code>
           ${webhook.http_url_spec && webhook.http_url_spec.enable_ssl_verification === false ? html` <span class="muted">(TLS not verified)</span>` : null}</dd>
         ${webhook.description ? html`<dt>Description</dt><dd>${webhook.description}</dd>` : null}
         <dt>Created</dt><dd><${Time} ms=${webhook.creation_timestamp} /></dd>
@@ -44,8 +46,8 @@ export function WebhookDetail({ id, route }: { id: string; route: Route }): VNod
       </div>
     </section>
     <${TestPanel} webhook=${webhook} />
-    <${HealthPanel} id=${webhook.id} />
-    <${DeliveriesPanel} id=${webhook.id} status=${route.query.get('status') ?? ''} />
+    <${HealthPanel} id=${webhook.id} refreshed=${refreshed} />
+    <${DeliveriesPanel} id=${webhook.id} status=${route.query.get('status') ?? ''} refreshed=${refreshed} onRefresh=${() => setRefreshed(refreshed + 1)} />
   `;
 }
 
@@ -124,7 +126,7 @@ function TestPanel({ webhook }: { webhook: Webhook }): VNode {
   `;
 }
 
-function HealthPanel({ id }: { id: string }): VNode {
+function HealthPanel({ id, refreshed }: { id: string; refreshed: number }): VNode {
   const [health, setHealth] = useState<Health | undefined>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
@@ -132,7 +134,7 @@ function HealthPanel({ id }: { id: string }): VNode {
       (answer) => setHealth('health' in answer ? answer.health : answer),
       (failure: unknown) => setError(failure),
     );
-  }, [id]);
+  }, [id, refreshed]);
   let body: VNode;
   if (error instanceof ApiFailure && error.notAvailable) {
     body = html`<p class="unavailable" role="status">Endpoint health is not available on this server (it has no <code>webhooks/health</code> call).</p>`;
@@ -169,11 +171,10 @@ function HealthPanel({ id }: { id: string }): VNode {
   return html`<section aria-labelledby="health-heading" class="panel"><h2 id="health-heading">Endpoint health</h2>${body}</section>`;
 }
 
-function DeliveriesPanel({ id, status }: { id: string; status: string }): VNode {
+function DeliveriesPanel({ id, status, refreshed, onRefresh }: { id: string; status: string; refreshed: number; onRefresh: () => void }): VNode {
   const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
   const [result, setResult] = useState<{ deliveries: Delivery[]; next?: string } | undefined>();
   const [error, setError] = useState<unknown>();
-  const [reload, setReload] = useState(0);
   const token = pages[pages.length - 1];
   useEffect(() => setPages([undefined]), [status]);
   useEffect(() => {
@@ -186,7 +187,7 @@ function DeliveriesPanel({ id, status }: { id: string; status: string }): VNode 
     return () => {
       current = false;
     };
-  }, [id, status, token, reload]);
+  }, [id, status, token, refreshed]);
 
   return html`
     <section aria-labelledby="deliveries-heading" class="panel">
@@ -200,7 +201,7 @@ function DeliveriesPanel({ id, status }: { id: string; status: string }): VNode 
             ${DELIVERY_STATUSES.map((name) => html`<option value=${name}>${name}</option>`)}
           </select>
         </div>
-        <button type="button" class="secondary" onClick=${() => setReload(reload + 1)}>Refresh</button>
+        <button type="button" class="secondary" onClick=${onRefresh}>Refresh</button>
       </div>
       <${ErrorNote} error=${error} />
       ${result === undefined && !error ? html`<p class="loading" role="status">Loading deliveries…</p>` : null}
