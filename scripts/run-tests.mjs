@@ -24,7 +24,7 @@ console.log(`running ${files.length} test files: ${files.map((file) => relative(
 const artifacts = mkdtempSync(join(tmpdir(), 'rw-test-artifacts-'));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000', ...passThrough, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-timeout=180000', ...passThrough, ...files],
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', RW_TEST_ARTIFACTS: artifacts } },
 );
 const scan = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/scan-test-artifacts.ts', artifacts], { stdio: 'inherit' });
