@@ -579,25 +579,7 @@ function toEntity(delivery: Delivery): DeliveryEntity {
 }
 
 function fromEntity(entity: DeliveryEntity): Delivery {
-  return {
-    id: idOf(entity),
-    webhookId: entity.partitionKey,
-    event: entity.Event as EventName,
-    eventId: entity.EventId,
-    eventTimestamp: entity.EventTimestamp,
-    status: entity.Status,
-    attempts: entity.Attempts,
-    ...(entity.LastStatusCode !== undefined ? { lastStatusCode: entity.LastStatusCode } : {}),
-    ...(entity.LastError !== undefined ? { lastError: entity.LastError } : {}),
-    createdTimestamp: entity.CreatedAt,
-    ...(entity.LastAttemptAt !== undefined ? { lastAttemptTimestamp: entity.LastAttemptAt } : {}),
-    ...(entity.NextAttemptAt !== undefined ? { nextAttemptTimestamp: entity.NextAttemptAt } : {}),
-    ...(entity.NextScheduleIndex !== undefined ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
-    payload: entity.Payload,
-    ...(entity.RunToken !== undefined ? { runToken: entity.RunToken } : {}),
-    ...(entity.ClaimAttempt !== undefined && entity.ClaimExpiresAt !== undefined ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
-    ...(entity.History !== undefined ? { history: parseHistory(entity.History) } : {}),
-  };
+  return { ...summaryOf(entity, entity.rowKey), payload: entity.Payload };
 }
 
 /** A table string property holds 64 KiB of UTF-16 (32 Ki characters); the history keeps well under it. */
