@@ -1,6 +1,8 @@
 import { errorMessage } from '../shared/errors.js';
 import { mapWithLimit } from '../shared/limit.js';
-import { describeTargetOrigin } from '../webhooks/webhook.js';
+import type { AuditAction, AuditEntry } from '../webhooks/audit-log.js';
+import type { Versioned } from '../webhooks/webhook-store.js';
+import { describeTargetOrigin, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
 import type { DelivererDeps } from './deliverer.js';
 import type { Delivery } from './delivery.js';
 import { autoDisableDue, HEALTH_RECORDS } from './endpoint-health.js';
@@ -31,6 +33,24 @@ export class AutoDisableWatch {
   }
 }
 
+/**
+ * Sets a webhook DISABLED with the service's mark, by a write at the version read (a user's update made meanwhile
+ * wins), and audits it as `system`; answers whether it did.
+ */
+export async function disableByService(
+  deps: Pick<DelivererDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
+  found: Versioned<Webhook>,
+  reason: ServiceDisable['reason'],
+  action: AuditAction,
+  details: AuditEntry['details'],
+): Promise<boolean> {
+  const now = deps.clock();
+  const webhook = found.value;
+  if (!(await deps.webhooks.setStatus(webhook, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason }, etag: found.etag }))) return false;
+  await deps.audit.append([{ timestamp: now, principal: 'system', action, webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details }]);
+  return true;
+}
+
 /** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
 export async function watchFailures(deps: DelivererDeps, recorded: readonly Delivery[]): Promise<void> {
   const watch = deps.autoDisable;
@@ -55,18 +75,8 @@ async function disableIfFailingTooLong(deps: DelivererDeps, watch: AutoDisableWa
     const { deliveries } = await deps.deliveries.list({ webhookId, limit: HEALTH_RECORDS });
     const now = deps.clock();
     if (!autoDisableDue(found.value, deliveries, now, watch.afterMs)) return;
-    const webhook = found.value;
-    if (!(await deps.webhooks.setStatus(webhook, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'auto_disable' }, etag: found.etag }))) return;
-    await deps.audit.append([
-      {
-        timestamp: now,
-        principal: 'system',
-        action: 'AUTO_DISABLED',
-        webhookId,
-        target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl),
-        details: { reason: `every attempt failed for at least ${watch.afterMs} ms`, auto_disable_after_ms: watch.afterMs },
-      },
-    ]);
+    const details = { reason: `every attempt failed for at least ${watch.afterMs} ms`, auto_disable_after_ms: watch.afterMs };
+    if (!(await disableByService(deps, found, 'auto_disable', 'AUTO_DISABLED', details))) return;
     deps.log.warn(`webhook ${webhookId} auto-disabled: every delivery attempt has failed for WEBHOOKS_AUTO_DISABLE_AFTER; its events are recorded as SKIPPED until a user sets it ACTIVE and redelivers`);
     deps.metrics?.webhookAutoDisabled();
   } catch (error) {

@@ -7,14 +7,14 @@ import type { DeliveryStore } from './delivery-store.js';
 import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
 import { mapWithLimit, type Semaphore } from '../shared/limit.js';
 import type { MessageQueue } from './queues.js';
-import { describeTargetOrigin, type Webhook } from '../webhooks/webhook.js';
+import type { Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from '../outbound/classify-outcome.js';
 import { RESPONSE_SNIPPET_BYTES, runTokenOf, withAttempt, type AttemptRecord, type Delivery } from './delivery.js';
 import { utf8Prefix } from '../outbound/http-client.js';
 import type { OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import { watchFailures, type AutoDisableWatch } from './auto-disable.js';
+import { disableByService, watchFailures, type AutoDisableWatch } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
@@ -153,14 +153,10 @@ async function settle(deps: DelivererDeps, webhook: Webhook, delivery: Delivery,
  * meanwhile wins; a failure here is logged, never thrown, so the message's other deliveries are not re-sent.
  */
 async function disableWebhook(deps: DelivererDeps, webhook: Webhook, reason: string): Promise<void> {
-  const now = deps.clock();
   try {
     const current = await deps.webhooks.get(webhook.id);
     if (!current || current.value.status !== 'ACTIVE' || current.value.lastUpdatedTimestamp !== webhook.lastUpdatedTimestamp) return;
-    if (!(await deps.webhooks.setStatus(current.value, 'DISABLED', now, { serviceDisabled: { timestamp: now, reason: 'gone' }, etag: current.etag }))) return;
-    await deps.audit.append([
-      { timestamp: now, principal: 'system', action: 'disable', webhookId: webhook.id, target: describeTargetOrigin(webhook.target, deps.defaultWorkspaceUrl), details: { reason } },
-    ]);
+    if (!(await disableByService(deps, current, 'gone', 'disable', { reason }))) return;
     deps.log.warn(`webhook ${webhook.id} disabled: its endpoint answered 410 Gone`);
   } catch (error) {
     deps.log.error(`webhook ${webhook.id} answered 410 Gone, but disabling it failed: ${errorMessage(error)}`);
