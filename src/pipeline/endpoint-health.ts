@@ -69,8 +69,9 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
   const recent = deliveries.filter((delivery) => delivery.createdTimestamp >= now - DAY_MS);
   const attempted = recent.filter((delivery) => delivery.attempts > 0);
   const succeeded = attempted.filter((delivery) => delivery.status === 'SUCCEEDED').length;
+  const serviceDisabled = webhook.status === 'DISABLED' ? webhook.serviceDisabled : undefined;
   const status: HealthStatus =
-    webhook.status === 'DISABLED' && webhook.serviceDisabled ? 'SERVICE_DISABLED' : attempts.length === 0 ? 'NO_ATTEMPTS' : failures.length > 0 ? 'FAILING' : 'HEALTHY';
+    serviceDisabled ? 'SERVICE_DISABLED' : attempts.length === 0 ? 'NO_ATTEMPTS' : failures.length > 0 ? 'FAILING' : 'HEALTHY';
   return {
     webhookId: webhook.id,
     status,
@@ -80,7 +81,7 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
     consecutiveFailures: failures.length,
     deliveries24h: recent.length,
     ...(attempted.length > 0 ? { successRate24h: succeeded / attempted.length } : {}),
-    ...(webhook.status === 'DISABLED' && webhook.serviceDisabled ? { autoDisabledTimestamp: webhook.serviceDisabled.timestamp } : {}),
+    ...(serviceDisabled ? { autoDisabledTimestamp: serviceDisabled.timestamp } : {}),
   };
 }
 

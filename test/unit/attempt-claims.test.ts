@@ -24,6 +24,17 @@ function holdSends(sender: ReturnType<typeof pipelineDeps>['sender']): () => voi
   return release;
 }
 
+type Pipeline = ReturnType<typeof pipelineDeps>;
+
+/** Works every message on the delivery queue, and those they enqueue, five minutes apart, until none is left. */
+async function workQueueToEnd(deps: Pipeline['deps'], deliveryQueue: Pipeline['deliveryQueue'], clock: Pipeline['clock']): Promise<void> {
+  clock.advance(300_000);
+  for (let items = deliveryQueue.drain(); items.length > 0; items = deliveryQueue.drain()) {
+    for (const item of items) await processDeliveryMessage(deps, item.body as DeliveryMessage);
+    clock.advance(300_000);
+  }
+}
+
 describe('one send per attempt', () => {
   it('an event without event_timestamp takes the message insertion time, so a re-run with a moving clock builds the same delivery', async () => {
     const { deps, webhooks, sender, deliveries, audit, clock } = pipelineDeps();
@@ -117,11 +128,7 @@ describe('one send per attempt', () => {
     release();
     await running;
     assert.equal(deliveries.rows.get(message.delivery_id)?.status, 'SUCCEEDED', 'the outcome of the attempt on the wire is recorded');
-    clock.advance(300_000);
-    for (let items = deliveryQueue.drain(); items.length > 0; items = deliveryQueue.drain()) {
-      for (const item of items) await processDeliveryMessage(deps, item.body as DeliveryMessage);
-      clock.advance(300_000);
-    }
+    await workQueueToEnd(deps, deliveryQueue, clock);
     assert.equal(sender.sent.length, 2, 'the first attempt and the one the redeliver brought forward, once');
   });
 
@@ -136,11 +143,7 @@ describe('one send per attempt', () => {
     release();
     await fanOut;
     assert.equal(deliveries.rows.get(id ?? '')?.status, 'SUCCEEDED', 'the outcome of the attempt on the wire is recorded');
-    clock.advance(300_000);
-    for (let items = deliveryQueue.drain(); items.length > 0; items = deliveryQueue.drain()) {
-      for (const item of items) await processDeliveryMessage(deps, item.body as DeliveryMessage);
-      clock.advance(300_000);
-    }
+    await workQueueToEnd(deps, deliveryQueue, clock);
     assert.equal(sender.sent.length, 1, 'sent once');
   });
 

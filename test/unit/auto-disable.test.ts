@@ -39,6 +39,11 @@ function setup(afterMs = 10_000) {
   return { ...pipeline, deps, recorded, warnings, publish, drainRetries };
 }
 
+/** The record of event `e<n>` to a webhook, settled at `status` after `attempts` attempts. */
+function recordOf(webhookId: string, n: number, eventTimestamp: number, status: Delivery['status'], attempts: number): Delivery {
+  return { id: deliveryIdOf(webhookId, eventTimestamp, `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts, createdTimestamp: eventTimestamp, payload: '{}' };
+}
+
 describe('auto-disable, SKIPPED records and their replay', () => {
   it('a webhook failing for WEBHOOKS_AUTO_DISABLE_AFTER with ten failed attempts is disabled by the service: audited, logged, counted', async () => {
     const t = setup(2_000);
@@ -225,17 +230,7 @@ describe('auto-disable, SKIPPED records and their replay', () => {
       // FAILED and SKIPPED interleaved in time, newest SKIPPED first; one older than `since`, left out.
       const records = Array.from({ length: failed + skipped + 1 }, (_, n): Delivery => {
         const eventTimestamp = n === failed + skipped ? since - 1 : t.clock.now - 1000 - n * 7;
-        return {
-          id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`),
-          webhookId: hook.id,
-          event: 'MODEL_VERSION_CREATED',
-          eventId: `e${n}`,
-          eventTimestamp,
-          status: n % 2 === 0 ? 'SKIPPED' : 'FAILED',
-          attempts: n % 2 === 0 ? 0 : 8,
-          createdTimestamp: eventTimestamp,
-          payload: '{}',
-        };
+        return n % 2 === 0 ? recordOf(hook.id, n, eventTimestamp, 'SKIPPED', 0) : recordOf(hook.id, n, eventTimestamp, 'FAILED', 8);
       });
       await t.deliveries.create(records);
       const newestFirst = records.slice(0, failed + skipped).map((record) => record.id);
@@ -252,9 +247,7 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     const retained = { ...t.deps, deliveryRetentionMs: 30 * 86_400_000 };
     const hook = makeWebhook();
     await t.webhooks.insert(hook);
-    const record = (n: number, eventTimestamp: number, status: Delivery['status']): Delivery => ({
-      id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`), webhookId: hook.id, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts: 1, createdTimestamp: eventTimestamp, payload: '{}',
-    });
+    const record = (n: number, eventTimestamp: number, status: Delivery['status']): Delivery => recordOf(hook.id, n, eventTimestamp, status, 1);
     const expired = [record(1, t.clock.now - 31 * 86_400_000, 'SUCCEEDED'), record(2, t.clock.now - 31 * 86_400_000 + 1, 'FAILED')];
     const kept = record(3, t.clock.now - 29 * 86_400_000, 'FAILED');
     await t.deliveries.create([...expired, kept]);
@@ -270,10 +263,7 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     const hook = makeWebhook();
     await t.webhooks.insert(hook);
     const since = t.clock.now - 10_000_000;
-    const records = Array.from({ length: MAX_REDELIVER + 50 }, (_, n): Delivery => {
-      const eventTimestamp = t.clock.now - 1000 - n * 7;
-      return { id: deliveryIdOf(hook.id, eventTimestamp, `e${n}`), webhookId: hook.id, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status: 'FAILED', attempts: 8, createdTimestamp: eventTimestamp, payload: '{}' };
-    });
+    const records = Array.from({ length: MAX_REDELIVER + 50 }, (_, n) => recordOf(hook.id, n, t.clock.now - 1000 - n * 7, 'FAILED', 8));
     await t.deliveries.create(records);
     const first = await redeliver(t.deps, admin, { webhook_id: hook.id, since_timestamp: since });
     assert.equal(first.delivery_ids.length, MAX_REDELIVER);
