@@ -131,7 +131,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate(clock, CONNECTIONS_PER_ORIGIN, undefined, undefined, { cooldownMs: config.circuitCooldownMs }),
+    gate: new OriginGate(clock, { maxConcurrency: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs }, refusedRetryBudgetMs: config.deliveryTimeoutMs }),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,

@@ -4,6 +4,7 @@ import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
+import type { Destination } from './origin-gate.js';
 
 /**
  * How much of a target's answer a delivery reads: enough for the delivery log's excerpt. The test call, which
@@ -19,8 +20,8 @@ export interface TargetSender {
    */
   send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult>;
   classify(result: AttemptResult): Outcome;
-  /** Where the attempt goes, for per-origin bookkeeping. */
-  originOf(webhook: Webhook): string;
+  /** Where the attempt goes, for the origin gate's bookkeeping. */
+  destinationOf(webhook: Webhook): Destination;
 }
 
 /** HTTP targets: a signed POST of the payload. */
@@ -54,17 +55,16 @@ export class HttpTargetSender implements TargetSender {
     return classifyAttempt(result);
   }
 
-  originOf(webhook: Webhook): string {
-    return webhook.target.kind === 'http' ? originOrRaw(webhook.target.url) : '';
+  destinationOf(webhook: Webhook): Destination {
+    return destinationOfUrl(webhook.target.kind === 'http' ? webhook.target.url : '');
   }
 }
 
-export const originOrRaw = (url: string): string => {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
+/** The URL's origin, and the URL without its query (or fragment) as its endpoint. */
+export const destinationOfUrl = (url: string): Destination => {
+  if (!URL.canParse(url)) return { origin: url, endpoint: url };
+  const { origin, pathname } = new URL(url);
+  return { origin, endpoint: `${origin}${pathname}` };
 };
 
 /** Picks the sender for a webhook's target kind. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testAzurite } from '../support/azurite.js';
-import { createHook, deliveriesOf, publish, waitForDeliveries } from '../support/api-helpers.js';
+import { createHook, deliveriesOf, publish, waitForDeliveries, type ApiDelivery } from '../support/api-helpers.js';
 import { startReceiver, type Behaviour } from '../support/receiver.js';
-import { startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+import { API, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 
 /** The runtime's log lines that mention `text`. */
 const linesWith = (output: string, text: string): string[] => output.split('\n').filter((line) => line.includes(text));
@@ -64,7 +64,11 @@ describe('attempts sharing one origin, end to end on Azurite', async () => {
     for (let batch = 0; batch < batches; batch += 1) {
       await publish(runtime, Array.from({ length: perBatch }, (_, n) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'burst', version: String(n + 1), event_id: `burst-${batch}-${n}` })));
     }
-    const done = await waitForDeliveries(runtime, webhook, (list) => list.length === batches * perBatch && list.every((delivery) => delivery.status === 'SUCCEEDED'), 120_000);
+    const done = await waitFor('every delivery to succeed', async () => {
+      const response = await runtime.api('GET', `${API}/deliveries?webhook_id=${webhook}&max_results=1000`);
+      const list = (response.json.deliveries as ApiDelivery[] | undefined) ?? [];
+      return list.length === batches * perBatch && list.every((delivery) => delivery.status === 'SUCCEEDED') ? list : undefined;
+    }, 120_000);
     assert.ok(receiver.resets > 0, 'the receiver did reset connections (the fault happened)');
     assert.deepEqual(done.filter((delivery) => delivery.attempts !== 1).map((delivery) => [delivery.event_id, delivery.attempts]), [], 'no attempt used up by a reset');
     const ids = receiver.requests.map((request) => request.headers['webhook-id']);
