@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   azuriteLocation: string;
   /** The queue lease; the host's is 10 minutes. Shorter only for tests of crashes. */
   queueLeaseMs?: number;
+  /** Wake a queue listener when this process enqueues (`--wake-on-enqueue`); the host does not. */
+  wakeOnEnqueue?: boolean;
   log?: HostLog;
 }
 
@@ -107,7 +109,10 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
 
   const listeners = storage
     ? queueFunctionsOf(core.functions).map(
-        ({ fn, queueName }) => new QueueListener(fn, queueName, storage.queue(queueName), storage.queue(poisonQueueOf(queueName)), host.queues, log, options.queueLeaseMs ?? HOST_LEASE_MS),
+        ({ fn, queueName }) => new QueueListener(fn, queueName, storage.queue(queueName), storage.queue(poisonQueueOf(queueName)), host.queues, log, {
+            leaseMs: options.queueLeaseMs ?? HOST_LEASE_MS,
+            wakeOnEnqueue: options.wakeOnEnqueue ?? false,
+          }),
       )
     : [];
   for (const listener of listeners) listener.start();
