@@ -110,7 +110,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     onUnreadable: unreadable.report,
   });
   const audit = new TableAuditLog(storage.table(TABLES.audit));
-  const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays));
+  const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays), clock);
   const claims = new TableEventClaims(storage.table(TABLES.eventClaims));
   const client = new GuardedHttpClient({
     policy,
