@@ -9,7 +9,7 @@ import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
-import { OriginGate } from '../outbound/origin-gate.js';
+import { OriginGate, refusedRetryBudgetOf } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
 import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
@@ -131,7 +131,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate(clock, { maxConcurrency: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs }, refusedRetryBudgetMs: config.deliveryTimeoutMs }),
+    gate: new OriginGate(clock, { maxConcurrency: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs }, refusedRetryBudgetMs: refusedRetryBudgetOf(config.deliveryTimeoutMs) }),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,

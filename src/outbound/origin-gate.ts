@@ -7,8 +7,16 @@ export const INITIAL_CONCURRENCY = 8;
 /** A refused or reset attempt is sent again after a pause between these (ms), without using up an attempt. */
 export const REFUSED_RETRY_MIN_MS = 250;
 export const REFUSED_RETRY_MAX_MS = 1000;
-/** How long one attempt keeps trying again after refusals before it is put off instead (the app: DELIVERY_TIMEOUT). */
-export const REFUSED_RETRY_BUDGET_MS = 15_000;
+/** How long one attempt keeps trying again after refusals before it is put off instead (see refusedRetryBudgetOf). */
+export const REFUSED_RETRY_BUDGET_MS = 25_000;
+/** Origins whose cut concurrency is kept while idle, at most; past it the oldest idle one is forgotten. */
+export const MAX_ORIGINS = 10_000;
+
+/**
+ * The refusal budget for a delivery deadline: with one more send (at most the deadline) it stays inside the
+ * attempt's claim lease (2 × deadline + 15 s), so no other message takes over an attempt still being made.
+ */
+export const refusedRetryBudgetOf = (timeoutMs: number): number => timeoutMs + 10_000;
 
 /** Where an attempt goes: its origin (scheme, host, port) and its endpoint (the URL without its query). */
 export interface Destination {
@@ -69,7 +77,7 @@ interface OriginState {
   /** When a permit was last given back, for the origin and each endpoint: is it moving? */
   releasedAt: Map<string, number>;
   waiting: { endpoint: string; grant: () => void }[];
-  /** Holders, waiters and attempts pausing before a retry: the state is forgotten when none is left. */
+  /** Holders, waiters and attempts pausing before a retry. With none left, a state back at its start is forgotten. */
   members: number;
 }
 
@@ -182,6 +190,9 @@ export class OriginGate {
     send: () => Promise<AttemptResult>,
     opened: (opening: CircuitOpening) => void,
   ): Promise<{ result: AttemptResult | HeldAttempt; sendAgain: boolean }> {
+    // Asked before waiting for a slot and again after: a circuit may open while the attempt waits.
+    const heldAtOnce = this.heldUntil(destination);
+    if (heldAtOnce !== undefined) return { result: { kind: 'held', retryAt: heldAtOnce }, sendAgain: false };
     const permit = await this.acquire(state, destination.endpoint);
     try {
       const retryAt = this.heldUntil(destination);
@@ -299,6 +310,7 @@ export class OriginGate {
   private enter(origin: string): OriginState {
     let state = this.origins.get(origin);
     if (!state) {
+      if (this.origins.size >= MAX_ORIGINS) this.forgetOldestIdle();
       state = { limit: this.initialConcurrency, epoch: 0, active: new Set(), inUseByEndpoint: new Map(), releasedAt: new Map(), waiting: [], members: 0 };
       this.origins.set(origin, state);
     }
@@ -306,8 +318,18 @@ export class OriginGate {
     return state;
   }
 
+  /** An origin whose concurrency was cut keeps it while idle, so attempts put off and made again start from there. */
   private leave(origin: string, state: OriginState): void {
     state.members -= 1;
-    if (state.members === 0 && this.origins.get(origin) === state) this.origins.delete(origin);
+    if (state.members === 0 && state.limit >= this.initialConcurrency && this.origins.get(origin) === state) this.origins.delete(origin);
+  }
+
+  private forgetOldestIdle(): void {
+    for (const [origin, state] of this.origins) {
+      if (state.members === 0) {
+        this.origins.delete(origin);
+        return;
+      }
+    }
   }
 }

@@ -129,7 +129,7 @@ describe('origin gate', () => {
       assert.equal(pauses.length, sent() - 1);
       assert.ok(pauses.every((ms) => ms >= 250 && ms <= 1000), `pauses within a second: ${pauses.join(', ')}`);
       assert.deepEqual(opened.map((opening) => [opening.scope, opening.cooldownMs]), [['origin', 30_000]]);
-      assert.equal(gate.concurrencyOf(dead.origin), 8, 'forgotten once nothing is on the wire');
+      assert.equal(gate.concurrencyOf(dead.origin), 1, 'kept while idle: an attempt put off and made again starts from there');
       assert.equal((await attempt(dead, status(200))).kind, 'held');
       assert.equal(sent(), 8, 'nothing more reaches it');
     });
