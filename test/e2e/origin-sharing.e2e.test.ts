@@ -51,6 +51,7 @@ describe('attempts sharing one origin, end to end on Azurite', async () => {
     assert.deepEqual(linesWith(runtime.output(), 'circuit to '), [], 'timeouts never open the origin\'s circuit');
     // The origin starts with 8 slots and each fast delivery before the hold adds one: at most half of 11.
     assert.ok(peakOpenSlow <= 5, `the hanging path held ${peakOpenSlow} slots at once`);
+    console.log(`| a path hanging beside a fast path of the same origin (hanging path held at most ${peakOpenSlow} slots; fast path, each at its first attempt) | 6 | 6 | 6 | 0 | 0 |`);
     const slowDeliveries = await deliveriesOf(runtime, slow);
     assert.equal(slowDeliveries.filter((delivery) => delivery.status === 'SUCCEEDED').length, 0);
     assert.ok(slowDeliveries.every((delivery) => (delivery.last_error ?? 'timed out').includes('timed out')), 'every attempt of the hanging path timed out');
@@ -75,6 +76,7 @@ describe('attempts sharing one origin, end to end on Azurite', async () => {
     assert.equal(new Set(ids).size, batches * perBatch, 'every event arrived');
     assert.equal(ids.length, batches * perBatch, 'once each: a reset connection carried no request');
     assert.deepEqual(linesWith(runtime.output(), `circuit to ${new URL(receiver.url).origin}`), [], 'overload is not death: the circuit never opened');
+    console.log(`| a burst of ${batches * perBatch} events to a receiver resetting connections past 5 open (${receiver.resets} resets, attempts used by them: 0) | ${batches * perBatch} | ${batches * perBatch} | ${new Set(ids).size} | ${ids.length - new Set(ids).size} | 0 |`);
   });
 
   it('still opens the circuit of an origin where nothing listens, and holds what comes next without using attempts', async () => {

@@ -211,7 +211,7 @@ describe('origin gate', () => {
     });
 
     it('lets one endpoint hold at most half of its origin\'s slots, its share growing with the origin', async () => {
-      const { gate, attempt } = gateUnderTest();
+      const { attempt } = gateUnderTest();
       const slow = at('https://shared.example', '/slow');
       let onWire = 0;
       let peak = 0;
