@@ -25,7 +25,7 @@ const WEBHOOKS = 100;
 function record(webhookId: string, eventTimestamp: number, index: number): Delivery {
   const eventId = `bench-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
+    id: deliveryIdOf(webhookId, eventTimestamp, 'M', eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,

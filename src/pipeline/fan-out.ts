@@ -8,7 +8,8 @@ import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
-import { deliveryIdOf, type Delivery } from './delivery.js';
+import type { Delivery } from './delivery.js';
+import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
 import { queuedBatchSchema } from './publish-events.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
@@ -59,12 +60,12 @@ const continuationSchema = z.strictObject({
 type Continuation = z.infer<typeof continuationSchema>['continue_fan_out'];
 
 /** A message holds one event, or `{"events": [...]}` as the publish call takes them; answers the events or why not. */
-function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string } | { problem: string } {
+function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string; deliveryIds?: DeliveryIdScheme } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'not a JSON object' };
   if (!('events' in body)) return { events: [body], publishedBy: 'queue' };
   const batch = queuedBatchSchema.safeParse(body, { reportInput: true });
   if (!batch.success) return { problem: batch.error.issues[0] ? describeIssue(batch.error.issues[0]) : 'invalid batch' };
-  return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue' };
+  return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue', deliveryIds: batch.data.delivery_ids };
 }
 
 /**
@@ -99,7 +100,7 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
     if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   }
-  await runChunk(deps, chunk.planned, link.inserted_at);
+  await runChunk(deps, chunk.planned, link.inserted_at, envelope.deliveryIds);
   if (chunk.next !== undefined) {
     const skip = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
     await deps.eventQueue.send({ continue_fan_out: { ...link, after: chunk.next, skip } } satisfies z.infer<typeof continuationSchema>);
@@ -221,20 +222,21 @@ type Step =
  * The first attempts of one chunk, in waves: every record is created and claimed before anything is sent, so a
  * re-run (same delivery ids) finds the rows it made and never sends twice (docs/reliability.md).
  */
-async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<void> {
+async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number, scheme: DeliveryIdScheme): Promise<void> {
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
     const wave = planned.slice(start, start + WAVE_DELIVERIES);
-    const entries = await deps.work.run(() => runWave(deps, wave, insertedAt));
+    const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
+    const entries = await deps.work.run(() => runWave(deps, wave, ids, insertedAt));
     await deps.audit.append(entries);
   }
 }
 
-async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<AuditEntry[]> {
+async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], ids: readonly string[], insertedAt: number): Promise<AuditEntry[]> {
   const now = deps.clock();
   const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
-  const drafts = planned.map(({ event, match }) => {
+  const drafts = planned.map(({ event, match }, index) => {
     const { webhook, eventName } = match;
-    const id = deliveryIdOf(webhook.id, event.eventTimestamp, event.eventId);
+    const id = ids[index] as string;
     const pending: Delivery = {
       id,
       webhookId: webhook.id,

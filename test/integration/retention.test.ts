@@ -20,7 +20,7 @@ const webhookId = (): string => randomBytes(16).toString('hex');
 function delivery(webhook: string, eventTimestamp: number, index: number, status: Delivery['status'] = 'SUCCEEDED'): Delivery {
   const eventId = `evt-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhook, eventTimestamp, eventId),
+    id: deliveryIdOf(webhook, eventTimestamp, 'M', eventId),
     webhookId: webhook,
     event: 'MODEL_VERSION_CREATED',
     eventId,

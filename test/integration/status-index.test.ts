@@ -29,7 +29,7 @@ interface Probe {
 function delivery(webhookId: string, eventTimestamp: number, status: Delivery['status'], extra: Partial<Delivery> = {}): Delivery {
   const eventId = `e-${eventTimestamp}-${randomBytes(3).toString('hex')}`;
   return {
-    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
+    id: deliveryIdOf(webhookId, eventTimestamp, 'M', eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,

@@ -246,7 +246,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
   describe(`DeliveryStore contract: ${name}`, () => {
     const webhookId = randomBytes(16).toString('hex');
     const delivery = (eventTimestamp: number, status: Delivery['status']): Delivery => ({
-      id: deliveryIdOf(webhookId, eventTimestamp, `e${eventTimestamp}`),
+      id: deliveryIdOf(webhookId, eventTimestamp, 'M', `e${eventTimestamp}`),
       webhookId,
       event: 'MODEL_VERSION_CREATED',
       eventId: `e${eventTimestamp}`,
@@ -278,7 +278,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       const store = await make();
       const other = randomBytes(16).toString('hex');
       const many = Array.from({ length: 230 }, (_, index) => ({ ...delivery(10_000 + index, 'SUCCEEDED') }));
-      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, 99, 'x'), webhookId: other };
+      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, 99, 'M', 'x'), webhookId: other };
       const claimed = { ...many[5], claim: { attempt: 1, expiresAt: 123 }, runToken: 'token-1' } as Delivery;
       await store.create([elsewhere, claimed]);
       const results = await store.create([...many, { ...elsewhere, status: 'SUCCEEDED' }]);

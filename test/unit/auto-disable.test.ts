@@ -42,7 +42,7 @@ function setup(afterMs = 10_000) {
 
 /** The record of event `e<n>` to a webhook, settled at `status` after `attempts` attempts. */
 function recordOf(webhookId: string, n: number, eventTimestamp: number, status: Delivery['status'], attempts: number): Delivery {
-  return { id: deliveryIdOf(webhookId, eventTimestamp, `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts, createdTimestamp: eventTimestamp, payload: '{}' };
+  return { id: deliveryIdOf(webhookId, eventTimestamp, 'M', `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts, createdTimestamp: eventTimestamp, payload: '{}' };
 }
 
 describe('auto-disable, SKIPPED records and their replay', () => {
