@@ -264,7 +264,7 @@ export async function processDeliveryMessage(deps: DelivererDeps, message: Deliv
   if (!settled) return;
   reportFirstSuccess(deps, delivery, settled, delivery.createdTimestamp);
   await enqueueNextSteps(deps, [settled]);
-  await watchFailures(deps, [settled]);
+  await watchFailures(deps, [settled], [webhook]);
 }
 
 /** A message that met a live claim looks again this long after the claim expires. */

@@ -288,7 +288,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     const next = nextStepOf(step.record, now);
     return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
   });
-  await watchFailures(deps, [...outcomes.values()]);
+  await watchFailures(deps, [...outcomes.values()], planned.map(({ match }) => match.webhook));
   return planned.map(({ event, match }, index): AuditEntry => {
     const step = steps[index] as Step;
     const replayed = !(created[index]?.created ?? false);

@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { isEventName, type EventName } from '../webhooks/events.js';
-import { WEBHOOK_STATUSES, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
+import type { EventName } from '../webhooks/events.js';
+import type { ServiceDisable, Target, Webhook, WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
 import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
 import { readUpTo } from './read-up-to.js';
@@ -8,36 +8,7 @@ import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from '.
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../webhooks/webhook-store.js';
 import { errorMessage } from '../shared/errors.js';
-
-type WebhookEntity = {
-  partitionKey: string;
-  rowKey: string;
-  ModelName?: string;
-  Description?: string;
-  /** JSON list of event names. */
-  Events: string;
-  Status: WebhookStatus;
-  TargetKind: 'http' | 'job';
-  Url?: string;
-  EnableSslVerification?: boolean;
-  Secret?: string;
-  Authorization?: string;
-  JobId?: string;
-  WorkspaceUrl?: string;
-  AccessToken?: string;
-  CreatedAt: number;
-  UpdatedAt: number;
-  /** `service` while the service holds the webhook DISABLED (auto-disable or 410); with when and why. */
-  DisabledBy?: 'service';
-  DisabledAt?: number;
-  DisabledReason?: ServiceDisable['reason'];
-};
-
-const serviceDisableFields = (disable: ServiceDisable): Pick<WebhookEntity, 'DisabledBy' | 'DisabledAt' | 'DisabledReason'> => ({
-  DisabledBy: 'service',
-  DisabledAt: disable.timestamp,
-  DisabledReason: disable.reason,
-});
+import { assertWellFormed, serviceDisableFields, type WebhookEntity } from './webhook-entity.js';
 
 interface IdIndexEntity {
   partitionKey: string;
@@ -163,11 +134,19 @@ export class TableWebhookStore implements WebhookStore {
       UpdatedAt: now,
       ...(options.serviceDisabled ? serviceDisableFields(options.serviceDisabled) : {}),
     };
+    return this.mergeAt(patch, options.etag ?? '*');
+  }
+
+  setFailingSince(webhook: Webhook, failingSince: number | undefined, etag: string): Promise<boolean> {
+    return this.mergeAt({ partitionKey: scopeKeyOf(webhook.modelName), rowKey: webhook.id, FailingSince: failingSince ?? 0 }, etag);
+  }
+
+  /** Merges fields into a row at a version; answers false if it was deleted (a 410 racing a delete) or changed meanwhile (that write stands). */
+  private async mergeAt(patch: Partial<WebhookEntity> & Pick<WebhookEntity, 'partitionKey' | 'rowKey'>, etag: string): Promise<boolean> {
     try {
-      await this.webhooks.updateEntity(patch, 'Merge', { etag: options.etag ?? '*' });
+      await this.webhooks.updateEntity(patch, 'Merge', { etag });
       return true;
     } catch (error) {
-      // Deleted meanwhile (a 410 racing a delete): no status left to set. Changed meanwhile: the user's write stands.
       if (isNotFound(error) || isPreconditionFailed(error)) return false;
       throw error;
     }
@@ -324,6 +303,7 @@ export class TableWebhookStore implements WebhookStore {
       CreatedAt: webhook.creationTimestamp,
       UpdatedAt: webhook.lastUpdatedTimestamp,
       ...(webhook.serviceDisabled ? serviceDisableFields(webhook.serviceDisabled) : {}),
+      ...(webhook.failingSince !== undefined ? { FailingSince: webhook.failingSince } : {}),
     };
   }
 
@@ -358,31 +338,8 @@ export class TableWebhookStore implements WebhookStore {
       ...(entity.DisabledBy === 'service' && typeof entity.DisabledAt === 'number'
         ? { serviceDisabled: { timestamp: entity.DisabledAt, reason: entity.DisabledReason === 'gone' ? 'gone' : 'auto_disable' } }
         : {}),
+      ...(typeof entity.FailingSince === 'number' && entity.FailingSince > 0 ? { failingSince: entity.FailingSince } : {}),
     };
-  }
-}
-
-function assertWellFormed(entity: WebhookEntity): void {
-  const problem = (what: string): never => {
-    throw new Error(`the stored ${what} is not valid`);
-  };
-  let events: unknown;
-  try {
-    events = JSON.parse(entity.Events);
-  } catch {
-    problem('Events');
-  }
-  if (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string' && isEventName(event))) problem('Events');
-  if (!(WEBHOOK_STATUSES as readonly string[]).includes(entity.Status)) problem('Status');
-  if (typeof entity.CreatedAt !== 'number' || typeof entity.UpdatedAt !== 'number') problem('timestamps');
-  // Typed as written, but read from storage: anything may be there.
-  const kind: string = entity.TargetKind;
-  if (kind === 'http') {
-    if (typeof entity.Url !== 'string' || entity.Url === '') problem('Url');
-  } else if (kind === 'job') {
-    if (typeof entity.JobId !== 'string' || !/^\d+$/.test(entity.JobId) || !entity.AccessToken) problem('job target');
-  } else {
-    problem('TargetKind');
   }
 }
 
