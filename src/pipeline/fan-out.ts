@@ -1,21 +1,22 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
-import { mapWithLimit } from '../shared/limit.js';
+import { mapWithLimit, type Semaphore } from '../shared/limit.js';
 import type { AuditEntry } from '../webhooks/audit-log.js';
 import type { ClaimAnswer, EventClaims } from './event-claims.js';
 import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, recordOverRewrite, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
+import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
 import { queuedBatchSchema } from './publish-events.js';
-import { watchFailures } from './auto-disable.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
 
-export interface FanOutDeps extends DelivererDeps {
+export interface FanOutDeps extends AttemptDeps {
+  /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
+  work: Semaphore;
   claims: EventClaims;
   subscribers: SubscriberLookup;
   poison: MessageQueue;
@@ -32,8 +33,6 @@ export const CHUNK_DELIVERIES = 256;
  * claim lease only has to outlast one attempt.
  */
 const WAVE_DELIVERIES = 64;
-/** A first attempt another process holds is looked at again this long after its claim expires. */
-const CLAIM_RECHECK_MARGIN_MS = 1000;
 
 /** The queue trigger's view of one `registry-events` message. */
 export interface QueueMessageMeta {
@@ -251,7 +250,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     };
     if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
     const waitMs = mustWait(deps, webhook);
-    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
+    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: newClaim(deps, 1) };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {
@@ -268,27 +267,19 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     const delayMs = existing.claim ? Math.max(0, existing.claim.expiresAt - now) + CLAIM_RECHECK_MARGIN_MS : 0;
     return { kind: 'enqueue', record: existing, message: { ...first, delivery_id: existing.id }, delayMs };
   });
-  const attempts = steps.flatMap((step) => (step.kind === 'attempt' ? [step] : []));
-  const settled = await Promise.all(attempts.map((step) => attemptDelivery(deps, step.webhook, step.record, { ...first, delivery_id: step.record.id })));
-  const written = await deps.deliveries.replace(settled.map((value, index) => ({ value, etag: attempts[index]?.etag ?? '' })));
-  // A record rewritten while its first attempt was on the wire (a redeliver) still takes the outcome if it holds the claim.
-  const recorded = await mapWithLimit(settled, 16, async (value, index) => {
-    const step = attempts[index];
-    return written[index] !== undefined || (step !== undefined && (await recordOverRewrite(deps, value, step.record, 1)));
-  });
-  const outcomes = new Map(settled.filter((_, index) => recorded[index]).map((delivery) => [delivery.id, delivery]));
-  for (const delivery of outcomes.values()) reportFirstSuccess(deps, undefined, delivery, insertedAt);
+  const attempts = steps.flatMap((step): ClaimedAttempt[] =>
+    step.kind === 'attempt' ? [{ webhook: step.webhook, claimed: { value: step.record, etag: step.etag }, message: { ...first, delivery_id: step.record.id }, since: insertedAt }] : [],
+  );
+  const outcomes = await runAttempts(deps, attempts);
   planned.forEach(({ match }, index) => {
     if (steps[index]?.kind === 'none' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);
   });
-  await enqueueNextSteps(deps, [...outcomes.values()]);
   const enqueues = steps.flatMap((step) => (step.kind === 'enqueue' ? [step] : []));
   await mapWithLimit(enqueues, 16, (step) => {
     if (step.message) return deps.deliveryQueue.send(step.message, step.delayMs ?? 0);
     const next = nextStepOf(step.record, now);
     return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
   });
-  await watchFailures(deps, [...outcomes.values()], planned.map(({ match }) => match.webhook));
   return planned.map(({ event, match }, index): AuditEntry => {
     const step = steps[index] as Step;
     const replayed = !(created[index]?.created ?? false);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/shared/ids.js';
 import { randomBytes } from 'node:crypto';
 import { describe, it, before } from 'node:test';
 import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
@@ -379,7 +380,7 @@ describe('stores on Azurite', async () => {
     },
   );
   deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
-  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays))));
+  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays), systemClock)));
   eventClaimsContract('memory', () => Promise.resolve(new MemoryEventClaims()));
   eventClaimsContract('table', () => Promise.resolve(new TableEventClaims(azurite.clients.table(TABLES.eventClaims))));
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
+import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { OutboundClient } from '../../src/outbound/http-client.js';
 import { JobTargetSender } from '../../src/outbound/job-target-sender.js';
