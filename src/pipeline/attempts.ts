@@ -125,7 +125,7 @@ export async function runAttempts(deps: AttemptDeps, attempts: readonly ClaimedA
     reportFirstSuccess(deps, entry.claimed.value, delivery, entry.since);
   });
   await enqueueNextSteps(deps, [...outcomes.values()]);
-  await watchFailures(deps, [...outcomes.values()]);
+  await watchFailures(deps, [...outcomes.values()], attempts.map((entry) => entry.webhook));
   return outcomes;
 }
 
