@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { DelivererDeps } from '../pipeline/deliverer.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
+import type { SummaryDeps } from '../pipeline/deliveries-summary.js';
 import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
@@ -23,6 +24,7 @@ import type { CountableQueue } from '../pipeline/poison-queues.js';
 import { noopMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TableAuditLog } from '../storage/audit-log.js';
 import { createStorageClients, type StorageClients } from '../storage/azure-clients.js';
+import { TableDeliveryCounts } from '../storage/delivery-counts.js';
 import { TableDeliveryStore } from '../storage/delivery-store.js';
 import { DEDUP_WINDOW_MS } from '../pipeline/event-claims.js';
 import { poisonQueueOf, QUEUES, type MessageQueue } from '../pipeline/queues.js';
@@ -64,6 +66,8 @@ export interface Services {
   testCall: TestCallDeps;
   /** The deliveries calls (list, get, redeliver) and endpoint health. */
   deliveries: DeliveriesApiDeps;
+  /** The deliveries summary (counts per hour). */
+  summary: SummaryDeps;
   /** The `registry-events` worker: fan-out and first attempts. */
   fanOut: FanOutDeps;
   /** The `webhook-deliveries` worker: retries, redeliveries and deferred attempts. */
@@ -163,6 +167,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
+    summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays)), clock },
     fanOut: {
       ...delivererDeps,
       claims,

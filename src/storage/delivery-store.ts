@@ -55,7 +55,7 @@ const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTim
  * every digit, so a record listing ends at `~` and an index is its own key range: `~FAILED_<record row key>`.
  */
 const INDEX_START = '~';
-const indexPrefix = (status: IndexedStatus): string => `${INDEX_START}${status}_`;
+export const indexPrefix = (status: IndexedStatus): string => `${INDEX_START}${status}_`;
 const indexRowKey = (status: IndexedStatus, recordRowKey: string): string => `${indexPrefix(status)}${recordRowKey}`;
 const recordRowKeyOf = (rowKey: string): string => rowKey.slice(rowKey.indexOf('_') + 1);
 
