@@ -21,6 +21,8 @@ import { randomHexId, systemClock, type Clock } from '../shared/ids.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from '../pipeline/retention.js';
 import type { CountableQueue } from '../pipeline/poison-queues.js';
+import type { ServiceStatusDeps } from '../pipeline/service-status.js';
+import { queueGauge } from '../storage/queue-gauge.js';
 import { noopMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TableAuditLog } from '../storage/audit-log.js';
 import { createStorageClients, type StorageClients } from '../storage/azure-clients.js';
@@ -87,6 +89,8 @@ export interface Services {
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
+  /** The admin's service status: unreadable webhooks, queues, sources. */
+  status: ServiceStatusDeps;
 }
 
 export interface ServiceOverrides {
@@ -200,10 +204,17 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       budgetPerTable: DEFAULT_RETENTION_BUDGET,
       log: silentLogger,
     },
-    poisonQueues: Object.values(QUEUES).map((queue) => {
-      const client = storage.queue(poisonQueueOf(queue));
-      return { name: client.name, length: async () => (await client.getProperties()).approximateMessagesCount ?? 0 };
-    }),
+    poisonQueues: Object.values(QUEUES).map((queue) => queueGauge(storage.queue(poisonQueueOf(queue)))),
+    status: {
+      unreadableIds: () => unreadable.ids(),
+      poisonQueues: Object.values(QUEUES).map((queue) => queueGauge(storage.queue(poisonQueueOf(queue)))),
+      eventQueues: [QUEUES.registryEvents, QUEUES.azureMlEvents].map((queue) => queueGauge(storage.queue(queue))),
+      sources: [
+        { name: 'mlflow', configured: config.mlflow !== undefined },
+        { name: 'azureml', configured: true, queue: QUEUES.azureMlEvents },
+      ],
+      clock,
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
 import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
 import { summarizeDeliveries } from '../pipeline/deliveries-summary.js';
+import { serviceStatus } from '../pipeline/service-status.js';
 import { processDeliveryMessage, type DeliveryMessage } from '../pipeline/deliverer.js';
 import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
 import { publishEvents } from '../pipeline/publish-events.js';
@@ -12,7 +13,7 @@ import { QUEUES } from '../pipeline/queues.js';
 import { z } from 'zod';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
-export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver' | 'summary', HttpHandler> => ({
+export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver' | 'summary' | 'status', HttpHandler> => ({
   publish: endpoint(services, async ({ request, principal, services: s }) => {
     const mediaType = mediaTypeOf(request.headers.get('content-type'));
     if (mediaType === CLOUDEVENTS_SINGLE || mediaType === CLOUDEVENTS_BATCH) {
@@ -32,6 +33,7 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
   summary: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await summarizeDeliveries(s.summary, principal, await parametersOf(request)),
   })),
+  status: endpoint(services, async ({ request, principal, services: s }) => ({ body: await serviceStatus(s.status, principal, await parametersOf(request)) })),
   redeliver: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await redeliver(s.deliveries, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
   })),
