@@ -2,7 +2,8 @@ import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure
 import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
 import { summarizeDeliveries } from '../pipeline/deliveries-summary.js';
 import { serviceStatus } from '../pipeline/service-status.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../pipeline/deliverer.js';
+import type { DeliveryMessage } from '../pipeline/attempts.js';
+import { processDeliveryMessage } from '../pipeline/deliverer.js';
 import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
 import { publishEvents } from '../pipeline/publish-events.js';
 import { ApiError } from '../shared/errors.js';

@@ -1,7 +1,8 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { newestFirstTime, type DeliveryStatus } from '../pipeline/delivery.js';
 import { tallyHours, type CountStream, type DeliveryCountQuery, type DeliveryCounts, type HourlyCounts } from '../pipeline/delivery-counts.js';
-import { INDEXED_STATUSES, indexPrefix } from './delivery-store.js';
+import { INDEXED_STATUSES, indexPrefix } from './status-index.js';
+import type { DayIndex } from './day-index.js';
 import { dayKeyOf, timestampFromInverted } from './key-encoding.js';
 import { readUpTo } from './read-up-to.js';
 
@@ -15,14 +16,11 @@ const eventTimeOf = (recordRowKey: string): number => timestampFromInverted(reco
 export class TableDeliveryCounts implements DeliveryCounts {
   constructor(
     private readonly table: TableClient,
-    private readonly days: TableClient,
+    private readonly days: DayIndex,
   ) {}
 
-  async webhooksWithDeliveries(sinceTimestamp: number, untilTimestamp: number): Promise<string[]> {
-    const filter = odata`PartitionKey ge ${dayKeyOf(sinceTimestamp)} and PartitionKey le ${dayKeyOf(untilTimestamp)}`;
-    const webhooks = new Set<string>();
-    for await (const row of this.days.listEntities<{ rowKey: string }>({ queryOptions: { filter, select: ['RowKey'] } })) webhooks.add(row.rowKey);
-    return [...webhooks].sort();
+  webhooksWithDeliveries(sinceTimestamp: number, untilTimestamp: number): Promise<string[]> {
+    return this.days.webhooksBetween(dayKeyOf(sinceTimestamp), dayKeyOf(untilTimestamp));
   }
 
   async countByHour(query: DeliveryCountQuery): Promise<HourlyCounts> {

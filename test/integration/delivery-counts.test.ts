@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import { deliveryIdOf, type Delivery, type DeliveryStatus } from '../../src/pipeline/delivery.js';
 import type { DeliveryCounts } from '../../src/pipeline/delivery-counts.js';
 import type { DeliveryStore } from '../../src/pipeline/delivery-store.js';
+import { systemClock } from '../../src/shared/ids.js';
+import { DayIndex } from '../../src/storage/day-index.js';
 import { TableDeliveryCounts } from '../../src/storage/delivery-counts.js';
 import { TableDeliveryStore } from '../../src/storage/delivery-store.js';
 import { TABLES } from '../../src/storage/names.js';
@@ -18,7 +20,7 @@ const H1 = H0 + HOUR;
 function countsContract(name: string, make: () => Promise<{ store: DeliveryStore; counts: DeliveryCounts }>): void {
   describe(`DeliveryCounts contract: ${name}`, () => {
     const record = (webhookId: string, eventTimestamp: number, status: DeliveryStatus, n = 0): Delivery => ({
-      id: deliveryIdOf(webhookId, eventTimestamp, `e${eventTimestamp}-${n}`),
+      id: deliveryIdOf(webhookId, eventTimestamp, 'm', `e${eventTimestamp}-${n}`),
       webhookId,
       event: 'MODEL_VERSION_CREATED',
       eventId: `e${eventTimestamp}-${n}`,
@@ -93,8 +95,8 @@ describe('delivery counts on both stores', async () => {
   });
   countsContract('table', () =>
     Promise.resolve({
-      store: new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays)),
-      counts: new TableDeliveryCounts(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays)),
+      store: new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays), systemClock),
+      counts: new TableDeliveryCounts(azurite.clients.table(TABLES.deliveries), new DayIndex(azurite.clients.table(TABLES.deliveryDays), systemClock)),
     }),
   );
 });

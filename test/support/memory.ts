@@ -1,5 +1,6 @@
 import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, DeliveryStore } from '../../src/pipeline/delivery-store.js';
-import { INDEXED_STATUSES, isIndexedStatus, listingCursorOf, listingToken, type IndexedStatus } from '../../src/storage/delivery-store.js';
+import { listingCursorOf, listingToken } from '../../src/storage/delivery-listing.js';
+import { INDEXED_STATUSES, isIndexedStatus, type IndexedStatus } from '../../src/storage/status-index.js';
 import { tallyHours, type CountStream, type DeliveryCountQuery, type DeliveryCounts, type HourlyCounts } from '../../src/pipeline/delivery-counts.js';
 import { dayKeyOf, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { PurgeResult } from '../../src/pipeline/retention.js';

@@ -28,7 +28,7 @@ const hookOf = (modelName: string | undefined): Webhook => ({
 let n = 0;
 const record = (webhookId: string, eventTimestamp: number, status: DeliveryStatus): Delivery => {
   n += 1;
-  return { id: deliveryIdOf(webhookId, eventTimestamp, `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts: 1, createdTimestamp: eventTimestamp, payload: '{}' };
+  return { id: deliveryIdOf(webhookId, eventTimestamp, 'm', `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts: 1, createdTimestamp: eventTimestamp, payload: '{}' };
 };
 
 async function setUp() {
