@@ -38,6 +38,10 @@ describe('console overview (chromium)', async () => {
   const consoleUrl = `${runtime.baseUrl}/api/console`;
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // A refused call shows as a console error: the overview makes none, whatever the role.
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
   after(() => console.log(`overview screenshots in ${OVERVIEW_SHOTS}`));
 
   const hooks = {
@@ -190,6 +194,7 @@ describe('console overview (chromium)', async () => {
     assert.deepEqual(await chartFigures('Deliveries, last 24 hours'), apiFigures(team));
     assert.match(await page.locator('ul.legend').innerText(), /Failed\s+4\s/);
     await browser.screenshot('overview-team-manager');
+    assert.deepEqual(pageErrors, [], 'no refused call: the admins\' panel is not even asked for');
   });
 
   it('redelivers a failing webhook\'s failures since a time, and the overview then shows it healthy', async () => {

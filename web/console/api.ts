@@ -30,8 +30,8 @@ export function setTokenSource(source: TokenSource | undefined, whenRefused: (fa
 type Query = Record<string, string | number | undefined>;
 
 /** Calls the API; any non-2xx answer becomes an ApiFailure carrying the API's own code and message. */
-export async function callApi<T>(method: string, path: string, options: { query?: Query; body?: unknown; token?: string } = {}): Promise<T> {
-  const url = new URL(`${API}/${path}`, location.origin);
+export async function callApi<T>(method: string, path: string, options: { query?: Query; body?: unknown; token?: string; base?: string } = {}): Promise<T> {
+  const url = new URL(`${options.base ?? API}/${path}`, location.origin);
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
@@ -161,6 +161,15 @@ export interface QueueState {
   depth: number;
   oldest_waiting_timestamp?: number;
   oldest_waiting_lag_ms?: number;
+}
+
+/**
+ * Whether the signed-in principal is an admin, without a refused call: `/api/health` lists the unreadable
+ * webhooks' ids to an admin's token only.
+ */
+export async function signedInAsAdmin(): Promise<boolean> {
+  const health = await callApi<{ unreadable_webhook_ids?: unknown }>('GET', 'health', { base: '/api' });
+  return Array.isArray(health.unreadable_webhook_ids);
 }
 
 /** `service/status`, for admins. */

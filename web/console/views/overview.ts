@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, callApi, listDeliveries, listWebhooks, readHealth, type Delivery, type Health, type ServiceStatus, type Webhook } from '../api.js';
+import { ApiFailure, callApi, listDeliveries, listWebhooks, readHealth, signedInAsAdmin, type Delivery, type Health, type ServiceStatus, type Webhook } from '../api.js';
 import { ErrorNote, targetText, Time } from '../format.js';
 import { link } from '../router.js';
 import { DeliveryChartPanel } from './delivery-chart.js';
@@ -169,12 +169,14 @@ function RedeliverSince({ webhook, since, onDone }: { webhook: Webhook; since: n
 
 const lagText = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 360_000) / 10} h`);
 
-/** For admins only (the call answers 403 to others, and the panel is left out). */
+/** For admins only: other roles never call `service/status` (it would answer 403). */
 function ServicePanel({ refreshed }: { refreshed: number }): VNode | null {
   const [status, setStatus] = useState<ServiceStatus | undefined>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    callApi<ServiceStatus>('GET', 'service/status').then(setStatus, (failure: unknown) => setError(failure));
+    signedInAsAdmin()
+      .then((admin) => (admin ? callApi<ServiceStatus>('GET', 'service/status').then(setStatus) : undefined))
+      .catch((failure: unknown) => setError(failure));
   }, [refreshed]);
   if (error instanceof ApiFailure && (error.status === 403 || error.notAvailable)) return null;
   if (!status && !error) return null;
