@@ -102,7 +102,7 @@ export async function attemptDelivery(deps: DelivererDeps, webhook: Webhook, del
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
     snippet = result.kind === 'response' && result.body !== '' ? utf8Prefix(result.body, RESPONSE_SNIPPET_BYTES) : undefined;
-    const classified = sender.classify(result);
+    const classified = sender.classify(result, webhook);
     // Again on the reason: a sender may decode the answer (a job's JSON error message), making a new spelling.
     outcome = classified.kind === 'success' ? classified : { ...classified, reason: redactSecrets(classified.reason, webhook.target) };
   } catch (error) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EVENT_NAMES, isEventName, type EventName } from './events.js';
 import { filterSchema } from './filter-schema.js';
-import { WEBHOOK_STATUSES } from './webhook.js';
+import { PAYLOAD_FORMATS, WEBHOOK_STATUSES } from './webhook.js';
 import { hasLoneSurrogate } from '../shared/ids.js';
 
 export const MAX_MODEL_NAME_CHARS = 256;
@@ -80,6 +80,7 @@ const httpUrlSpecSchema = z.strictObject({
   secret: secretSchema.optional(),
   authorization: headerValueSchema.optional(),
   enable_ssl_verification: z.boolean().optional(),
+  format: z.enum(PAYLOAD_FORMATS, { error: `must be one of ${PAYLOAD_FORMATS.join(', ')}` }).optional(),
 });
 
 const jobSpecSchema = z.strictObject({

@@ -18,7 +18,8 @@ import {
   type CreateWebhookInput,
   type UpdateWebhookInput,
 } from './schemas.js';
-import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type PayloadFormat, type Target, type Webhook } from './webhook.js';
+import { urlProblemFor } from './format-url.js';
 
 export interface WebhookLimits {
   perModel: number;
@@ -192,13 +193,15 @@ async function targetForCreate(deps: WebhookDeps, input: CreateWebhookInput): Pr
   const { http_url_spec: http, job_spec: job } = input;
   if ((http === undefined) === (job === undefined)) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
   if (http) {
-    await checkTargetUrl(http.url, 'http_url_spec.url', deps.policy, deps.resolve);
+    const url = await checkTargetUrl(http.url, 'http_url_spec.url', deps.policy, deps.resolve);
+    assertUrlFitsFormat(http.format, url);
     return {
       kind: 'http',
       url: http.url,
       enableSslVerification: http.enable_ssl_verification ?? true,
       ...(http.secret ? { secret: http.secret } : {}),
       ...(http.authorization ? { authorization: http.authorization } : {}),
+      ...formatOf(http.format),
     };
   }
   if (!job) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
@@ -249,12 +252,15 @@ async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWe
       throw credentialsMustBeResent('http_url_spec.authorization', 'http_url_spec.url');
     }
     const authorization = http.authorization ?? previous.authorization;
+    const format = http.format ?? previous.format;
+    assertUrlFitsFormat(format, checked);
     return {
       kind: 'http',
       url,
       enableSslVerification: http.enable_ssl_verification ?? previous.enableSslVerification ?? true,
       ...(secret ? { secret } : {}),
       ...(authorization ? { authorization } : {}),
+      ...formatOf(format),
     };
   }
   if (job) {
@@ -270,6 +276,14 @@ async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWe
     return target;
   }
   return current;
+}
+
+/** `databricks` is the default, and kept as no format so the webhook lists as a Databricks one. */
+const formatOf = (format: PayloadFormat | undefined): { format?: PayloadFormat } => (format !== undefined && format !== 'databricks' ? { format } : {});
+
+function assertUrlFitsFormat(format: PayloadFormat | undefined, url: URL): void {
+  const problem = urlProblemFor(format, url);
+  if (problem !== undefined) throw invalidParameter(`Invalid parameter 'http_url_spec.url': ${problem}`);
 }
 
 const originOf = (url: string): string | undefined => {
