@@ -9,6 +9,8 @@ import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
+import { EntraTokens } from '../outbound/entra-tokens.js';
+import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
 import { OriginGate } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
@@ -121,7 +123,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     now: clock,
   });
   const senders = new TargetSenders({
-    http: new HttpTargetSender(client, clock),
+    http: new HttpTargetSender(client, clock, { oauth2: new OAuth2Tokens(client, clock), entra: new EntraTokens(config.entra, clock) }),
     job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
   });
   const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
@@ -158,6 +160,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       newId: randomHexId,
       policy,
       resolve,
+      entraAudiences: config.entra?.audiences ?? [],
       defaultWorkspaceUrl: config.databricksWorkspaceUrl,
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
