@@ -7,6 +7,7 @@ export interface PayloadFields {
   to_stage?: string;
   from_stage?: string;
   alias?: string;
+  previous_version?: string;
   comment?: string;
   /** A link to the model or version, when the event carries one. */
   url?: string;
@@ -29,7 +30,7 @@ const httpsLink = (value: string | undefined): string | undefined => (value !== 
 function factsOf(payload: PayloadFields): { title: string; value: string }[] {
   return [
     { title: 'Model', value: payload.model_name },
-    ...(payload.version !== undefined ? [{ title: 'Version', value: payload.version }] : []),
+    ...(payload.version !== undefined ? [{ title: 'Version', value: payload.previous_version !== undefined ? `${payload.version} (was ${payload.previous_version})` : payload.version }] : []),
     { title: 'Event', value: payload.event },
     ...(payload.to_stage !== undefined ? [{ title: 'Stage', value: `${payload.from_stage ?? 'None'} → ${payload.to_stage}` }] : []),
     ...(payload.alias !== undefined ? [{ title: 'Alias', value: `@${payload.alias}` }] : []),
