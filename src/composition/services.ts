@@ -14,6 +14,8 @@ import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
 import { OriginGate } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
+import { RateSlots } from '../pipeline/rate-slots.js';
+import { TableRateSlots } from '../storage/table-rate-slots.js';
 import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
 import { RateLimiter } from '../http/rate-limiter.js';
@@ -142,6 +144,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     log: silentLogger,
     metrics,
     autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
+    rates: new RateSlots(clock, new TableRateSlots(storage.table(TABLES.rateSlots)), silentLogger),
   };
   return {
     config,
