@@ -68,4 +68,12 @@ describe('job target sender', () => {
     assert.match(result.kind === 'error' ? result.error : '', /^blocked: .*https/);
     assert.equal(client.requests.length, 0);
   });
+
+  it('counts each job as an endpoint of its workspace, so one job\'s timeouts hold only that job', () => {
+    const sender = new JobTargetSender(new RecordingClient(), { policy: { allowHttp: false, allowPrivate: false }, clock: () => 0, defaultWorkspaceUrl: 'https://adb.example' });
+    const seven = sender.destinationOf(webhook());
+    const eight = sender.destinationOf({ ...webhook(), target: { kind: 'job', jobId: '8', accessToken: 'dapi-secret' } });
+    assert.deepEqual([seven.origin, eight.origin], ['https://adb.example', 'https://adb.example']);
+    assert.notEqual(seven.endpoint, eight.endpoint);
+  });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { AttemptResult, NetworkFailure } from '../../src/outbound/classify-outcome.js';
 import { CIRCUIT_COOLDOWN_MS, CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_MAX_COOLDOWN_MS, MAX_CIRCUITS } from '../../src/outbound/circuit-book.js';
 import { describeCircuitOpening, OriginGate, type CircuitOpening, type Destination, type GateOptions } from '../../src/outbound/origin-gate.js';
+import { destinationOfUrl } from '../../src/outbound/target-sender.js';
 import { ManualClock } from '../support/memory.js';
 
 const held = () => {
@@ -41,6 +42,12 @@ function gateUnderTest(options: GateOptions = {}) {
 }
 
 describe('origin gate', () => {
+  it('takes an HTTP target\'s endpoint as its URL without the query, fragment or credentials', () => {
+    assert.deepEqual(destinationOfUrl('https://user:pw@hooks.example:8443/services/T/B/x?token=1#f'), { origin: 'https://hooks.example:8443', endpoint: 'https://hooks.example:8443/services/T/B/x' });
+    assert.equal(destinationOfUrl('https://hooks.example/a?x=1').endpoint, destinationOfUrl('https://hooks.example/a?x=2').endpoint);
+    assert.notEqual(destinationOfUrl('https://hooks.example/a').endpoint, destinationOfUrl('https://hooks.example/b').endpoint);
+  });
+
   it('lets at most its concurrency onto the wire per origin, one endpoint at most half of it, the rest in arrival order', async () => {
     const { gate } = gateUnderTest({ initialConcurrency: 4 });
     const started: string[] = [];
