@@ -76,7 +76,8 @@ interface OriginState {
   inUseByEndpoint: Map<string, number>;
   /** When a permit was last given back, for the origin and each endpoint: is it moving? */
   releasedAt: Map<string, number>;
-  waiting: { endpoint: string; grant: () => void }[];
+  /** `held` is told instead, and the waiter leaves, when a circuit opens over it (attempts only, not test calls). */
+  waiting: { endpoint: string; grant: () => void; held?: () => void }[];
   /** Holders, waiters and attempts pausing before a retry. With none left, a state back at its start is forgotten. */
   members: number;
 }
@@ -193,7 +194,8 @@ export class OriginGate {
     // Asked before waiting for a slot and again after: a circuit may open while the attempt waits.
     const heldAtOnce = this.heldUntil(destination);
     if (heldAtOnce !== undefined) return { result: { kind: 'held', retryAt: heldAtOnce }, sendAgain: false };
-    const permit = await this.acquire(state, destination.endpoint);
+    const permit = await this.acquire(state, destination.endpoint, true);
+    if (!permit) return { result: { kind: 'held', retryAt: this.heldUntil(destination) ?? this.clock() }, sendAgain: false };
     try {
       const retryAt = this.heldUntil(destination);
       if (retryAt !== undefined) return { result: { kind: 'held', retryAt }, sendAgain: false };
@@ -221,8 +223,10 @@ export class OriginGate {
     opened: (opening: CircuitOpening) => void,
   ): boolean {
     const report = (scope: CircuitOpening['scope'], book: CircuitBook, cooldownMs: number | undefined) => {
-      if (cooldownMs !== undefined) opened({ scope, origin, failures: book.rules.failureThreshold, cooldownMs });
-      return cooldownMs !== undefined;
+      if (cooldownMs === undefined) return false;
+      opened({ scope, origin, failures: book.rules.failureThreshold, cooldownMs });
+      this.releaseHeldWaiters(state, scope === 'endpoint' ? endpoint : undefined);
+      return true;
     };
     if (result?.kind === 'response') {
       this.originCircuits.succeeded(origin);
@@ -270,9 +274,22 @@ export class OriginGate {
   }
 
   /** A slot now if the origin and the endpoint have one, else in arrival order; taken as it is given, so none is given twice. */
-  private acquire(state: OriginState, endpoint: string): Promise<Permit> {
+  private acquire(state: OriginState, endpoint: string): Promise<Permit>;
+  private acquire(state: OriginState, endpoint: string, heldAware: true): Promise<Permit | undefined>;
+  private acquire(state: OriginState, endpoint: string, heldAware = false): Promise<Permit | undefined> {
     if (this.canGrant(state, endpoint)) return Promise.resolve(this.take(state, endpoint));
-    return new Promise<Permit>((resolve) => state.waiting.push({ endpoint, grant: () => resolve(this.take(state, endpoint)) }));
+    return new Promise<Permit | undefined>((resolve) =>
+      state.waiting.push({ endpoint, grant: () => resolve(this.take(state, endpoint)), ...(heldAware ? { held: () => resolve(undefined) } : {}) }),
+    );
+  }
+
+  /** Sends away the attempts waiting for a slot that a circuit now holds: the origin's, or one endpoint's. */
+  private releaseHeldWaiters(state: OriginState, endpoint?: string): void {
+    state.waiting = state.waiting.filter((waiter) => {
+      if (!waiter.held || (endpoint !== undefined && waiter.endpoint !== endpoint)) return true;
+      waiter.held();
+      return false;
+    });
   }
 
   private take(state: OriginState, endpoint: string): Permit {

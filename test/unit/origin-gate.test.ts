@@ -217,6 +217,28 @@ describe('origin gate', () => {
       assert.equal(gate.heldUntil(slow), undefined);
     });
 
+    it('sends away the attempts waiting for a slot when their endpoint is held, even when the freed slot goes to another', async () => {
+      const { attempt } = gateUnderTest();
+      const path = (name: string) => at('https://shared.example', `/${name}`);
+      for (let n = 0; n < 4; n += 1) await attempt(path('slow'), timedOut);
+      const wire = new Map<string, ((result: AttemptResult) => void)[]>();
+      const outcomes: string[] = [];
+      const start = (name: string) =>
+        attempt(path(name), () => new Promise<AttemptResult>((resolve) => wire.set(name, [...(wire.get(name) ?? []), resolve]))).then((result) =>
+          outcomes.push(`${name}:${result.kind === 'held' ? 'held' : 'sent'}`),
+        );
+      // The origin full (four of 8 each for slow and busy), then one other endpoint and two more slow ones waiting.
+      const runs = [...['slow', 'slow', 'slow', 'slow', 'busy', 'busy', 'busy', 'busy', 'other', 'slow', 'slow'].map(start)];
+      await turn();
+      assert.deepEqual([wire.get('slow')?.length, wire.get('busy')?.length, wire.get('other')], [4, 4, undefined]);
+      wire.get('slow')?.shift()?.(timedOut);
+      await turn();
+      assert.deepEqual(outcomes, ['slow:sent', 'slow:held', 'slow:held'], 'the fifth timeout holds the endpoint; its freed slot went to the other endpoint');
+      assert.equal(wire.get('other')?.length, 1);
+      for (const answers of wire.values()) for (const answer of answers.splice(0)) answer(status(200));
+      await Promise.all(runs);
+    });
+
     it('lets one endpoint hold at most half of its origin\'s slots, its share growing with the origin', async () => {
       const { attempt } = gateUnderTest();
       const slow = at('https://shared.example', '/slow');
