@@ -10,9 +10,13 @@ import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
+import { EntraTokens } from '../outbound/entra-tokens.js';
+import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
 import { OriginGate } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
+import { RateSlots } from '../pipeline/rate-slots.js';
+import { TableRateSlots } from '../storage/table-rate-slots.js';
 import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
 import { RateLimiter } from '../http/rate-limiter.js';
@@ -130,7 +134,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     now: clock,
   });
   const senders = new TargetSenders({
-    http: new HttpTargetSender(client, clock),
+    http: new HttpTargetSender(client, clock, { oauth2: new OAuth2Tokens(client, clock), entra: new EntraTokens(config.entra, clock) }),
     job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
   });
   const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
@@ -149,6 +153,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     log: silentLogger,
     metrics,
     autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
+    rates: new RateSlots(clock, new TableRateSlots(storage.table(TABLES.rateSlots)), silentLogger),
   };
   return {
     config,
@@ -166,6 +171,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       newId: randomHexId,
       policy,
       resolve,
+      entraAudiences: config.entra?.audiences ?? [],
       defaultWorkspaceUrl: config.databricksWorkspaceUrl,
       limits: DEFAULT_WEBHOOK_LIMITS,
     },

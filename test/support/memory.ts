@@ -96,6 +96,14 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve(true);
   }
 
+  setFailingSince(webhook: Webhook, failingSince: number | undefined, etag: string): Promise<boolean> {
+    const row = this.rows.get(webhook.id);
+    if (!row || String(row.etag) !== etag) return Promise.resolve(false);
+    const { failingSince: _previous, ...rest } = row.webhook;
+    this.rows.set(webhook.id, { webhook: { ...rest, ...(failingSince !== undefined ? { failingSince } : {}) }, etag: ++version });
+    return Promise.resolve(true);
+  }
+
   remove(webhook: Webhook): Promise<void> {
     this.rows.delete(webhook.id);
     return Promise.resolve();

@@ -95,7 +95,8 @@ export interface Webhook {
   status: string;
   model_name?: string;
   description?: string;
-  http_url_spec?: { url: string; enable_ssl_verification?: boolean };
+  http_url_spec?: { url: string; enable_ssl_verification?: boolean; format?: string; max_requests_per_second?: number; azure_ad_audience?: string; oauth2?: { token_url: string; client_id: string; scope?: string } };
+  filter?: { field: string; op: string; values?: string[] }[];
   job_spec?: { job_id: string; workspace_url?: string };
 }
 
