@@ -13,6 +13,11 @@ export interface SharedRateSlots {
 
 /** A slot this close ahead is taken now: an attempt never waits less than this. */
 export const RATE_SLOT_TOLERANCE_MS = 50;
+/**
+ * A slot is never booked further ahead than this (a backlog of half a million events at one a second), so a
+ * deferred attempt always fits the queue's 7-day visibility limit, and a clock far ahead cannot stall a webhook for longer.
+ */
+export const MAX_RATE_BACKLOG_MS = 6 * 86_400_000;
 
 /**
  * Send slots for webhooks with `max_requests_per_second`: one every 1/rate seconds, booked in shared storage so
@@ -39,7 +44,7 @@ export class RateSlots {
       .catch(() => undefined)
       .then(async () => {
         const now = this.clock();
-        const first = await this.book(webhook.id, intervalMs, count, now);
+        const first = Math.min(await this.book(webhook.id, intervalMs, count, now), now + MAX_RATE_BACKLOG_MS);
         this.local.set(webhook.id, Math.max(this.local.get(webhook.id) ?? 0, first + count * intervalMs));
         return Array.from({ length: count }, (_, index) => first + index * intervalMs);
       });

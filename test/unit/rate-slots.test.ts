@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
 import { processEventMessage } from '../../src/pipeline/fan-out.js';
-import { RateSlots, type SharedRateSlots } from '../../src/pipeline/rate-slots.js';
+import { MAX_RATE_BACKLOG_MS, RateSlots, type SharedRateSlots } from '../../src/pipeline/rate-slots.js';
 import { ManualClock } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
@@ -87,5 +87,16 @@ describe('rate slots', () => {
     await processDeliveryMessage(deps, again?.body as DeliveryMessage);
     assert.equal(sender.sent.length, 2);
     assert.ok([...deliveries.rows.values()].every((delivery) => delivery.attempts === 1));
+  });
+});
+
+describe('rate slot backlog', () => {
+  it('never books a slot beyond the queue visibility limit, even after a clock far ahead', async () => {
+    const clock = new ManualClock();
+    const shared = new MemorySharedRateSlots();
+    const webhook = limited(1);
+    shared.freeAt.set(webhook.id, clock.now + 30 * 86_400_000);
+    const [slot] = (await new RateSlots(clock.read, shared).reserve(webhook)) ?? [];
+    assert.equal(slot, clock.now + MAX_RATE_BACKLOG_MS);
   });
 });
