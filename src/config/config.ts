@@ -1,8 +1,8 @@
-import { parseOidcGrants, readGrantSpec, ROLES, type GrantSpec } from '../auth/grants.js';
-import type { StaticToken } from '../auth/static-tokens.js';
+import { parseOidcGrants, type GrantSpec } from '../auth/grants.js';
+import { parseAuthTokens, type StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
-import { STAGES, type Stage } from '../webhooks/events.js';
+import { parseAliasStages, type MlflowIngestConfig } from '../sources/mlflow-alias-stages.js';
 
 /**
  * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
@@ -123,13 +123,6 @@ export interface EntraDeliveryConfig {
   audiences: string[];
 }
 
-export interface MlflowIngestConfig {
-  /** Every secret a signature may be made with (several while one is being rotated). */
-  secrets: string[];
-  /** MLflow alias, lowercased, to the stage its `model_version_alias.created` is published as. */
-  aliasStages: ReadonlyMap<string, Stage>;
-}
-
 export interface ConsoleSignIn {
   clientId: string;
   authority: string;
@@ -184,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     storage: parseStorageSettings(env),
     secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
     ...(previous ? { previousSecretKey: parseSecretKey(previous, SETTINGS.secretKeyPrevious) } : {}),
-    authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? ''),
+    authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? '', SETTINGS.authTokens),
     ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience, grantsClaim, grants: oidcGrants } } : {}),
     ...(consoleClientId && oidcIssuer && oidcAudience
       ? { consoleSignIn: { clientId: consoleClientId, authority: parseAuthority(oidcIssuer), scopes: [`${oidcAudience.replace(/\/+$/, '')}/.default`] } }
@@ -237,7 +230,7 @@ function parseCircuitCooldown(env: Env): number {
 
 /** `MLFLOW_WEBHOOK_SECRETS` (comma list) turns the MLflow ingest endpoint on; `MLFLOW_ALIAS_STAGES` maps aliases to stages. */
 function parseMlflowIngest(env: Env): { mlflow?: MlflowIngestConfig } {
-  const aliasStages = parseAliasStages(value(env, SETTINGS.mlflowAliasStages) ?? DEFAULT_MLFLOW_ALIAS_STAGES);
+  const aliasStages = parseAliasStages(value(env, SETTINGS.mlflowAliasStages) ?? DEFAULT_MLFLOW_ALIAS_STAGES, SETTINGS.mlflowAliasStages);
   const raw = value(env, SETTINGS.mlflowWebhookSecrets);
   if (raw === undefined) return {};
   const secrets = raw
@@ -251,20 +244,6 @@ function parseMlflowIngest(env: Env): { mlflow?: MlflowIngestConfig } {
   return { mlflow: { secrets, aliasStages } };
 }
 
-export function parseAliasStages(raw: string): Map<string, Stage> {
-  const map = new Map<string, Stage>();
-  for (const entry of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
-    const colon = entry.lastIndexOf(':');
-    const alias = entry.slice(0, colon).trim().toLowerCase();
-    const stage = STAGES.find((candidate) => candidate.toLowerCase() === entry.slice(colon + 1).trim().toLowerCase());
-    if (colon < 1 || alias === '' || stage === undefined) {
-      throw new ConfigError(`${SETTINGS.mlflowAliasStages}: each entry is alias:stage with stage one of ${STAGES.join(', ')} (got '${entry}')`);
-    }
-    map.set(alias, stage);
-  }
-  return map;
-}
-
 export function parseSecretKey(raw: string | undefined, setting: string): Buffer {
   const howTo = `make one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`;
   if (raw === undefined) throw new ConfigError(`${setting} is not set. It must be base64 of 32 random bytes; ${howTo}`, setting);
@@ -273,34 +252,6 @@ export function parseSecretKey(raw: string | undefined, setting: string): Buffer
     throw new ConfigError(`${setting} must be base64 of exactly 32 bytes (got ${key.length}); ${howTo}`, setting);
   }
   return key;
-}
-
-/**
- * `WEBHOOKS_AUTH_TOKENS`: a comma list of `role:token` or `role[patterns]:token` (syntax in docs/auth.md).
- * Errors name the entry by its position and never quote a token.
- */
-export function parseAuthTokens(raw: string): StaticToken[] {
-  const tokens: StaticToken[] = [];
-  const shape = `each entry is role:token or role[model patterns]:token, with role one of ${ROLES.join(', ')} and a token of at least 16 characters`;
-  let position = 0;
-  for (let index = 1; position < raw.length; index += 1) {
-    while (position < raw.length && (raw.charAt(position) === ',' || /\s/.test(raw.charAt(position)))) position += 1;
-    if (position >= raw.length) break;
-    const where = `entry ${index}`;
-    let spec: GrantSpec & { end: number };
-    try {
-      spec = readGrantSpec(raw, position, SETTINGS.authTokens, where);
-    } catch (error) {
-      throw error instanceof ConfigError && /must start with a role/.test(error.message) ? new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens) : error;
-    }
-    if (raw.charAt(spec.end) !== ':') throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
-    const comma = raw.indexOf(',', spec.end);
-    const token = raw.slice(spec.end + 1, comma < 0 ? raw.length : comma).trim();
-    if (token.length < 16) throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
-    tokens.push({ role: spec.role, ...(spec.models ? { models: spec.models } : {}), token });
-    position = comma < 0 ? raw.length : comma + 1;
-  }
-  return tokens;
 }
 
 export function parseRetrySchedule(raw: string): number[] {

@@ -1,10 +1,6 @@
 import { errorMessage } from '../shared/errors.js';
-import type { Clock } from '../shared/ids.js';
-import type { Logger } from '../telemetry/logger.js';
-import { noopMetrics, type DeliveryOutcome, type Metrics } from '../telemetry/metrics.js';
-import type { AuditLog } from '../webhooks/audit-log.js';
-import type { DeliveryStore } from './delivery-store.js';
-import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
+import { noopMetrics, type DeliveryOutcome } from '../telemetry/metrics.js';
+import type { Versioned } from '../webhooks/webhook-store.js';
 import { mapWithLimit } from '../shared/limit.js';
 import type { MessageQueue } from './queues.js';
 import type { Webhook } from '../webhooks/webhook.js';
@@ -14,7 +10,7 @@ import { utf8Prefix } from '../outbound/http-client.js';
 import type { OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import { disableByService, watchFailures, type AutoDisableWatch } from './auto-disable.js';
+import { disableByService, watchFailures, type AutoDisableDeps } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
 import { RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
 
@@ -28,24 +24,14 @@ export interface DeliveryMessage {
 }
 
 /** What making attempts needs; tests pass fakes, the app the Azure-backed ones. */
-export interface AttemptDeps {
-  webhooks: WebhookStore;
-  deliveries: DeliveryStore;
-  audit: AuditLog;
+export interface AttemptDeps extends AutoDisableDeps {
   deliveryQueue: MessageQueue;
   senders: TargetSenders;
   gate: OriginGate;
-  clock: Clock;
   random: () => number;
   retryScheduleMs: readonly number[];
   /** How long a claimed attempt is held before another message may make it (longer than any attempt takes). */
   claimLeaseMs: number;
-  defaultWorkspaceUrl?: string | undefined;
-  log: Logger;
-  /** Where outcomes, durations and lag are reported; no-op when absent. */
-  metrics?: Metrics;
-  /** Checks failing webhooks for auto-disable (WEBHOOKS_AUTO_DISABLE_AFTER); none when absent. */
-  autoDisable?: AutoDisableWatch;
   /** Send slots of rate-limited webhooks (`max_requests_per_second`); no limit when absent. */
   rates?: RateSlots;
 }

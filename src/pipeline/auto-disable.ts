@@ -1,9 +1,12 @@
 import { errorMessage } from '../shared/errors.js';
 import { mapWithLimit } from '../shared/limit.js';
-import type { AuditAction, AuditEntry } from '../webhooks/audit-log.js';
-import type { Versioned } from '../webhooks/webhook-store.js';
+import type { Clock } from '../shared/ids.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { AuditAction, AuditEntry, AuditLog } from '../webhooks/audit-log.js';
+import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
 import { describeTargetOrigin, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
-import type { AttemptDeps } from './attempts.js';
+import type { DeliveryStore } from './delivery-store.js';
 import type { Delivery } from './delivery.js';
 import { autoDisableDue, HEALTH_RECORDS } from './endpoint-health.js';
 
@@ -33,12 +36,25 @@ export class AutoDisableWatch {
   }
 }
 
+/** What disabling a webhook for the service, and watching failures for it, needs. */
+export interface AutoDisableDeps {
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
+  audit: AuditLog;
+  clock: Clock;
+  defaultWorkspaceUrl?: string | undefined;
+  log: Logger;
+  metrics?: Metrics;
+  /** Checks failing webhooks for auto-disable (WEBHOOKS_AUTO_DISABLE_AFTER); none when absent. */
+  autoDisable?: AutoDisableWatch;
+}
+
 /**
  * Sets a webhook DISABLED with the service's mark, by a write at the version read (a user's update made meanwhile
  * wins), and audits it as `system`; answers whether it did.
  */
 export async function disableByService(
-  deps: Pick<AttemptDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
+  deps: Pick<AutoDisableDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
   found: Versioned<Webhook>,
   reason: ServiceDisable['reason'],
   action: AuditAction,
@@ -52,7 +68,7 @@ export async function disableByService(
 }
 
 /** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
-export async function watchFailures(deps: AttemptDeps, recorded: readonly Delivery[]): Promise<void> {
+export async function watchFailures(deps: AutoDisableDeps, recorded: readonly Delivery[]): Promise<void> {
   const watch = deps.autoDisable;
   if (!watch) return;
   const failing = [...new Set(recorded.filter((delivery) => delivery.status === 'RETRYING' || delivery.status === 'FAILED').map((delivery) => delivery.webhookId))];
@@ -68,7 +84,7 @@ export async function watchFailures(deps: AttemptDeps, recorded: readonly Delive
  * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER, by a write at the
  * version read so a user's concurrent update wins.
  */
-async function disableIfFailingTooLong(deps: AttemptDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
+async function disableIfFailingTooLong(deps: AutoDisableDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
   try {
     const found = await deps.webhooks.get(webhookId);
     if (!found || found.value.status !== 'ACTIVE') return;

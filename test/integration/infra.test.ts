@@ -448,7 +448,7 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     const network = mod(deployed, 'network');
     const [ip] = evaluated(network, 'Microsoft.Network/publicIPAddresses');
     assert.deepEqual({ allocation: ip?.properties.publicIPAllocationMethod, version: ip?.properties.publicIPAddressVersion }, { allocation: 'Static', version: 'IPv4' });
-    const nat = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/natGateways') as (ArmResource & { sku?: { name: string } }) | undefined;
+    const nat: (ArmResource & { sku?: { name: string } }) | undefined = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/natGateways');
     assert.equal(nat?.sku?.name, 'Standard', 'a NAT gateway');
     assert.match(JSON.stringify(nat?.properties?.publicIpAddresses), /Microsoft\.Network\/publicIPAddresses/, 'the NAT gateway uses the static IP');
     const vnet = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/virtualNetworks');
