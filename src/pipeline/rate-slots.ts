@@ -19,6 +19,14 @@ export const RATE_SLOT_TOLERANCE_MS = 50;
  */
 export const MAX_RATE_BACKLOG_MS = 6 * 86_400_000;
 
+export interface BookedSlots {
+  bookedAt: number;
+  slots: number[];
+}
+
+/** Whether a booked slot is later than its booking, so the attempt must wait for it. */
+export const mustWaitFor = (booked: BookedSlots, slot: number): boolean => slot > booked.bookedAt + RATE_SLOT_TOLERANCE_MS;
+
 /**
  * Send slots for webhooks with `max_requests_per_second`: one every 1/rate seconds, booked in shared storage so
  * that instances share the rate (approximately: their clocks may differ a little). Reservations of one webhook
@@ -35,8 +43,11 @@ export class RateSlots {
     private readonly log?: Logger,
   ) {}
 
-  /** `count` consecutive slots for the webhook (ms), or undefined when it has no rate limit. */
-  reserve(webhook: Webhook, count = 1): Promise<number[]> | undefined {
+  /**
+   * `count` consecutive slots for the webhook (ms) and when they were booked, or undefined when it has no rate
+   * limit. A slot later than its booking (beyond RATE_SLOT_TOLERANCE_MS) must be waited for.
+   */
+  reserve(webhook: Webhook, count = 1): Promise<BookedSlots> | undefined {
     const rate = webhook.target.kind === 'http' ? webhook.target.maxRequestsPerSecond : undefined;
     if (rate === undefined || count < 1) return undefined;
     const intervalMs = 1000 / rate;
@@ -46,7 +57,7 @@ export class RateSlots {
         const now = this.clock();
         const first = Math.min(await this.book(webhook.id, intervalMs, count, now), now + MAX_RATE_BACKLOG_MS);
         this.local.set(webhook.id, Math.max(this.local.get(webhook.id) ?? 0, first + count * intervalMs));
-        return Array.from({ length: count }, (_, index) => first + index * intervalMs);
+        return { bookedAt: now, slots: Array.from({ length: count }, (_, index) => first + index * intervalMs) };
       });
     this.queues.set(webhook.id, turn);
     void turn
