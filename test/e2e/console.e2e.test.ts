@@ -93,7 +93,7 @@ describe('console (chromium)', async () => {
 
     await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in with token' }).click();
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('No webhooks yet.').waitFor();
     await shot('02-webhooks-empty');
     assert.deepEqual(await stored(), { session: [ADMIN_TOKEN], local: 0 });
@@ -103,7 +103,7 @@ describe('console (chromium)', async () => {
     assert.deepEqual(await stored(), { session: [], local: 0 });
     await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
     await page.getByLabel('Bearer token').press('Enter');
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
   });
 
   it("shows the API's validation message beside its field", async () => {

@@ -63,7 +63,7 @@ describe('job target sender', () => {
   it('refuses an http:// workspace unless allowed, and a job without any workspace', async () => {
     const client = new RecordingClient();
     const strict = new JobTargetSender(client, { policy: { allowHttp: false, allowPrivate: false }, clock: () => 0 });
-    assert.deepEqual(await strict.send(webhook(), '{}'), { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false, connectionFailed: false });
+    assert.deepEqual(await strict.send(webhook(), '{}'), { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false });
     const result = await strict.send(webhook('http://adb.example'), '{}');
     assert.match(result.kind === 'error' ? result.error : '', /^blocked: .*https/);
     assert.equal(client.requests.length, 0);
