@@ -149,6 +149,22 @@ describe('event sources, end to end on Azurite', async () => {
     assert.equal(receiver.requests.length, 3, 'a CloudEvent id is the event_id, so a re-sent event is delivered once');
   });
 
+  it('Azure ML: a message with a duplicate key or 60 levels of nesting is poisoned as the HTTP endpoints refuse such a body', async () => {
+    const queue = azurite.clients.queue(QUEUES.azureMlEvents);
+    const good = JSON.stringify(eventGridEvent('strict-azureml', '2'));
+    const duplicate = good.replace('"data":{"modelName":"strict-azureml"', '"data":{"modelName":"strict-azureml","modelName":"other-azureml"');
+    const deep = good.replace('"modelProperties":{}', `"modelProperties":${'['.repeat(60)}${']'.repeat(60)}`);
+    for (const text of [duplicate, deep]) await queue.sendMessage(asQueueMessage(text));
+    const poison = azurite.clients.queue(poisonQueueOf(QUEUES.azureMlEvents));
+    const poisoned = await waitFor('two poisoned Azure ML messages', async () => {
+      const { peekedMessageItems } = await poison.peekMessages({ numberOfMessages: 32 });
+      const texts = peekedMessageItems.map((item) => Buffer.from(item.messageText, 'base64').toString('utf8')).filter((text) => text.includes('strict-azureml'));
+      return texts.length >= 2 ? texts : undefined;
+    });
+    assert.deepEqual([...poisoned].sort(), [duplicate, deep].sort());
+    assert.match(runtime.output(), /azureml event moved to the poison queue: .*duplicate/i);
+  });
+
   it('Azure ML: Event Grid and CloudEvents schemas, camelCase and PascalCase, string and number versions, arrive once; other types are ignored', async () => {
     const receiver = await startReceiver();
     await createHook(runtime, { events: ['REGISTERED_MODEL_CREATED', 'MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
@@ -171,6 +187,6 @@ describe('event sources, end to end on Azurite', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(mine().length, 3, 'the repeated Event Grid id is delivered once; ModelDeployed is not delivered');
     const poison = await azurite.clients.queue(poisonQueueOf(QUEUES.azureMlEvents)).peekMessages({ numberOfMessages: 32 });
-    assert.equal(poison.peekedMessageItems.length, 0);
+    assert.equal(poison.peekedMessageItems.filter((item) => !Buffer.from(item.messageText, 'base64').toString('utf8').includes('strict-azureml')).length, 0);
   });
 });
