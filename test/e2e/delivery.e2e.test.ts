@@ -26,6 +26,7 @@ function readmeRecipe(): (secret: string, rawBody: string, headers: Record<strin
   const block = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!block) throw new Error('the README has no js block with the receiver recipe');
   const statements = block.replace(/^import .*$/gm, '');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point is to run the README's recipe exactly as written
   const run = new Function('Webhook', 'Buffer', 'secret', 'rawBody', 'headers', `${statements}\nreturn event;`) as (...args: unknown[]) => unknown;
   return (secret, rawBody, headers) => run(StandardWebhook, Buffer, secret, rawBody, headers);
 }
