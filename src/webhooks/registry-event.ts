@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEventName, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
+import { EVENT_NAMES, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
 import { modelNameSchema, text } from './schemas.js';
 
 /** A registry event after validation: stage-specific names folded into the generic name and `to_stage`. */
@@ -28,46 +28,65 @@ export const MAX_PAYLOAD_BYTES = 32 * 1024;
 const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(', ')}` });
 const MAX_TIMESTAMP = 9_999_999_999_999;
 
-export const publishedEventSchema = z
-  .strictObject({
-    event: z.string().refine(isEventName, { error: 'unknown event' }),
-    model_name: modelNameSchema,
-    version: z
-      .union([text(), z.number()], { error: 'must be a string or an integer' })
-      .transform((value) => String(value))
-      .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' })
-      .optional(),
-    to_stage: stageSchema.optional(),
-    from_stage: stageSchema.optional(),
-    tags: z
-      .array(z.strictObject({ key: text().min(1).max(250), value: text().max(5000) }))
-      .min(1, { error: 'must hold at least one tag' })
-      .max(100)
-      .optional(),
-    comment: text().max(10_000).optional(),
-    user_id: text().min(1).max(256).optional(),
-    event_timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
-    text: text().min(1).max(4000).optional(),
-    event_id: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(/^[\x21-\x7e]+$/, { error: 'must be visible ASCII without spaces' })
-      .optional(),
-  })
-  .superRefine((input, ctx) => {
-    const event = input.event;
-    const specific = genericOf(event);
-    if (specific && input.to_stage !== undefined && input.to_stage !== specific.stage) {
-      ctx.addIssue({ code: 'custom', path: ['to_stage'], message: `must be ${specific.stage} for ${event}` });
-    }
-    for (const field of requiredFieldsOf(event)) {
-      if (field === 'to_stage' && specific) continue;
-      if (input[field] === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [field], message: `required for ${event}` });
-    }
-  });
+/** The publish fields, before the rules that tie them to the event (so each event's own schema can be derived). */
+export const publishedEventFields = z.strictObject({
+  event: z.enum(EVENT_NAMES, { error: 'unknown event' }),
+  model_name: modelNameSchema,
+  version: z
+    .union([text(), z.number()], { error: 'must be a string or an integer' })
+    .transform((value) => String(value))
+    .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' })
+    .optional(),
+  to_stage: stageSchema.optional(),
+  from_stage: stageSchema.optional(),
+  tags: z
+    .array(z.strictObject({ key: text().min(1).max(250), value: text().max(5000) }))
+    .min(1, { error: 'must hold at least one tag' })
+    .max(100)
+    .optional(),
+  comment: text().max(10_000).optional(),
+  user_id: text().min(1).max(256).optional(),
+  event_timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
+  text: text().min(1).max(4000).optional(),
+  event_id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, { error: 'must be visible ASCII without spaces' })
+    .optional(),
+});
+
+export const publishedEventSchema = publishedEventFields.superRefine((input, ctx) => {
+  const event = input.event;
+  const specific = genericOf(event);
+  if (specific && input.to_stage !== undefined && input.to_stage !== specific.stage) {
+    ctx.addIssue({ code: 'custom', path: ['to_stage'], message: `must be ${specific.stage} for ${event}` });
+  }
+  for (const field of requiredFieldsOf(event)) {
+    if (field === 'to_stage' && specific) continue;
+    if (input[field] === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [field], message: `required for ${event}` });
+  }
+});
 
 export type PublishedEvent = z.output<typeof publishedEventSchema>;
+
+/**
+ * One event's publish body, as its JSON Schema states it: `event` fixed, the fields it requires required, and a
+ * stage-specific event's `to_stage` (optional, implied by the name) fixed to its stage.
+ */
+export function publishBodySchema(event: EventName) {
+  const fields = publishedEventFields.shape;
+  const required = new Set(requiredFieldsOf(event));
+  const specific = genericOf(event);
+  return publishedEventFields.extend({
+    event: z.literal(event),
+    ...(required.has('version') ? { version: fields.version.unwrap() } : {}),
+    ...(required.has('from_stage') ? { from_stage: fields.from_stage.unwrap() } : {}),
+    ...(specific ? { to_stage: z.literal(specific.stage).optional() } : required.has('to_stage') ? { to_stage: fields.to_stage.unwrap() } : {}),
+    ...(required.has('tags') ? { tags: fields.tags.unwrap() } : {}),
+    ...(required.has('comment') ? { comment: fields.comment.unwrap() } : {}),
+  });
+}
 
 /** How far past its publishing an event may be stamped (clock skew); later would outlive retention and health. */
 export const MAX_FUTURE_EVENT_MS = 86_400_000;

@@ -1,4 +1,5 @@
-import type { EventName } from './events.js';
+import { z } from 'zod';
+import { EVENT_NAMES, type EventName } from './events.js';
 
 export const WEBHOOK_STATUSES = ['ACTIVE', 'TEST_MODE', 'DISABLED'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
@@ -48,18 +49,19 @@ export const isServiceDisabled = (webhook: Webhook): boolean => webhook.status =
 /** Whether an event reaches the webhook at all: sent while ACTIVE, recorded SKIPPED while the service has it disabled. */
 export const receivesEvents = (webhook: Webhook): boolean => webhook.status === 'ACTIVE' || isServiceDisabled(webhook);
 
-/** The webhook as the API returns it: write-only fields left out. */
-export interface ApiWebhook {
-  id: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  status: WebhookStatus;
-  events: EventName[];
-  model_name?: string;
-  description?: string;
-  http_url_spec?: { url: string; enable_ssl_verification: boolean };
-  job_spec?: { job_id: string; workspace_url?: string };
-}
+/** The webhook as the API returns it: write-only fields left out. The OpenAPI document is generated from it. */
+export const apiWebhookSchema = z.strictObject({
+  id: z.string(),
+  creation_timestamp: z.int(),
+  last_updated_timestamp: z.int(),
+  status: z.enum(WEBHOOK_STATUSES),
+  events: z.array(z.enum(EVENT_NAMES)),
+  model_name: z.string().optional(),
+  description: z.string().optional(),
+  http_url_spec: z.strictObject({ url: z.string(), enable_ssl_verification: z.boolean() }).optional(),
+  job_spec: z.strictObject({ job_id: z.string(), workspace_url: z.string().optional() }).optional(),
+});
+export type ApiWebhook = z.output<typeof apiWebhookSchema>;
 
 export function toApiWebhook(webhook: Webhook): ApiWebhook {
   const { target } = webhook;
