@@ -12,6 +12,35 @@ export interface HttpTarget {
   /** Sent verbatim as the Authorization header. Write-only. */
   authorization?: string;
   enableSslVerification: boolean;
+  /** How the payload is put on the wire; absent is `databricks`. */
+  format?: PayloadFormat;
+  /** An Entra token for this audience, from the delivery identity, is the bearer. */
+  azureAdAudience?: string;
+  /** A client-credentials token from this server is the bearer. */
+  oauth2?: OAuth2Client;
+  /** Attempts above this rate wait (deferred, using no attempt). */
+  maxRequestsPerSecond?: number;
+}
+
+export const FILTER_OPS = ['in', 'not_in', 'prefix', 'exists'] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+
+/** One condition on an event field; `values` is absent exactly for `exists`. */
+export interface FilterCondition {
+  field: string;
+  op: FilterOp;
+  values?: string[];
+}
+
+export const PAYLOAD_FORMATS = ['databricks', 'slack', 'teams', 'github_dispatch', 'azure_devops_pipeline', 'cloudevents'] as const;
+export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number];
+
+export interface OAuth2Client {
+  tokenUrl: string;
+  clientId: string;
+  /** Write-only. */
+  clientSecret: string;
+  scope?: string;
 }
 
 export interface JobTarget {
@@ -34,6 +63,8 @@ export interface Webhook {
   target: Target;
   creationTimestamp: number;
   lastUpdatedTimestamp: number;
+  /** Conditions on the event's fields, all of which must hold for it to be delivered; absent or empty: none. */
+  filter?: FilterCondition[];
   /** Set when the service disabled the webhook (auto-disable, 410 Gone): events are recorded SKIPPED until a user sets a status. */
   serviceDisabled?: ServiceDisable;
 }
@@ -49,6 +80,17 @@ export const isServiceDisabled = (webhook: Webhook): boolean => webhook.status =
 /** Whether an event reaches the webhook at all: sent while ACTIVE, recorded SKIPPED while the service has it disabled. */
 export const receivesEvents = (webhook: Webhook): boolean => webhook.status === 'ACTIVE' || isServiceDisabled(webhook);
 
+/** The new fields appear only when set, so a webhook without them lists exactly as a Databricks one. */
+export const apiHttpUrlSpecSchema = z.strictObject({
+  url: z.string(),
+  enable_ssl_verification: z.boolean(),
+  format: z.enum(PAYLOAD_FORMATS).optional(),
+  azure_ad_audience: z.string().optional(),
+  oauth2: z.strictObject({ token_url: z.string(), client_id: z.string(), scope: z.string().optional() }).optional(),
+  max_requests_per_second: z.number().optional(),
+});
+export type ApiHttpUrlSpec = z.output<typeof apiHttpUrlSpecSchema>;
+
 /** The webhook as the API returns it: write-only fields left out. The OpenAPI document is generated from it. */
 export const apiWebhookSchema = z.strictObject({
   id: z.string(),
@@ -58,10 +100,23 @@ export const apiWebhookSchema = z.strictObject({
   events: z.array(z.enum(EVENT_NAMES)),
   model_name: z.string().optional(),
   description: z.string().optional(),
-  http_url_spec: z.strictObject({ url: z.string(), enable_ssl_verification: z.boolean() }).optional(),
+  http_url_spec: apiHttpUrlSpecSchema.optional(),
   job_spec: z.strictObject({ job_id: z.string(), workspace_url: z.string().optional() }).optional(),
+  filter: z.array(z.strictObject({ field: z.string(), op: z.enum(FILTER_OPS), values: z.array(z.string()).optional() })).optional(),
 });
 export type ApiWebhook = z.output<typeof apiWebhookSchema>;
+
+function toApiHttpUrlSpec(target: HttpTarget): ApiHttpUrlSpec {
+  const { oauth2 } = target;
+  return {
+    url: target.url,
+    enable_ssl_verification: target.enableSslVerification,
+    ...(target.format !== undefined ? { format: target.format } : {}),
+    ...(target.azureAdAudience !== undefined ? { azure_ad_audience: target.azureAdAudience } : {}),
+    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...(oauth2.scope !== undefined ? { scope: oauth2.scope } : {}) } } : {}),
+    ...(target.maxRequestsPerSecond !== undefined ? { max_requests_per_second: target.maxRequestsPerSecond } : {}),
+  };
+}
 
 export function toApiWebhook(webhook: Webhook): ApiWebhook {
   const { target } = webhook;
@@ -74,8 +129,9 @@ export function toApiWebhook(webhook: Webhook): ApiWebhook {
     ...(webhook.modelName !== undefined ? { model_name: webhook.modelName } : {}),
     ...(webhook.description !== undefined ? { description: webhook.description } : {}),
     ...(target.kind === 'http'
-      ? { http_url_spec: { url: target.url, enable_ssl_verification: target.enableSslVerification } }
+      ? { http_url_spec: toApiHttpUrlSpec(target) }
       : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),
+    ...(webhook.filter && webhook.filter.length > 0 ? { filter: webhook.filter.map((condition) => ({ ...condition })) } : {}),
   };
 }
 
