@@ -27,15 +27,15 @@ export const MAX_PAYLOAD_BYTES = 32 * 1024;
 
 const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(', ')}` });
 const MAX_TIMESTAMP = 9_999_999_999_999;
+const VERSION_ERROR = 'must be a positive integer (as a string or a number)';
 
 /** The publish fields, before the rules that tie them to the event (so each event's own schema can be derived). */
 export const publishedEventFields = z.strictObject({
   event: z.enum(EVENT_NAMES, { error: 'unknown event' }),
   model_name: modelNameSchema,
   version: z
-    .union([text(), z.number()], { error: 'must be a string or an integer' })
+    .union([text().regex(/^[1-9]\d{0,18}$/, { error: VERSION_ERROR }), z.int({ error: VERSION_ERROR }).min(1, { error: VERSION_ERROR })], { error: 'must be a string or an integer' })
     .transform((value) => String(value))
-    .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' })
     .optional(),
   to_stage: stageSchema.optional(),
   from_stage: stageSchema.optional(),

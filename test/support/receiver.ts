@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { after } from 'node:test';
 import { TEST_CERT, TEST_KEY } from './tls-cert.js';
+import { isEventPayload, payloadProblem } from './openapi-check.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -41,6 +42,7 @@ export interface Receiver {
 export async function startReceiver(options: { tls?: boolean; behaviour?: Behaviour } = {}): Promise<Receiver> {
   let behaviour: Behaviour = options.behaviour ?? answer(200, 'OK');
   const requests: ReceivedRequest[] = [];
+  const payloadProblems: string[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
   let peakConnections = 0;
@@ -52,6 +54,10 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
       for (const [name, value] of Object.entries(incoming.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
       const request: ReceivedRequest = { method: incoming.method ?? '', path: incoming.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       requests.push(request);
+      if (isEventPayload(request.body)) {
+        const problem = payloadProblem(request.body);
+        if (problem) payloadProblems.push(problem);
+      }
       Promise.resolve(behaviour(request, requests.length, response, incoming.socket)).catch(() => response.destroy());
     });
   };
@@ -87,6 +93,10 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
         else resolve();
       }),
   };
+  after(() => {
+    // Every registry event delivered is held to its published event schema (/api/schemas/events/<EVENT>.json).
+    if (payloadProblems.length > 0) throw new Error(`delivered payloads that do not match their event schema:\n${payloadProblems.join('\n')}`);
+  });
   after(() => receiver.close());
   return receiver;
 }
