@@ -1,12 +1,20 @@
 import { z } from 'zod';
-import { genericOf, requiredFieldsOf, type EventName } from '../webhooks/events.js';
+import { genericOf, isAliasEvent, isTagEvent, requiredFieldsOf, type EventName } from '../webhooks/events.js';
 import { publishedEventFields, type RegistryEvent } from '../webhooks/registry-event.js';
 import { eventText } from './event-text.js';
 
 /** Which optional fields a payload of this event carries at all. */
 const carries = (eventName: EventName) => {
   const generic = genericOf(eventName)?.generic ?? eventName;
-  return { version: generic !== 'REGISTERED_MODEL_CREATED', tags: generic === 'MODEL_VERSION_TAG_SET', comment: generic === 'COMMENT_CREATED' };
+  return {
+    version: generic !== 'REGISTERED_MODEL_CREATED',
+    alias: isAliasEvent(generic),
+    previousVersion: generic === 'MODEL_VERSION_ALIAS_CREATED',
+    tags: isTagEvent(generic),
+    /** A deleted tag has only its key. */
+    tagValues: generic === 'MODEL_VERSION_TAG_SET',
+    comment: generic === 'COMMENT_CREATED',
+  };
 };
 
 /** The JSON a webhook receives (and a job's `<Webhook Payload>`), fields in the Databricks doc's order. */
@@ -20,11 +28,15 @@ export function buildPayload(event: RegistryEvent, webhookId: string, eventName:
     ...(event.version !== undefined && fields.version ? { version: event.version } : {}),
     ...(event.toStage !== undefined ? { to_stage: event.toStage } : {}),
     ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
-    ...(fields.tags && event.tags ? { tags: event.tags } : {}),
+    ...(fields.alias && event.alias !== undefined ? { alias: event.alias } : {}),
+    ...(fields.previousVersion && event.previousVersion !== undefined ? { previous_version: event.previousVersion } : {}),
+    ...(fields.tags && event.tags ? { tags: fields.tagValues ? event.tags : event.tags.map(({ key }) => ({ key })) } : {}),
     ...(fields.comment && event.comment !== undefined ? { comment: event.comment } : {}),
     text: event.text ?? eventText(event),
   });
 }
+
+const versionOnTheWire = z.string().regex(/^[1-9]\d{0,18}$/);
 
 /**
  * What a webhook subscribed to `eventName` receives, as its published JSON Schema states it: the fields the event
@@ -36,15 +48,18 @@ export function deliveredPayloadSchema(eventName: EventName) {
   const specific = genericOf(eventName);
   const field = <S extends z.ZodOptional>(name: ReturnType<typeof requiredFieldsOf>[number], schema: S) => (required.has(name) ? schema.unwrap() : schema);
   const carried = carries(eventName);
+  const tag = carried.tagValues ? z.strictObject({ key: z.string(), value: z.string() }) : z.strictObject({ key: z.string() });
   return z.strictObject({
     event: z.literal(eventName),
     webhook_id: z.string(),
     event_timestamp: fields.event_timestamp.unwrap(),
     model_name: fields.model_name,
-    ...(carried.version ? { version: field('version', z.string().regex(/^[1-9]\d{0,18}$/).optional()) } : {}),
+    ...(carried.version ? { version: field('version', versionOnTheWire.optional()) } : {}),
     to_stage: specific ? z.literal(specific.stage) : field('to_stage', fields.to_stage),
     from_stage: field('from_stage', fields.from_stage),
-    ...(carried.tags ? { tags: fields.tags.unwrap() } : {}),
+    ...(carried.alias ? { alias: field('alias', fields.alias) } : {}),
+    ...(carried.previousVersion ? { previous_version: versionOnTheWire.optional() } : {}),
+    ...(carried.tags ? { tags: z.array(tag).min(1) } : {}),
     ...(carried.comment ? { comment: fields.comment.unwrap() } : {}),
     text: z.string(),
   });

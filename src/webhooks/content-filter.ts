@@ -5,7 +5,8 @@ import type { FilterCondition } from './webhook.js';
 /** What the event carries for a filter field: nothing, one value, or (a tag key set twice) several. */
 function valuesOf(event: RegistryEvent & { alias?: string }, field: string): string[] {
   const tag = TAG_FIELD.exec(field);
-  if (tag) return (event.tags ?? []).filter((entry) => entry.key === tag[1]).map((entry) => entry.value);
+  // A tag deletion names the key alone: a removed tag has no value to match.
+  if (tag) return (event.tags ?? []).flatMap((entry) => (entry.key === tag[1] && entry.value !== undefined ? [entry.value] : []));
   const value = { to_stage: event.toStage, from_stage: event.fromStage, alias: event.alias, version: event.version, user_id: event.userId }[field];
   return value === undefined ? [] : [value];
 }
