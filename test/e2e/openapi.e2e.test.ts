@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { eventJsonSchema } from '../../src/openapi/event-schemas.js';
+import { eventJsonSchema, examplePublishBody } from '../../src/openapi/event-schemas.js';
 import { EVENT_NAMES } from '../../src/webhooks/events.js';
 import { waitForDeliveries, waitForRequests } from '../support/api-helpers.js';
 import { testAzurite } from '../support/azurite.js';
@@ -58,18 +58,7 @@ describe('the OpenAPI document and event schemas, served and kept true (local ru
     }
     const publish = await runtime.api('POST', `${API}/publish`, {
       token: PUBLISHER_TOKEN,
-      body: {
-        events: EVENT_NAMES.map((event, index) => ({
-          event,
-          model_name: `openapi-model-${index}`,
-          version: '2',
-          to_stage: event.includes('STAGING') ? 'Staging' : event.includes('ARCHIVED') ? 'Archived' : 'Production',
-          from_stage: 'None',
-          tags: [{ key: 'k', value: 'v' }],
-          comment: 'looks good',
-          user_id: 'someone@example.com',
-        })).map((body) => (body.event.includes('TAG') ? body : { ...body, tags: undefined })).map((body) => JSON.parse(JSON.stringify(body)) as unknown),
-      },
+      body: { events: EVENT_NAMES.map((event, index) => ({ ...examplePublishBody(event), event_timestamp: undefined, model_name: `openapi-model-${index}`, user_id: 'someone@example.com' })) },
     });
     assert.equal(publish.status, 202, publish.text);
     const cloudEvent = await runtime.api('POST', `${API}/publish`, {

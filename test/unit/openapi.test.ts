@@ -58,9 +58,9 @@ describe('GET /api/openapi.json: generated from the function table and the zod s
   });
 
   it('a route added without a contract is reported, and left out of the document rather than guessed', () => {
-    const routes: DocumentedRoute[] = [...documentedRoutes(table()), { name: 'deliveries-summary', path: '/api/2.0/mlflow/registry-webhooks/deliveries/summary', methods: ['GET'] }];
-    assert.deepEqual(missingContracts(routes, API_CONTRACTS), ['deliveries-summary']);
-    assert.equal((apiDocument(routes).paths as Paths)['/api/2.0/mlflow/registry-webhooks/deliveries/summary'], undefined);
+    const routes: DocumentedRoute[] = [...documentedRoutes(table()), { name: 'an-uncontracted-route', path: '/api/uncontracted', methods: ['GET'] }];
+    assert.deepEqual(missingContracts(routes, API_CONTRACTS), ['an-uncontracted-route']);
+    assert.equal((apiDocument(routes).paths as Paths)['/api/uncontracted'], undefined);
   });
 
   it('documents every error code as {error_code, message}, with the codes of each status', () => {
