@@ -138,7 +138,7 @@ function errorComponents(contracts: readonly RouteContract[]): Record<string, Js
     const byStatus = new Map<number, ErrorCode[]>();
     for (const code of contract.errors ?? DEFAULT_ERRORS) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
     for (const [status, codes] of byStatus) {
-      components[responseName(status, codes)] = { description: `${codes.join(' or ')}`, content: { 'application/json': { schema: errorSchema(codes) } } };
+      components[responseName(status, codes)] = { description: codes.join(' or '), content: { 'application/json': { schema: errorSchema(codes) } } };
     }
   }
   return components;

@@ -1,6 +1,6 @@
 import { buildPayload, deliveredPayloadSchema } from '../outbound/payload.js';
 import { sampleEvent } from '../pipeline/sample-event.js';
-import { EVENT_NAMES, isEventName, type EventName } from '../webhooks/events.js';
+import { isEventName, type EventName } from '../webhooks/events.js';
 import { publishBodySchema, toQueueForm } from '../webhooks/registry-event.js';
 import { schemaOf, type JsonSchema } from './json-schema.js';
 

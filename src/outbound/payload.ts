@@ -46,7 +46,7 @@ export function deliveredPayloadSchema(eventName: EventName) {
   const fields = publishedEventFields.shape;
   const required = new Set(requiredFieldsOf(eventName));
   const specific = genericOf(eventName);
-  const field = <S extends z.ZodOptional>(name: ReturnType<typeof requiredFieldsOf>[number], schema: S) => (required.has(name) ? schema.unwrap() : schema);
+  const field = (name: ReturnType<typeof requiredFieldsOf>[number], schema: z.ZodOptional<z.ZodType>): z.ZodType => (required.has(name) ? schema.unwrap() : schema);
   const carried = carries(eventName);
   const tag = carried.tagValues ? z.strictObject({ key: z.string(), value: z.string() }) : z.strictObject({ key: z.string() });
   return z.strictObject({

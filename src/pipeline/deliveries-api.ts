@@ -12,7 +12,7 @@ import type { AuditLog } from '../webhooks/audit-log.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
 import { enqueueNextSteps } from './attempts.js';
 import type { DeliveryPage, DeliveryStore } from './delivery-store.js';
-import { apiDeliverySchema, DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
+import { apiDeliverySchema, DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 import type { MessageQueue } from './queues.js';
 
 /** What the deliveries calls (list, get, redeliver) use. */

@@ -88,7 +88,7 @@ export function publishBodySchema(event: EventName) {
   const { alias, previous_version, ...fields } = publishedEventFields.shape;
   const required = new Set(requiredFieldsOf(event));
   const specific = genericOf(event);
-  const pick = <S extends z.ZodOptional>(name: RequiredField, schema: S) => (required.has(name) ? schema.unwrap() : schema);
+  const pick = (name: RequiredField, schema: z.ZodOptional<z.ZodType>): z.ZodType => (required.has(name) ? schema.unwrap() : schema);
   const tags = event === 'MODEL_VERSION_TAG_DELETED' ? tagsOf({ key: tagKeySchema }) : tagsOf({ key: tagKeySchema, value: tagValueSchema });
   return z.strictObject({
     ...fields,
