@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { RouteContract } from '../openapi/document.js';
 import { SCHEMA_KINDS } from '../openapi/event-schemas.js';
+import { deliverySummarySchema, summaryQuerySchema } from '../pipeline/deliveries-summary.js';
+import { serviceStatusAnswerSchema, serviceStatusSchema } from '../pipeline/service-status.js';
 import { deliveryPageSchema, getDeliverySchema, listDeliveriesSchema, redeliverAnswerSchema, redeliverSchema } from '../pipeline/deliveries-api.js';
 import { apiDeliveryDetailSchema } from '../pipeline/delivery.js';
 import { apiHealthSchema } from '../pipeline/endpoint-health.js';
@@ -165,6 +167,22 @@ export const API_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     auth: 'bearer',
     input: getDeliverySchema,
     success: { status: 200, description: 'The delivery', schema: apiDeliveryDetailSchema },
+  },
+  'deliveries-summary': {
+    summary: 'Deliveries per hour by status',
+    description: "Per UTC hour of event time, by current status, for one webhook or every webhook the caller may read (an admin: all, deleted ones' records included; a manager: its models').",
+    tag: 'Deliveries',
+    auth: 'bearer',
+    input: summaryQuerySchema,
+    success: { status: 200, description: 'The hours, oldest first, and their totals', schema: deliverySummarySchema },
+  },
+  'service-status': {
+    summary: 'Service status, for admins',
+    description: 'Unreadable webhooks, poison queue depths, event queue backlogs and what each event source is doing.',
+    tag: 'Service',
+    auth: 'bearer',
+    input: serviceStatusSchema,
+    success: { status: 200, description: 'The status', schema: serviceStatusAnswerSchema },
   },
   'deliveries-redeliver': {
     summary: 'Redeliver',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MlflowIngestConfig } from '../config/config.js';
+import type { MlflowIngestConfig } from './mlflow-alias-stages.js';
 import { ApiError } from '../shared/errors.js';
 import { parseJsonBytes } from '../http/read-body.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -67,11 +67,18 @@ export interface Webhook {
   filter?: FilterCondition[];
   /** Set when the service disabled the webhook (auto-disable, 410 Gone): events are recorded SKIPPED until a user sets a status. */
   serviceDisabled?: ServiceDisable;
+  /**
+   * The first failed attempt of the current run of failures: set by the first failure after a success, cleared
+   * by a success, each written once per run at the version read (auto-disable and endpoint health read it).
+   */
+  failingSince?: number;
 }
+
+export const SERVICE_DISABLE_REASONS = ['auto_disable', 'gone'] as const;
 
 export interface ServiceDisable {
   timestamp: number;
-  reason: 'auto_disable' | 'gone';
+  reason: (typeof SERVICE_DISABLE_REASONS)[number];
 }
 
 /** Disabled by the service: events are recorded SKIPPED rather than sent or dropped. */
