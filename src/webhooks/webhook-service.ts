@@ -19,7 +19,8 @@ import {
   type CreateWebhookInput,
   type UpdateWebhookInput,
 } from './schemas.js';
-import { apiWebhookSchema, describeTarget, describeTargetOrigin, toApiWebhook, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { describeTarget, describeTargetOrigin, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { apiWebhookSchema, toApiWebhook } from './api-webhook.js';
 import { credentialsMustBeResent, httpTargetFor, type HttpTargetDeps } from './http-target.js';
 
 export interface WebhookLimits {
