@@ -41,7 +41,7 @@ export function apiDocument(routes: readonly DocumentedRoute[]): JsonSchema {
 
 const CACHE = { 'Cache-Control': 'public, max-age=300', 'X-Content-Type-Options': 'nosniff' };
 
-const json = (value: unknown, contentType: string): HttpResponseInit => ({ status: 200, headers: { ...CACHE, 'Content-Type': contentType }, body: JSON.stringify(value) });
+const json = (text: string, contentType: string): HttpResponseInit => ({ status: 200, headers: { ...CACHE, 'Content-Type': contentType }, body: text });
 
 /** Answers `produce`, or its error as `{error_code, message}`: these routes are public and read nothing stored. */
 const publicDocument =
@@ -57,22 +57,31 @@ const publicDocument =
   };
 
 /**
- * `GET /api/openapi.json` and the event schemas: public, like the console's assets. The document is built once per
- * process; `servers` names the host it was asked from, so an import by URL (API Management) finds the backend.
+ * `GET /api/openapi.json` and the event schemas: public, like the console's assets. `servers` names the host the
+ * document was asked from, so an import by URL (API Management) finds the backend.
  */
 export function openApiHandlers(routes: () => readonly DocumentedRoute[]): Record<'document' | SchemaKind, HttpHandler> {
-  let document: JsonSchema | undefined;
+  // Built and serialized once: an answer only splices in `servers` (or `$id`), so a public route costs no rebuild.
+  let documentText: string | undefined;
+  const schemaTexts = new Map<string, string>();
   const schemaHandler = (kind: SchemaKind): HttpHandler =>
     publicDocument((request) => {
       const file = request.params.file ?? '';
       const event = eventOfFile(file);
       if (!event) throw new ApiError('ENDPOINT_NOT_FOUND', `No schema '${file}'; expected <EVENT>.json for one of ${EVENT_NAMES.join(', ')}`);
-      return json(eventJsonSchema(kind, event, (k, e) => new URL(eventSchemaPath(k, e), request.url).href), 'application/schema+json');
+      const key = `${kind}/${event}`;
+      let text = schemaTexts.get(key);
+      if (text === undefined) {
+        const { $id: _id, ...schema } = eventJsonSchema(kind, event, eventSchemaPath);
+        text = JSON.stringify(schema).slice(1);
+        schemaTexts.set(key, text);
+      }
+      return json(`{"$id":${JSON.stringify(new URL(eventSchemaPath(kind, event), request.url).href)},${text}`, 'application/schema+json');
     });
   return {
     document: publicDocument((request) => {
-      document ??= apiDocument(routes());
-      return json({ ...document, servers: [{ url: new URL(request.url).origin }] }, 'application/json');
+      documentText ??= JSON.stringify(apiDocument(routes())).slice(1);
+      return json(`{"servers":${JSON.stringify([{ url: new URL(request.url).origin }])},${documentText}`, 'application/json');
     }),
     ...(Object.fromEntries(SCHEMA_KINDS.map((kind) => [kind, schemaHandler(kind)])) as Record<SchemaKind, HttpHandler>),
   };
