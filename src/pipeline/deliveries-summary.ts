@@ -18,6 +18,8 @@ export const SUMMARY_ROW_BUDGET = 30_000;
 const MIN_ROWS_PER_STREAM = 1000;
 /** Streams per webhook: FAILED's index, SKIPPED's index, the other records. */
 const STREAMS = 3;
+/** Webhooks one summary counts at most (three requests each); past it, the answer says how many it left out. */
+export const MAX_SUMMARY_WEBHOOKS = 1000;
 /** Webhooks counted at once. */
 const CONCURRENCY = 8;
 /** Webhooks a manager's listing reads, a page at a time. */
@@ -50,6 +52,7 @@ export const deliverySummarySchema = z.strictObject({
   totals: countsSchema,
   webhook_count: z.int().describe('Webhooks whose records were counted.'),
   exact_since_timestamp: z.int().optional().describe('Present when the row budget ran out: hours before it are counted in part (at least the figure shown).'),
+  webhooks_not_counted: z.int().optional().describe(`Present when more than ${MAX_SUMMARY_WEBHOOKS} webhooks had records in the range: those not counted.`),
 });
 export type ApiDeliverySummary = z.output<typeof deliverySummarySchema>;
 type ApiHourSummary = ApiDeliverySummary['hours'][number];
@@ -71,12 +74,14 @@ export async function summarizeDeliveries(deps: SummaryDeps, principal: Principa
   const now = deps.clock();
   const firstHour = hourOf(now) - (hours - 1) * HOUR_MS;
   const until = hourOf(now) + HOUR_MS - 1;
-  const webhookIds = await countedWebhooks(deps, principal, query.webhook_id, firstHour, until);
+  const found = await countedWebhooks(deps, principal, query.webhook_id, firstHour, until);
+  const webhookIds = found.slice(0, MAX_SUMMARY_WEBHOOKS);
   const perStream = Math.max(MIN_ROWS_PER_STREAM, Math.floor(SUMMARY_ROW_BUDGET / STREAMS / Math.max(1, webhookIds.length)));
   const counted = await mapWithLimit(webhookIds, CONCURRENCY, (webhookId) =>
     deps.counts.countByHour({ webhookId, sinceTimestamp: firstHour, untilTimestamp: until, maxRows: perStream }),
   );
-  return answerOf(counted, firstHour, hours, webhookIds.length);
+  const answer = answerOf(counted, firstHour, hours, webhookIds.length);
+  return found.length > webhookIds.length ? { ...answer, webhooks_not_counted: found.length - webhookIds.length } : answer;
 }
 
 /** The webhooks a summary counts, the caller's access checked. */
