@@ -52,7 +52,7 @@ export const deliverySummarySchema = z.strictObject({
   totals: countsSchema,
   webhook_count: z.int().describe('Webhooks whose records were counted.'),
   exact_since_timestamp: z.int().optional().describe('Present when the row budget ran out: hours before it are counted in part (at least the figure shown).'),
-  webhooks_not_counted: z.int().optional().describe('Present when more webhooks than one call counts had records in the range: those not counted.'),
+  webhooks_not_counted: z.int().optional().describe(`Present when more than ${MAX_SUMMARY_WEBHOOKS} webhooks had records in the range: those not counted.`),
 });
 export type ApiDeliverySummary = z.output<typeof deliverySummarySchema>;
 type ApiHourSummary = ApiDeliverySummary['hours'][number];
