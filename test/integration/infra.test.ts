@@ -425,7 +425,7 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
   it('azure.yaml provisions infra/main.bicep and deploys the package as the function app service api', () => {
     const azd = parseYaml(readFileSync('azure.yaml', 'utf8')) as {
       infra: { provider: string; path: string; module: string };
-      services: Record<string, { project: string; language: string; host: string; dist?: string }>;
+      services: Record<string, { project: string; language: string; host: string; dist?: string; remoteBuild?: unknown }>;
     };
     assert.equal(azd.infra.provider, 'bicep');
     assert.ok(existsSync(join(azd.infra.path, `${azd.infra.module}.bicep`)), 'the infra module azure.yaml names');
@@ -435,6 +435,8 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     assert.ok(api && existsSync(join(api.project, 'package.json')), 'the service project');
     // azd deploys the folder npm run package writes.
     assert.equal(api.dist, '.package/app');
+    // Without it, azd before 1.23.12 builds a JavaScript Flex app remotely, where npm run build fails on the package.
+    assert.equal(api.remoteBuild, false, 'azure.yaml sets remoteBuild: false on the api service');
   });
 
   it('infra/main.parameters.json passes only main.bicep parameters, every required one, with the same defaults', () => {
