@@ -24,11 +24,20 @@ function answerBusy(service: 'table' | 'queue' | 'blob', outgoing: ServerRespons
   outgoing.writeHead(503, { 'x-ms-error-code': 'ServerBusy', 'content-type': service === 'table' ? 'application/json;odata=minimalmetadata' : 'application/xml' }).end(body);
 }
 
+/** Storage in Azure answers in milliseconds, not Azurite's microseconds: each request waits `latencyMs` ±25%. */
+export interface ProxyOptions {
+  latencyMs?: number;
+}
+
+const JITTER = 0.25;
+
 /**
- * A reverse proxy in front of Azurite that counts every storage request, per service; with `busy` set it
- * answers 503 ServerBusy instead (storage throttling, for the fault tests).
+ * A reverse proxy in front of Azurite that counts every storage request, per service, and can add latency; with
+ * `busy` set it answers 503 ServerBusy instead (storage throttling, for the fault tests).
  */
-export async function startCountingProxy(target: AzuriteEndpoints): Promise<CountingProxy> {
+export async function startCountingProxy(target: AzuriteEndpoints, options: ProxyOptions = {}): Promise<CountingProxy> {
+  const latencyMs = options.latencyMs ?? 0;
+  const delay = () => latencyMs * (1 - JITTER + 2 * JITTER * Math.random());
   const state = { busy: false };
   const counts = { table: 0, queue: 0, blob: 0 };
   const byKind = new Map<string, number>();
@@ -45,12 +54,18 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
       const path = (incoming.url ?? '').split('?')[0]?.replace(/\(.*\)/, '(key)').replace(/\/messages\/[^/]+/, '/messages/id') ?? '';
       const kind = `${incoming.method ?? ''} ${service} ${path}`;
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-      const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      });
-      upstream.on('error', () => outgoing.destroy());
-      incoming.pipe(upstream);
+      const forward = () => {
+        const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        });
+        upstream.on('error', () => outgoing.destroy());
+        incoming.pipe(upstream);
+      };
+      if (latencyMs > 0) {
+        incoming.pause();
+        setTimeout(forward, delay());
+      } else forward();
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
