@@ -12,6 +12,8 @@ const slackSafe = (value: string): string =>
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;');
 
+const capitalize = (words: string): string => `${words.charAt(0).toUpperCase()}${words.slice(1)}`;
+
 /** The one-line, Slack-ready sentence of the seed doc's style. */
 export function eventText(event: RegistryEvent): string {
   const model = `registered model '${slackSafe(event.modelName)}'`;
@@ -30,8 +32,24 @@ export function eventText(event: RegistryEvent): string {
     case 'REGISTERED_MODEL_CREATED':
       return who ? `${who} created ${model}.` : `A new ${model} was created.`;
     case 'MODEL_VERSION_TAG_SET': {
-      const tags = (event.tags ?? []).map((tag) => `'${slackSafe(tag.key)}' => '${slackSafe(tag.value)}'`).join(', ');
+      const tags = (event.tags ?? []).map((tag) => `'${slackSafe(tag.key)}' => '${slackSafe(tag.value ?? '')}'`).join(', ');
       return `${who ?? 'A user'} set version tag(s) ${tags} for ${model} ${version}.`;
+    }
+    case 'MODEL_VERSION_TAG_DELETED': {
+      const keys = (event.tags ?? []).map((tag) => `'${slackSafe(tag.key)}'`);
+      const tags = `${keys.length === 1 ? 'tag' : 'tags'} ${keys.join(', ')}`;
+      return who ? `${who} removed ${tags} from ${version} of ${model}.` : `${capitalize(tags)} ${keys.length === 1 ? 'was' : 'were'} removed from ${version} of ${model}.`;
+    }
+    case 'MODEL_VERSION_ALIAS_CREATED': {
+      const alias = `alias '${slackSafe(event.alias ?? '')}'`;
+      const previous = event.previousVersion !== undefined ? `version ${slackSafe(event.previousVersion)}` : undefined;
+      if (who) return previous ? `${who} moved ${alias} of ${model} from ${previous} to ${version}.` : `${who} set ${alias} of ${model} to ${version}.`;
+      return previous ? `${capitalize(alias)} of ${model} moved from ${previous} to ${version}.` : `${capitalize(alias)} of ${model} was set to ${version}.`;
+    }
+    case 'MODEL_VERSION_ALIAS_DELETED': {
+      const alias = `alias '${slackSafe(event.alias ?? '')}'`;
+      const from = event.version !== undefined ? `${version} of ${model}` : model;
+      return who ? `${who} removed ${alias} from ${from}.` : `${capitalize(alias)} was removed from ${from}.`;
     }
     default:
       return `${event.event} for ${model}.`;

@@ -1,4 +1,4 @@
-import type { EventName } from '../webhooks/events.js';
+import { isAliasEvent, type EventName } from '../webhooks/events.js';
 import type { RegistryEvent } from '../webhooks/registry-event.js';
 import { eventText } from './event-text.js';
 
@@ -12,7 +12,10 @@ export function buildPayload(event: RegistryEvent, webhookId: string, eventName:
     ...(event.version !== undefined && event.event !== 'REGISTERED_MODEL_CREATED' ? { version: event.version } : {}),
     ...(event.toStage !== undefined ? { to_stage: event.toStage } : {}),
     ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
+    ...(isAliasEvent(event.event) && event.alias !== undefined ? { alias: event.alias } : {}),
+    ...(event.event === 'MODEL_VERSION_ALIAS_CREATED' && event.previousVersion !== undefined ? { previous_version: event.previousVersion } : {}),
     ...(event.event === 'MODEL_VERSION_TAG_SET' && event.tags ? { tags: event.tags } : {}),
+    ...(event.event === 'MODEL_VERSION_TAG_DELETED' && event.tags ? { tags: event.tags.map(({ key }) => ({ key })) } : {}),
     ...(event.event === 'COMMENT_CREATED' && event.comment !== undefined ? { comment: event.comment } : {}),
     text: event.text ?? eventText(event),
   });

@@ -20,7 +20,7 @@ const cloudEventSchema = z
     specversion: z.literal('1.0', { error: "must be '1.0'" }),
     id: z.string().min(1).max(256),
     source: z.string().min(1).max(4096),
-    type: z.enum(EVENT_NAMES, { error: 'must be one of the 12 registry event names, e.g. MODEL_VERSION_CREATED' }),
+    type: z.enum(EVENT_NAMES, { error: 'must be a registry event name, e.g. MODEL_VERSION_CREATED or MODEL_VERSION_ALIAS_CREATED' }),
     time: z.string().max(64).optional(),
     datacontenttype: z
       .string()

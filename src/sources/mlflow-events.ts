@@ -15,7 +15,7 @@ const envelopeSchema = z.object({
 });
 
 /** Why an event is ignored: a metric attribute (`reason`) and the answer's sentence (`why`). */
-export type MlflowTranslation = { kind: 'events'; events: SourcedEvent[] } | { kind: 'ignored'; reason: 'test_payload' | 'unmapped_alias' | 'unmapped_event'; why: string };
+export type MlflowTranslation = { kind: 'events'; events: SourcedEvent[] } | { kind: 'ignored'; reason: 'test_payload' | 'unmapped_event'; why: string };
 
 /** How a publish field is named in an MLflow body, for error messages. */
 const MLFLOW_FIELDS: Record<string, string> = {
@@ -23,11 +23,12 @@ const MLFLOW_FIELDS: Record<string, string> = {
   version: 'data.version',
   'tags[0].key': 'data.key',
   'tags[0].value': 'data.value',
+  alias: 'data.alias',
   to_stage: 'data.alias',
   event_timestamp: 'timestamp',
 };
 
-/** `data` of MLflow's "test webhook" examples: answered 200 and published nowhere. */
+/** `data` of MLflow's "test webhook" examples (`example()` in mlflow/webhooks/types.py): answered 200 and published nowhere. */
 const TEST_PAYLOADS: Record<string, Record<string, unknown>> = {
   'registered_model.created': { name: 'example_model', tags: { example_key: 'example_value' }, description: 'An example registered model' },
   'model_version.created': {
@@ -39,6 +40,9 @@ const TEST_PAYLOADS: Record<string, Record<string, unknown>> = {
     description: 'An example model version',
   },
   'model_version_tag.set': { name: 'example_model', version: '1', key: 'example_key', value: 'example_value' },
+  'model_version_tag.deleted': { name: 'example_model', version: '1', key: 'example_key' },
+  'model_version_alias.created': { name: 'example_model', alias: 'example_alias', version: '1' },
+  'model_version_alias.deleted': { name: 'example_model', alias: 'example_alias' },
 };
 
 /** JSON with sorted keys, to compare payloads whatever their key order. */
@@ -64,10 +68,8 @@ export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasS
   const testPayload = TEST_PAYLOADS[name];
   if (testPayload && canonical(data) === canonical(testPayload)) return { kind: 'ignored', reason: 'test_payload', why: `MLflow test payload for ${name} (example_model); nothing was published` };
   const common = { model_name: data.name, event_id: `mlflow:${deliveryId}`, event_timestamp: timestamp };
-  const one = (input: Record<string, unknown>): MlflowTranslation => ({
-    kind: 'events',
-    events: [{ input: { ...common, ...input }, label: 'body', nameOf: (field) => MLFLOW_FIELDS[field] ?? `data.${field}` }],
-  });
+  const sourced = (input: Record<string, unknown>): SourcedEvent => ({ input: { ...common, ...input }, label: 'body', nameOf: (field) => MLFLOW_FIELDS[field] ?? `data.${field}` });
+  const one = (input: Record<string, unknown>): MlflowTranslation => ({ kind: 'events', events: [sourced(input)] });
   switch (name) {
     case 'registered_model.created':
       return one({ event: 'REGISTERED_MODEL_CREATED' });
@@ -75,12 +77,18 @@ export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasS
       return one({ event: 'MODEL_VERSION_CREATED', version: data.version });
     case 'model_version_tag.set':
       return one({ event: 'MODEL_VERSION_TAG_SET', version: data.version, tags: [{ key: data.key, value: data.value }] });
+    case 'model_version_tag.deleted':
+      return one({ event: 'MODEL_VERSION_TAG_DELETED', version: data.version, tags: [{ key: data.key }] });
     case 'model_version_alias.created': {
-      if (typeof data.alias !== 'string') throw invalidParameter(data.alias === undefined ? "Missing required parameter 'data.alias'" : "Invalid parameter 'data.alias': must be a string");
-      const stage = aliasStages.get(data.alias.toLowerCase());
-      if (stage === undefined) return { kind: 'ignored', reason: 'unmapped_alias', why: `alias '${data.alias}' is not mapped to a stage (MLFLOW_ALIAS_STAGES)` };
-      return one({ event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: data.version, to_stage: stage, from_stage: 'None' });
+      const native = sourced({ event: 'MODEL_VERSION_ALIAS_CREATED', version: data.version, alias: data.alias });
+      const stage = typeof data.alias === 'string' ? aliasStages.get(data.alias.toLowerCase()) : undefined;
+      if (stage === undefined) return { kind: 'events', events: [native] };
+      // The stage event keeps webhooks written for stages working; its own id, so the per-model de-duplication keeps both.
+      const staged = sourced({ event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: data.version, to_stage: stage, from_stage: 'None', event_id: `mlflow:${deliveryId}:stage` });
+      return { kind: 'events', events: [native, staged] };
     }
+    case 'model_version_alias.deleted':
+      return one({ event: 'MODEL_VERSION_ALIAS_DELETED', alias: data.alias });
     default:
       return { kind: 'ignored', reason: 'unmapped_event', why: `MLflow event ${name} has no registry-webhooks equivalent` };
   }

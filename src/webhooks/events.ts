@@ -1,4 +1,4 @@
-/** The registry events, and how the stage-specific ones relate to the generic ones. */
+/** The registry events (Databricks' twelve, then the alias era's three), and how the stage-specific ones relate to the generic ones. */
 export const EVENT_NAMES = [
   'MODEL_VERSION_CREATED',
   'MODEL_VERSION_TRANSITIONED_STAGE',
@@ -12,6 +12,9 @@ export const EVENT_NAMES = [
   'TRANSITION_REQUEST_TO_STAGING_CREATED',
   'TRANSITION_REQUEST_TO_PRODUCTION_CREATED',
   'TRANSITION_REQUEST_TO_ARCHIVED_CREATED',
+  'MODEL_VERSION_ALIAS_CREATED',
+  'MODEL_VERSION_ALIAS_DELETED',
+  'MODEL_VERSION_TAG_DELETED',
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];
@@ -52,11 +55,20 @@ export const specificEventFor = (generic: GenericStageEvent, stage: Stage): Even
 export const isStageEvent = (event: EventName): boolean =>
   event === 'MODEL_VERSION_TRANSITIONED_STAGE' || event === 'TRANSITION_REQUEST_CREATED' || GENERIC_OF_SPECIFIC.has(event);
 
+export type AliasEvent = 'MODEL_VERSION_ALIAS_CREATED' | 'MODEL_VERSION_ALIAS_DELETED';
+
+export const isAliasEvent = (event: EventName): event is AliasEvent => event === 'MODEL_VERSION_ALIAS_CREATED' || event === 'MODEL_VERSION_ALIAS_DELETED';
+
+/** Events whose payload carries `tags`: with values when set, keys only when deleted. */
+export const isTagEvent = (event: EventName): boolean => event === 'MODEL_VERSION_TAG_SET' || event === 'MODEL_VERSION_TAG_DELETED';
+
 /** The fields a published event must carry, beyond `event` and `model_name`. */
-export function requiredFieldsOf(event: EventName): readonly ('version' | 'to_stage' | 'from_stage' | 'tags' | 'comment')[] {
+export function requiredFieldsOf(event: EventName): readonly ('version' | 'to_stage' | 'from_stage' | 'tags' | 'comment' | 'alias')[] {
   if (event === 'REGISTERED_MODEL_CREATED') return [];
   if (isStageEvent(event)) return ['version', 'to_stage', 'from_stage'];
-  if (event === 'MODEL_VERSION_TAG_SET') return ['version', 'tags'];
+  if (isTagEvent(event)) return ['version', 'tags'];
+  if (event === 'MODEL_VERSION_ALIAS_CREATED') return ['version', 'alias'];
+  if (event === 'MODEL_VERSION_ALIAS_DELETED') return ['alias'];
   if (event === 'COMMENT_CREATED') return ['version', 'comment'];
   return ['version'];
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEventName, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
+import { isAliasEvent, isEventName, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
 import { modelNameSchema, text } from './schemas.js';
 
 /** A registry event after validation: stage-specific names folded into the generic name and `to_stage`. */
@@ -12,8 +12,12 @@ export interface RegistryEvent {
   version?: string;
   toStage?: Stage;
   fromStage?: Stage;
-  tags?: { key: string; value: string }[];
+  /** Keys only for MODEL_VERSION_TAG_DELETED. */
+  tags?: { key: string; value?: string }[];
   comment?: string;
+  alias?: string;
+  /** The version an alias pointed to before it moved (MODEL_VERSION_ALIAS_CREATED). */
+  previousVersion?: string;
   userId?: string;
   eventTimestamp: number;
   text?: string;
@@ -28,23 +32,29 @@ export const MAX_PAYLOAD_BYTES = 32 * 1024;
 const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(', ')}` });
 const MAX_TIMESTAMP = 9_999_999_999_999;
 
+const versionSchema = z
+  .union([text(), z.number()], { error: 'must be a string or an integer' })
+  .transform((value) => String(value))
+  .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' });
+
+/** MLflow's alias rule (Python's `^[\w\-]*$`, Unicode letters included; at most 255), which Unity Catalog's aliases also meet. */
+const aliasSchema = z.string().regex(/^[\p{L}\p{M}\p{N}_-]{1,255}$/u, { error: 'must be 1 to 255 letters, digits, _ or -' });
+
 export const publishedEventSchema = z
   .strictObject({
     event: z.string().refine(isEventName, { error: 'unknown event' }),
     model_name: modelNameSchema,
-    version: z
-      .union([text(), z.number()], { error: 'must be a string or an integer' })
-      .transform((value) => String(value))
-      .refine((value) => /^[1-9]\d{0,18}$/.test(value), { error: 'must be a positive integer (as a string or a number)' })
-      .optional(),
+    version: versionSchema.optional(),
     to_stage: stageSchema.optional(),
     from_stage: stageSchema.optional(),
     tags: z
-      .array(z.strictObject({ key: text().min(1).max(250), value: text().max(5000) }))
+      .array(z.strictObject({ key: text().min(1).max(250), value: text().max(5000).optional() }))
       .min(1, { error: 'must hold at least one tag' })
       .max(100)
       .optional(),
     comment: text().max(10_000).optional(),
+    alias: aliasSchema.optional(),
+    previous_version: versionSchema.optional(),
     user_id: text().min(1).max(256).optional(),
     event_timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
     text: text().min(1).max(4000).optional(),
@@ -65,7 +75,23 @@ export const publishedEventSchema = z
       if (field === 'to_stage' && specific) continue;
       if (input[field] === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [field], message: `required for ${event}` });
     }
+    for (const problem of aliasEraProblems(input)) ctx.addIssue({ code: 'custom', ...problem });
   });
+
+/** The alias era's fields belong to their events only, and a deleted tag has no value. */
+function aliasEraProblems(input: { event: EventName; alias?: string | undefined; previous_version?: string | undefined; version?: string | undefined; tags?: { value?: string | undefined }[] | undefined }): { path: PropertyKey[]; message: string }[] {
+  const { event } = input;
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  if (input.alias !== undefined && !isAliasEvent(event)) problems.push({ path: ['alias'], message: `is only for MODEL_VERSION_ALIAS_CREATED and MODEL_VERSION_ALIAS_DELETED, not ${event}` });
+  if (input.previous_version !== undefined && event !== 'MODEL_VERSION_ALIAS_CREATED') problems.push({ path: ['previous_version'], message: `is only for MODEL_VERSION_ALIAS_CREATED, not ${event}` });
+  if (input.previous_version !== undefined && input.previous_version === input.version) problems.push({ path: ['previous_version'], message: 'must differ from version (an alias that did not move has no previous version)' });
+  const tags = input.tags ?? [];
+  tags.forEach((tag, index) => {
+    if (event === 'MODEL_VERSION_TAG_DELETED' && tag.value !== undefined) problems.push({ path: ['tags', index, 'value'], message: 'is not allowed for MODEL_VERSION_TAG_DELETED (a deleted tag has only its key)' });
+    if (event !== 'MODEL_VERSION_TAG_DELETED' && tag.value === undefined) problems.push({ path: ['tags', index, 'value'], message: `required for ${event}` });
+  });
+  return problems;
+}
 
 export type PublishedEvent = z.output<typeof publishedEventSchema>;
 
@@ -91,6 +117,8 @@ export function normalizeEvent(input: PublishedEvent, defaults: { eventId: strin
     ...(input.from_stage !== undefined ? { fromStage: input.from_stage } : {}),
     ...(input.tags ? { tags: input.tags } : {}),
     ...(input.comment !== undefined ? { comment: input.comment } : {}),
+    ...(input.alias !== undefined ? { alias: input.alias } : {}),
+    ...(input.previous_version !== undefined ? { previousVersion: input.previous_version } : {}),
     ...(input.user_id !== undefined ? { userId: input.user_id } : {}),
     eventTimestamp: input.event_timestamp ?? defaults.now,
     ...(input.text !== undefined ? { text: input.text } : {}),
@@ -108,6 +136,8 @@ export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
     ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
     ...(event.tags ? { tags: event.tags } : {}),
     ...(event.comment !== undefined ? { comment: event.comment } : {}),
+    ...(event.alias !== undefined ? { alias: event.alias } : {}),
+    ...(event.previousVersion !== undefined ? { previous_version: event.previousVersion } : {}),
     ...(event.userId !== undefined ? { user_id: event.userId } : {}),
     event_timestamp: event.eventTimestamp,
     ...(event.text !== undefined ? { text: event.text } : {}),

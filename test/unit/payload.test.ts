@@ -75,3 +75,47 @@ describe('published events', () => {
     assert.ok(publishedEventSchema.safeParse({ event: 'REGISTERED_MODEL_CREATED', model_name: 'M' }).success);
   });
 });
+
+describe('alias-era events', () => {
+  const event = (fields: Partial<RegistryEvent>): RegistryEvent => ({ eventId: 'e', idSupplied: true, event: 'MODEL_VERSION_ALIAS_CREATED', modelName: 'fraud', eventTimestamp: 7, publishedBy: 'p', ...fields });
+  const payload = (fields: Partial<RegistryEvent>) => JSON.parse(buildPayload(event(fields), 'w', event(fields).event)) as Record<string, unknown>;
+
+  it('carry their fields in order, and say what happened in one line', () => {
+    const moved = payload({ version: '4', alias: 'champion', previousVersion: '3' });
+    assert.deepEqual(Object.keys(moved), ['event', 'webhook_id', 'event_timestamp', 'model_name', 'version', 'alias', 'previous_version', 'text']);
+    assert.equal(moved.text, "Alias 'champion' of registered model 'fraud' moved from version 3 to version 4.");
+    assert.equal(payload({ version: '4', alias: 'champion' }).text, "Alias 'champion' of registered model 'fraud' was set to version 4.");
+    assert.equal(payload({ version: '4', alias: 'champion', userId: 'ana@example.com' }).text, "ana@example.com set alias 'champion' of registered model 'fraud' to version 4.");
+    const removed = payload({ event: 'MODEL_VERSION_ALIAS_DELETED', alias: 'champion' });
+    assert.deepEqual(Object.keys(removed), ['event', 'webhook_id', 'event_timestamp', 'model_name', 'alias', 'text']);
+    assert.equal(removed.text, "Alias 'champion' was removed from registered model 'fraud'.");
+    assert.equal(payload({ event: 'MODEL_VERSION_ALIAS_DELETED', alias: 'champion', version: '4' }).text, "Alias 'champion' was removed from version 4 of registered model 'fraud'.");
+    const untagged = payload({ event: 'MODEL_VERSION_TAG_DELETED', version: '4', tags: [{ key: 'approved' }] });
+    assert.deepEqual(untagged.tags, [{ key: 'approved' }]);
+    assert.equal(untagged.text, "Tag 'approved' was removed from version 4 of registered model 'fraud'.");
+    assert.equal(payload({ event: 'MODEL_VERSION_TAG_DELETED', version: '4', tags: [{ key: 'a' }, { key: 'b<' }] }).text, "Tags 'a', 'b&lt;' were removed from version 4 of registered model 'fraud'.");
+  });
+
+  it('validate their fields, naming the field', () => {
+    const problem = (input: Record<string, unknown>) => {
+      const result = publishedEventSchema.safeParse({ model_name: 'fraud', ...input });
+      return result.success ? 'accepted' : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    };
+    assert.equal(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'champion', previous_version: 3 }), 'accepted');
+    assert.equal(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'chämpion-2_b' }), 'accepted', "MLflow's rule is Python's \\w");
+    assert.equal(problem({ event: 'MODEL_VERSION_ALIAS_DELETED', alias: 'champion' }), 'accepted');
+    assert.equal(problem({ event: 'MODEL_VERSION_TAG_DELETED', version: '4', tags: [{ key: 'approved' }] }), 'accepted');
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4' }), /^alias: required/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', alias: 'champion' }), /^version: required/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_DELETED' }), /^alias: required/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'has space' }), /^alias: must be 1 to 255/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'a'.repeat(256) }), /^alias: must be 1 to 255/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'champion', previous_version: '4' }), /^previous_version: must differ/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_CREATED', version: '4', alias: 'champion', previous_version: 'x' }), /^previous_version: must be a positive integer/);
+    assert.match(problem({ event: 'MODEL_VERSION_ALIAS_DELETED', alias: 'champion', previous_version: '3' }), /^previous_version: is only for MODEL_VERSION_ALIAS_CREATED/);
+    assert.match(problem({ event: 'MODEL_VERSION_CREATED', version: '4', alias: 'champion' }), /^alias: is only for/);
+    assert.match(problem({ event: 'MODEL_VERSION_TAG_DELETED', version: '4' }), /^tags: required/);
+    assert.match(problem({ event: 'MODEL_VERSION_TAG_DELETED', version: '4', tags: [{ key: 'k', value: 'v' }] }), /^tags\.0\.value: is not allowed/);
+    assert.match(problem({ event: 'MODEL_VERSION_TAG_SET', version: '4', tags: [{ key: 'k' }] }), /^tags\.0\.value: required/);
+  });
+});

@@ -75,7 +75,7 @@ describe('MLflow mapping', () => {
     translateMlflowWebhook({ entity, action, timestamp: at, data }, 'd-1', stages);
   const inputOf = (translation: ReturnType<typeof translate>) => (translation.kind === 'events' ? translation.events.map((event) => event.input) : translation.why);
 
-  it('maps the four events, with event_id mlflow:<delivery id> and the body timestamp', () => {
+  it('maps the events, with event_id mlflow:<delivery id> and the body timestamp', () => {
     const common = { event_id: 'mlflow:d-1', event_timestamp: 1_764_415_200_123 };
     assert.deepEqual(inputOf(translate('registered_model', 'created', { name: 'm', tags: {}, description: null })), [{ ...common, model_name: 'm', event: 'REGISTERED_MODEL_CREATED' }]);
     assert.deepEqual(inputOf(translate('model_version', 'created', { name: 'm', version: '3', source: 's', run_id: null, tags: {}, description: null })), [
@@ -84,16 +84,28 @@ describe('MLflow mapping', () => {
     assert.deepEqual(inputOf(translate('model_version_tag', 'set', { name: 'm', version: '3', key: 'k', value: 'v' })), [
       { ...common, model_name: 'm', event: 'MODEL_VERSION_TAG_SET', version: '3', tags: [{ key: 'k', value: 'v' }] },
     ]);
+    assert.deepEqual(inputOf(translate('model_version_tag', 'deleted', { name: 'm', version: '3', key: 'k' })), [
+      { ...common, model_name: 'm', event: 'MODEL_VERSION_TAG_DELETED', version: '3', tags: [{ key: 'k' }] },
+    ]);
+    assert.deepEqual(inputOf(translate('model_version_alias', 'deleted', { name: 'm', alias: 'Champion' })), [{ ...common, model_name: 'm', event: 'MODEL_VERSION_ALIAS_DELETED', alias: 'Champion' }]);
+  });
+
+  it('an alias always becomes the native alias event, and one in MLFLOW_ALIAS_STAGES also the stage event under its own id', () => {
+    const common = { event_timestamp: 1_764_415_200_123, model_name: 'm', version: '3' };
     assert.deepEqual(inputOf(translate('model_version_alias', 'created', { name: 'm', alias: 'Champion', version: '3' })), [
-      { ...common, model_name: 'm', event: 'MODEL_VERSION_TRANSITIONED_STAGE', version: '3', to_stage: 'Production', from_stage: 'None' },
+      { ...common, event_id: 'mlflow:d-1', event: 'MODEL_VERSION_ALIAS_CREATED', alias: 'Champion' },
+      { ...common, event_id: 'mlflow:d-1:stage', event: 'MODEL_VERSION_TRANSITIONED_STAGE', to_stage: 'Production', from_stage: 'None' },
+    ]);
+    assert.deepEqual(inputOf(translate('model_version_alias', 'created', { name: 'm', alias: 'canary', version: '3' })), [
+      { ...common, event_id: 'mlflow:d-1', event: 'MODEL_VERSION_ALIAS_CREATED', alias: 'canary' },
     ]);
   });
 
-  it('ignores unmapped aliases, other events, and the test payloads', () => {
-    assert.match(String(inputOf(translate('model_version_alias', 'created', { name: 'm', alias: 'canary', version: '3' }))), /alias 'canary' is not mapped/);
-    for (const [entity, action] of [['model_version_tag', 'deleted'], ['model_version_alias', 'deleted'], ['prompt', 'created'], ['prompt_alias', 'created'], ['budget_policy', 'exceeded'], ['something', 'new']]) {
+  it('ignores other events, and the test payloads of every mapped event', () => {
+    for (const [entity, action] of [['prompt', 'created'], ['prompt_alias', 'created'], ['budget_policy', 'exceeded'], ['something', 'new']]) {
       assert.match(String(inputOf(translate(entity ?? '', action ?? '', { name: 'm' }))), /has no registry-webhooks equivalent/);
     }
+    assert.equal(Object.keys(MLFLOW_TEST_PAYLOADS).length, 6, 'all six of mlflow/webhooks/types.py');
     for (const [name, data] of Object.entries(MLFLOW_TEST_PAYLOADS)) {
       const [entity, action] = name.split('.');
       assert.equal(translate(entity ?? '', action ?? '', data).kind, 'ignored', name);
@@ -105,7 +117,6 @@ describe('MLflow mapping', () => {
     assert.throws(() => translateMlflowWebhook({ entity: 'model_version', action: 'created', timestamp: 'yesterday', data: {} }, 'd', stages), /'timestamp'/);
     assert.throws(() => translateMlflowWebhook({ entity: 'model_version', action: 'created', timestamp: at, data: [] }, 'd', stages), /'data'/);
     assert.throws(() => translateMlflowWebhook({ action: 'created', timestamp: at, data: {} }, 'd', stages), /'entity'/);
-    assert.throws(() => translateMlflowWebhook({ entity: 'model_version_alias', action: 'created', timestamp: at, data: { name: 'm' } }, 'd', stages), /'data.alias'/);
     assert.throws(() => translateMlflowWebhook(null, 'd', stages), /'body'/, 'a signed body of JSON null');
   });
 
@@ -147,6 +158,16 @@ describe('MLflow ingest through the publish path', () => {
     await rejects(call(mlflowDelivery(SECRET, 'model_version', 'created', { name: 'm', version: 'abc' })), 'INVALID_PARAMETER_VALUE', /'data.version'/);
     await rejects(call(mlflowDelivery(SECRET, 'model_version_tag', 'set', { name: 'm', version: '1', key: 'k' })), 'INVALID_PARAMETER_VALUE', /'data.value'/);
     await rejects(call(mlflowDelivery(SECRET, 'registered_model', 'created', { name: 'x'.repeat(300) })), 'INVALID_PARAMETER_VALUE', /'data.name'/);
+    await rejects(call(mlflowDelivery(SECRET, 'model_version_alias', 'created', { name: 'm', version: '1', alias: 'no spaces' })), 'INVALID_PARAMETER_VALUE', /'data.alias'/);
+    await rejects(call(mlflowDelivery(SECRET, 'model_version_alias', 'deleted', { name: 'm' })), 'INVALID_PARAMETER_VALUE', /'data.alias'/);
+    await rejects(call(mlflowDelivery(SECRET, 'model_version_tag', 'deleted', { name: 'm', version: '1' })), 'INVALID_PARAMETER_VALUE', /'data.key'/);
+  });
+
+  it('enqueues both events of a mapped alias in one message, answering both ids', async () => {
+    const { queue, call } = setup();
+    const delivery = mlflowDelivery(SECRET, 'model_version_alias', 'created', { name: 'm', alias: 'champion', version: '2' });
+    assert.deepEqual(await call(delivery), { event_ids: [`mlflow:${delivery.deliveryId}`, `mlflow:${delivery.deliveryId}:stage`] });
+    assert.deepEqual(queue.drain().flatMap((message) => (message.body as { events: { event: string }[] }).events.map((event) => event.event)), ['MODEL_VERSION_ALIAS_CREATED', 'MODEL_VERSION_TRANSITIONED_STAGE']);
   });
 });
 
@@ -159,6 +180,17 @@ describe('CloudEvents translation', () => {
     assert.deepEqual(await publishCloudEvents(deps, publisher, event, false), { event_ids: ['ce-1'] });
     const [message] = queue.drain();
     assert.deepEqual((message?.body as { events: unknown[] }).events, [{ event: 'MODEL_VERSION_CREATED', model_name: 'm', version: '4', event_timestamp: Date.parse('2025-11-29T10:00:00.500Z'), event_id: 'ce-1' }]);
+  });
+
+  it('takes the alias-era events, validating their data fields', async () => {
+    const queue = new MemoryQueue();
+    const deps = { eventQueue: queue, clock: new ManualClock().read };
+    const moved = { ...event, id: 'ce-alias', type: 'MODEL_VERSION_ALIAS_CREATED', data: { model_name: 'm', version: '4', alias: 'champion', previous_version: '3' } };
+    assert.deepEqual(await publishCloudEvents(deps, publisher, moved, false), { event_ids: ['ce-alias'] });
+    assert.deepEqual((queue.drain()[0]?.body as { events: Record<string, unknown>[] }).events[0], { event: 'MODEL_VERSION_ALIAS_CREATED', model_name: 'm', version: '4', alias: 'champion', previous_version: '3', event_timestamp: Date.parse('2025-11-29T10:00:00.500Z'), event_id: 'ce-alias' });
+    await rejects(publishCloudEvents(deps, publisher, { ...moved, data: { model_name: 'm', version: '4' } }, false), 'INVALID_PARAMETER_VALUE', /'data.alias'/);
+    await rejects(publishCloudEvents(deps, publisher, { ...moved, type: 'MODEL_VERSION_TAG_DELETED', data: { model_name: 'm', version: '4', tags: [{ key: 'k', value: 'v' }] } }, false), 'INVALID_PARAMETER_VALUE', /'data.tags\[0\]\.value'/);
+    assert.equal(queue.messages.length, 0);
   });
 
   it('names the CloudEvents attribute at fault', async () => {
