@@ -6,7 +6,7 @@ import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
 import type { TestCallDeps } from '../pipeline/test-webhook.js';
-import type { FanOutDeps } from '../pipeline/fan-out.js';
+import { processEventMessage, type FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
 import { OriginGate } from '../outbound/origin-gate.js';
@@ -141,6 +141,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     metrics,
     autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
   };
+  const fanOut: FanOutDeps = {
+    ...delivererDeps,
+    work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
+    claims,
+    subscribers: new SubscriberLookup(webhookStore, clock),
+    poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
+    eventQueue,
+  };
   return {
     config,
     authenticator: new ChainAuthenticator([
@@ -162,16 +170,12 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
-    fanOut: {
-      ...delivererDeps,
-      work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
-      claims,
-      subscribers: new SubscriberLookup(webhookStore, clock),
-      poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
-      eventQueue,
-    },
+    fanOut,
     deliverer: delivererDeps,
-    publish: { eventQueue, clock },
+    publish: { eventQueue, clock, fanOutNow: (body, meta) => processEventMessage(fanOut, body, meta).catch((error: unknown) => {
+      fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
+      throw error;
+    }) },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
     checkStorage: async (abortSignal) => {

@@ -12,7 +12,17 @@ import { buildPayload } from '../outbound/payload.js';
 export interface PublishDeps {
   eventQueue: MessageQueue;
   clock: Clock;
+  /**
+   * Fans a `registry-events` message out at once, as its trigger would. Publishing then sends each message held
+   * back for PUBLISH_HOLD_MS as the durable backstop and removes it once this finished (docs/capacity.md).
+   */
+  fanOutNow?: (body: unknown, meta: { id: string; dequeueCount: number; insertedAt: number; text: string }) => Promise<void>;
 }
+
+/** How long a published message stays hidden while the publishing instance fans it out itself. */
+export const PUBLISH_HOLD_MS = 10_000;
+/** How long the publish call waits for its own fan-out before answering; the rest goes on, or the backstop takes it. */
+export const PUBLISH_FAN_OUT_WAIT_MS = 1_000;
 
 /** Queue messages hold at most 64 KiB of base64, i.e. 48 KiB of JSON; events are packed below that. */
 const MAX_MESSAGE_JSON_BYTES = 45_000;
@@ -96,8 +106,32 @@ export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sou
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher), delivery_ids: 'v2' } satisfies z.input<typeof queuedBatchSchema>)));
+  const bodies = groups.map((group) => ({ events: group.map(toQueueForm), published_by: publisherId(publisher), delivery_ids: 'v2' }) satisfies z.input<typeof queuedBatchSchema>);
+  const messageIds = deps.fanOutNow ? await sendAndFanOut(deps.fanOutNow, deps.eventQueue, bodies) : await Promise.all(bodies.map((body) => deps.eventQueue.send(body)));
   return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
+}
+
+/**
+ * The first attempts without waiting for a queue poll: each message is sent held, fanned out here and removed. A
+ * fan-out that fails, or an instance that stops, leaves the message to surface after the hold for the trigger,
+ * whose re-run of a fan-out already begun sends nothing twice (the claims). Answers the message ids.
+ */
+async function sendAndFanOut(fanOutNow: NonNullable<PublishDeps['fanOutNow']>, queue: MessageQueue, bodies: readonly unknown[]): Promise<string[]> {
+  const held = await Promise.all(bodies.map((body) => queue.sendHeld(body, PUBLISH_HOLD_MS)));
+  const work = Promise.all(
+    held.map(async (message) => {
+      try {
+        await fanOutNow(JSON.parse(message.text), { id: message.id, dequeueCount: 1, insertedAt: message.insertedAt, text: message.text });
+        await message.remove();
+      } catch {
+        // fanOutNow logged it; the held message surfaces after the hold and the trigger works it.
+      }
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_FAN_OUT_WAIT_MS)))]);
+  clearTimeout(timer);
+  return held.map((message) => message.id);
 }
 
 /** Groups events, in order, into as few queue messages as fit. */

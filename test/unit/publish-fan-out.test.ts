@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PUBLISH_HOLD_MS, publishEvents, type PublishDeps } from '../../src/pipeline/publish-events.js';
+import { publisher } from '../support/deps.js';
+import { ManualClock, MemoryQueue } from '../support/memory.js';
+
+const created = (version: string) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'inline', version });
+
+describe('publish fans its events out itself, the held queue message as the backstop', () => {
+  const setup = (fanOutNow: PublishDeps['fanOutNow']) => {
+    const eventQueue = new MemoryQueue();
+    return { eventQueue, deps: { eventQueue, clock: new ManualClock().read, fanOutNow } satisfies PublishDeps };
+  };
+
+  it('hands the message to the fan-out as its trigger would (id, insertion time, text) and removes it once done', async () => {
+    const seen: { body: unknown; meta: { id: string; dequeueCount: number; text: string } }[] = [];
+    const { deps, eventQueue } = setup((body, meta) => {
+      seen.push({ body, meta });
+      assert.equal(eventQueue.messages[0]?.delayMs, PUBLISH_HOLD_MS, 'held while it is fanned out');
+      return Promise.resolve();
+    });
+    const { event_ids: ids } = await publishEvents(deps, publisher, { events: [created('1'), created('2')] });
+    assert.equal(seen.length, 1);
+    assert.equal(ids[0], `${seen[0]?.meta.id ?? ''}:0`, 'event ids derive from the held message, as the trigger derives them');
+    assert.deepEqual((seen[0]?.body as { events: unknown[] }).events.length, 2);
+    assert.equal(seen[0]?.meta.text, JSON.stringify(seen[0]?.body));
+    assert.equal(seen[0]?.meta.dequeueCount, 1);
+    assert.equal(eventQueue.messages.length, 0, 'removed: the trigger has nothing left to do');
+  });
+
+  it('leaves the held message for the trigger when its own fan-out fails', async () => {
+    const { deps, eventQueue } = setup(() => Promise.reject(new Error('storage down')));
+    const { event_ids: ids } = await publishEvents(deps, publisher, created('1'));
+    assert.equal(ids.length, 1);
+    assert.equal(eventQueue.messages.length, 1);
+    assert.equal(eventQueue.messages[0]?.delayMs, PUBLISH_HOLD_MS);
+  });
+
+  it('answers without waiting out a slow fan-out; the message stays held until it finishes', async () => {
+    let finish: () => void = () => undefined;
+    const { deps, eventQueue } = setup(() => new Promise<void>((resolve) => (finish = resolve)));
+    await publishEvents(deps, publisher, created('1'));
+    assert.equal(eventQueue.messages.length, 1, 'still held: the fan-out has not finished');
+    finish();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(eventQueue.messages.length, 0);
+  });
+
+  it('without a fan-out of its own, enqueues for the trigger as before', async () => {
+    const { deps, eventQueue } = setup(undefined);
+    await publishEvents({ eventQueue: deps.eventQueue, clock: deps.clock }, publisher, created('1'));
+    assert.equal(eventQueue.messages[0]?.delayMs, 0);
+  });
+});
