@@ -96,11 +96,11 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
   const eventsPerModel = Math.max(REPEATED_EVENTS_PER_MODEL, Math.floor(options.deliveries / FAN_OUT_SUM));
   const expected = eventsPerModel * FAN_OUT_SUM;
   const ledger = await startLedger();
-  const processes: { name: string; runtime: TestRuntime; proxy: CountingProxy; publishCalls: number; alive: boolean }[] = [];
+  const processes: { name: string; runtime: TestRuntime; proxy: CountingProxy; publishCalls: number; calling: number; alive: boolean }[] = [];
   const start = async (name: string) => {
     const proxy = await startCountingProxy(options.azurite, { latencyMs: options.latencyMs ?? 0 });
     const runtime = await options.spawn(options.env(azuriteConnectionString(proxy.endpoints)));
-    const entry = { name, runtime, proxy, publishCalls: 0, alive: true };
+    const entry = { name, runtime, proxy, publishCalls: 0, calling: 0, alive: true };
     processes.push(entry);
     return entry;
   };
@@ -133,7 +133,8 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
         const live = processes.filter((entry) => entry.alive);
         const target = live[(next + lane) % live.length];
         if (!call || !target) return;
-        const answer = await target.runtime.api('POST', `${API}/publish`, { body: call });
+        target.calling += 1;
+        const answer = await target.runtime.api('POST', `${API}/publish`, { body: call }).finally(() => (target.calling -= 1));
         if (answer.status !== 202) throw new Error(`publish answered ${answer.status}: ${answer.text}`);
         target.publishCalls += 1;
       }
@@ -149,7 +150,10 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
     const victim = processes[1];
     if (!victim) throw new Error('no second runtime');
     await waitFor(() => ledger.count() >= expected / 3 && completed(victim.proxy) > 0);
+    // Taken out of the rotation first, as a load balancer drains an instance, so no publish call is cut off (its
+    // caller could not tell whether it was taken); its own fan-outs and queue work are still running when it dies.
     victim.alive = false;
+    await waitFor(() => victim.calling === 0);
     victim.runtime.kill();
     const killedAt = Date.now();
     await new Promise((resolve) => victim.runtime.process.once('exit', resolve));
