@@ -84,10 +84,6 @@ interface Scenario {
   cost: CostPerMillion;
 }
 
-/** Queue executions completed: the host deletes a message once its function succeeded. */
-const queueDeletes = (proxy: CountingProxy): number =>
-  [...proxy.byKind.entries()].filter(([kind]) => kind.startsWith('DELETE queue') && kind.includes('/messages/id')).reduce((sum, [, count]) => sum + count, 0);
-
 async function runPhase(runtime: TestRuntime, proxy: CountingProxy, sink: Sink, scenario: { model: string; fanOut: number; batch: number }, seconds: number, pace?: number): Promise<Phase> {
   sink.reset();
   proxy.reset();
@@ -120,7 +116,7 @@ async function runPhase(runtime: TestRuntime, proxy: CountingProxy, sink: Sink, 
     runtimeCpuMsPerDelivery: (cpuMs(runtime.process.pid) - cpuBefore) / deliveries,
     tablePerDelivery: table / deliveries,
     queuePerDelivery: queue / deliveries,
-    executionsPerDelivery: (calls + queueDeletes(proxy)) / deliveries,
+    executionsPerDelivery: (calls + proxy.dequeued) / deliveries,
     lost: events * scenario.fanOut - sink.received.size,
     duplicates: sink.duplicates,
   };

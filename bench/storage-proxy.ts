@@ -5,6 +5,8 @@ import type { AzuriteEndpoints } from '../src/storage/azure-clients.js';
 export interface CountingProxy {
   endpoints: AzuriteEndpoints;
   counts: { table: number; queue: number; blob: number };
+  /** Queue messages handed out by Get Messages: each is one execution of a queue trigger. */
+  dequeued: number;
   /** Requests by method and path shape, for finding out where storage time goes. */
   byKind: Map<string, number>;
   /** While true, every request is answered 503 ServerBusy as throttled storage does, without reaching Azurite. */
@@ -38,7 +40,7 @@ const JITTER = 0.25;
 export async function startCountingProxy(target: AzuriteEndpoints, options: ProxyOptions = {}): Promise<CountingProxy> {
   const latencyMs = options.latencyMs ?? 0;
   const delay = () => latencyMs * (1 - JITTER + 2 * JITTER * Math.random());
-  const state = { busy: false };
+  const state = { busy: false, dequeued: 0 };
   const counts = { table: 0, queue: 0, blob: 0 };
   const byKind = new Map<string, number>();
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -57,6 +59,9 @@ export async function startCountingProxy(target: AzuriteEndpoints, options: Prox
       const forward = () => {
         const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
           outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          if (service === 'queue' && incoming.method === 'GET' && path.endsWith('/messages') && !(incoming.url ?? '').includes('peekonly=true')) {
+            answer.on('data', (chunk: Buffer) => (state.dequeued += chunk.toString('latin1').split('<QueueMessage>').length - 1));
+          }
           answer.pipe(outgoing);
         });
         upstream.on('error', () => outgoing.destroy());
@@ -81,6 +86,9 @@ export async function startCountingProxy(target: AzuriteEndpoints, options: Prox
     endpoints,
     counts,
     byKind,
+    get dequeued() {
+      return state.dequeued;
+    },
     get busy() {
       return state.busy;
     },
@@ -89,6 +97,7 @@ export async function startCountingProxy(target: AzuriteEndpoints, options: Prox
     },
     reset: () => {
       Object.assign(counts, { table: 0, queue: 0, blob: 0 });
+      state.dequeued = 0;
       byKind.clear();
     },
     close: async () => {

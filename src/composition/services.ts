@@ -10,7 +10,7 @@ import { processEventMessage, type FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
 import { OriginGate } from '../outbound/origin-gate.js';
-import type { PublishDeps } from '../pipeline/publish-events.js';
+import { INLINE_FAN_OUTS, InlineFanOut, type PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
 import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
@@ -172,10 +172,18 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     fanOut,
     deliverer: delivererDeps,
-    publish: { eventQueue, clock, fanOutNow: (body, meta) => processEventMessage(fanOut, body, meta).catch((error: unknown) => {
-      fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
-      throw error;
-    }) },
+    publish: {
+      eventQueue,
+      clock,
+      fanOutNow: new InlineFanOut(
+        (body, meta) =>
+          processEventMessage(fanOut, body, meta).catch((error: unknown) => {
+            fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
+            throw error;
+          }),
+        INLINE_FAN_OUTS,
+      ),
+    },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
     checkStorage: async (abortSignal) => {

@@ -21,9 +21,9 @@ describe('many runtime processes on one storage account', async () => {
     assert.deepEqual(result.splitDeliveries, [], 'a delivery received under two webhook-ids was sent as two deliveries');
     assert.deepEqual(result.repeatedEventsSplit, [], 'an event_id published through two processes was delivered twice');
     assert.deepEqual(result.duplicatedNotAtKill, [], 'an attempt was sent twice that the killed process did not hold');
-    for (const work of result.work) {
-      assert.ok(work.completedMessages > 0, `${work.name} completed no queue message: ${result.text}`);
-      assert.ok(work.publishCalls > 0 || work.name === 'fourth', `${work.name} took no publish call`);
-    }
+    // Publishing fans out itself, so a process works through its publish calls, and through the queue for what
+    // others left (the killed process's held messages, retries, continuations).
+    for (const work of result.work) assert.ok(work.publishCalls + work.queueExecutions > 0, `${work.name} did no work: ${result.text}`);
+    assert.ok(result.work.some((work) => work.queueExecutions > 0), `no queue function ran: ${result.text}`);
   });
 });

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PUBLISH_HOLD_MS, publishEvents, type PublishDeps } from '../../src/pipeline/publish-events.js';
+import { InlineFanOut, PUBLISH_HOLD_MS, publishEvents, type PublishDeps } from '../../src/pipeline/publish-events.js';
 import { publisher } from '../support/deps.js';
 import { ManualClock, MemoryQueue } from '../support/memory.js';
 
 const created = (version: string) => ({ event: 'MODEL_VERSION_CREATED', model_name: 'inline', version });
 
 describe('publish fans its events out itself, the held queue message as the backstop', () => {
-  const setup = (fanOutNow: PublishDeps['fanOutNow']) => {
+  type FanOut = ConstructorParameters<typeof InlineFanOut>[0];
+  const setup = (fanOut: FanOut | undefined, limit = 2) => {
     const eventQueue = new MemoryQueue();
-    return { eventQueue, deps: { eventQueue, clock: new ManualClock().read, fanOutNow } satisfies PublishDeps };
+    return { eventQueue, deps: { eventQueue, clock: new ManualClock().read, ...(fanOut ? { fanOutNow: new InlineFanOut(fanOut, limit) } : {}) } satisfies PublishDeps };
   };
 
   it('hands the message to the fan-out as its trigger would (id, insertion time, text) and removes it once done', async () => {
@@ -46,9 +47,24 @@ describe('publish fans its events out itself, the held queue message as the back
     assert.equal(eventQueue.messages.length, 0);
   });
 
+  it('leaves to the trigger what comes while its own fan-outs are all busy, and takes work again once one finished', async () => {
+    const finishers: (() => void)[] = [];
+    const { deps, eventQueue } = setup(() => new Promise<void>((resolve) => finishers.push(resolve)), 1);
+    await publishEvents(deps, publisher, created('1'));
+    await publishEvents(deps, publisher, created('2'));
+    assert.deepEqual(eventQueue.messages.map((message) => message.delayMs), [PUBLISH_HOLD_MS, 0], 'the second went plainly to the queue');
+    assert.equal(finishers.length, 1);
+    finishers[0]?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    void publishEvents(deps, publisher, created('3'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(finishers.length, 2, 'the slot was free again');
+    finishers[1]?.();
+  });
+
   it('without a fan-out of its own, enqueues for the trigger as before', async () => {
     const { deps, eventQueue } = setup(undefined);
-    await publishEvents({ eventQueue: deps.eventQueue, clock: deps.clock }, publisher, created('1'));
+    await publishEvents(deps, publisher, created('1'));
     assert.equal(eventQueue.messages[0]?.delayMs, 0);
   });
 });
