@@ -42,12 +42,20 @@ export class InlineFanOut {
 
   /** Works a held message (after tryStart) and removes it; on failure it is left to surface for the trigger. */
   async work(message: HeldMessage): Promise<void> {
+    // Renewed while the fan-out runs, so the backstop surfaces only when this instance stopped or failed.
+    let renewal: Promise<void> = Promise.resolve();
+    const renew = setInterval(() => {
+      renewal = renewal.then(() => message.extend(PUBLISH_HOLD_MS)).catch(() => undefined);
+    }, PUBLISH_HOLD_MS / 2);
     try {
       await this.fanOut(JSON.parse(message.text), { id: message.id, dequeueCount: 1, insertedAt: message.insertedAt, text: message.text });
+      clearInterval(renew);
+      await renewal;
       await message.remove();
     } catch {
       // The fan-out logged it; the held message surfaces after the hold and the trigger works it.
     } finally {
+      clearInterval(renew);
       this.release();
     }
   }

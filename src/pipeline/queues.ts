@@ -13,6 +13,8 @@ export interface HeldMessage {
   /** When the queue took it (ms), as the trigger's `insertionTime` will say. */
   insertedAt: number;
   text: string;
+  /** Keeps it hidden `holdMs` longer, as the host renews the lease of a message its function is still working. */
+  extend(holdMs: number): Promise<void>;
   remove(): Promise<void>;
 }
 

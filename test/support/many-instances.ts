@@ -66,6 +66,8 @@ export interface ManyInstancesOptions {
   spawn: (env: Record<string, string>) => Promise<TestRuntime>;
   latencyMs?: number;
   timeoutMs: number;
+  /** Told the deliveries so far every 10 s. */
+  progress?: (line: string) => void;
 }
 
 export interface ProcessWork {
@@ -112,6 +114,7 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
     processes.push(entry);
     return entry;
   };
+  let ticker: NodeJS.Timeout | undefined;
   try {
     for (const name of ['first', 'second', 'third']) await start(name);
     const [first] = processes;
@@ -148,6 +151,7 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
       }
     };
     const publishing = Promise.all([0, 1, 2].map(publisher(calls)));
+    ticker = setInterval(() => options.progress?.(`${Math.round((Date.now() - started) / 1000)} s: ${ledger.count()} of ${expected} delivered, ${next} of ${calls.length} publish calls`), 10_000);
     const deadline = started + options.timeoutMs;
     const waitFor = async (condition: () => boolean) => {
       while (!condition()) {
@@ -195,6 +199,7 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
     ].join(' | ');
     return { expected, delivered, lost: expected - delivered, splitDeliveries, duplicated: duplicatedEntries.length, duplicatedNotAtKill, repeatedEventsSplit, work, seconds, text };
   } finally {
+    clearInterval(ticker);
     for (const entry of processes) {
       if (entry.alive) await entry.runtime.stop();
       await entry.proxy.close();

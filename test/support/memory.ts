@@ -341,6 +341,10 @@ export class MemoryQueue implements MessageQueue {
       id,
       insertedAt: Date.now(),
       text: entry.text,
+      extend: (ms: number) => {
+        entry.delayMs = ms;
+        return Promise.resolve();
+      },
       remove: () => {
         const index = this.messages.indexOf(entry);
         if (index >= 0) this.messages.splice(index, 1);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { InlineFanOut, PUBLISH_HOLD_MS, publishEvents, type PublishDeps } from '../../src/pipeline/publish-events.js';
 import { publisher } from '../support/deps.js';
 import { ManualClock, MemoryQueue } from '../support/memory.js';
@@ -60,6 +60,29 @@ describe('publish fans its events out itself, the held queue message as the back
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(finishers.length, 2, 'the slot was free again');
     finishers[1]?.();
+  });
+
+  it('renews the hold while its own fan-out runs, as the host renews a lease, so the trigger does not take it meanwhile', async () => {
+    mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+    try {
+      let finish: () => void = () => undefined;
+      const { deps, eventQueue } = setup(() => new Promise<void>((resolve) => (finish = resolve)));
+      const publishing = publishEvents(deps, publisher, created('1'));
+      await new Promise((resolve) => setImmediate(resolve));
+      const held = eventQueue.messages[0];
+      assert.ok(held);
+      held.delayMs = 0;
+      mock.timers.tick(PUBLISH_HOLD_MS / 2);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(held.delayMs, PUBLISH_HOLD_MS, 'extended for another hold');
+      finish();
+      mock.timers.tick(1000);
+      await publishing;
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(eventQueue.messages.length, 0);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('without a fan-out of its own, enqueues for the trigger as before', async () => {
