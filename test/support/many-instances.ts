@@ -116,7 +116,8 @@ export async function runManyInstances(options: ManyInstancesOptions): Promise<M
   };
   let ticker: NodeJS.Timeout | undefined;
   try {
-    for (const name of ['first', 'second', 'third']) await start(name);
+    await Promise.all(['first', 'second', 'third'].map(start));
+    processes.sort((a, b) => ['first', 'second', 'third'].indexOf(a.name) - ['first', 'second', 'third'].indexOf(b.name));
     const [first] = processes;
     if (!first) throw new Error('no runtime');
     const hooks = [{}, ...MODELS.flatMap((model) => Array.from({ length: model.ownHooks }, () => ({ model_name: model.name })))];
