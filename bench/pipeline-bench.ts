@@ -1,205 +1,123 @@
 /**
- * `npm run bench`: the event pipeline under load, on this machine, end to end. It starts an in-memory Azurite,
- * the local runtime (a child process, as `npm start`), and a sink HTTP server, creates 1 or 10 webhooks that
- * point at the sink, and for each fan-out:
- *   1. saturates: publishers post batches of events for a fixed time as fast as the pipeline takes them (at
- *      most --window deliveries outstanding), then the run drains; prints events/s, deliveries/s (first
- *      publish to last receipt), latency p50/p99, and CPU per delivery of each process;
- *   2. runs paced at half the saturated event rate, for latency without a backlog;
- *   3. repeats the paced run through a proxy that counts Azurite requests, for storage requests per event.
- * Then the retention scenario (bench/retention-bench.ts): one retention run's time and storage requests on
- * --retention N expired delivery records (default 100000; 0 skips it).
- * Each fan-out's deliveries/s is also printed as a ratio of two baselines measured in the same run on the same
- * sink and Azurite (bench/baselines.ts): the HTTP ceiling and the storage floor.
- * Options: --seconds N (default 15), --batch N events per publish call (default 25), --publishers N (4),
- * --fanouts 1,10, --window N (2000), --retention N (100000).
- * `--scenario wide [--events N]` runs the wide fan-out instead (bench/wide-bench.ts).
+ * `npm run bench`: the event pipeline end to end on this machine, as Azure will see it: the local runtime (a child
+ * process, as `npm start`) polls its queues as the host does (an enqueue does not wake it), and with
+ * `--storage-latency 8ms` every storage request of every scenario goes through a proxy that adds that latency
+ * (±25%) in front of an in-memory Azurite. Scenarios (each on a fresh Azurite): fan-out 1 with one event per
+ * publish call, fan-out 10 with one, fan-out 10 with 25. For each it prints:
+ *   - publish → first delivery p50/p99 at one publish call per second (idle-ish) and at half load;
+ *   - deliveries/s at saturation, and as a ratio of the raw-POST ceiling measured in the same run;
+ *   - the runtime's CPU ms per delivery (user + system of its process, saturated);
+ *   - Table and Queue requests and function executions per delivery (at half load);
+ *   - the cost per million deliveries on Azure from those figures (bench/azure-prices.ts).
+ * Then the wide scenario (one publish of --events events to 1,100 webhooks) and, with --instances N, N deliveries
+ * over three runtime processes, one killed mid-run (bench/instances-bench.ts).
+ * Options: --storage-latency DURATION (0), --seconds N saturated (10), --idle-seconds N (20), --events N (wide, 100;
+ * 0 skips), --instances N (0 skips), --publishers N (4), --window N (2000), --retention N (0), --only fanout1|fanout10|batch25,
+ * --wake-on-enqueue and --max-polling-interval TIMESPAN (to compare with the dev shortcut and other intervals),
+ * --json (ends with one `BENCH_JSON {...}` line). BENCH_PROFILE=DIR writes the runtime's --cpu-prof there.
  */
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { parseDuration } from '../src/config/duration.js';
+import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/composition/services.js';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
-import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/composition/services.js';
-import { ENTITIES_PER_DELIVERY, httpCeiling, storageFloor } from './baselines.js';
+import { PRICES_AS_OF, PRICES_REGION, costPerMillionDeliveries, type CostPerMillion } from './azure-prices.js';
+import { httpCeiling } from './baselines.js';
+import { API, BENCH_TOKEN, benchEnv, cpuMs, loadAverage, percentile, publishLoad, startSink, waitUntil, type Sink } from './bench-kit.js';
+import { instancesScenario, type InstancesFigures } from './instances-bench.js';
 import { retentionScenario } from './retention-bench.js';
-import { wideScenario } from './wide-bench.js';
-import { startCountingProxy } from './storage-proxy.js';
+import { startCountingProxy, type CountingProxy } from './storage-proxy.js';
+import { wideScenario, type WideFigures } from './wide-bench.js';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '15' },
-    batch: { type: 'string', default: '25' },
-    publishers: { type: 'string', default: '4' },
-    fanouts: { type: 'string', default: '1,10' },
-    window: { type: 'string', default: '2000' },
-    retention: { type: 'string', default: '100000' },
-    scenario: { type: 'string', default: 'pipeline' },
+    'storage-latency': { type: 'string', default: '0ms' },
+    seconds: { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '20' },
     events: { type: 'string', default: '100' },
+    instances: { type: 'string', default: '0' },
+    publishers: { type: 'string', default: '4' },
+    window: { type: 'string', default: '2000' },
+    retention: { type: 'string', default: '0' },
+    only: { type: 'string' },
+    'wake-on-enqueue': { type: 'boolean', default: false },
+    'max-polling-interval': { type: 'string' },
+    json: { type: 'boolean', default: false },
   },
 });
+const LATENCY_MS = parseDuration(values['storage-latency'], '--storage-latency');
 const SECONDS = Number(values.seconds);
-const BATCH = Number(values.batch);
+const IDLE_SECONDS = Number(values['idle-seconds']);
 const PUBLISHERS = Number(values.publishers);
-const FANOUTS = values.fanouts.split(',').map(Number);
-/** Deliveries that may be outstanding at saturation. */
 const WINDOW = Number(values.window);
-const TOKEN = 'bench-admin-token-0123456789abcdef';
 /** First attempts the pipeline has in flight at most per process: its waves in flight times 64 attempts each. */
 const SEND_CONCURRENCY = FAN_OUT_WAVES_IN_FLIGHT * 64;
-const API = '/api/2.0/mlflow/registry-webhooks';
+const EXTRA_ENV: Record<string, string> = values['max-polling-interval'] ? { AzureFunctionsJobHost__extensions__queues__maxPollingInterval: values['max-polling-interval'] } : {};
+const RUNTIME_ARGS = values['wake-on-enqueue'] ? ['--wake-on-enqueue'] : [];
 
-interface Sink {
-  url: string;
-  received: Map<string, number>;
-  latencies: number[];
-  duplicates: number;
-  lastAt: number;
-  reset(): void;
-  close(): Promise<void>;
-}
-
-async function startSink(): Promise<Sink> {
-  const sink = { received: new Map<string, number>(), latencies: [] as number[], duplicates: 0, lastAt: 0 };
-  const server: Server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
-      outgoing.writeHead(200).end('OK');
-      const now = Date.now();
-      const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { webhook_id: string; version: string; event_timestamp: number; model_name: string };
-      const key = `${payload.model_name}:${payload.version}:${payload.webhook_id}`;
-      if (sink.received.has(key)) {
-        sink.duplicates += 1;
-        return;
-      }
-      sink.received.set(key, now);
-      sink.latencies.push(now - payload.event_timestamp);
-      sink.lastAt = now;
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`,
-    get received() {
-      return sink.received;
-    },
-    get latencies() {
-      return sink.latencies;
-    },
-    get duplicates() {
-      return sink.duplicates;
-    },
-    get lastAt() {
-      return sink.lastAt;
-    },
-    reset: () => {
-      sink.received.clear();
-      sink.latencies.length = 0;
-      sink.duplicates = 0;
-      sink.lastAt = 0;
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-let versionCounter = 1;
-
-/**
- * Publishes batches until `until`. With `pace` (events/s) the calls are spaced; otherwise the publishers run
- * flat out, but never with more than `window` deliveries outstanding (published, not yet received), so the
- * run measures what the pipeline sustains instead of growing a backlog. Answers the events sent.
- */
-async function publishLoad(
-  pool: Pool,
-  model: string,
-  until: number,
-  outstanding: () => number,
-  window: number,
-  pace: number | undefined,
-  onSent: (count: number) => void,
-): Promise<number> {
-  let sent = 0;
-  const started = Date.now();
-  const publisher = async () => {
-    while (Date.now() < until) {
-      while (!pace && outstanding() + BATCH > window && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
-      if (pace) {
-        const due = started + (sent / pace) * 1000;
-        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-        if (Date.now() >= until) break;
-      }
-      const events = Array.from({ length: BATCH }, () => ({ event: 'MODEL_VERSION_CREATED', model_name: model, version: String(versionCounter++), event_timestamp: Date.now() }));
-      sent += events.length;
-      onSent(events.length);
-      const response = await pool.request({ path: `${API}/publish`, method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
-      await response.body.text();
-      if (response.statusCode !== 202) throw new Error(`publish answered ${response.statusCode}`);
-    }
-  };
-  await Promise.all(Array.from({ length: pace ? 1 : PUBLISHERS }, publisher));
-  return sent;
-}
-
-async function drain(sink: Sink, expected: number, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (sink.received.size < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
-interface Figures {
-  /** CPU ms per delivery: the runtime, Azurite, and this process (publishers and sink). */
-  cpu: { runtime: number; azurite: number; bench: number };
+interface Phase {
   events: number;
+  deliveries: number;
   eventsPerSecond: number;
   deliveriesPerSecond: number;
-  p50: number;
-  p99: number;
+  firstP50: number;
+  firstP99: number;
+  runtimeCpuMsPerDelivery: number;
+  tablePerDelivery: number;
+  queuePerDelivery: number;
+  executionsPerDelivery: number;
   lost: number;
   duplicates: number;
 }
 
-async function runPhase(runtime: TestRuntime, azuritePid: number | undefined, sink: Sink, model: string, fanOut: number, seconds: number, pace?: number): Promise<Figures> {
+interface Scenario {
+  name: string;
+  fanOut: number;
+  batch: number;
+  idle: Phase;
+  saturated: Phase;
+  half: Phase;
+  halfPace: number;
+  ceiling: number;
+  cost: CostPerMillion;
+}
+
+async function runPhase(runtime: TestRuntime, proxy: CountingProxy, sink: Sink, scenario: { model: string; fanOut: number; batch: number }, seconds: number, pace?: number): Promise<Phase> {
   sink.reset();
-  const cpuBefore = { runtime: cpuMs(runtime.process.pid), azurite: cpuMs(azuritePid), bench: cpuMs(process.pid) };
+  proxy.reset();
+  const cpuBefore = cpuMs(runtime.process.pid);
   const pool = new Pool(runtime.baseUrl, { connections: PUBLISHERS + 1 });
   const start = Date.now();
   let published = 0;
-  const outstanding = () => published * fanOut - sink.received.size;
-  const events = await publishLoad(pool, model, start + seconds * 1000, outstanding, WINDOW, pace, (count) => (published += count));
-  const publishedFor = (Date.now() - start) / 1000;
-  await drain(sink, events * fanOut);
-  await pool.close();
-  const latencies = [...sink.latencies].sort((a, b) => a - b);
-  const perDelivery = (before: number, after: number) => (after - before) / Math.max(1, sink.received.size);
-  return {
-    cpu: {
-      runtime: perDelivery(cpuBefore.runtime, cpuMs(runtime.process.pid)),
-      azurite: perDelivery(cpuBefore.azurite, cpuMs(azuritePid)),
-      bench: perDelivery(cpuBefore.bench, cpuMs(process.pid)),
+  let calls = 0;
+  const events = await publishLoad(
+    pool,
+    { model: scenario.model, batch: scenario.batch, publishers: PUBLISHERS, until: start + seconds * 1000, pace, outstanding: () => published * scenario.fanOut - sink.received.size, window: WINDOW },
+    (count) => {
+      published += count;
+      calls += 1;
     },
+  );
+  const publishedFor = (Date.now() - start) / 1000;
+  await waitUntil(() => sink.received.size >= events * scenario.fanOut, 120_000);
+  await pool.close();
+  const deliveries = Math.max(1, sink.received.size);
+  const firsts = [...sink.firstDelivery.values()].sort((a, b) => a - b);
+  const { table, queue } = proxy.counts;
+  return {
     events,
+    deliveries: sink.received.size,
     eventsPerSecond: events / publishedFor,
     deliveriesPerSecond: sink.received.size / ((sink.lastAt - start) / 1000),
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    lost: events * fanOut - sink.received.size,
+    firstP50: percentile(firsts, 50),
+    firstP99: percentile(firsts, 99),
+    runtimeCpuMsPerDelivery: (cpuMs(runtime.process.pid) - cpuBefore) / deliveries,
+    tablePerDelivery: table / deliveries,
+    queuePerDelivery: queue / deliveries,
+    executionsPerDelivery: (calls + proxy.dequeued) / deliveries,
+    lost: events * scenario.fanOut - sink.received.size,
     duplicates: sink.duplicates,
   };
 }
@@ -211,89 +129,133 @@ async function createWebhooks(runtime: TestRuntime, model: string, fanOut: numbe
   }
 }
 
+async function runScenario(sink: Sink, name: string, fanOut: number, batch: number): Promise<Scenario> {
+  // A fresh Azurite per scenario: its tables slow down as they grow, so one scenario's data must not weigh on the next.
+  const azurite = await startAzurite();
+  const proxy = await startCountingProxy(azurite.endpoints, { latencyMs: LATENCY_MS });
+  const runtime = await spawnRuntime(benchEnv(azuriteConnectionString(proxy.endpoints), EXTRA_ENV), {
+    defaultToken: BENCH_TOKEN,
+    queueLease: '10m',
+    runtimeArgs: RUNTIME_ARGS,
+    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
+  });
+  try {
+    const shape = { model: `bench-${name}`, fanOut, batch };
+    await createWebhooks(runtime, shape.model, fanOut, sink.url);
+    await runPhase(runtime, proxy, sink, shape, 2, batch * 5);
+    const idle = await runPhase(runtime, proxy, sink, shape, IDLE_SECONDS, batch);
+    const saturated = await runPhase(runtime, proxy, sink, shape, SECONDS);
+    const ceiling = await httpCeiling(sink.url, SEND_CONCURRENCY, 3);
+    const halfPace = Math.max(1, Math.round(saturated.eventsPerSecond / 2));
+    const half = await runPhase(runtime, proxy, sink, shape, Math.max(5, SECONDS), halfPace);
+    const cost = costPerMillionDeliveries({
+      runtimeCpuMsPerDelivery: saturated.runtimeCpuMsPerDelivery,
+      executionsPerDelivery: half.executionsPerDelivery,
+      tableRequestsPerDelivery: half.tablePerDelivery,
+      queueRequestsPerDelivery: half.queuePerDelivery,
+    });
+    return { name, fanOut, batch, idle, saturated, half, halfPace, ceiling, cost };
+  } finally {
+    if (process.env.BENCH_PROFILE) {
+      // The profile is written at exit: give the runtime all the time it needs to stop.
+      runtime.process.kill('SIGTERM');
+      await new Promise((resolve) => runtime.process.once('exit', resolve));
+    }
+    await runtime.stop();
+    await proxy.close();
+    await azurite.stop();
+  }
+}
+
+const ms = (value: number) => `${Math.round(value)} ms`;
+
+function describe(s: Scenario): string {
+  return [
+    `fan-out ${s.fanOut}, ${s.batch} event${s.batch > 1 ? 's' : ''}/call`,
+    `first delivery p50 ${ms(s.idle.firstP50)} / p99 ${ms(s.idle.firstP99)} at 1 call/s (${s.idle.events} events), p50 ${ms(s.half.firstP50)} / p99 ${ms(s.half.firstP99)} at half load (${s.halfPace} events/s)`,
+    `saturated ${s.saturated.eventsPerSecond.toFixed(0)} events/s, ${s.saturated.deliveriesPerSecond.toFixed(0)} deliveries/s = ${(s.saturated.deliveriesPerSecond / s.ceiling).toFixed(3)} of the raw-POST ceiling (${s.ceiling.toFixed(0)}/s at ${SEND_CONCURRENCY} in flight)`,
+    `runtime CPU ${s.saturated.runtimeCpuMsPerDelivery.toFixed(2)} ms/delivery`,
+    `per delivery at half load: Table ${s.half.tablePerDelivery.toFixed(2)}, Queue ${s.half.queuePerDelivery.toFixed(2)} requests, ${s.half.executionsPerDelivery.toFixed(2)} executions`,
+    `$${s.cost.total.toFixed(2)} per million deliveries (compute ≥ $${s.cost.compute.toFixed(2)}, executions $${s.cost.executions.toFixed(2)}, Table $${s.cost.table.toFixed(2)}, Queue $${s.cost.queue.toFixed(2)})`,
+    `lost ${s.idle.lost + s.saturated.lost + s.half.lost}, duplicates ${s.idle.duplicates + s.saturated.duplicates + s.half.duplicates}`,
+  ].join(' | ');
+}
+
+const SCENARIOS = [
+  { name: 'fanout1', fanOut: 1, batch: 1 },
+  { name: 'fanout10', fanOut: 10, batch: 1 },
+  { name: 'batch25', fanOut: 10, batch: 25 },
+] as const;
+
 async function main(): Promise<void> {
   const sink = await startSink();
-  const env = (connectionString: string) => ({
-    AzureWebJobsStorage: connectionString,
-    WEBHOOKS_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    WEBHOOKS_AUTH_TOKENS: `admin:${TOKEN}`,
-    WEBHOOKS_ALLOW_HTTP_TARGETS: 'true',
-    WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
-    WEBHOOKS_RATE_LIMIT: '0',
-  });
-  const rows: string[] = [];
-  if (values.scenario === 'wide') {
-    try {
-      console.log(await wideScenario({ events: Number(values.events), token: TOKEN, env, sink, timeoutMs: 15 * 60_000 }));
-    } finally {
-      await sink.close();
-    }
-    return;
-  }
+  const load = { before: loadAverage() };
+  const scenarios: Scenario[] = [];
+  let wide: WideFigures | undefined;
+  let instances: InstancesFigures | undefined;
   try {
-    for (const fanOut of FANOUTS) {
-      // A fresh Azurite per scenario: its tables slow down as they grow (see the README), so one scenario's
-      // data must not weigh on the next.
-      const azurite = await startAzurite();
-      const proxy = await startCountingProxy(azurite.endpoints);
-      const model = `bench-fanout-${fanOut}`;
-      const direct = await spawnRuntime(env(azurite.connectionString), {
-        defaultToken: TOKEN,
-        queueLease: '10m',
-        ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] } : {}),
-      });
-      await createWebhooks(direct, model, fanOut, sink.url);
-      const pid = azurite.process?.pid;
-      await runPhase(direct, pid, sink, model, fanOut, 2);
-      const saturated = await runPhase(direct, pid, sink, model, fanOut, SECONDS);
-      // Same run, same sink, same Azurite: what plain HTTP and plain Table batches reach here and now.
-      const ceiling = await httpCeiling(sink.url, SEND_CONCURRENCY, 5);
-      sink.reset();
-      const floor = await storageFloor(azurite.connectionString, FAN_OUT_WAVES_IN_FLIGHT, 5);
-      const pace = Math.max(1, Math.round(saturated.deliveriesPerSecond / fanOut / 2));
-      const paced = await runPhase(direct, pid, sink, model, fanOut, Math.max(5, SECONDS / 2), pace);
-      if (process.env.BENCH_PROFILE) {
-        // The profile is written at exit: give the runtime all the time it needs to stop.
-        direct.process.kill('SIGTERM');
-        await new Promise((resolve) => direct.process.once('exit', resolve));
-      }
-      await direct.stop();
-
-      const counted = await spawnRuntime(env(azuriteConnectionString(proxy.endpoints)), { defaultToken: TOKEN, queueLease: '10m' });
-      await runPhase(counted, pid, sink, model, fanOut, 2, pace);
-      proxy.reset();
-      const countedRun = await runPhase(counted, pid, sink, model, fanOut, 5, pace);
-      const { table, queue } = proxy.counts;
-      if (process.env.BENCH_DETAIL) {
-        for (const [kind, count] of [...proxy.byKind.entries()].sort((a, b) => b[1] - a[1])) console.log(`    ${(count / countedRun.events).toFixed(3)}/event  ${kind}`);
-        console.log(counted.output().split('\n').filter((line) => /warn|error|defer/i.test(line)).slice(0, 10).join('\n'));
-      }
-      await counted.stop();
-
-      rows.push(
-        [
-          `fan-out ${fanOut}`,
-          `${saturated.eventsPerSecond.toFixed(0)} events/s`,
-          `${saturated.deliveriesPerSecond.toFixed(0)} deliveries/s = ${(saturated.deliveriesPerSecond / ceiling).toFixed(3)} of the HTTP ceiling (${ceiling.toFixed(0)} POSTs/s at ${SEND_CONCURRENCY} in flight), ${(saturated.deliveriesPerSecond / floor).toFixed(3)} of the storage floor (${floor.toFixed(0)} deliveries/s of ${ENTITIES_PER_DELIVERY}-entity Table batches)`,
-          `latency p50 ${paced.p50} ms / p99 ${paced.p99} ms at ${pace} events/s (half load)`,
-          `p50 ${saturated.p50} ms / p99 ${saturated.p99} ms saturated`,
-          `${((table + queue) / countedRun.events).toFixed(2)} storage requests/event (table ${(table / countedRun.events).toFixed(2)}, queue ${(queue / countedRun.events).toFixed(2)})`,
-          `CPU per delivery: runtime ${saturated.cpu.runtime.toFixed(2)} ms, Azurite ${saturated.cpu.azurite.toFixed(2)} ms, publishers+sink ${saturated.cpu.bench.toFixed(2)} ms`,
-          `lost ${saturated.lost + paced.lost + countedRun.lost}, duplicates ${saturated.duplicates + paced.duplicates + countedRun.duplicates}`,
-        ].join(' | '),
-      );
-      console.log(rows[rows.length - 1]);
-      await proxy.close();
-      await azurite.stop();
+    for (const { name, fanOut, batch } of SCENARIOS) {
+      if (values.only && values.only !== name) continue;
+      scenarios.push(await runScenario(sink, name, fanOut, batch));
+      console.log(describe(scenarios[scenarios.length - 1] as Scenario));
+    }
+    const env = (connectionString: string) => benchEnv(connectionString, EXTRA_ENV);
+    if (Number(values.events) > 0 && !values.only) {
+      wide = await wideScenario({ events: Number(values.events), env, runtimeArgs: RUNTIME_ARGS, sink, latencyMs: LATENCY_MS, timeoutMs: 15 * 60_000 });
+      console.log(wide.text);
+    }
+    if (Number(values.instances) > 0) {
+      instances = await instancesScenario({ deliveries: Number(values.instances), env, latencyMs: LATENCY_MS });
+      console.log(instances.text);
     }
   } finally {
     await sink.close();
   }
+  const retention = Number(values.retention) > 0 ? await retentionScenario(Number(values.retention)) : undefined;
+  const polling = values['wake-on-enqueue'] ? 'woken on enqueue (dev shortcut, not the host)' : `host polling, maxPollingInterval ${values['max-polling-interval'] ?? 'from host.json'}`;
   console.log(
-    `\nregistry-webhooks pipeline benchmark (${SECONDS} s saturation with at most ${WINDOW} deliveries outstanding, ${BATCH} events per publish call, ${PUBLISHERS} publishers, in-memory Azurite, ${process.platform} ${process.arch}, node ${process.version})`,
+    `\nregistry-webhooks pipeline benchmark: storage latency ${LATENCY_MS} ms ±25%, ${polling}, ${SECONDS} s saturated (≤ ${WINDOW} deliveries outstanding, ${PUBLISHERS} publishers), ${IDLE_SECONDS} s at 1 call/s; load average ${load.before} before, ${loadAverage()} after; ${process.platform} ${process.arch}, node ${process.version}; prices ${PRICES_REGION} as of ${PRICES_AS_OF}, runtime CPU as a lower bound of instance time`,
   );
-  for (const row of rows) console.log(`  ${row}`);
-  if (Number(values.retention) > 0) console.log(`  ${await retentionScenario(Number(values.retention))}`);
+  for (const scenario of scenarios) console.log(`  ${describe(scenario)}`);
+  if (wide) console.log(`  ${wide.text}`);
+  if (instances) console.log(`  ${instances.text}`);
+  if (retention) console.log(`  ${retention}`);
+  if (values.json) {
+    const byName = (name: string) => scenarios.find((scenario) => scenario.name === name);
+    const round = (value: number | undefined, digits = 3) => (value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits)));
+    const fanout1 = byName('fanout1');
+    const fanout10 = byName('fanout10');
+    const batch25 = byName('batch25');
+    const json = {
+      storage_latency_ms: LATENCY_MS,
+      polling: values['wake-on-enqueue'] ? 'wake-on-enqueue' : 'host',
+      max_polling_interval: values['max-polling-interval'] ?? 'host.json',
+      saturated_seconds: SECONDS,
+      idle_seconds: IDLE_SECONDS,
+      events: Number(values.events),
+      load_average_before: load.before,
+      first_delivery_p50_ms: round(fanout1?.idle.firstP50, 0),
+      first_delivery_p99_ms: round(fanout1?.idle.firstP99, 0),
+      half_load_first_delivery_p50_ms_batch1: round(fanout10?.half.firstP50, 0),
+      half_load_first_delivery_p99_ms_batch1: round(fanout10?.half.firstP99, 0),
+      runtime_cpu_ms_per_delivery_batch1: round(fanout10?.saturated.runtimeCpuMsPerDelivery),
+      runtime_cpu_ms_per_delivery_batch25: round(batch25?.saturated.runtimeCpuMsPerDelivery),
+      table_requests_per_delivery_batch1: round(fanout10?.half.tablePerDelivery),
+      queue_requests_per_delivery_batch1: round(fanout10?.half.queuePerDelivery),
+      deliveries_per_second_batch1: round(fanout10?.saturated.deliveriesPerSecond, 0),
+      deliveries_per_second_batch25: round(batch25?.saturated.deliveriesPerSecond, 0),
+      ceiling_ratio_batch1: round(fanout10 ? fanout10.saturated.deliveriesPerSecond / fanout10.ceiling : undefined),
+      ceiling_ratio_batch25: round(batch25 ? batch25.saturated.deliveriesPerSecond / batch25.ceiling : undefined),
+      wide_deliveries: wide?.deliveries ?? null,
+      wide_seconds: round(wide?.seconds, 1),
+      wide_peak_rss_mb: round(wide?.peakRssMb, 0),
+      instances_deliveries: instances?.deliveries ?? null,
+      instances_lost: instances?.lost ?? null,
+      cost_usd_per_million_deliveries: round(fanout10?.cost.total, 2),
+      cost_basis: `fan-out 10, 1 event per call; ${PRICES_REGION} list prices as of ${PRICES_AS_OF}; runtime CPU as a lower bound of instance time`,
+    };
+    console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,8 @@ import type { AzuriteEndpoints } from '../src/storage/azure-clients.js';
 export interface CountingProxy {
   endpoints: AzuriteEndpoints;
   counts: { table: number; queue: number; blob: number };
+  /** Queue messages handed out by Get Messages: each is one execution of a queue trigger. */
+  dequeued: number;
   /** Requests by method and path shape, for finding out where storage time goes. */
   byKind: Map<string, number>;
   /** While true, every request is answered 503 ServerBusy as throttled storage does, without reaching Azurite. */
@@ -24,12 +26,21 @@ function answerBusy(service: 'table' | 'queue' | 'blob', outgoing: ServerRespons
   outgoing.writeHead(503, { 'x-ms-error-code': 'ServerBusy', 'content-type': service === 'table' ? 'application/json;odata=minimalmetadata' : 'application/xml' }).end(body);
 }
 
+/** Storage in Azure answers in milliseconds, not Azurite's microseconds: each request waits `latencyMs` ±25%. */
+export interface ProxyOptions {
+  latencyMs?: number;
+}
+
+const JITTER = 0.25;
+
 /**
- * A reverse proxy in front of Azurite that counts every storage request, per service; with `busy` set it
- * answers 503 ServerBusy instead (storage throttling, for the fault tests).
+ * A reverse proxy in front of Azurite that counts every storage request, per service, and can add latency; with
+ * `busy` set it answers 503 ServerBusy instead (storage throttling, for the fault tests).
  */
-export async function startCountingProxy(target: AzuriteEndpoints): Promise<CountingProxy> {
-  const state = { busy: false };
+export async function startCountingProxy(target: AzuriteEndpoints, options: ProxyOptions = {}): Promise<CountingProxy> {
+  const latencyMs = options.latencyMs ?? 0;
+  const delay = () => latencyMs * (1 - JITTER + 2 * JITTER * Math.random());
+  const state = { busy: false, dequeued: 0 };
   const counts = { table: 0, queue: 0, blob: 0 };
   const byKind = new Map<string, number>();
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -45,12 +56,21 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
       const path = (incoming.url ?? '').split('?')[0]?.replace(/\(.*\)/, '(key)').replace(/\/messages\/[^/]+/, '/messages/id') ?? '';
       const kind = `${incoming.method ?? ''} ${service} ${path}`;
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-      const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      });
-      upstream.on('error', () => outgoing.destroy());
-      incoming.pipe(upstream);
+      const forward = () => {
+        const upstream = request({ host: target.host, port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent }, (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          if (service === 'queue' && incoming.method === 'GET' && path.endsWith('/messages') && !(incoming.url ?? '').includes('peekonly=true')) {
+            answer.on('data', (chunk: Buffer) => (state.dequeued += chunk.toString('latin1').split('<QueueMessage>').length - 1));
+          }
+          answer.pipe(outgoing);
+        });
+        upstream.on('error', () => outgoing.destroy());
+        incoming.pipe(upstream);
+      };
+      if (latencyMs > 0) {
+        incoming.pause();
+        setTimeout(forward, delay());
+      } else forward();
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,6 +86,9 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
     endpoints,
     counts,
     byKind,
+    get dequeued() {
+      return state.dequeued;
+    },
     get busy() {
       return state.busy;
     },
@@ -74,6 +97,7 @@ export async function startCountingProxy(target: AzuriteEndpoints): Promise<Coun
     },
     reset: () => {
       Object.assign(counts, { table: 0, queue: 0, blob: 0 });
+      state.dequeued = 0;
       byKind.clear();
     },
     close: async () => {

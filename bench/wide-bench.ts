@@ -1,49 +1,26 @@
 /**
- * `npm run bench -- --scenario wide [--events N]`: one publish of N events (default 100, the most one call
+ * The wide scenario of `npm run bench` (`--events N`, 0 skips it): one publish of N events (default 100, the most one call
  * takes) for a model with 100 model webhooks, plus 1,000 registry-wide webhooks: N × 1,100 deliveries. Prints
  * the time to the last delivery, peak RSS of the runtime's process tree and of Azurite (separately), peak open
  * file descriptors of the runtime (/proc/<pid>/fd), storage requests per delivery, the slowest /api/health
  * answer while it ran, and lost/duplicate deliveries. Linux only (reads /proc).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
+import { API, BENCH_TOKEN, rssMb, treeOf, type Sink } from './bench-kit.js';
 import { startCountingProxy } from './storage-proxy.js';
 
-const API = '/api/2.0/mlflow/registry-webhooks';
 const MODEL_WEBHOOKS = 100;
 const REGISTRY_WIDE_WEBHOOKS = 1000;
 
-interface WideSink {
-  url: string;
-  received: Map<string, number>;
-  duplicates: number;
-  lastAt: number;
-}
-
-/** The process and its descendants (the runtime may start helpers). */
-function treeOf(pid: number): number[] {
-  try {
-    const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-    );
-    return [pid, ...children.flatMap(treeOf)];
-  } catch {
-    return [];
-  }
-}
-
-function rssMb(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
+export interface WideFigures {
+  deliveries: number;
+  lost: number;
+  seconds: number;
+  peakRssMb: number;
+  text: string;
 }
 
 function fds(pids: number[]): number {
@@ -68,11 +45,18 @@ async function createMany(runtime: TestRuntime, bodies: Record<string, unknown>[
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-export async function wideScenario(options: { events: number; token: string; env: (connectionString: string) => Record<string, string>; sink: WideSink; timeoutMs: number }): Promise<string> {
+export async function wideScenario(options: {
+  events: number;
+  env: (connectionString: string) => Record<string, string>;
+  runtimeArgs: string[];
+  sink: Sink;
+  latencyMs: number;
+  timeoutMs: number;
+}): Promise<WideFigures> {
   const { events, sink } = options;
   const azurite = await startAzurite();
-  const proxy = await startCountingProxy(azurite.endpoints);
-  const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), { defaultToken: options.token });
+  const proxy = await startCountingProxy(azurite.endpoints, { latencyMs: options.latencyMs });
+  const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), { defaultToken: BENCH_TOKEN, runtimeArgs: options.runtimeArgs });
   const model = 'bench-wide';
   try {
     const hook = (modelName?: string) => ({ ...(modelName ? { model_name: modelName } : {}), events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: sink.url } });
@@ -116,15 +100,17 @@ export async function wideScenario(options: { events: number; token: string; env
     await Promise.all([sampler, health]);
     const delivered = sink.received.size - before;
     const { table, queue } = proxy.counts;
-    return [
+    const seconds = (sink.lastAt - started) / 1000;
+    const text = [
       `wide fan-out: ${events} events × ${MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS} webhooks (${MODEL_WEBHOOKS} model, ${REGISTRY_WIDE_WEBHOOKS} registry-wide) = ${expected} deliveries`,
       `delivered ${delivered}, lost ${expected - delivered}, duplicates ${sink.duplicates - duplicatesBefore}`,
-      `last delivery after ${((sink.lastAt - started) / 1000).toFixed(1)} s (${(delivered / ((sink.lastAt - started) / 1000)).toFixed(0)} deliveries/s)`,
+      `last delivery after ${seconds.toFixed(1)} s (${(delivered / seconds).toFixed(0)} deliveries/s)`,
       `peak RSS: runtime ${peak.runtimeRss.toFixed(0)} MB, Azurite ${peak.azuriteRss.toFixed(0)} MB`,
       `peak open fds of the runtime ${peak.fds}`,
       `${((table + queue) / Math.max(1, delivered)).toFixed(2)} storage requests/delivery (table ${(table / Math.max(1, delivered)).toFixed(2)}, queue ${(queue / Math.max(1, delivered)).toFixed(2)})`,
       `/api/health slowest ${peak.healthMs} ms, not 200 ${peak.healthFailures} times`,
     ].join(' | ');
+    return { deliveries: delivered, lost: expected - delivered, seconds, peakRssMb: peak.runtimeRss, text };
   } finally {
     await runtime.stop();
     await proxy.close();

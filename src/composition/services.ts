@@ -7,13 +7,13 @@ import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
 import type { SummaryDeps } from '../pipeline/deliveries-summary.js';
 import type { TestCallDeps } from '../pipeline/test-webhook.js';
-import type { FanOutDeps } from '../pipeline/fan-out.js';
+import { processEventMessage, type FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
 import { EntraTokens } from '../outbound/entra-tokens.js';
 import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
 import { OriginGate, refusedRetryBudgetOf } from '../outbound/origin-gate.js';
-import type { PublishDeps } from '../pipeline/publish-events.js';
+import { INLINE_FAN_OUTS, InlineFanOut, type PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
 import { RateSlots } from '../pipeline/rate-slots.js';
 import { TableRateSlots } from '../storage/table-rate-slots.js';
@@ -155,6 +155,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
     rates: new RateSlots(clock, new TableRateSlots(storage.table(TABLES.rateSlots)), silentLogger),
   };
+  const fanOut: FanOutDeps = {
+    ...delivererDeps,
+    work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
+    claims,
+    subscribers: new SubscriberLookup(webhookStore, clock),
+    poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
+    eventQueue,
+  };
   return {
     config,
     authenticator: new ChainAuthenticator([
@@ -178,16 +186,20 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), new DayIndex(storage.table(TABLES.deliveryDays), clock)), clock },
-    fanOut: {
-      ...delivererDeps,
-      work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
-      claims,
-      subscribers: new SubscriberLookup(webhookStore, clock),
-      poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
-      eventQueue,
-    },
+    fanOut,
     deliverer: delivererDeps,
-    publish: { eventQueue, clock },
+    publish: {
+      eventQueue,
+      clock,
+      fanOutNow: new InlineFanOut(
+        (body, meta) =>
+          processEventMessage(fanOut, body, meta).catch((error: unknown) => {
+            fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
+            throw error;
+          }),
+        INLINE_FAN_OUTS,
+      ),
+    },
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
     checkStorage: async (abortSignal) => {

@@ -75,18 +75,40 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
  * keeps and the test call returns (docs/security.md, Redaction of target answers).
  */
 export function redactSecrets(text: string, target: Target): string {
-  const needles = new Map<string, boolean>();
-  for (const secret of secretsOf(target)) {
-    const long = secret.length >= STANDALONE_BELOW_CHARS;
-    for (const encoded of encodingsOf(secret, long)) {
-      if (encoded.length > 0 && !needles.get(encoded)) needles.set(encoded, long);
-    }
-  }
+  if (text.length === 0) return text;
   let redacted = text;
-  for (const [needle, anywhere] of [...needles].sort(([a], [b]) => b.length - a.length)) {
-    redacted = anywhere
-      ? redacted.split(needle).join(REDACTED)
-      : redacted.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(needle)}(?![A-Za-z0-9])`, 'g'), REDACTED);
+  for (const { needle, standalone } of needlesOf(secretsOf(target))) {
+    redacted = standalone ? redacted.replace(standalone, REDACTED) : redacted.split(needle).join(REDACTED);
   }
   return redacted;
+}
+
+interface Needle {
+  needle: string;
+  /** For a short secret: the pattern that finds it only where it stands alone. */
+  standalone?: RegExp;
+}
+
+/** Needles of recently seen secrets: building them was the costliest part of a delivery's own code (profile, docs/capacity.md). */
+const needleCache = new Map<string, Needle[]>();
+const NEEDLE_CACHE_ENTRIES = 1000;
+
+/** Every spelling of the secrets, longest first. */
+function needlesOf(secrets: string[]): Needle[] {
+  const key = JSON.stringify(secrets);
+  const cached = needleCache.get(key);
+  if (cached) return cached;
+  const anywhere = new Map<string, boolean>();
+  for (const secret of secrets) {
+    const long = secret.length >= STANDALONE_BELOW_CHARS;
+    for (const encoded of encodingsOf(secret, long)) {
+      if (encoded.length > 0 && !anywhere.get(encoded)) anywhere.set(encoded, long);
+    }
+  }
+  const needles = [...anywhere]
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([needle, long]): Needle => (long ? { needle } : { needle, standalone: new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(needle)}(?![A-Za-z0-9])`, 'g') }));
+  if (needleCache.size >= NEEDLE_CACHE_ENTRIES) needleCache.delete(needleCache.keys().next().value ?? '');
+  needleCache.set(key, needles);
+  return needles;
 }

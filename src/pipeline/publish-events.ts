@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../shared/errors.js';
 import type { Clock } from '../shared/ids.js';
 import { parseWith, type FieldNamer } from '../http/validate.js';
-import type { MessageQueue } from './queues.js';
+import type { HeldMessage, MessageQueue } from './queues.js';
 import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireAccess, requireRole } from '../webhooks/permissions.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, MAX_PAYLOAD_BYTES, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
@@ -12,7 +12,62 @@ import { buildPayload } from '../outbound/payload.js';
 export interface PublishDeps {
   eventQueue: MessageQueue;
   clock: Clock;
+  /** Publishing's own fan-out of what it enqueued, while this instance has room for it (docs/capacity.md). */
+  fanOutNow?: InlineFanOut;
 }
+
+type FanOut = (body: unknown, meta: { id: string; dequeueCount: number; insertedAt: number; text: string }) => Promise<void>;
+
+/**
+ * Fans `registry-events` messages out at once, as their trigger would, at most `limit` at a time per instance: a
+ * message beyond that is enqueued plainly for the trigger, so a busy instance does not pile up work.
+ */
+export class InlineFanOut {
+  private running = 0;
+
+  constructor(
+    private readonly fanOut: FanOut,
+    private readonly limit: number,
+  ) {}
+
+  tryStart(): boolean {
+    if (this.running >= this.limit) return false;
+    this.running += 1;
+    return true;
+  }
+
+  release(): void {
+    this.running -= 1;
+  }
+
+  /** Works a held message (after tryStart) and removes it; on failure it is left to surface for the trigger. */
+  async work(message: HeldMessage): Promise<void> {
+    // Renewed while the fan-out runs, so the backstop surfaces only when this instance stopped or failed.
+    let renewal: Promise<void> = Promise.resolve();
+    const renew = setInterval(() => {
+      renewal = renewal.then(() => message.extend(PUBLISH_HOLD_MS)).catch(() => undefined);
+    }, PUBLISH_HOLD_MS / 2);
+    try {
+      await this.fanOut(JSON.parse(message.text), { id: message.id, dequeueCount: 1, insertedAt: message.insertedAt, text: message.text });
+      clearInterval(renew);
+      await renewal;
+      await message.remove();
+    } catch {
+      // The fan-out logged it; the held message surfaces after the hold and the trigger works it.
+    } finally {
+      clearInterval(renew);
+      this.release();
+    }
+  }
+}
+
+/** Fan-outs one instance makes itself at once; more are left to the queue trigger. */
+export const INLINE_FAN_OUTS = 2;
+
+/** How long a published message stays hidden while the publishing instance fans it out itself. */
+export const PUBLISH_HOLD_MS = 10_000;
+/** How long the publish call waits for its own fan-out before answering; the rest goes on, or the backstop takes it. */
+export const PUBLISH_FAN_OUT_WAIT_MS = 1_000;
 
 /** Queue messages hold at most 64 KiB of base64, i.e. 48 KiB of JSON; events are packed below that. */
 const MAX_MESSAGE_JSON_BYTES = 45_000;
@@ -100,8 +155,39 @@ export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sou
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher), delivery_ids: 'v2' } satisfies z.input<typeof queuedBatchSchema>)));
+  const bodies = groups.map((group) => ({ events: group.map(toQueueForm), published_by: publisherId(publisher), delivery_ids: 'v2' }) satisfies z.input<typeof queuedBatchSchema>);
+  const messageIds = await sendAndFanOut(deps, bodies);
   return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
+}
+
+/**
+ * The first attempts without waiting for a queue poll: while this instance has room, a message is sent held, fanned
+ * out here and removed. A fan-out that fails, or an instance that stops, leaves it to surface after the hold for the
+ * trigger, whose re-run of a fan-out already begun sends nothing twice (the claims). Answers the message ids.
+ */
+async function sendAndFanOut(deps: PublishDeps, bodies: readonly unknown[]): Promise<string[]> {
+  const inline = deps.fanOutNow;
+  const work: Promise<void>[] = [];
+  const ids = await Promise.all(
+    bodies.map(async (body) => {
+      if (!inline?.tryStart()) return deps.eventQueue.send(body);
+      let message: HeldMessage;
+      try {
+        message = await deps.eventQueue.sendHeld(body, PUBLISH_HOLD_MS);
+      } catch (error) {
+        inline.release();
+        throw error;
+      }
+      work.push(inline.work(message));
+      return message.id;
+    }),
+  );
+  if (work.length > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(work), new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_FAN_OUT_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+  return ids;
 }
 
 /** Groups events, in order, into as few queue messages as fit. */

@@ -1,5 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { MessageQueue } from '../pipeline/queues.js';
+import type { HeldMessage, MessageQueue } from '../pipeline/queues.js';
 import { notifyEnqueued } from './enqueue-signal.js';
 
 /** A Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
@@ -18,5 +18,26 @@ export class StorageMessageQueue implements MessageQueue {
     });
     notifyEnqueued(this.client.name, visibilityTimeout * 1000);
     return sent.messageId;
+  }
+
+  async sendHeld(message: unknown, holdMs: number): Promise<HeldMessage> {
+    const text = JSON.stringify(message);
+    const visibilityTimeout = Math.max(1, Math.ceil(holdMs / 1000));
+    const sent = await this.client.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { messageTimeToLive: -1, visibilityTimeout });
+    notifyEnqueued(this.client.name, visibilityTimeout * 1000);
+    // Each update answers a new pop receipt and voids the old one; the caller runs them one at a time.
+    let popReceipt = sent.popReceipt;
+    return {
+      id: sent.messageId,
+      insertedAt: sent.insertedOn.getTime(),
+      text,
+      extend: async (ms) => {
+        const updated = await this.client.updateMessage(sent.messageId, popReceipt, undefined, Math.max(1, Math.ceil(ms / 1000)));
+        popReceipt = updated.popReceipt ?? popReceipt;
+      },
+      remove: async () => {
+        await this.client.deleteMessage(sent.messageId, popReceipt);
+      },
+    };
   }
 }

@@ -7,7 +7,7 @@ import type { PurgeResult } from '../../src/pipeline/retention.js';
 import { newestFirstTime, webhookIdOfDelivery, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/webhooks/audit-log.js';
 import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/pipeline/event-claims.js';
-import type { MessageQueue } from '../../src/pipeline/queues.js';
+import type { HeldMessage, MessageQueue } from '../../src/pipeline/queues.js';
 import { cursorOf, encodePageToken, type Cursor } from '../../src/storage/page-token.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { isServiceDisabled, type ServiceDisable, type Webhook, type WebhookStatus } from '../../src/webhooks/webhook.js';
@@ -383,6 +383,26 @@ export class MemoryQueue implements MessageQueue {
     const id = `message-${++this.sent}`;
     this.messages.push({ id, body: text, text, delayMs });
     return Promise.resolve(id);
+  }
+
+  sendHeld(message: unknown, holdMs: number): Promise<HeldMessage> {
+    const id = `message-${++this.sent}`;
+    const entry = { id, body: clone(message), text: JSON.stringify(message), delayMs: holdMs };
+    this.messages.push(entry);
+    return Promise.resolve({
+      id,
+      insertedAt: Date.now(),
+      text: entry.text,
+      extend: (ms: number) => {
+        entry.delayMs = ms;
+        return Promise.resolve();
+      },
+      remove: () => {
+        const index = this.messages.indexOf(entry);
+        if (index >= 0) this.messages.splice(index, 1);
+        return Promise.resolve();
+      },
+    });
   }
 
   /** Takes every message off the queue. */

@@ -1,0 +1,155 @@
+/**
+ * What the bench scenarios share: a sink that records each event's first delivery, CPU and RSS readings from
+ * /proc (Linux), percentiles, and publishing at a pace or flat out.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Pool } from 'undici';
+
+export const API = '/api/2.0/mlflow/registry-webhooks';
+export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+export interface Sink {
+  url: string;
+  /** model:version:webhook → receipt time; a key seen again counts as a duplicate. */
+  received: Map<string, number>;
+  /** Every receipt's webhook-id header, to tell duplicates of one attempt from two attempts. */
+  webhookIds: Map<string, number>;
+  /** model:version → first receipt of that event by any webhook, minus when it was published. */
+  firstDelivery: Map<string, number>;
+  duplicates: number;
+  lastAt: number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startSink(): Promise<Sink> {
+  const state = { received: new Map<string, number>(), webhookIds: new Map<string, number>(), firstDelivery: new Map<string, number>(), duplicates: 0, lastAt: 0 };
+  const server: Server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      outgoing.writeHead(200).end('OK');
+      const now = Date.now();
+      const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { webhook_id: string; version: string; event_timestamp: number; model_name: string };
+      const webhookId = String(incoming.headers['webhook-id'] ?? '');
+      state.webhookIds.set(webhookId, (state.webhookIds.get(webhookId) ?? 0) + 1);
+      const event = `${payload.model_name}:${payload.version}`;
+      const key = `${event}:${payload.webhook_id}`;
+      if (state.received.has(key)) {
+        state.duplicates += 1;
+        return;
+      }
+      state.received.set(key, now);
+      if (!state.firstDelivery.has(event)) state.firstDelivery.set(event, now - payload.event_timestamp);
+      state.lastAt = now;
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`,
+    reset: () => {
+      state.received.clear();
+      state.webhookIds.clear();
+      state.firstDelivery.clear();
+      state.duplicates = 0;
+      state.lastAt = 0;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The process and its descendants. */
+export function treeOf(pid: number): number[] {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+    return [pid, ...children.flatMap(treeOf)];
+  } catch {
+    return [];
+  }
+}
+
+export function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+export const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+let versionCounter = 1;
+
+export interface LoadOptions {
+  model: string;
+  batch: number;
+  publishers: number;
+  until: number;
+  /** Events per second; without it the publishers run flat out, at most `window` deliveries outstanding. */
+  pace?: number;
+  outstanding: () => number;
+  window: number;
+}
+
+/** Publishes batches until `until`; answers the events sent. */
+export async function publishLoad(pool: Pool, options: LoadOptions, onSent: (count: number) => void): Promise<number> {
+  const { batch, pace, until } = options;
+  let sent = 0;
+  const started = Date.now();
+  const publisher = async () => {
+    while (Date.now() < until) {
+      while (!pace && options.outstanding() + batch > options.window && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (pace) {
+        const due = started + (sent / pace) * 1000;
+        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+        if (Date.now() >= until) break;
+      }
+      const events = Array.from({ length: batch }, () => ({ event: 'MODEL_VERSION_CREATED', model_name: options.model, version: String(versionCounter++), event_timestamp: Date.now() }));
+      sent += events.length;
+      onSent(events.length);
+      const response = await pool.request({ path: `${API}/publish`, method: 'POST', headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      await response.body.text();
+      if (response.statusCode !== 202) throw new Error(`publish answered ${response.statusCode}`);
+    }
+  };
+  await Promise.all(Array.from({ length: pace ? 1 : options.publishers }, publisher));
+  return sent;
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** The settings every bench runtime gets: HTTP targets on 127.0.0.1, no rate limit. */
+export const benchEnv = (connectionString: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  AzureWebJobsStorage: connectionString,
+  WEBHOOKS_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+  WEBHOOKS_AUTH_TOKENS: `admin:${BENCH_TOKEN}`,
+  WEBHOOKS_ALLOW_HTTP_TARGETS: 'true',
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  WEBHOOKS_RATE_LIMIT: '0',
+  ...extra,
+});
