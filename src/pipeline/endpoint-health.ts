@@ -1,4 +1,4 @@
-import type { Webhook } from '../webhooks/webhook.js';
+import type { ServiceDisable, Webhook } from '../webhooks/webhook.js';
 import type { DeliverySummary } from './delivery.js';
 
 /** Delivery records health reads at most (one page); past it, `failing_since` is a lower bound. */
@@ -27,6 +27,8 @@ export interface EndpointHealth {
   /** Of those that were attempted, the share (0 to 1) that succeeded; absent when none was attempted. */
   successRate24h?: number;
   autoDisabledTimestamp?: number;
+  /** Why the service disabled it: failing too long (`auto_disable`), or the endpoint answered 410 Gone (`gone`). */
+  autoDisabledReason?: ServiceDisable['reason'];
 }
 
 interface Attempt {
@@ -81,7 +83,7 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
     consecutiveFailures: failures.length,
     deliveries24h: recent.length,
     ...(attempted.length > 0 ? { successRate24h: succeeded / attempted.length } : {}),
-    ...(serviceDisabled ? { autoDisabledTimestamp: serviceDisabled.timestamp } : {}),
+    ...(serviceDisabled ? { autoDisabledTimestamp: serviceDisabled.timestamp, autoDisabledReason: serviceDisabled.reason } : {}),
   };
 }
 
@@ -118,6 +120,7 @@ export interface ApiHealth {
   deliveries_24h: number;
   success_rate_24h?: number;
   auto_disabled_timestamp?: number;
+  auto_disabled_reason?: ServiceDisable['reason'];
 }
 
 export function toApiHealth(health: EndpointHealth): ApiHealth {
@@ -131,5 +134,6 @@ export function toApiHealth(health: EndpointHealth): ApiHealth {
     deliveries_24h: health.deliveries24h,
     ...(health.successRate24h !== undefined ? { success_rate_24h: health.successRate24h } : {}),
     ...(health.autoDisabledTimestamp !== undefined ? { auto_disabled_timestamp: health.autoDisabledTimestamp } : {}),
+    ...(health.autoDisabledReason !== undefined ? { auto_disabled_reason: health.autoDisabledReason } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { MlflowIngestConfig } from '../config/config.js';
+import type { MlflowIngestConfig } from './mlflow-alias-stages.js';
 import { ApiError } from '../shared/errors.js';
 import { parseJsonBytes, requireUtf8Charset } from '../http/read-body.js';
 import type { Logger } from '../telemetry/logger.js';

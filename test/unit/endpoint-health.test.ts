@@ -85,13 +85,17 @@ describe('endpoint health, derived from the delivery records', () => {
     assert.deepEqual([health.consecutiveFailures, health.failingSinceTimestamp, health.lastFailureTimestamp], [1, NOW - MINUTE, NOW - MINUTE]);
   });
 
-  it('a webhook the service disabled says so, with when', () => {
+  it('a webhook the service disabled says so, with when and why', () => {
     const disabled = { ...webhook, status: 'DISABLED' as const, serviceDisabled: { timestamp: NOW - HOUR, reason: 'auto_disable' as const } };
     const health = toApiHealth(deriveHealth(disabled, [delivery([{ at: NOW - 2 * HOUR }])], NOW));
     assert.equal(health.status, 'SERVICE_DISABLED');
     assert.equal(health.auto_disabled_timestamp, NOW - HOUR);
+    assert.equal(health.auto_disabled_reason, 'auto_disable');
+    const gone = toApiHealth(deriveHealth({ ...disabled, serviceDisabled: { timestamp: NOW, reason: 'gone' } }, [], NOW));
+    assert.equal(gone.auto_disabled_reason, 'gone');
     const byUser = toApiHealth(deriveHealth({ ...webhook, status: 'DISABLED' }, [], NOW));
     assert.equal(byUser.auto_disabled_timestamp, undefined);
+    assert.equal(byUser.auto_disabled_reason, undefined);
   });
 });
 

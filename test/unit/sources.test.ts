@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAliasStages, DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig } from '../../src/config/config.js';
+import { DEFAULT_MLFLOW_ALIAS_STAGES, loadConfig, SETTINGS } from '../../src/config/config.js';
+import { parseAliasStages as parseStages } from '../../src/sources/mlflow-alias-stages.js';
 import { ApiError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { noopMetrics } from '../../src/telemetry/metrics.js';
@@ -15,6 +16,9 @@ import { ManualClock, MemoryQueue } from '../support/memory.js';
 import { publisher } from '../support/deps.js';
 import { eventGridEvent } from '../support/event-grid.js';
 import { mlflowDelivery, mlflowSignature, MLFLOW_TEST_PAYLOADS, pythonJsonDumps } from '../support/mlflow-sender.js';
+
+/** The parser as the app calls it, naming its setting. */
+const parseAliasStages = (raw: string) => parseStages(raw, SETTINGS.mlflowAliasStages);
 
 interface Vector {
   secret: string;
