@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testAzurite } from '../support/azurite.js';
-import { createHook, deliveriesOf, publish, waitForDeliveries, type ApiDelivery } from '../support/api-helpers.js';
+import { createHook, publish, waitForDeliveries, type ApiDelivery } from '../support/api-helpers.js';
 import { answer, resetConnection, startReceiver, type Behaviour } from '../support/receiver.js';
 import { startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 
@@ -38,9 +38,10 @@ describe('per-origin circuit breaker, end to end on Azurite', async () => {
     for (const id of ['circuit-2', 'circuit-3', 'circuit-4']) {
       assert.deepEqual([byEvent(held, id)?.status, byEvent(held, id)?.attempts], ['PENDING', 0], id);
     }
-    // The first delivery's second attempt was due a second after its first: it waits instead.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const waiting = await deliveriesOf(runtime, webhook);
+    // The first delivery's second attempt was due a second after its first: it waits instead. Wait until its
+    // message has been worked and put off (a later next attempt written, no attempt used), not for a time.
+    const dueAt = byEvent(held, 'circuit-1')?.next_attempt_timestamp ?? 0;
+    const waiting = await waitForDeliveries(runtime, webhook, (list) => (byEvent(list, 'circuit-1')?.next_attempt_timestamp ?? 0) > dueAt);
     assert.deepEqual([byEvent(waiting, 'circuit-1')?.status, byEvent(waiting, 'circuit-1')?.attempts], ['RETRYING', 1], 'no attempt used up while the circuit is open');
     assert.equal(receiver.connections, 3 + 5, 'no connection opened after the fifth failure at concurrency 1');
 

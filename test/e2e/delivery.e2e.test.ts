@@ -39,13 +39,14 @@ describe('HTTP delivery end to end', async () => {
     const verify = readmeRecipe();
     for (const [index, secret] of ['anyRandomString', 'clé secrète 😀', SECRET].entries()) {
       const receiver = await startReceiver();
-      await createHook(runtime, { model_name: 'readme-recipe', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret } });
-      await publish(runtime, [versionCreated('readme-recipe', { event_id: `recipe-${index}` })]);
+      const model = `readme-recipe-${index}`;
+      await createHook(runtime, { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret } });
+      await publish(runtime, [versionCreated(model, { event_id: `recipe-${index}` })]);
       const [request] = await waitForRequests(receiver, 1);
       assert.ok(request);
       const event = verify(secret, request.body, request.headers) as Record<string, unknown>;
-      assert.equal(event.model_name, 'readme-recipe', secret);
-      assert.throws(() => verify(secret, request.body.replace('readme-recipe', 'readme-recipX'), request.headers), /signature/i, 'a changed body is refused');
+      assert.equal(event.model_name, model, secret);
+      assert.throws(() => verify(secret, request.body.replace(model, 'another-model'), request.headers), /signature/i, 'a changed body is refused');
       await receiver.close();
     }
   });
