@@ -66,4 +66,12 @@ describe('entra settings', () => {
     refused({ WEBHOOKS_ENTRA_AUDIENCES: 'api://a', WEBHOOKS_ENTRA_CLIENT_ID: 'app', AZURE_CLIENT_ID: 'app' }, 'WEBHOOKS_ENTRA_CLIENT_ID');
     refused({ WEBHOOKS_ENTRA_AUDIENCES: 'api://a', WEBHOOKS_ENTRA_CLIENT_ID: 'app', AzureWebJobsStorage__clientId: 'app' }, 'WEBHOOKS_ENTRA_CLIENT_ID');
   });
+
+  it('knows the app identity in any letter case: a client id is a GUID, and Entra reads it without regard to case', () => {
+    const refused = (env: Record<string, string>) =>
+      assert.throws(() => loadConfig({ ...base, WEBHOOKS_ENTRA_AUDIENCES: 'api://a', ...env }), (error: unknown) => error instanceof ConfigError && error.setting === 'WEBHOOKS_ENTRA_CLIENT_ID');
+    const app = '6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C';
+    refused({ WEBHOOKS_ENTRA_CLIENT_ID: app.toLowerCase(), AZURE_CLIENT_ID: app });
+    refused({ WEBHOOKS_ENTRA_CLIENT_ID: app, AzureWebJobsStorage__clientId: app.toLowerCase() });
+  });
 });
