@@ -27,6 +27,8 @@ export interface QueueFunction {
   kind: 'queue';
   name: string;
   queueName: string;
+  /** `binary`: the handler gets the message's bytes as queued (a Buffer), not the library's JSON.parse of them. */
+  dataType?: 'binary';
   handler: StorageQueueHandler;
 }
 
@@ -93,7 +95,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
-    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, handler: azureMlEventsHandler(services) },
+    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, dataType: 'binary', handler: azureMlEventsHandler(services) },
     { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
     { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
   ];
