@@ -211,8 +211,9 @@ function parseEntraDelivery(env: Env): { entra?: EntraDeliveryConfig } {
   if (clientId === undefined) {
     throw new ConfigError(`${SETTINGS.entraAudiences} is set, but ${SETTINGS.entraClientId} is not: set it to the client id of the delivery identity (a user-assigned identity with no roles)`, SETTINGS.entraClientId);
   }
-  const appIdentities = [value(env, 'AZURE_CLIENT_ID'), value(env, STORAGE_IDENTITY_SETTINGS.clientId)];
-  if (appIdentities.includes(clientId)) {
+  // Client ids are GUIDs, which Entra matches in any letter case.
+  const appIdentities = [value(env, 'AZURE_CLIENT_ID'), value(env, STORAGE_IDENTITY_SETTINGS.clientId)].map((id) => id?.toLowerCase());
+  if (appIdentities.includes(clientId.toLowerCase())) {
     throw new ConfigError(`${SETTINGS.entraClientId} names the app's own identity; it must name the delivery identity, which holds no roles`, SETTINGS.entraClientId);
   }
   if (audiences.some((audience) => !/^[\x21-\x7e]{1,256}$/.test(audience))) {

@@ -21,6 +21,11 @@ const cut = (value: string, max: number): string => (value.length > max ? `${val
 
 /** `&`, `<` and `>` as Slack asks, so a model name cannot ping a channel or forge a link. */
 const slackEscape = (value: string): string => value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+/**
+ * The service writes `text` Slack-ready (escaped), but a publisher may send its own: its `<` and `>` are escaped too,
+ * so it can neither ping (`<!channel>`) nor forge a link. Escaping only these leaves the service's `&amp;` as it is.
+ */
+const slackInert = (value: string): string => value.replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 /** The payload's `text` is written Slack-ready (escaped); a Teams card shows it plain. */
 const slackUnescape = (value: string): string => value.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 
@@ -42,7 +47,7 @@ const headlineOf = (payload: PayloadFields): string => payload.text ?? `${payloa
 
 /** A Slack incoming-webhook message: `text` (the notification line) and blocks with the facts and the link. */
 export function slackMessage(payload: PayloadFields): Record<string, unknown> {
-  const headline = cut(headlineOf(payload), MAX_TEXT_CHARS);
+  const headline = cut(slackInert(headlineOf(payload)), MAX_TEXT_CHARS);
   const link = httpsLink(payload.url);
   return {
     text: headline,

@@ -26,9 +26,10 @@ export class OAuth2Tokens {
     this.cache = new TokenCache(clock);
   }
 
-  tokenFor(webhookId: string, oauth2: OAuth2Client, fresh = false): Promise<TokenAnswer> {
+  /** `refused`: the token the receiver just refused, to be replaced. */
+  tokenFor(webhookId: string, oauth2: OAuth2Client, refused?: string): Promise<TokenAnswer> {
     const key = sha256Hex(webhookId, oauth2.tokenUrl, oauth2.clientId, oauth2.clientSecret, oauth2.scope ?? '');
-    return this.cache.get(key, () => this.fetch(oauth2), fresh);
+    return this.cache.get(key, () => this.fetch(oauth2), refused);
   }
 
   private async fetch(oauth2: OAuth2Client): Promise<TokenAnswer & { expiresAt?: number }> {

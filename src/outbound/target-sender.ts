@@ -28,7 +28,7 @@ export interface TargetSender {
 
 /** Where bearer tokens come from: a webhook's OAuth2 client, or the delivery identity for an Entra audience. */
 export interface BearerSources {
-  oauth2: { tokenFor(webhookId: string, oauth2: OAuth2Client, fresh?: boolean): Promise<TokenAnswer> };
+  oauth2: { tokenFor(webhookId: string, oauth2: OAuth2Client, refused?: string): Promise<TokenAnswer> };
   entra: { tokenFor(audience: string): Promise<TokenAnswer> };
 }
 
@@ -45,18 +45,28 @@ export class HttpTargetSender implements TargetSender {
     const { target } = webhook;
     if (target.kind !== 'http') throw new Error('HttpTargetSender needs an HTTP target');
     const rendered = renderBody(target.format, payload, messageId);
-    const first = await this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes, false);
-    if (target.oauth2 && first.kind === 'response' && first.status === 401) return this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes, true);
-    return first;
+    const first = await this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes);
+    if (target.oauth2 && first.result.kind === 'response' && first.result.status === 401 && first.token !== undefined) {
+      return (await this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes, first.token)).result;
+    }
+    return first.result;
   }
 
-  private async sendWith(webhookId: string, target: HttpTarget, rendered: RenderedBody, messageId: string, maxResponseBytes: number | undefined, fresh: boolean): Promise<AttemptResult> {
-    const bearer = await this.bearerFor(webhookId, target, fresh);
-    if (bearer?.kind === 'error') return { kind: 'error', error: bearer.error, retryable: bearer.retryable };
+  /** The attempt's result, and the bearer token it carried (if any). */
+  private async sendWith(
+    webhookId: string,
+    target: HttpTarget,
+    rendered: RenderedBody,
+    messageId: string,
+    maxResponseBytes: number | undefined,
+    refused?: string,
+  ): Promise<{ result: AttemptResult; token?: string }> {
+    const bearer = await this.bearerFor(webhookId, target, refused);
+    if (bearer?.kind === 'error') return { result: { kind: 'error', error: bearer.error, retryable: bearer.retryable } };
     const authorization = bearer ? `Bearer ${bearer.token}` : target.authorization;
     // The token is cut out of the answer as the stored authorization is.
     const redactable: HttpTarget = { ...target, ...(authorization !== undefined ? { authorization } : {}) };
-    return this.client.send({
+    const result = await this.client.send({
       ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
       redact: (text) => redactSecrets(text, redactable),
       url: target.url,
@@ -68,10 +78,11 @@ export class HttpTargetSender implements TargetSender {
       body: rendered.body,
       verifyTls: target.enableSslVerification,
     });
+    return { result, ...(bearer ? { token: bearer.token } : {}) };
   }
 
-  private bearerFor(webhookId: string, target: HttpTarget, fresh: boolean): Promise<TokenAnswer> | undefined {
-    if (target.oauth2) return this.bearers ? this.bearers.oauth2.tokenFor(webhookId, target.oauth2, fresh) : noSource('OAuth2');
+  private bearerFor(webhookId: string, target: HttpTarget, refused: string | undefined): Promise<TokenAnswer> | undefined {
+    if (target.oauth2) return this.bearers ? this.bearers.oauth2.tokenFor(webhookId, target.oauth2, refused) : noSource('OAuth2');
     if (target.azureAdAudience !== undefined) return this.bearers ? this.bearers.entra.tokenFor(target.azureAdAudience) : noSource('Entra');
     return undefined;
   }

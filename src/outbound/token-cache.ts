@@ -16,9 +16,13 @@ export class TokenCache {
 
   constructor(private readonly clock: Clock) {}
 
-  async get(key: string, fetch: () => Promise<TokenAnswer & { expiresAt?: number }>, fresh = false): Promise<TokenAnswer> {
+  /**
+   * `refused`: a token the receiver refused. Only that token is thrown away: attempts that were on the wire with it
+   * and come back refused one after another all get the one fetched after the first refusal.
+   */
+  async get(key: string, fetch: () => Promise<TokenAnswer & { expiresAt?: number }>, refused?: string): Promise<TokenAnswer> {
     const cached = this.tokens.get(key);
-    if (!fresh && cached && cached.refreshAt > this.clock()) return { kind: 'token', token: cached.token };
+    if (cached && cached.token !== refused && cached.refreshAt > this.clock()) return { kind: 'token', token: cached.token };
     this.tokens.delete(key);
     let pending = this.fetching.get(key);
     if (!pending) {

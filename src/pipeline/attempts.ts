@@ -106,7 +106,7 @@ export function deferAttempt(deps: AttemptDeps, delivery: Delivery, message: Del
 async function rateSlotFor(deps: AttemptDeps, webhook: Webhook, delivery: Delivery): Promise<number | undefined> {
   const now = deps.clock();
   if (delivery.rateSlot !== undefined) return delivery.rateSlot > now + RATE_SLOT_TOLERANCE_MS ? delivery.rateSlot : undefined;
-  const booked = await deps.rates?.reserve(webhook);
+  const booked = await deps.rates?.reserve(webhook, 1, deps.log);
   const slot = booked?.slots[0];
   return booked && slot !== undefined && mustWaitFor(booked, slot) ? slot : undefined;
 }

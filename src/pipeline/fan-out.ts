@@ -245,7 +245,7 @@ async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Prom
   await Promise.all(
     [...byWebhook.values()].map(async (indexes) => {
       const webhook = webhooks[indexes[0] ?? 0] as Webhook;
-      const booked = await deps.rates?.reserve(webhook, indexes.length);
+      const booked = await deps.rates?.reserve(webhook, indexes.length, deps.log);
       indexes.forEach((index, position) => {
         const slot = booked?.slots[position];
         if (booked && slot !== undefined && mustWaitFor(booked, slot)) slots[index] = slot;

@@ -45,9 +45,10 @@ export class RateSlots {
 
   /**
    * `count` consecutive slots for the webhook (ms) and when they were booked, or undefined when it has no rate
-   * limit. A slot later than its booking (beyond RATE_SLOT_TOLERANCE_MS) must be waited for.
+   * limit. A slot later than its booking (beyond RATE_SLOT_TOLERANCE_MS) must be waited for. `log`: the
+   * invocation's, so that a booking storage refused is seen where the host keeps the function's logs.
    */
-  reserve(webhook: Webhook, count = 1): Promise<BookedSlots> | undefined {
+  reserve(webhook: Webhook, count = 1, log: Logger | undefined = this.log): Promise<BookedSlots> | undefined {
     const rate = webhook.target.kind === 'http' ? webhook.target.maxRequestsPerSecond : undefined;
     if (rate === undefined || count < 1) return undefined;
     const intervalMs = 1000 / rate;
@@ -55,7 +56,7 @@ export class RateSlots {
       .catch(() => undefined)
       .then(async () => {
         const now = this.clock();
-        const first = Math.min(await this.book(webhook.id, intervalMs, count, now), now + MAX_RATE_BACKLOG_MS);
+        const first = Math.min(await this.book(webhook.id, intervalMs, count, now, log), now + MAX_RATE_BACKLOG_MS);
         this.local.set(webhook.id, Math.max(this.local.get(webhook.id) ?? 0, first + count * intervalMs));
         return { bookedAt: now, slots: Array.from({ length: count }, (_, index) => first + index * intervalMs) };
       });
@@ -68,13 +69,13 @@ export class RateSlots {
     return turn;
   }
 
-  private async book(webhookId: string, intervalMs: number, count: number, now: number): Promise<number> {
+  private async book(webhookId: string, intervalMs: number, count: number, now: number, log: Logger | undefined): Promise<number> {
     const local = Math.max(now, this.local.get(webhookId) ?? 0);
     if (!this.shared) return local;
     try {
       return await this.shared.reserve(webhookId, intervalMs, count, now);
     } catch (error) {
-      this.log?.warn(`rate slots of webhook ${webhookId} could not be booked in storage (${errorMessage(error)}); booked in this instance only`);
+      log?.warn(`rate slots of webhook ${webhookId} could not be booked in storage (${errorMessage(error)}); booked in this instance only`);
       return local;
     }
   }

@@ -2,6 +2,13 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { HeldMessage, MessageQueue } from '../pipeline/queues.js';
 import { notifyEnqueued } from './enqueue-signal.js';
 
+/**
+ * The longest a message may stay invisible (Storage refuses a longer `visibilitytimeout` outright). A longer delay
+ * (a 7-day retry plus its jitter, a rate slot behind a long backlog) is sent at this: a retry is then made a little
+ * early, and a rate-limited attempt that arrives before its slot is put off to it again.
+ */
+export const MAX_QUEUE_DELAY_MS = 7 * 24 * 3600 * 1000;
+
 /** A Storage Queue, base64-encoded as the Functions host's queue trigger expects. */
 export class StorageMessageQueue implements MessageQueue {
   constructor(private readonly client: QueueClient) {}
@@ -11,7 +18,7 @@ export class StorageMessageQueue implements MessageQueue {
   }
 
   async sendText(text: string, delayMs = 0): Promise<string> {
-    const visibilityTimeout = Math.ceil(Math.max(0, delayMs) / 1000);
+    const visibilityTimeout = Math.ceil(Math.min(MAX_QUEUE_DELAY_MS, Math.max(0, delayMs)) / 1000);
     const sent = await this.client.sendMessage(Buffer.from(text, 'utf8').toString('base64'), {
       messageTimeToLive: -1,
       ...(visibilityTimeout > 0 ? { visibilityTimeout } : {}),

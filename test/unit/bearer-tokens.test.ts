@@ -20,7 +20,20 @@ describe('token cache', () => {
     assert.deepEqual(await cache.get('k', fetch), { kind: 'token', token: 't1' });
     clock.advance(2);
     assert.deepEqual(await cache.get('k', fetch), { kind: 'token', token: 't2' }, 'within the last minute: fetched again');
-    assert.deepEqual(await cache.get('k', fetch, true), { kind: 'token', token: 't3' }, 'fresh: fetched again');
+    assert.deepEqual(await cache.get('k', fetch, 't2'), { kind: 'token', token: 't3' }, 'the cached token refused: fetched again');
+  });
+
+  it('fetches once however many attempts the receiver refused with the same old token (no herd, no churn)', async () => {
+    const clock = new ManualClock();
+    const cache = new TokenCache(clock.read);
+    let fetches = 0;
+    const fetch = () => Promise.resolve({ kind: 'token' as const, token: `t${++fetches}`, expiresAt: clock.now + 3_600_000 });
+    assert.deepEqual(await cache.get('k', fetch), { kind: 'token', token: 't1' });
+    // Three attempts were on the wire with t1; their 401s come one after another.
+    assert.deepEqual(await cache.get('k', fetch, 't1'), { kind: 'token', token: 't2' });
+    assert.deepEqual(await cache.get('k', fetch, 't1'), { kind: 'token', token: 't2' }, 'the new token is not thrown away for a refusal of the old one');
+    assert.deepEqual(await Promise.all([cache.get('k', fetch, 't2'), cache.get('k', fetch, 't2')]), [{ kind: 'token', token: 't3' }, { kind: 'token', token: 't3' }]);
+    assert.equal(fetches, 3);
   });
 
   it('keeps no error and no token without a lifetime', async () => {
@@ -65,5 +78,13 @@ describe('entra settings', () => {
     refused({ WEBHOOKS_ENTRA_AUDIENCES: 'api://a' }, 'WEBHOOKS_ENTRA_CLIENT_ID');
     refused({ WEBHOOKS_ENTRA_AUDIENCES: 'api://a', WEBHOOKS_ENTRA_CLIENT_ID: 'app', AZURE_CLIENT_ID: 'app' }, 'WEBHOOKS_ENTRA_CLIENT_ID');
     refused({ WEBHOOKS_ENTRA_AUDIENCES: 'api://a', WEBHOOKS_ENTRA_CLIENT_ID: 'app', AzureWebJobsStorage__clientId: 'app' }, 'WEBHOOKS_ENTRA_CLIENT_ID');
+  });
+
+  it('knows the app identity in any letter case: a client id is a GUID, and Entra reads it without regard to case', () => {
+    const refused = (env: Record<string, string>) =>
+      assert.throws(() => loadConfig({ ...base, WEBHOOKS_ENTRA_AUDIENCES: 'api://a', ...env }), (error: unknown) => error instanceof ConfigError && error.setting === 'WEBHOOKS_ENTRA_CLIENT_ID');
+    const app = '6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C';
+    refused({ WEBHOOKS_ENTRA_CLIENT_ID: app.toLowerCase(), AZURE_CLIENT_ID: app });
+    refused({ WEBHOOKS_ENTRA_CLIENT_ID: app, AzureWebJobsStorage__clientId: app.toLowerCase() });
   });
 });

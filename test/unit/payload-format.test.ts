@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildPayload } from '../../src/outbound/payload.js';
 import { renderBody } from '../../src/outbound/payload-format.js';
 import { PAYLOAD_FORMATS } from '../../src/webhooks/webhook.js';
 
@@ -30,5 +31,20 @@ describe('payload formats', () => {
     assert.ok(!body.includes('javascript:'));
     const linked = JSON.parse(renderBody('slack', JSON.stringify({ event: 'E', model_name: 'M', url: 'https://registry.example/m/1', event_timestamp: 1 }), 'd').body) as { blocks: { type: string }[] };
     assert.equal(linked.blocks.at(-1)?.type, 'actions');
+  });
+
+  it("slack: a publisher's own text pings no one and forges no link, and the service's escaped sentence is not escaped twice", () => {
+    const published = buildPayload(
+      { eventId: 'e', idSupplied: false, event: 'MODEL_VERSION_CREATED', modelName: 'M', version: '1', eventTimestamp: 1, publishedBy: 'p', text: '<!channel> deploy now: <https://evil.example/|the release notes> & more' },
+      'w',
+      'MODEL_VERSION_CREATED',
+    );
+    const slack = JSON.parse(renderBody('slack', published, 'd').body) as { text: string; blocks: { text?: { text: string } }[] };
+    for (const shown of [slack.text, slack.blocks[0]?.text?.text ?? '']) {
+      assert.ok(!/<[!@#]|<https?:/.test(shown), shown);
+      assert.match(shown, /&lt;!channel&gt; deploy now: &lt;https:\/\/evil\.example\/\|the release notes&gt; & more/);
+    }
+    const own = buildPayload({ eventId: 'e', idSupplied: false, event: 'MODEL_VERSION_CREATED', modelName: '<a> & b', version: '1', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'MODEL_VERSION_CREATED');
+    assert.equal((JSON.parse(renderBody('slack', own, 'd').body) as { text: string }).text, "A new version 1 of registered model '&lt;a&gt; &amp; b' was created.");
   });
 });

@@ -43,6 +43,17 @@ describe('rate slots', () => {
     assert.deepEqual((await slots.reserve(webhook, 1))?.slots, [clock.now + 2000]);
   });
 
+  it("says through the caller's logger (the invocation's) when storage refused a booking, not through the one it was built with", async () => {
+    const clock = new ManualClock();
+    const shared = new MemorySharedRateSlots();
+    shared.failing = true;
+    const warnings: string[] = [];
+    const slots = new RateSlots(clock.read, shared, { info: () => undefined, warn: () => undefined, error: () => undefined });
+    await slots.reserve(limited(1), 1, { info: () => undefined, warn: (message) => warnings.push(message), error: () => undefined });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /booked in this instance only/);
+  });
+
   it('a burst waits for its slots (deferred, no attempt used), each attempt made at its slot without booking again', async () => {
     const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps();
     const shared = new MemorySharedRateSlots();
