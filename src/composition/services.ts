@@ -36,6 +36,7 @@ import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
 import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
 import { errorMessage } from '../shared/errors.js';
+import { buildUnityCatalog, type UnityCatalogServices } from './unity-catalog.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -83,6 +84,7 @@ export interface Services {
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
+  unityCatalog: UnityCatalogServices;
 }
 
 export interface ServiceOverrides {
@@ -125,6 +127,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
   });
   const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
+  const publish: PublishDeps = { eventQueue, clock };
   const delivererDeps: DelivererDeps = {
     webhooks: webhookStore,
     deliveries,
@@ -171,7 +174,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       eventQueue,
     },
     deliverer: delivererDeps,
-    publish: { eventQueue, clock },
+    publish,
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
     checkStorage: async (abortSignal) => {
@@ -199,6 +202,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       const client = storage.queue(poisonQueueOf(queue));
       return { name: client.name, length: async () => (await client.getProperties()).approximateMessagesCount ?? 0 };
     }),
+    unityCatalog: buildUnityCatalog(config.unityCatalog, { storage, policy, resolve, publish, clock, metrics }),
   };
 }
 

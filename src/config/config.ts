@@ -3,6 +3,7 @@ import type { StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
 import { STAGES, type Stage } from '../webhooks/events.js';
+import { readUnityCatalogSource, UNITY_CATALOG_SETTINGS, type UnityCatalogSource } from '../unity-catalog/settings.js';
 
 /**
  * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
@@ -46,6 +47,7 @@ export const STORAGE_IDENTITY_SETTINGS = {
 /** The settings the app reads in Azure (identity-based storage); the infra consistency test holds `infra/` to this list. */
 export const AZURE_APP_SETTINGS: readonly string[] = [
   ...Object.values(SETTINGS).filter((name) => name !== SETTINGS.storage),
+  ...Object.values(UNITY_CATALOG_SETTINGS),
   STORAGE_IDENTITY_SETTINGS.queueServiceUri,
   STORAGE_IDENTITY_SETTINGS.tableServiceUri,
   STORAGE_IDENTITY_SETTINGS.credential,
@@ -110,6 +112,8 @@ export interface Config {
   circuitCooldownMs: number;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
+  /** The Unity Catalog source: its bad settings turn off only it, so they are never a ConfigError. */
+  unityCatalog: UnityCatalogSource;
 }
 
 export interface MlflowIngestConfig {
@@ -169,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const previous = value(env, SETTINGS.secretKeyPrevious);
   const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
+  const allowHttpTargets = parseBoolean(env, SETTINGS.allowHttpTargets);
+  const allowPrivateTargets = parseBoolean(env, SETTINGS.allowPrivateTargets);
   return {
     storage: parseStorageSettings(env),
     secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
@@ -178,8 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...(consoleClientId && oidcIssuer && oidcAudience
       ? { consoleSignIn: { clientId: consoleClientId, authority: parseAuthority(oidcIssuer), scopes: [`${oidcAudience.replace(/\/+$/, '')}/.default`] } }
       : {}),
-    allowHttpTargets: parseBoolean(env, SETTINGS.allowHttpTargets),
-    allowPrivateTargets: parseBoolean(env, SETTINGS.allowPrivateTargets),
+    allowHttpTargets,
+    allowPrivateTargets,
     retryScheduleMs: parseRetrySchedule(value(env, SETTINGS.retrySchedule) ?? DEFAULT_RETRY_SCHEDULE),
     deliveryTimeoutMs: parsePositiveDuration(env, SETTINGS.deliveryTimeout, DEFAULT_DELIVERY_TIMEOUT),
     ...(workspace ? { databricksWorkspaceUrl: parseWorkspaceSetting(workspace) } : {}),
@@ -189,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     autoDisableAfterMs: parseDuration(value(env, SETTINGS.autoDisableAfter) === '0' ? '0s' : (value(env, SETTINGS.autoDisableAfter) ?? DEFAULT_AUTO_DISABLE_AFTER), SETTINGS.autoDisableAfter),
     circuitCooldownMs: parseCircuitCooldown(env),
     ...parseMlflowIngest(env),
+    unityCatalog: readUnityCatalogSource(env, { allowHttp: allowHttpTargets, allowPrivate: allowPrivateTargets }),
   };
 }
 

@@ -2,6 +2,7 @@ import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { ApiError, errorMessage } from '../shared/errors.js';
 import type { Services } from '../composition/services.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
+import { unityCatalogStatus } from '../unity-catalog/status.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
 
@@ -17,7 +18,11 @@ export const healthHandler =
       const admin = await isAdmin(request, s);
       await s.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
       const unreadable = await s.unreadable.ids();
-      return { status: 200, jsonBody: { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) } };
+      const unityCatalog = await unityCatalogStatus(s.unityCatalog.source, s.unityCatalog.store, admin);
+      return {
+        status: 200,
+        jsonBody: { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}), ...(unityCatalog ? { unity_catalog: unityCatalog } : {}) },
+      };
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);
       context.warn(`health check failed: ${errorMessage(error)}`);

@@ -12,6 +12,8 @@ export const TABLES = {
   eventClaims: 'eventclaims',
   /** Which webhooks have delivery records of which UTC day: what retention reads instead of a whole table. */
   deliveryDays: 'deliverydays',
+  /** The Unity Catalog source's per-model snapshots and run state. */
+  unityCatalog: 'unitycatalog',
 } as const;
 
 export const ALL_QUEUES: readonly string[] = Object.values(QUEUES).flatMap((queue) => [queue, poisonQueueOf(queue)]);
