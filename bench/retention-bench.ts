@@ -4,6 +4,7 @@
  * counts every storage request. Prints the records deleted, the run's time, its storage requests, and checks
  * that the fresh records are all still there.
  */
+import { systemClock } from '../src/shared/ids.js';
 import { randomBytes } from 'node:crypto';
 import { deliveryIdOf, type Delivery } from '../src/pipeline/delivery.js';
 import { silentLogger } from '../src/telemetry/logger.js';
@@ -24,7 +25,7 @@ const WEBHOOKS = 100;
 function record(webhookId: string, eventTimestamp: number, index: number): Delivery {
   const eventId = `bench-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
+    id: deliveryIdOf(webhookId, eventTimestamp, 'M', eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,
@@ -42,7 +43,7 @@ export async function retentionScenario(expired: number): Promise<string> {
   try {
     const direct = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
     await ensureStorage(direct);
-    const seed = new TableDeliveryStore(direct.table(TABLES.deliveries), direct.table(TABLES.deliveryDays));
+    const seed = new TableDeliveryStore(direct.table(TABLES.deliveries), direct.table(TABLES.deliveryDays), systemClock);
     const now = Date.now();
     const webhooks = Array.from({ length: WEBHOOKS }, () => randomBytes(16).toString('hex'));
     const perWebhook = Math.ceil(expired / WEBHOOKS);
@@ -56,7 +57,7 @@ export async function retentionScenario(expired: number): Promise<string> {
     proxy.reset();
     const started = performance.now();
     const report = await runRetention({
-      deliveries: new TableDeliveryStore(counted.table(TABLES.deliveries), counted.table(TABLES.deliveryDays)),
+      deliveries: new TableDeliveryStore(counted.table(TABLES.deliveries), counted.table(TABLES.deliveryDays), systemClock),
       audit: new TableAuditLog(counted.table(TABLES.audit)),
       claims: new TableEventClaims(counted.table(TABLES.eventClaims)),
       clock: () => now,

@@ -159,6 +159,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: 'app-package-${resourceToken}'
     privateOnly: vnetEnabled
+    trustedServicesWrite: vnetEnabled && azureMlEnabled
   }
 }
 
@@ -331,3 +332,5 @@ output FUNCTION_APP_URL string = api.outputs.url
 output API_BASE_URL string = '${api.outputs.url}/api/2.0/mlflow/registry-webhooks'
 output REGISTRY_EVENTS_QUEUE_URL string = '${storage.outputs.queueEndpoint}registry-events'
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+@description('With vnetEnabled: the static public IP of the NAT gateway every delivery leaves from, for receivers to allowlist; empty without.')
+output EGRESS_IP string = vnetEnabled ? network!.outputs.egressIp : ''

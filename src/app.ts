@@ -1,6 +1,8 @@
+import * as functions from '@azure/functions';
 import { app } from '@azure/functions';
 import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './functions/function-table.js';
 import { getAppServices } from './composition/services.js';
+import { enableHostTelemetry, flushTelemetry } from './telemetry/host-telemetry.js';
 
 /** Registers one function with the host. Nothing here reads a setting or throws: a throw at import registers no function. */
 function register(fn: FunctionDefinition): void {
@@ -18,3 +20,6 @@ function register(fn: FunctionDefinition): void {
 }
 
 for (const fn of functionTable(getAppServices)) register(fn);
+// An instance scaled in takes with it what the metric readers and log processors still hold, unless flushed here.
+app.hook.appTerminate(() => flushTelemetry());
+await enableHostTelemetry(functions);

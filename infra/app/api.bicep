@@ -105,6 +105,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    // Every outbound connection through the subnet, so deliveries leave by its NAT gateway's static IP.
+    vnetRouteAllEnabled: !empty(virtualNetworkSubnetId)
     keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'

@@ -1,6 +1,7 @@
 // Optional network hardening (main.bicep vnetEnabled): a virtual network whose app subnet the function app joins,
-// and private endpoints (with their private DNS zones) for the blob, queue and table services of the storage
-// account, whose public access storage.bicep then turns off.
+// private endpoints (with their private DNS zones) for the blob, queue and table services of the storage
+// account, whose public access storage.bicep then turns off, and a NAT gateway with one static public IP through
+// which every outbound connection of the app leaves: the one address receivers allowlist.
 @description('Virtual network name.')
 param name string
 param location string
@@ -13,6 +14,28 @@ var storageServices = ['blob', 'queue', 'table']
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource egressIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-${name}-egress'
+  location: location
+  tags: tags
+  sku: { name: 'Standard' }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource natGateway 'Microsoft.Network/natGateways@2024-05-01' = {
+  name: 'ng-${name}'
+  location: location
+  tags: tags
+  sku: { name: 'Standard' }
+  properties: {
+    idleTimeoutInMinutes: 4
+    publicIpAddresses: [{ id: egressIp.id }]
+  }
 }
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
@@ -34,6 +57,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         name: appSubnetName
         properties: {
           addressPrefix: '10.0.2.0/24'
+          natGateway: { id: natGateway.id }
           delegations: [
             {
               name: 'flex-consumption'
@@ -103,3 +127,5 @@ resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@20
 ]
 
 output appSubnetId string = '${vnet.id}/subnets/${appSubnetName}'
+@description('The static public IP every outbound connection of the app (webhook deliveries, job runs) leaves from.')
+output egressIp string = egressIp.properties.ipAddress

@@ -6,6 +6,8 @@ param tags object
 param deploymentContainerName string
 @description('Refuse every public network path: the account is then reached only through private endpoints (network.bicep).')
 param privateOnly bool = false
+@description('With privateOnly: still admit trusted Azure services that authenticate with a managed identity (Event Grid delivering the Azure ML source).')
+param trustedServicesWrite bool = false
 
 // Every queue and table the app uses (src/storage/names.ts); the consistency test checks the two match.
 var queueNames = [
@@ -37,11 +39,13 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
-    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    // Private only, unless a trusted Azure service must write: Event Grid delivers the Azure ML source's events with its
+    // managed identity through the trusted-services exception, which a disabled public endpoint would refuse too.
+    publicNetworkAccess: privateOnly && !trustedServicesWrite ? 'Disabled' : 'Enabled'
     networkAcls: privateOnly
       ? {
           defaultAction: 'Deny'
-          bypass: 'None'
+          bypass: trustedServicesWrite ? 'AzureServices' : 'None'
         }
       : {
           defaultAction: 'Allow'

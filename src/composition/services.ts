@@ -3,7 +3,7 @@ import { OidcAuthenticator } from '../auth/oidc.js';
 import type { Authenticator } from '../auth/principal.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
-import type { DelivererDeps } from '../pipeline/deliverer.js';
+import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
 import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
@@ -68,7 +68,7 @@ export interface Services {
   /** The `registry-events` worker: fan-out and first attempts. */
   fanOut: FanOutDeps;
   /** The `webhook-deliveries` worker: retries, redeliveries and deferred attempts. */
-  deliverer: DelivererDeps;
+  deliverer: AttemptDeps;
   publish: PublishDeps;
   /** `azureml-events-poison`, where the Azure ML source puts what it cannot read. */
   azureMlPoison: MessageQueue;
@@ -112,7 +112,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     onUnreadable: unreadable.report,
   });
   const audit = new TableAuditLog(storage.table(TABLES.audit));
-  const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays));
+  const deliveries = new TableDeliveryStore(storage.table(TABLES.deliveries), storage.table(TABLES.deliveryDays), clock);
   const claims = new TableEventClaims(storage.table(TABLES.eventClaims));
   const client = new GuardedHttpClient({
     policy,
@@ -128,7 +128,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   });
   const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
   const publish: PublishDeps = { eventQueue, clock };
-  const delivererDeps: DelivererDeps = {
+  const delivererDeps: AttemptDeps = {
     webhooks: webhookStore,
     deliveries,
     audit,
@@ -139,7 +139,6 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,
     claimLeaseMs: claimLeaseOf(config.deliveryTimeoutMs),
-    work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     log: silentLogger,
     metrics,
@@ -168,6 +167,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     fanOut: {
       ...delivererDeps,
+      work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
       claims,
       subscribers: new SubscriberLookup(webhookStore, clock),
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),

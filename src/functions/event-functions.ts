@@ -1,6 +1,7 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
 import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../pipeline/deliverer.js';
+import type { DeliveryMessage } from '../pipeline/attempts.js';
+import { processDeliveryMessage } from '../pipeline/deliverer.js';
 import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
 import { publishEvents } from '../pipeline/publish-events.js';
 import { ApiError } from '../shared/errors.js';

@@ -1,14 +1,29 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { onEnqueued } from '../storage/enqueue-signal.js';
 import type { QueueHostSettings } from './host-json.js';
+import { PollingBackoff } from './queue-polling.js';
 import type { HostLog } from './http-host.js';
 import type { RegisteredFunction, RpcTypedData } from './worker-core.js';
 import { errorMessage } from '../shared/errors.js';
 
 /** The host receives with a 10-minute visibility (its lease) and renews it while the function runs. */
 export const HOST_LEASE_MS = 10 * 60_000;
-const MIN_POLL_MS = 100;
+export interface QueueListenerOptions {
+  /** The queue lease; the host's is 10 minutes. Shorter only for tests of crashes. */
+  leaseMs?: number;
+  /**
+   * Wake at once when this process enqueues with the Storage SDK. The host does not (only its own output
+   * bindings notify its listener, and on Flex Consumption HTTP and queue functions run on different
+   * instances), so this is a development shortcut, off by default.
+   */
+  wakeOnEnqueue?: boolean;
+  /** How the listener waits between polls; tests hold it to see what wakes the listener. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const timerSleep = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);
 
 const isStrictBase64 = (text: string): boolean => /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0;
 
@@ -56,8 +71,8 @@ export function queueTriggerMetadata(message: DequeuedMessageItem, text: string,
 }
 
 /**
- * A queue trigger as the host runs it (batches, backing-off polling woken on enqueue, base64, lease renewal, retry
- * after `visibilityTimeout`, `<queue>-poison` at `maxDequeueCount`); settings from host.json.
+ * A queue trigger as the host runs it (batches, the host's randomized back-off up to `maxPollingInterval`, base64,
+ * lease renewal, retry after `visibilityTimeout`, `<queue>-poison` at `maxDequeueCount`); settings from host.json.
  */
 export class QueueListener {
   private running = false;
@@ -74,16 +89,22 @@ export class QueueListener {
     private readonly poison: QueueClient,
     private readonly settings: QueueHostSettings,
     private readonly log: HostLog,
-    private readonly leaseMs = HOST_LEASE_MS,
+    private readonly options: QueueListenerOptions = {},
   ) {}
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? HOST_LEASE_MS;
+  }
 
   start(): void {
     this.running = true;
-    this.unsubscribe = onEnqueued((queue, delayMs) => {
-      if (queue !== this.queueName) return;
-      if (delayMs <= 0) this.wakeUp?.();
-      else setTimeout(() => this.wakeUp?.(), delayMs + 50).unref();
-    });
+    if (this.options.wakeOnEnqueue) {
+      this.unsubscribe = onEnqueued((queue, delayMs) => {
+        if (queue !== this.queueName) return;
+        if (delayMs <= 0) this.wakeUp?.();
+        else setTimeout(() => this.wakeUp?.(), delayMs + 50).unref();
+      });
+    }
     this.loop = this.poll();
   }
 
@@ -97,7 +118,8 @@ export class QueueListener {
   }
 
   private async poll(): Promise<void> {
-    let delay = MIN_POLL_MS;
+    const backoff = new PollingBackoff(this.settings.maxPollingIntervalMs);
+    const sleep = this.options.sleep ?? timerSleep;
     while (this.running) {
       if (this.inFlight.size > this.settings.newBatchThreshold) {
         await Promise.race(this.inFlight);
@@ -116,23 +138,22 @@ export class QueueListener {
         this.log('warning', this.fn.name, `receiving from ${this.queueName} failed: ${errorMessage(error)}`);
       }
       if (messages.length > 0) {
-        delay = MIN_POLL_MS;
+        backoff.found();
         for (const message of messages) {
           const work = this.process(message).finally(() => this.inFlight.delete(work));
           this.inFlight.add(work);
         }
         continue;
       }
+      const delay = backoff.nextEmptyDelay();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
         this.wakeUp = () => {
-          clearTimeout(timer);
-          delay = MIN_POLL_MS / 2;
+          backoff.found();
           resolve();
         };
+        void sleep(delay, this.stopping.signal).then(resolve);
       });
       this.wakeUp = undefined;
-      delay = Math.min(delay * 2, this.settings.maxPollingIntervalMs);
     }
   }
 

@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   azuriteLocation: string;
   /** The queue lease; the host's is 10 minutes. Shorter only for tests of crashes. */
   queueLeaseMs?: number;
+  /** Wake a queue listener when this process enqueues (`--wake-on-enqueue`); the host does not. */
+  wakeOnEnqueue?: boolean;
   log?: HostLog;
 }
 
@@ -95,6 +97,7 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
     log('error', 'host', `Worker was unable to load entry point "src/app.ts": ${errorMessage(error)}`);
   }
   if (core.functions.length === 0) log('warning', 'host', 'No job functions found.');
+  await core.capabilities().catch((error: unknown) => log('error', 'host', `Worker capabilities failed: ${errorMessage(error)}`));
   const storage = await triggerStorage(log);
 
   const server = createHttpHost(httpRoutesOf(core.functions), host.routePrefix, log);
@@ -106,7 +109,10 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
 
   const listeners = storage
     ? queueFunctionsOf(core.functions).map(
-        ({ fn, queueName }) => new QueueListener(fn, queueName, storage.queue(queueName), storage.queue(poisonQueueOf(queueName)), host.queues, log, options.queueLeaseMs ?? HOST_LEASE_MS),
+        ({ fn, queueName }) => new QueueListener(fn, queueName, storage.queue(queueName), storage.queue(poisonQueueOf(queueName)), host.queues, log, {
+            leaseMs: options.queueLeaseMs ?? HOST_LEASE_MS,
+            wakeOnEnqueue: options.wakeOnEnqueue ?? false,
+          }),
       )
     : [];
   for (const listener of listeners) listener.start();
@@ -124,6 +130,8 @@ async function serve(options: RuntimeOptions, log: HostLog, azurite: RunningAzur
     port,
     stop: async () => {
       await Promise.all([...listeners, ...timers].map((listener) => listener.stop()));
+      // As the worker does when the host shuts it down: the app's appTerminate hooks (telemetry flush) run last.
+      await core.runHooks('appTerminate').catch((error: unknown) => log('error', 'host', `appTerminate hook failed: ${errorMessage(error)}`));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await azurite?.stop();

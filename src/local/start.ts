@@ -8,7 +8,8 @@ import { applyLocalSettings, ensureLocalSettings } from './settings.js';
 
 /**
  * `npm start`: the local stand-in for `func start`. Options: `--port N` (default 7071, 0 for any free port),
- * `--settings FILE` (default local.settings.json), `--queue-lease DURATION` (the host's is 10m).
+ * `--settings FILE` (default local.settings.json), `--queue-lease DURATION` (the host's is 10m), `--wake-on-enqueue`
+ * (a development shortcut: queue listeners wake when this process enqueues, which the host never does).
  */
 async function main(): Promise<void> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '7071' },
       settings: { type: 'string', default: `${root}/local.settings.json` },
       'queue-lease': { type: 'string' },
+      'wake-on-enqueue': { type: 'boolean', default: false },
     },
   });
   const created = ensureLocalSettings(values.settings, `${root}/local.settings.sample.json`);
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     port: Number(values.port),
     azuriteLocation: `${root}/.azurite`,
     ...(values['queue-lease'] ? { queueLeaseMs: parseDuration(values['queue-lease'], '--queue-lease') } : {}),
+    wakeOnEnqueue: values['wake-on-enqueue'],
   });
   let stopping = false;
   const stop = () => {

@@ -61,7 +61,11 @@ interface InvocationModel {
 
 interface ProgrammingModel {
   getInvocationModel(coreContext: unknown): InvocationModel;
+  getCapabilities(workerCapabilities: Record<string, string>): Promise<Record<string, string>>;
 }
+
+export type HookName = 'appStart' | 'appTerminate' | 'preInvocation' | 'postInvocation' | 'log';
+type CoreHook = (coreContext: Record<string, unknown>) => unknown;
 
 export type CoreLog = (level: string, category: string, message: string) => void;
 
@@ -98,6 +102,10 @@ export class RegisteredFunction {
 
 export interface WorkerCore {
   readonly functions: RegisteredFunction[];
+  /** What the worker tells the host after loading the app (e.g. WorkerOpenTelemetryEnabled); locks app.setup, as there. */
+  capabilities(): Promise<Record<string, string>>;
+  /** Runs the hooks the app registered under `name` (the worker runs appTerminate when the host shuts it down). */
+  runHooks(name: HookName, coreContext?: Record<string, unknown>): Promise<void>;
 }
 
 const CORE_PATH = '/virtual/@azure/functions-core.js';
@@ -107,6 +115,7 @@ let installed: WorkerCore | undefined;
 export function installWorkerCore(): WorkerCore {
   if (installed) return installed;
   const functions: RegisteredFunction[] = [];
+  const hooks = new Map<HookName, CoreHook[]>();
   let programmingModel: ProgrammingModel | undefined;
   const model = (): ProgrammingModel => {
     if (!programmingModel) throw new Error('@azure/functions never set its programming model');
@@ -121,13 +130,22 @@ export function installWorkerCore(): WorkerCore {
   core.loaded = true;
   core.exports = {
     setProgrammingModel: (value: ProgrammingModel) => (programmingModel = value),
-    registerHook: () => ({ dispose: () => undefined }),
+    registerHook: (name: HookName, hook: CoreHook) => {
+      hooks.set(name, [...(hooks.get(name) ?? []), hook]);
+      return { dispose: () => hooks.set(name, (hooks.get(name) ?? []).filter((registered) => registered !== hook)) };
+    },
     registerFunction: (metadata: CoreFunctionMetadata, handler: CoreHandler) => {
       functions.push(new RegisteredFunction(metadata, handler, model));
       return { dispose: () => undefined };
     },
   };
   createRequire(import.meta.url).cache[CORE_PATH] = core;
-  installed = { functions };
+  installed = {
+    functions,
+    capabilities: () => model().getCapabilities({}),
+    runHooks: async (name, coreContext = {}) => {
+      for (const hook of hooks.get(name) ?? []) await hook({ hookData: {}, ...coreContext });
+    },
+  };
   return installed;
 }

@@ -3,7 +3,7 @@ import { mapWithLimit } from '../shared/limit.js';
 import type { AuditAction, AuditEntry } from '../webhooks/audit-log.js';
 import type { Versioned } from '../webhooks/webhook-store.js';
 import { describeTargetOrigin, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
-import type { DelivererDeps } from './deliverer.js';
+import type { AttemptDeps } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { autoDisableDue, HEALTH_RECORDS } from './endpoint-health.js';
 
@@ -38,7 +38,7 @@ export class AutoDisableWatch {
  * wins), and audits it as `system`; answers whether it did.
  */
 export async function disableByService(
-  deps: Pick<DelivererDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
+  deps: Pick<AttemptDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
   found: Versioned<Webhook>,
   reason: ServiceDisable['reason'],
   action: AuditAction,
@@ -52,7 +52,7 @@ export async function disableByService(
 }
 
 /** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
-export async function watchFailures(deps: DelivererDeps, recorded: readonly Delivery[]): Promise<void> {
+export async function watchFailures(deps: AttemptDeps, recorded: readonly Delivery[]): Promise<void> {
   const watch = deps.autoDisable;
   if (!watch) return;
   const failing = [...new Set(recorded.filter((delivery) => delivery.status === 'RETRYING' || delivery.status === 'FAILED').map((delivery) => delivery.webhookId))];
@@ -68,7 +68,7 @@ export async function watchFailures(deps: DelivererDeps, recorded: readonly Deli
  * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER, by a write at the
  * version read so a user's concurrent update wins.
  */
-async function disableIfFailingTooLong(deps: DelivererDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
+async function disableIfFailingTooLong(deps: AttemptDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
   try {
     const found = await deps.webhooks.get(webhookId);
     if (!found || found.value.status !== 'ACTIVE') return;

@@ -10,7 +10,7 @@ import { mapWithLimit } from '../shared/limit.js';
 import type { Clock, IdSource } from '../shared/ids.js';
 import type { AuditLog } from '../webhooks/audit-log.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
-import { enqueueNextSteps } from './deliverer.js';
+import { enqueueNextSteps } from './attempts.js';
 import type { DeliveryPage, DeliveryStore } from './delivery-store.js';
 import { DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 import type { MessageQueue } from './queues.js';

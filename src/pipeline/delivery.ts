@@ -74,10 +74,15 @@ export const runTokenOf = (delivery: Delivery): string => delivery.runToken ?? d
 export const newestFirstTime = (ms: number): string => String(9_999_999_999_999 - Math.trunc(ms)).padStart(13, '0');
 
 /**
- * `<webhook id>_<newestFirstTime(event time)>_<16 hex of a hash of event and webhook>`: deterministic from the
- * event and webhook, so a re-run after a crash finds the same record and sends the same `webhook-id`.
+ * `<webhook id>_<newestFirstTime(event time)>_<16 hex of a hash of model, event and webhook>`: deterministic, so a
+ * re-run after a crash finds the same record and sends the same `webhook-id`; unique per (webhook, model, event),
+ * as event ids are unique per model only.
  */
-export const deliveryIdOf = (webhookId: string, eventTimestamp: number, eventId: string): string =>
+export const deliveryIdOf = (webhookId: string, eventTimestamp: number, modelName: string, eventId: string): string =>
+  `${webhookId}_${newestFirstTime(eventTimestamp)}_${sha256Hex('v2', modelName, eventId, webhookId).slice(0, 16)}`;
+
+/** The id earlier versions derived, without the model: still read, and kept by the messages they queued. */
+export const legacyDeliveryIdOf = (webhookId: string, eventTimestamp: number, eventId: string): string =>
   `${webhookId}_${newestFirstTime(eventTimestamp)}_${sha256Hex(eventId, webhookId).slice(0, 16)}`;
 
 /** The webhook a delivery id belongs to, if it is one. */

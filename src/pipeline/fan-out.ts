@@ -1,20 +1,22 @@
 import { z } from 'zod';
 import { describeIssue } from '../http/validate.js';
-import { mapWithLimit } from '../shared/limit.js';
+import { mapWithLimit, type Semaphore } from '../shared/limit.js';
 import type { AuditEntry } from '../webhooks/audit-log.js';
 import type { ClaimAnswer, EventClaims } from './event-claims.js';
 import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
-import { attemptDelivery, deferAttempt, enqueueNextSteps, mustWait, nextStepOf, recordOverRewrite, reportFirstSuccess, type DelivererDeps, type DeliveryMessage } from './deliverer.js';
-import { deliveryIdOf, type Delivery } from './delivery.js';
+import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
+import type { Delivery } from './delivery.js';
+import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
 import { queuedBatchSchema } from './publish-events.js';
-import { watchFailures } from './auto-disable.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
 
-export interface FanOutDeps extends DelivererDeps {
+export interface FanOutDeps extends AttemptDeps {
+  /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
+  work: Semaphore;
   claims: EventClaims;
   subscribers: SubscriberLookup;
   poison: MessageQueue;
@@ -31,8 +33,6 @@ export const CHUNK_DELIVERIES = 256;
  * claim lease only has to outlast one attempt.
  */
 const WAVE_DELIVERIES = 64;
-/** A first attempt another process holds is looked at again this long after its claim expires. */
-const CLAIM_RECHECK_MARGIN_MS = 1000;
 
 /** The queue trigger's view of one `registry-events` message. */
 export interface QueueMessageMeta {
@@ -60,12 +60,12 @@ const continuationSchema = z.strictObject({
 type Continuation = z.infer<typeof continuationSchema>['continue_fan_out'];
 
 /** A message holds one event, or `{"events": [...]}` as the publish call takes them; answers the events or why not. */
-function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string } | { problem: string } {
+function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string; deliveryIds?: DeliveryIdScheme } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'not a JSON object' };
   if (!('events' in body)) return { events: [body], publishedBy: 'queue' };
   const batch = queuedBatchSchema.safeParse(body, { reportInput: true });
   if (!batch.success) return { problem: batch.error.issues[0] ? describeIssue(batch.error.issues[0]) : 'invalid batch' };
-  return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue' };
+  return { events: batch.data.events, publishedBy: batch.data.published_by ?? 'queue', deliveryIds: batch.data.delivery_ids };
 }
 
 /**
@@ -100,7 +100,7 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
     if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   }
-  await runChunk(deps, chunk.planned, link.inserted_at);
+  await runChunk(deps, chunk.planned, link.inserted_at, envelope.deliveryIds);
   if (chunk.next !== undefined) {
     const skip = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
     await deps.eventQueue.send({ continue_fan_out: { ...link, after: chunk.next, skip } } satisfies z.infer<typeof continuationSchema>);
@@ -222,20 +222,21 @@ type Step =
  * The first attempts of one chunk, in waves: every record is created and claimed before anything is sent, so a
  * re-run (same delivery ids) finds the rows it made and never sends twice (docs/reliability.md).
  */
-async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<void> {
+async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number, scheme: DeliveryIdScheme): Promise<void> {
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
     const wave = planned.slice(start, start + WAVE_DELIVERIES);
-    const entries = await deps.work.run(() => runWave(deps, wave, insertedAt));
+    const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
+    const entries = await deps.work.run(() => runWave(deps, wave, ids, insertedAt));
     await deps.audit.append(entries);
   }
 }
 
-async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number): Promise<AuditEntry[]> {
+async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], ids: readonly string[], insertedAt: number): Promise<AuditEntry[]> {
   const now = deps.clock();
   const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
-  const drafts = planned.map(({ event, match }) => {
+  const drafts = planned.map(({ event, match }, index) => {
     const { webhook, eventName } = match;
-    const id = deliveryIdOf(webhook.id, event.eventTimestamp, event.eventId);
+    const id = ids[index] as string;
     const pending: Delivery = {
       id,
       webhookId: webhook.id,
@@ -249,7 +250,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     };
     if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
     const waitMs = mustWait(deps, webhook);
-    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: { attempt: 1, expiresAt: now + deps.claimLeaseMs } };
+    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: newClaim(deps, 1) };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {
@@ -266,27 +267,19 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     const delayMs = existing.claim ? Math.max(0, existing.claim.expiresAt - now) + CLAIM_RECHECK_MARGIN_MS : 0;
     return { kind: 'enqueue', record: existing, message: { ...first, delivery_id: existing.id }, delayMs };
   });
-  const attempts = steps.flatMap((step) => (step.kind === 'attempt' ? [step] : []));
-  const settled = await Promise.all(attempts.map((step) => attemptDelivery(deps, step.webhook, step.record, { ...first, delivery_id: step.record.id })));
-  const written = await deps.deliveries.replace(settled.map((value, index) => ({ value, etag: attempts[index]?.etag ?? '' })));
-  // A record rewritten while its first attempt was on the wire (a redeliver) still takes the outcome if it holds the claim.
-  const recorded = await mapWithLimit(settled, 16, async (value, index) => {
-    const step = attempts[index];
-    return written[index] !== undefined || (step !== undefined && (await recordOverRewrite(deps, value, step.record, 1)));
-  });
-  const outcomes = new Map(settled.filter((_, index) => recorded[index]).map((delivery) => [delivery.id, delivery]));
-  for (const delivery of outcomes.values()) reportFirstSuccess(deps, undefined, delivery, insertedAt);
+  const attempts = steps.flatMap((step): ClaimedAttempt[] =>
+    step.kind === 'attempt' ? [{ webhook: step.webhook, claimed: { value: step.record, etag: step.etag }, message: { ...first, delivery_id: step.record.id }, since: insertedAt }] : [],
+  );
+  const outcomes = await runAttempts(deps, attempts);
   planned.forEach(({ match }, index) => {
     if (steps[index]?.kind === 'none' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);
   });
-  await enqueueNextSteps(deps, [...outcomes.values()]);
   const enqueues = steps.flatMap((step) => (step.kind === 'enqueue' ? [step] : []));
   await mapWithLimit(enqueues, 16, (step) => {
     if (step.message) return deps.deliveryQueue.send(step.message, step.delayMs ?? 0);
     const next = nextStepOf(step.record, now);
     return next ? deps.deliveryQueue.send(next.message, next.delayMs) : Promise.resolve('');
   });
-  await watchFailures(deps, [...outcomes.values()]);
   return planned.map(({ event, match }, index): AuditEntry => {
     const step = steps[index] as Step;
     const replayed = !(created[index]?.created ?? false);

@@ -26,7 +26,11 @@ const batchSchema = z.strictObject({
 });
 
 /** A `registry-events` message holding a batch, as the publish path writes it: the events and who published them. */
-export const queuedBatchSchema = batchSchema.extend({ published_by: z.string().max(256).optional() });
+export const queuedBatchSchema = batchSchema.extend({
+  published_by: z.string().max(256).optional(),
+  /** How the fan-out names this message's deliveries (see DeliveryIdScheme); every message this version writes says 'v2'. */
+  delivery_ids: z.literal('v2').optional(),
+});
 
 const LONGEST_EVENT_NAME = EVENT_NAMES.reduce((a, b) => (b.length > a.length ? b : a));
 
@@ -92,7 +96,7 @@ export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sou
     }
   });
   const groups = packMessages(events);
-  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher) } satisfies z.input<typeof queuedBatchSchema>)));
+  const messageIds = await Promise.all(groups.map((group) => deps.eventQueue.send({ events: group.map(toQueueForm), published_by: publisherId(publisher), delivery_ids: 'v2' } satisfies z.input<typeof queuedBatchSchema>)));
   return groups.flatMap((group, index) => group.map((event, position) => (event.idSupplied ? event.eventId : `${messageIds[index] ?? ''}:${position}`)));
 }
 

@@ -1,6 +1,6 @@
 /**
- * The Functions host wakes a queue listener at once when the app itself enqueues (rather than waiting for the
- * next poll). The local runtime listens here; in Azure nobody does, and polling (host.json) takes over.
+ * The local runtime's `--wake-on-enqueue` wakes a queue listener when the app enqueues (the host does not: only its
+ * own output bindings wake it). In Azure nobody listens here, and polling (host.json) takes over.
  */
 type Listener = (queue: string, delayMs: number) => void;
 const listeners = new Set<Listener>();

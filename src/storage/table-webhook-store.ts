@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { isEventName, type EventName } from '../webhooks/events.js';
-import { WEBHOOK_STATUSES, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
+import type { ServiceDisable, Webhook, WebhookStatus } from '../webhooks/webhook.js';
+import { fromWebhookEntity, sealContext, SEALED_FIELDS, serviceDisableFields, toWebhookEntity, type Opener, type SealedField, type Sealer, type WebhookEntity } from './webhook-entity.js';
 import { scopeKeyOf } from './key-encoding.js';
 import { cursorOf, encodePageToken, type Cursor } from './page-token.js';
 import { readUpTo } from './read-up-to.js';
@@ -8,36 +8,6 @@ import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from '.
 import type { SecretBox } from './secret-box.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../webhooks/webhook-store.js';
 import { errorMessage } from '../shared/errors.js';
-
-type WebhookEntity = {
-  partitionKey: string;
-  rowKey: string;
-  ModelName?: string;
-  Description?: string;
-  /** JSON list of event names. */
-  Events: string;
-  Status: WebhookStatus;
-  TargetKind: 'http' | 'job';
-  Url?: string;
-  EnableSslVerification?: boolean;
-  Secret?: string;
-  Authorization?: string;
-  JobId?: string;
-  WorkspaceUrl?: string;
-  AccessToken?: string;
-  CreatedAt: number;
-  UpdatedAt: number;
-  /** `service` while the service holds the webhook DISABLED (auto-disable or 410); with when and why. */
-  DisabledBy?: 'service';
-  DisabledAt?: number;
-  DisabledReason?: ServiceDisable['reason'];
-};
-
-const serviceDisableFields = (disable: ServiceDisable): Pick<WebhookEntity, 'DisabledBy' | 'DisabledAt' | 'DisabledReason'> => ({
-  DisabledBy: 'service',
-  DisabledAt: disable.timestamp,
-  DisabledReason: disable.reason,
-});
 
 interface IdIndexEntity {
   partitionKey: string;
@@ -62,11 +32,6 @@ const COUNTER_ATTEMPTS = 20;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The fields that hold sealed secrets, for the rotation command and the no-plaintext test. */
-export const SEALED_FIELDS = ['Secret', 'Authorization', 'AccessToken'] as const;
-type SealedField = (typeof SEALED_FIELDS)[number];
-
-const sealContext = (id: string, field: SealedField): string => `webhook/${id}/${field}`;
 
 /**
  * Webhooks in Table Storage. `webhooks` is partitioned by scope (a model's encoded name, or registry-wide);
@@ -114,7 +79,7 @@ export class TableWebhookStore implements WebhookStore {
       const count = counter ? counter.Count : await this.countPartition(scope);
       if (count >= maxInScope) throw new ScopeFullError(maxInScope);
       const next: CounterEntity = { partitionKey: scope, rowKey: COUNTER_ROW, Count: count + 1 };
-      const actions: TransactionAction[] = [counter ? ['update', next, 'Replace', { etag: counter.etag }] : ['create', next], ['create', this.toEntity(webhook)]];
+      const actions: TransactionAction[] = [counter ? ['update', next, 'Replace', { etag: counter.etag }] : ['create', next], ['create', toWebhookEntity(webhook, this.sealerFor(webhook.id))]];
       try {
         await this.webhooks.submitTransaction(actions);
         return;
@@ -147,7 +112,7 @@ export class TableWebhookStore implements WebhookStore {
 
   async replace(webhook: Webhook, etag: string): Promise<void> {
     try {
-      await this.webhooks.updateEntity(this.toEntity(webhook), 'Replace', { etag });
+      await this.webhooks.updateEntity(toWebhookEntity(webhook, this.sealerFor(webhook.id)), 'Replace', { etag });
     } catch (error) {
       // Changed meanwhile, or deleted meanwhile: the caller reads it again (and finds it gone).
       if (isPreconditionFailed(error) || isNotFound(error)) throw new ConcurrentUpdateError();
@@ -272,7 +237,7 @@ export class TableWebhookStore implements WebhookStore {
     for await (const entity of this.webhooks.listEntities<WebhookEntity>()) {
       if (entity.rowKey === COUNTER_ROW) continue;
       try {
-        this.fromEntity(entity);
+        fromWebhookEntity(entity, this.openerFor(entity));
       } catch {
         unreadable.push(entity.rowKey);
       }
@@ -283,12 +248,23 @@ export class TableWebhookStore implements WebhookStore {
   private async readOrSkip(entity: TableEntityResult<WebhookEntity>): Promise<Versioned<Webhook> | undefined> {
     let webhook: Webhook;
     try {
-      webhook = this.fromEntity(entity);
+      webhook = fromWebhookEntity(entity, this.openerFor(entity));
     } catch (error) {
       this.options.onUnreadable?.(entity.rowKey, errorMessage(error));
       return undefined;
     }
     return this.read(entity, webhook);
+  }
+
+  private sealerFor(id: string): Sealer {
+    return (field, plaintext) => this.box.seal(plaintext, sealContext(id, field));
+  }
+
+  private openerFor(entity: WebhookEntity): Opener {
+    return (field) => {
+      const sealed = entity[field];
+      return sealed ? this.box.open(sealed, sealContext(entity.rowKey, field)) : undefined;
+    };
   }
 
   /** The webhook of a row; a job webhook stored without a workspace URL gets the default written into it. */
@@ -306,84 +282,6 @@ export class TableWebhookStore implements WebhookStore {
     }
   }
 
-  private toEntity(webhook: Webhook): WebhookEntity {
-    const seal = (field: SealedField, plaintext: string | undefined) =>
-      plaintext === undefined || plaintext === '' ? {} : { [field]: this.box.seal(plaintext, sealContext(webhook.id, field)) };
-    const { target } = webhook;
-    return {
-      partitionKey: scopeKeyOf(webhook.modelName),
-      rowKey: webhook.id,
-      ...(webhook.modelName !== undefined ? { ModelName: webhook.modelName } : {}),
-      ...(webhook.description !== undefined ? { Description: webhook.description } : {}),
-      Events: JSON.stringify(webhook.events),
-      Status: webhook.status,
-      TargetKind: target.kind,
-      ...(target.kind === 'http'
-        ? { Url: target.url, EnableSslVerification: target.enableSslVerification, ...seal('Secret', target.secret), ...seal('Authorization', target.authorization) }
-        : { JobId: target.jobId, ...(target.workspaceUrl ? { WorkspaceUrl: target.workspaceUrl } : {}), ...seal('AccessToken', target.accessToken) }),
-      CreatedAt: webhook.creationTimestamp,
-      UpdatedAt: webhook.lastUpdatedTimestamp,
-      ...(webhook.serviceDisabled ? serviceDisableFields(webhook.serviceDisabled) : {}),
-    };
-  }
-
-  /** Throws, naming what is wrong, for a row that is not a webhook this code can serve. */
-  private fromEntity(entity: TableEntityResult<WebhookEntity> | WebhookEntity): Webhook {
-    assertWellFormed(entity);
-    const open = (field: SealedField) => {
-      const sealed = entity[field];
-      return sealed ? this.box.open(sealed, sealContext(entity.rowKey, field)) : undefined;
-    };
-    const secret = open('Secret');
-    const authorization = open('Authorization');
-    const target: Target =
-      entity.TargetKind === 'http'
-        ? {
-            kind: 'http',
-            url: entity.Url ?? '',
-            enableSslVerification: entity.EnableSslVerification ?? true,
-            ...(secret !== undefined ? { secret } : {}),
-            ...(authorization !== undefined ? { authorization } : {}),
-          }
-        : { kind: 'job', jobId: entity.JobId ?? '', accessToken: open('AccessToken') ?? '', ...(entity.WorkspaceUrl ? { workspaceUrl: entity.WorkspaceUrl } : {}) };
-    return {
-      id: entity.rowKey,
-      ...(entity.ModelName !== undefined ? { modelName: entity.ModelName } : {}),
-      ...(entity.Description !== undefined ? { description: entity.Description } : {}),
-      events: JSON.parse(entity.Events) as EventName[],
-      status: entity.Status,
-      target,
-      creationTimestamp: entity.CreatedAt,
-      lastUpdatedTimestamp: entity.UpdatedAt,
-      ...(entity.DisabledBy === 'service' && typeof entity.DisabledAt === 'number'
-        ? { serviceDisabled: { timestamp: entity.DisabledAt, reason: entity.DisabledReason === 'gone' ? 'gone' : 'auto_disable' } }
-        : {}),
-    };
-  }
-}
-
-function assertWellFormed(entity: WebhookEntity): void {
-  const problem = (what: string): never => {
-    throw new Error(`the stored ${what} is not valid`);
-  };
-  let events: unknown;
-  try {
-    events = JSON.parse(entity.Events);
-  } catch {
-    problem('Events');
-  }
-  if (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string' && isEventName(event))) problem('Events');
-  if (!(WEBHOOK_STATUSES as readonly string[]).includes(entity.Status)) problem('Status');
-  if (typeof entity.CreatedAt !== 'number' || typeof entity.UpdatedAt !== 'number') problem('timestamps');
-  // Typed as written, but read from storage: anything may be there.
-  const kind: string = entity.TargetKind;
-  if (kind === 'http') {
-    if (typeof entity.Url !== 'string' || entity.Url === '') problem('Url');
-  } else if (kind === 'job') {
-    if (typeof entity.JobId !== 'string' || !/^\d+$/.test(entity.JobId) || !entity.AccessToken) problem('job target');
-  } else {
-    problem('TargetKind');
-  }
 }
 
 /** Keyset pagination: rows after the cursor, within one partition or across the table. */

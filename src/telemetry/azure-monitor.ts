@@ -1,13 +1,12 @@
 import { metrics } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { errorMessage } from '../shared/errors.js';
+import { attachHostLogs, CONNECTION_STRING, type Env } from './host-telemetry.js';
 import { noopMetrics, openTelemetryMetrics, type Metrics } from './metrics.js';
 
-const CONNECTION_STRING = 'APPLICATIONINSIGHTS_CONNECTION_STRING';
 const AUTHENTICATION_STRING = 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING';
 const METER_NAME = 'registry-webhooks';
 
-type Env = Record<string, string | undefined>;
 
 /** `ClientId=<id>;Authorization=AAD` (the host's form): telemetry is sent with that managed identity. */
 export function parseAuthenticationString(raw: string | undefined): { aad: boolean; clientId?: string } {
@@ -57,6 +56,7 @@ export function startTelemetry(env: Env = process.env, warn: (message: string) =
           winston: { enabled: false },
         },
       });
+      attachHostLogs();
       return openTelemetryMetrics(metrics.getMeter(METER_NAME), logs.getLogger(METER_NAME));
     } catch (error) {
       warn(`telemetry not started, metrics are not exported: ${errorMessage(error)}`);

@@ -1,4 +1,4 @@
-import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
+import { SeverityNumber, type Logger as OtelLogger } from '@opentelemetry/api-logs';
 import type { Attributes, Meter } from '@opentelemetry/api';
 
 /** Every instrument's name in Application Insights; the infra consistency test holds `infra/`'s queries to this list. */
@@ -89,7 +89,7 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
     eventLag: (ms, event) => {
       const attributes: Attributes = { event };
       lag.record(ms, attributes);
-      sampleLog?.emit({ body: METRIC_NAMES.eventLag, severityText: 'INFO', attributes: { ...attributes, [LAG_SAMPLE_ATTRIBUTE]: ms } });
+      sampleLog?.emit({ body: METRIC_NAMES.eventLag, severityNumber: SeverityNumber.INFO, severityText: 'INFO', attributes: { ...attributes, [LAG_SAMPLE_ATTRIBUTE]: ms } });
     },
     eventsPublished: (count, source) => published.add(count, { source }),
     eventsIgnored: (count, source, reason) => ignored.add(count, { source, reason }),

@@ -1,3 +1,4 @@
+import { passesFilter } from './content-filter.js';
 import { isStageEvent, specificEventFor, type EventName, type GenericStageEvent } from './events.js';
 import type { RegistryEvent } from './registry-event.js';
 import { receivesEvents, type Webhook } from './webhook.js';
@@ -8,7 +9,7 @@ export interface Match {
   eventName: EventName;
 }
 
-/** The webhooks an event reaches (ACTIVE or service-disabled, its model's or registry-wide, subscribed), each once. */
+/** The webhooks an event reaches (ACTIVE or service-disabled, its model's or registry-wide, subscribed, its filter passed), each once. */
 export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): Match[] {
   const specific =
     isStageEvent(event.event) && event.toStage !== undefined ? specificEventFor(event.event as GenericStageEvent, event.toStage) : undefined;
@@ -18,7 +19,7 @@ export function matchEvent(event: RegistryEvent, webhooks: readonly Webhook[]): 
     if (!receivesEvents(webhook) || seen.has(webhook.id)) continue;
     if (webhook.modelName !== undefined && webhook.modelName !== event.modelName) continue;
     const eventName = webhook.events.includes(event.event) ? event.event : specific && webhook.events.includes(specific) ? specific : undefined;
-    if (eventName === undefined) continue;
+    if (eventName === undefined || !passesFilter(event, webhook.filter)) continue;
     seen.add(webhook.id);
     matches.push({ webhook, eventName });
   }

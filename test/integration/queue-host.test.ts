@@ -5,7 +5,8 @@ import functionsLibrary from '@azure/functions';
 import { QUEUE_CONNECTION } from '../../src/functions/function-table.js';
 import type { QueueHostSettings } from '../../src/local/host-json.js';
 import { readHostJson } from '../../src/local/host-json.js';
-import { POISON_TTL_SECONDS, QueueListener } from '../../src/local/queue-host.js';
+import { POISON_TTL_SECONDS, QueueListener, type QueueListenerOptions } from '../../src/local/queue-host.js';
+import { PollingBackoff } from '../../src/local/queue-polling.js';
 import { installWorkerCore } from '../../src/local/worker-core.js';
 import { StorageMessageQueue } from '../../src/storage/message-queue.js';
 import { testAzurite } from '../support/azurite.js';
@@ -23,7 +24,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
   async function listen(
     handler: (message: unknown, context: InvocationContext) => Promise<void>,
     overrides: Partial<QueueHostSettings> = {},
-    host: { leaseMs?: number; log?: (level: string, fn: string, text: string) => void } = {},
+    host: QueueListenerOptions & { log?: (level: string, fn: string, text: string) => void } = {},
   ) {
     const name = `host-queue-${queueIndex++}`;
     const queue = azurite.clients.queue(name);
@@ -32,7 +33,7 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     functionsLibrary.app.storageQueue(`fn-${name}`, { queueName: name, connection: QUEUE_CONNECTION, handler });
     const fn = core.functions.find((candidate) => candidate.name === `fn-${name}`);
     assert.ok(fn);
-    const listener = new QueueListener(fn, name, queue, poison, { ...settings, ...overrides }, host.log ?? quiet, host.leaseMs ?? 4000);
+    const listener = new QueueListener(fn, name, queue, poison, { ...settings, ...overrides }, host.log ?? quiet, { leaseMs: 4000, ...host });
     return { name, queue, poison, listener };
   }
 
@@ -179,21 +180,73 @@ describe('local queue trigger, as the Functions host runs it', async () => {
     assert.equal(calls, 0);
   });
 
-  it('wakes at once when the app enqueues, instead of waiting out the polling back-off', async () => {
+  /** A listener whose waits between polls last until the test releases them. */
+  async function heldListener(wakeOnEnqueue: boolean) {
     const seen: unknown[] = [];
-    const { name, listener } = await listen(
+    const waits: (() => void)[] = [];
+    const sleep = (_ms: number, signal: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        waits.push(resolve);
+        signal.addEventListener('abort', () => resolve());
+      });
+    const listening = await listen(
       (message) => {
         seen.push(message);
         return Promise.resolve();
       },
       { maxPollingIntervalMs: 60_000 },
+      { wakeOnEnqueue, sleep },
     );
-    listener.start();
-    await new Promise((resolve) => setTimeout(resolve, 3300));
-    await new StorageMessageQueue(azurite.clients.queue(name)).send({ woke: true });
-    await waitFor('the message', () => (seen.length === 1 ? true : undefined), 2000);
+    listening.listener.start();
+    await waitFor('the first empty poll', () => (waits.length === 1 ? true : undefined));
+    await new StorageMessageQueue(azurite.clients.queue(listening.name)).send({ sent: 'by the app' });
+    return { ...listening, seen, waits };
+  }
+
+  it('is not woken when the app enqueues with the Storage SDK: the message waits for the next poll, as under the host', async () => {
+    const { listener, queue, seen, waits } = await heldListener(false);
+    const woken = await waitFor('a wake-up', () => (seen.length > 0 ? true : undefined), 1500).then(
+      () => true,
+      () => false,
+    );
+    assert.equal(woken, false, 'handled before the listener finished its wait');
+    assert.equal(waits.length, 1, 'no poll after the enqueue');
+    assert.equal((await queue.peekMessages()).peekedMessageItems.length, 1, 'still waiting on the queue');
+    waits[0]?.();
+    await waitFor('the message, at the next poll', () => (seen.length === 1 ? true : undefined));
     await listener.stop();
-    assert.deepEqual(seen, [{ woke: true }]);
+    assert.deepEqual(seen, [{ sent: 'by the app' }]);
+  });
+
+  it('with wakeOnEnqueue (npm start --wake-on-enqueue) wakes at once instead', async () => {
+    const { listener, seen, waits } = await heldListener(true);
+    await waitFor('the message, before the wait ends', () => (seen.length === 1 ? true : undefined), 5000);
+    assert.equal(waits.length >= 1, true);
+    await listener.stop();
+    assert.deepEqual(seen, [{ sent: 'by the app' }]);
+  });
+
+  it('backs off as the host does: 100 ms, then 100 ms plus 100 ms × 2^(n-1) (±20%), up to maxPollingInterval; messages reset it', () => {
+    const middle = new PollingBackoff(2000, () => 0.5);
+    const empties = () => Array.from({ length: 8 }, () => Math.round(middle.nextEmptyDelay()));
+    assert.deepEqual(empties(), [100, 200, 300, 500, 900, 1700, 2000, 2000]);
+    middle.found();
+    assert.equal(middle.nextEmptyDelay(), 200);
+    const low = new PollingBackoff(60_000, () => 0);
+    low.found();
+    assert.equal(Math.round(low.nextEmptyDelay()), 180);
+    const high = new PollingBackoff(60_000, () => 1);
+    high.found();
+    assert.equal(Math.round(high.nextEmptyDelay()), 220);
+  });
+
+  it('takes host.json settings from AzureFunctionsJobHost__ app settings, names ignoring case, as the host does', () => {
+    const path = new URL('../../host.json', import.meta.url).pathname;
+    const host = readHostJson(path, { AzureFunctionsJobHost__Extensions__Queues__MaxPollingInterval: '00:00:00.25', azurefunctionsjobhost__extensions__queues__batchSize: '4' });
+    assert.equal(host.queues.maxPollingIntervalMs, 250);
+    assert.equal(host.queues.batchSize, 4);
+    assert.equal(readHostJson(path, {}).queues.maxPollingIntervalMs, 2000);
+    assert.equal(readHostJson(path, { AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.01' }).queues.maxPollingIntervalMs, 100, 'the host\'s minimum');
   });
 
   it('runs a batch concurrently, up to batchSize plus newBatchThreshold', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/shared/ids.js';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { TableClient } from '@azure/data-tables';
@@ -19,7 +20,7 @@ const webhookId = (): string => randomBytes(16).toString('hex');
 function delivery(webhook: string, eventTimestamp: number, index: number, status: Delivery['status'] = 'SUCCEEDED'): Delivery {
   const eventId = `evt-${eventTimestamp}-${index}`;
   return {
-    id: deliveryIdOf(webhook, eventTimestamp, eventId),
+    id: deliveryIdOf(webhook, eventTimestamp, 'M', eventId),
     webhookId: webhook,
     event: 'MODEL_VERSION_CREATED',
     eventId,
@@ -72,7 +73,7 @@ describe('retention on Azurite', async () => {
     claims: azurite.clients.table(TABLES.eventClaims),
   };
   const deps = (overrides: Partial<RetentionDeps> = {}): RetentionDeps => ({
-    deliveries: new TableDeliveryStore(tables.deliveries, tables.days),
+    deliveries: new TableDeliveryStore(tables.deliveries, tables.days, systemClock),
     audit: new TableAuditLog(tables.audit),
     claims: new TableEventClaims(tables.claims),
     clock: () => NOW,
@@ -87,7 +88,7 @@ describe('retention on Azurite', async () => {
   it('deletes only what expired (a deleted webhook’s records too); a run killed halfway loses nothing it should keep and the next run finishes', async () => {
     const live = webhookId();
     const deleted = webhookId();
-    const store = new TableDeliveryStore(tables.deliveries, tables.days);
+    const store = new TableDeliveryStore(tables.deliveries, tables.days, systemClock);
     const cutoff = NOW - 30 * DAY;
     await store.putAll([
       ...many(live, NOW - 41 * DAY, 180),
@@ -108,7 +109,7 @@ describe('retention on Azurite', async () => {
     await claims.finish('e-recent', 'm1', NOW - 20 * 3_600_000);
 
     const ofWebhook = (id: string) => `PartitionKey eq '${id}'`;
-    const killed = deps({ deliveries: new TableDeliveryStore(dyingAfter(tables.deliveries, 2), tables.days) });
+    const killed = deps({ deliveries: new TableDeliveryStore(dyingAfter(tables.deliveries, 2), tables.days, systemClock) });
     await assert.rejects(runRetention(killed), /process killed/);
     const afterKill = await count(tables.deliveries, `${ofWebhook(live)} or ${ofWebhook(deleted)}`);
     assert.ok(afterKill > keep.length + 1 && afterKill < 373 + keep.length + 1, `part of the expired records went (${afterKill} left)`);
@@ -130,7 +131,7 @@ describe('retention on Azurite', async () => {
 
   it('bounds the work of one run and resumes in the next', async () => {
     const webhook = webhookId();
-    const store = new TableDeliveryStore(tables.deliveries, tables.days);
+    const store = new TableDeliveryStore(tables.deliveries, tables.days, systemClock);
     await store.putAll(many(webhook, NOW - 60 * DAY, 250));
     const first = await runRetention(deps({ budgetPerTable: 100 }));
     assert.ok(first.deliveries.deleted > 0 && first.deliveries.deleted <= 100, `deleted ${first.deliveries.deleted}`);

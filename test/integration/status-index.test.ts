@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/shared/ids.js';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it, mock } from 'node:test';
 import type { TableClient } from '@azure/data-tables';
@@ -28,7 +29,7 @@ interface Probe {
 function delivery(webhookId: string, eventTimestamp: number, status: Delivery['status'], extra: Partial<Delivery> = {}): Delivery {
   const eventId = `e-${eventTimestamp}-${randomBytes(3).toString('hex')}`;
   return {
-    id: deliveryIdOf(webhookId, eventTimestamp, eventId),
+    id: deliveryIdOf(webhookId, eventTimestamp, 'M', eventId),
     webhookId,
     event: 'MODEL_VERSION_CREATED',
     eventId,
@@ -316,7 +317,7 @@ describe('status index on Azurite and in memory', async () => {
   describe('retention racing a writer on the Table adapter', () => {
     const raw = azurite.clients.table(TABLES.deliveries);
     const days = azurite.clients.table(TABLES.deliveryDays);
-    const writer = new TableDeliveryStore(raw, days);
+    const writer = new TableDeliveryStore(raw, days, systemClock);
     const cutoff = Date.UTC(1995, 0, 10);
     const rawRows = async (webhookId: string): Promise<{ rowKey: string; status: string; attempts: number }[]> => {
       const rows: { rowKey: string; status: string; attempts: number }[] = [];
@@ -335,6 +336,7 @@ describe('status index on Azurite and in memory', async () => {
           }
         }),
         days,
+        systemClock,
       );
       await retention.purgeBefore(cutoff, 1000);
     };
@@ -400,7 +402,7 @@ describe('status index on Azurite and in memory', async () => {
           return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         },
       });
-      await new TableDeliveryStore(raw, racedDays).purgeBefore(cutoff, 1000);
+      await new TableDeliveryStore(raw, racedDays, systemClock).purgeBefore(cutoff, 1000);
       assert.ok(raced, 'retention came to remove the day row');
       assert.ok(await writer.get(late.id), 'the late record is there');
       const dayRows: string[] = [];
@@ -413,7 +415,7 @@ describe('status index on Azurite and in memory', async () => {
     it('writes the day row again for a record of a day it wrote long ago, once retention may have removed it', async () => {
       const webhookId = newWebhook();
       const day = Date.now() - 10 * DAY;
-      const longLived = new TableDeliveryStore(raw, days);
+      const longLived = new TableDeliveryStore(raw, days, systemClock);
       mock.timers.enable({ apis: ['Date'], now: day });
       try {
         await longLived.create([delivery(webhookId, day, 'SUCCEEDED')]);
@@ -434,7 +436,7 @@ describe('status index on Azurite and in memory', async () => {
     });
   });
   it('a record whose index row is missing can still be written, and is back in step after', async () => {
-    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays));
+    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays), systemClock);
     const webhookId = newWebhook();
     const failed = delivery(webhookId, Date.UTC(1996, 1, 1), 'FAILED');
     await store.create([failed]);
@@ -452,7 +454,7 @@ describe('status index on Azurite and in memory', async () => {
     assert.deepEqual(rows, [rowKey], 'the record alone, no index row');
   });
   it('a version naming no etag loses as a stale one does, never writing over the record', async () => {
-    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays));
+    const store = new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays), systemClock);
     const webhookId = newWebhook();
     for (const version of ['', '*', 'FAILED:', 'FAILED:*', 'SKIPPED:']) {
       const failed = delivery(webhookId, Date.UTC(1997, 1, 1) + version.length, 'FAILED');
@@ -466,7 +468,7 @@ describe('status index on Azurite and in memory', async () => {
     const [records, days] = [azurite.clients.table(`emptydeliveries${suffix}`), azurite.clients.table(`emptydays${suffix}`)];
     await Promise.all([records.createTable(), days.createTable()]);
     const garbage = Buffer.from('not json at all').toString('base64url');
-    for (const store of [new TableDeliveryStore(records, days), new MemoryDeliveryStore()]) {
+    for (const store of [new TableDeliveryStore(records, days, systemClock), new MemoryDeliveryStore()]) {
       await assert.rejects(store.listAll({ pageToken: garbage, limit: 10 }), (error: Error) => /'page_token'/.test(error.message), store.constructor.name);
       assert.deepEqual(await store.listAll({ limit: 10 }), { deliveries: [] }, `${store.constructor.name}: nothing to list`);
     }
@@ -476,7 +478,7 @@ describe('status index on Azurite and in memory', async () => {
     const [records, days] = [azurite.clients.table(`manydeliveries${suffix}`), azurite.clients.table(`manydays${suffix}`)];
     await Promise.all([records.createTable(), days.createTable()]);
     const reads = { records: 0, indexRows: 0 };
-    const store = new TableDeliveryStore(countingReads(records, reads), days);
+    const store = new TableDeliveryStore(countingReads(records, reads), days, systemClock);
     const day = Date.UTC(2005, 2, 3, 8);
     const webhooks = Array.from({ length: 12 }, newWebhook);
     // One webhook busy, the others a few records each, interleaved in time.
@@ -503,7 +505,7 @@ describe('status index on Azurite and in memory', async () => {
   });
   statusIndexContract('table', () => {
     const reads = { records: 0, indexRows: 0 };
-    const store = new TableDeliveryStore(countingReads(counted.table(TABLES.deliveries), reads), counted.table(TABLES.deliveryDays));
+    const store = new TableDeliveryStore(countingReads(counted.table(TABLES.deliveries), reads), counted.table(TABLES.deliveryDays), systemClock);
     return Promise.resolve({
       store,
       reads,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/shared/ids.js';
 import { randomBytes } from 'node:crypto';
 import { describe, it, before } from 'node:test';
 import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
@@ -245,7 +246,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
   describe(`DeliveryStore contract: ${name}`, () => {
     const webhookId = randomBytes(16).toString('hex');
     const delivery = (eventTimestamp: number, status: Delivery['status']): Delivery => ({
-      id: deliveryIdOf(webhookId, eventTimestamp, `e${eventTimestamp}`),
+      id: deliveryIdOf(webhookId, eventTimestamp, 'M', `e${eventTimestamp}`),
       webhookId,
       event: 'MODEL_VERSION_CREATED',
       eventId: `e${eventTimestamp}`,
@@ -277,7 +278,7 @@ function deliveryStoreContract(name: string, make: () => Promise<DeliveryStore>)
       const store = await make();
       const other = randomBytes(16).toString('hex');
       const many = Array.from({ length: 230 }, (_, index) => ({ ...delivery(10_000 + index, 'SUCCEEDED') }));
-      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, 99, 'x'), webhookId: other };
+      const elsewhere = { ...delivery(99, 'FAILED'), id: deliveryIdOf(other, 99, 'M', 'x'), webhookId: other };
       const claimed = { ...many[5], claim: { attempt: 1, expiresAt: 123 }, runToken: 'token-1' } as Delivery;
       await store.create([elsewhere, claimed]);
       const results = await store.create([...many, { ...elsewhere, status: 'SUCCEEDED' }]);
@@ -359,7 +360,7 @@ describe('stores on Azurite', async () => {
     },
   );
   deliveryStoreContract('memory', () => Promise.resolve(new MemoryDeliveryStore()));
-  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays))));
+  deliveryStoreContract('table', () => Promise.resolve(new TableDeliveryStore(azurite.clients.table(TABLES.deliveries), azurite.clients.table(TABLES.deliveryDays), systemClock)));
   eventClaimsContract('memory', () => Promise.resolve(new MemoryEventClaims()));
   eventClaimsContract('table', () => Promise.resolve(new TableEventClaims(azurite.clients.table(TABLES.eventClaims))));
 

@@ -122,8 +122,10 @@ function call(name: string, args: Node[], scope: ArmScope): unknown {
       return all().every(Boolean);
     case 'or':
       return all().some(Boolean);
-    case 'not':
-      return !value(0);
+    case 'not': {
+      const subject = value(0);
+      return isOpaque(subject) ? { opaque: 'not(?)' } : !subject;
+    }
     case 'equals': {
       const [a, b] = all();
       if (isOpaque(a) || isOpaque(b)) return { opaque: 'equals(?)' };

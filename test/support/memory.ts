@@ -1,5 +1,6 @@
 import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, DeliveryStore } from '../../src/pipeline/delivery-store.js';
-import { isIndexedStatus, listingCursorOf, listingToken, type IndexedStatus } from '../../src/storage/delivery-store.js';
+import { listingCursorOf, listingToken } from '../../src/storage/delivery-listing.js';
+import { isIndexedStatus, type IndexedStatus } from '../../src/storage/status-index.js';
 import type { PurgeResult } from '../../src/pipeline/retention.js';
 import { newestFirstTime, webhookIdOfDelivery, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/webhooks/audit-log.js';

@@ -12,6 +12,8 @@ export const TEAM_MANAGER_TOKEN = 'test-team-manager-token-0123456789';
 export const TEAM_PUBLISHER_TOKEN = 'test-team-publisher-token-012345678';
 export const SECRET_KEY = randomBytes(32).toString('base64');
 
+export const TEST_MAX_POLLING_INTERVAL = '00:00:00.2';
+
 /** Settings for a runtime under test; any of them can be overridden. */
 export function testEnv(connectionString: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -25,6 +27,8 @@ export function testEnv(connectionString: string, overrides: Record<string, stri
     WEBHOOKS_RATE_LIMIT: '100000/1m',
     // Tests of dead or failing receivers run on seconds, so an origin's circuit cools down in one too.
     WEBHOOKS_CIRCUIT_COOLDOWN: '1s',
+    // The runtime polls queues as the host does (an enqueue does not wake it); a short interval keeps tests quick.
+    AzureFunctionsJobHost__extensions__queues__maxPollingInterval: TEST_MAX_POLLING_INTERVAL,
     ...overrides,
   };
 }

@@ -43,12 +43,12 @@ function configuredTokens(raw: string): string[] {
   }
 }
 
-export async function spawnRuntime(env: Record<string, string>, options: { queueLease?: string; defaultToken?: string; nodeArgs?: string[] } = {}): Promise<TestRuntime> {
+export async function spawnRuntime(env: Record<string, string>, options: { queueLease?: string; defaultToken?: string; nodeArgs?: string[]; runtimeArgs?: string[] } = {}): Promise<TestRuntime> {
   const defaultToken = options.defaultToken ?? null;
   const settingsDir = mkdtempSync(join(tmpdir(), 'rw-settings-'));
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', join(root, 'src/local/start.ts'), '--port', '0', '--settings', join(settingsDir, 'local.settings.json'), '--queue-lease', options.queueLease ?? '4s'],
+    [...(options.nodeArgs ?? []), '--import', 'tsx', join(root, 'src/local/start.ts'), '--port', '0', '--settings', join(settingsDir, 'local.settings.json'), '--queue-lease', options.queueLease ?? '4s', ...(options.runtimeArgs ?? [])],
     { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { redeliver } from '../../src/pipeline/deliveries-api.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
+import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { Principal } from '../../src/auth/principal.js';
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';

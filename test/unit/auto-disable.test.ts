@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { AutoDisableWatch } from '../../src/pipeline/auto-disable.js';
 import { MAX_REDELIVER, redeliver } from '../../src/pipeline/deliveries-api.js';
 import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
+import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import { ApiError } from '../../src/shared/errors.js';
 import { METRIC_NAMES } from '../../src/telemetry/metrics.js';
@@ -41,7 +42,7 @@ function setup(afterMs = 10_000) {
 
 /** The record of event `e<n>` to a webhook, settled at `status` after `attempts` attempts. */
 function recordOf(webhookId: string, n: number, eventTimestamp: number, status: Delivery['status'], attempts: number): Delivery {
-  return { id: deliveryIdOf(webhookId, eventTimestamp, `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts, createdTimestamp: eventTimestamp, payload: '{}' };
+  return { id: deliveryIdOf(webhookId, eventTimestamp, 'M', `e${n}`), webhookId, event: 'MODEL_VERSION_CREATED', eventId: `e${n}`, eventTimestamp, status, attempts, createdTimestamp: eventTimestamp, payload: '{}' };
 }
 
 describe('auto-disable, SKIPPED records and their replay', () => {

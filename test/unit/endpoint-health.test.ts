@@ -21,7 +21,7 @@ function delivery(attempts: { at: number; ok?: boolean }[], overrides: Partial<D
   const history: AttemptRecord[] = attempts.map(({ at, ok }, index) => ({ attempt: index + 1, timestamp: at, durationMs: 5, statusCode: ok ? 200 : 500, ...(ok ? {} : { error: 'HTTP 500' }) }));
   const last = history.at(-1);
   return {
-    id: deliveryIdOf(webhook.id, eventTimestamp, `e${events}`),
+    id: deliveryIdOf(webhook.id, eventTimestamp, 'M', `e${events}`),
     webhookId: webhook.id,
     event: 'MODEL_VERSION_CREATED',
     eventId: `e${events}`,
@@ -126,7 +126,7 @@ describe('GET webhooks/health', () => {
     const hook = makeWebhook({ modelName: 'M' });
     await webhooks.insert(hook);
     clock.now = NOW;
-    await deliveries.create([{ ...delivery([{ at: NOW - MINUTE, ok: true }]), id: deliveryIdOf(hook.id, NOW - MINUTE, 'x'), webhookId: hook.id }]);
+    await deliveries.create([{ ...delivery([{ at: NOW - MINUTE, ok: true }]), id: deliveryIdOf(hook.id, NOW - MINUTE, 'M', 'x'), webhookId: hook.id }]);
     const expected = { webhook_id: hook.id, status: 'HEALTHY', last_success_timestamp: NOW - MINUTE, consecutive_failures: 0, deliveries_24h: 1, success_rate_24h: 1 };
     assert.deepEqual(await getEndpointHealth(deps, admin, { id: hook.id }), { health: expected });
     assert.deepEqual(await getEndpointHealth(deps, manager, { id: hook.id }), { health: expected });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { processDeliveryMessage, type DeliveryMessage } from '../../src/pipeline/deliverer.js';
+import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
+import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import { processEventMessage, type QueueMessageMeta } from '../../src/pipeline/fan-out.js';
 import type { OutboundClient } from '../../src/outbound/http-client.js';
 import { JobTargetSender } from '../../src/outbound/job-target-sender.js';
@@ -8,6 +9,9 @@ import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { OriginGate } from '../../src/outbound/origin-gate.js';
 import { DELIVERY_RESPONSE_BYTES, TargetSenders } from '../../src/outbound/target-sender.js';
 import { EVENT_CLAIM_LEASE_MS } from '../../src/pipeline/event-claims.js';
+import { getDelivery, listDeliveries, redeliver } from '../../src/pipeline/deliveries-api.js';
+import { deliveryIdOf, legacyDeliveryIdOf } from '../../src/pipeline/delivery.js';
+import { admin } from '../support/deps.js';
 import type { MemoryAuditLog } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
@@ -106,6 +110,40 @@ describe('fan-out', () => {
     const first = await run();
     assert.match(first ?? '', /^f{32}_\d{13}_[0-9a-f]{16}$/);
     assert.equal(await run(), first);
+  });
+
+  it('keeps the earlier id of a delivery an earlier version made for a message it queued, and names every other by model too', async () => {
+    const { deps, webhooks, sender, deliveries, eventQueue } = pipelineDeps();
+    const a = makeWebhook({ modelName: undefined });
+    const b = makeWebhook({ modelName: undefined });
+    await webhooks.insert(a);
+    await webhooks.insert(b);
+    const event = created({ event_timestamp: 1_700_000_000_000 });
+    // What an earlier version left of this message: a's delivery made and sent under the id without the model.
+    const legacyId = legacyDeliveryIdOf(a.id, 1_700_000_000_000, 'evt-1');
+    const payload = JSON.stringify({ event: 'MODEL_VERSION_CREATED', webhook_id: a.id, event_timestamp: 1_700_000_000_000, model_name: 'M', version: '1' });
+    await deliveries.create([{ id: legacyId, webhookId: a.id, event: 'MODEL_VERSION_CREATED', eventId: 'evt-1', eventTimestamp: 1_700_000_000_000, status: 'SUCCEEDED', attempts: 1, createdTimestamp: 0, payload }]);
+    await processEventMessage(deps, { events: [event], published_by: 'queue' }, meta({ dequeueCount: 2, insertedAt: 1_700_000_000_000 }));
+    assert.deepEqual(sender.sent.map((sent) => sent.webhookId), [b.id], 'a was already sent; b is sent now');
+    assert.equal(sender.sent[0]?.messageId, deliveryIdOf(b.id, 1_700_000_000_000, 'M', 'evt-1'));
+    // Another model's event with the same id and time is its own delivery, though the earlier id is taken.
+    await processEventMessage(deps, { events: [{ ...event, model_name: 'N' }] }, meta({ id: 'msg-2', insertedAt: 1_700_000_000_000 }));
+    assert.deepEqual(sender.sent.slice(1).map((sent) => sent.messageId).sort(), [a.id, b.id].map((id) => deliveryIdOf(id, 1_700_000_000_000, 'N', 'evt-1')).sort());
+    assert.equal(deliveries.rows.size, 4);
+    assert.equal(eventQueue.drain().length, 0);
+  });
+
+  it('answers, lists and redelivers a delivery under the id an earlier version derived', async () => {
+    const { deps, webhooks, deliveries, deliveryQueue } = pipelineDeps();
+    const hook = makeWebhook();
+    await webhooks.insert(hook);
+    const legacyId = legacyDeliveryIdOf(hook.id, 1_700_000_000_000, 'evt-1');
+    await deliveries.create([{ id: legacyId, webhookId: hook.id, event: 'MODEL_VERSION_CREATED', eventId: 'evt-1', eventTimestamp: 1_700_000_000_000, status: 'FAILED', attempts: 3, createdTimestamp: 0, payload: '{}' }]);
+    const api = { ...deps, newId: () => 'f'.repeat(32) };
+    assert.equal((await getDelivery(api, admin, { id: legacyId })).id, legacyId);
+    assert.deepEqual((await listDeliveries(api, admin, { webhook_id: hook.id })).deliveries?.map((delivery) => delivery.id), [legacyId]);
+    assert.deepEqual((await redeliver(api, admin, { delivery_id: legacyId })).delivery_ids, [legacyId]);
+    assert.equal((deliveryQueue.drain()[0]?.body as DeliveryMessage).delivery_id, legacyId);
   });
 
   it('poisons an unreadable message and an invalid event, and still delivers the valid ones', async () => {
