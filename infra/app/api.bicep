@@ -33,6 +33,14 @@ param autoDisableAfter string
 param circuitCooldown string
 param useMlflowIngest bool
 param mlflowAliasStages string
+param unityCatalogWorkspaceUrl string
+param unityCatalogModels string
+param unityCatalogClientId string
+@description('Whether the Unity Catalog credential is in Key Vault: the OAuth secret with a client id, a personal access token without.')
+param useUnityCatalogCredential bool
+param unityCatalogPollSchedule string
+param unityCatalogRequestBudget int
+param unityCatalogEmitBaseline bool
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -55,6 +63,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 var keyVaultReference = 'VaultName=${keyVaultName}'
+var unityCatalogCredentialReference = '@Microsoft.KeyVault(${keyVaultReference};SecretName=unity-catalog-credential)'
 
 // The app settings, exactly the settings src/config/config.ts reads (the consistency test holds the code to them).
 var appSettings = {
@@ -89,6 +98,14 @@ var appSettings = {
   WEBHOOKS_CIRCUIT_COOLDOWN: circuitCooldown
   MLFLOW_WEBHOOK_SECRETS: useMlflowIngest ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=mlflow-webhook-secrets)' : ''
   MLFLOW_ALIAS_STAGES: mlflowAliasStages
+  UNITY_CATALOG_WORKSPACE_URL: unityCatalogWorkspaceUrl
+  UNITY_CATALOG_MODELS: unityCatalogModels
+  UNITY_CATALOG_CLIENT_ID: unityCatalogClientId
+  UNITY_CATALOG_CLIENT_SECRET: useUnityCatalogCredential && !empty(unityCatalogClientId) ? unityCatalogCredentialReference : ''
+  UNITY_CATALOG_TOKEN: useUnityCatalogCredential && empty(unityCatalogClientId) ? unityCatalogCredentialReference : ''
+  UNITY_CATALOG_POLL_SCHEDULE: unityCatalogPollSchedule
+  UNITY_CATALOG_REQUEST_BUDGET: string(unityCatalogRequestBudget)
+  UNITY_CATALOG_EMIT_BASELINE: unityCatalogEmitBaseline ? 'true' : 'false'
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
