@@ -14,6 +14,7 @@
  * Options: --seconds N (default 15), --batch N events per publish call (default 25), --publishers N (4),
  * --fanouts 1,10, --window N (2000), --retention N (100000).
  * `--scenario wide [--events N]` runs the wide fan-out instead (bench/wide-bench.ts).
+ * `--scenario unity-catalog [--models N]` runs the Unity Catalog poller's cost instead (bench/unity-catalog-bench.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -27,6 +28,7 @@ import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/composition/services.js';
 import { ENTITIES_PER_DELIVERY, httpCeiling, storageFloor } from './baselines.js';
 import { retentionScenario } from './retention-bench.js';
 import { wideScenario } from './wide-bench.js';
+import { unityCatalogScenario } from './unity-catalog-bench.js';
 import { startCountingProxy } from './storage-proxy.js';
 
 const { values } = parseArgs({
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     retention: { type: 'string', default: '100000' },
     scenario: { type: 'string', default: 'pipeline' },
     events: { type: 'string', default: '100' },
+    models: { type: 'string', default: '1000' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -212,6 +215,10 @@ async function createWebhooks(runtime: TestRuntime, model: string, fanOut: numbe
 }
 
 async function main(): Promise<void> {
+  if (values.scenario === 'unity-catalog') {
+    console.log(await unityCatalogScenario(Number(values.models)));
+    return;
+  }
   const sink = await startSink();
   const env = (connectionString: string) => ({
     AzureWebJobsStorage: connectionString,

@@ -47,6 +47,10 @@ const MISSING_CODES = /DOES_NOT_EXIST|NOT_FOUND/;
 export class UnityCatalogApi {
   requests = 0;
 
+  remaining(): number {
+    return Math.max(0, this.budget - this.requests);
+  }
+
   constructor(
     private readonly client: OutboundClient,
     private readonly workspaceUrl: string,
@@ -112,10 +116,11 @@ export class UnityCatalogApi {
 
   private async send(path: string, refreshToken: boolean) {
     if (this.requests >= this.budget) throw new BudgetSpent();
+    // Counted before any wait, so models read at the same time never spend more than the budget together.
+    this.requests += 1;
     const token = await this.tokens.token(refreshToken).catch((error: unknown) => {
       throw error instanceof UnityCatalogFailure ? new UnityCatalogFailure(error.kind, error.message, { wholeSource: true, retryAfterMs: error.retryAfterMs }) : error;
     });
-    this.requests += 1;
     return this.client.send({
       url: `${this.workspaceUrl}${path}`,
       method: 'GET',

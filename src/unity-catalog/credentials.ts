@@ -46,8 +46,18 @@ class OAuthTokenSource implements TokenSource {
     private readonly clock: Clock,
   ) {}
 
-  async token(refresh = false): Promise<string> {
-    if (!refresh && this.cached && this.cached.expiresAt > this.clock()) return this.cached.token;
+  private pending: Promise<string> | undefined;
+
+  /** One token request at a time: models read together share it. */
+  token(refresh = false): Promise<string> {
+    if (!refresh && this.cached && this.cached.expiresAt > this.clock()) return Promise.resolve(this.cached.token);
+    this.pending ??= this.fetch().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async fetch(): Promise<string> {
     const basic = Buffer.from(`${encodeURIComponent(this.credential.clientId)}:${encodeURIComponent(this.credential.clientSecret)}`, 'utf8').toString('base64');
     const result = await this.client.send({
       url: `${this.workspaceUrl}/oidc/v1/token`,

@@ -17,6 +17,8 @@ export const UNITY_CATALOG_PUBLISHER = 'unity-catalog';
 /** Back-off after a 429, 5xx or network failure without Retry-After: doubling from 15 s, at most 10 min. */
 const BACKOFF_START_MS = 15_000;
 const BACKOFF_MAX_MS = 600_000;
+/** Models read at the same time. */
+const MODELS_AT_ONCE = 8;
 /** Problems kept for health (the newest). */
 const MAX_PROBLEMS = 50;
 
@@ -138,10 +140,17 @@ async function pollSelector(run: Run, selector: ModelSelector, options: { baseli
     return false;
   }
   if (!exact) run.problems.delete(scope);
-  for (const name of names) {
-    if (options.after !== undefined && name <= options.after) continue;
-    await pollModel(run, name, { baseline: options.baseline, exact: exact !== undefined });
-    options.onModel(name);
+  const remaining = names.filter((name) => options.after === undefined || name > options.after);
+  // A few models at once; the cursor moves past a group only once all of it is done, so a run stopped inside a
+  // group reads it again next time (a model read twice finds no change).
+  for (let start = 0; start < remaining.length; ) {
+    // Each model costs two requests at least: a group never starts more than the budget left can finish.
+    const group = remaining.slice(start, start + Math.min(MODELS_AT_ONCE, Math.max(1, Math.floor(run.api.remaining() / 2))));
+    start += group.length;
+    const outcomes = await Promise.allSettled(group.map((name) => pollModel(run, name, { baseline: options.baseline, exact: exact !== undefined })));
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    options.onModel(group.at(-1) as string);
   }
   return true;
 }

@@ -65,7 +65,7 @@ describe('Unity Catalog models get signed webhooks, end to end on Azurite', asyn
     fake.deleteAlias('main.ml.fraud', 'legacy');
     const seen = await passesAfter(runtime, baseline, 2);
     const payloads = (await waitFor('4 deliveries', () => (receiver.requests.length >= 4 ? receiver.requests : undefined))).map(verified);
-    const summary = (payload: Record<string, unknown>) => [payload.event, payload.model_name, payload.version, payload.alias, payload.previous_version].filter((part) => part !== undefined).join(' ');
+    const summary = (payload: Record<string, unknown>) => [payload.event, payload.model_name, payload.version, payload.alias, payload.previous_version].filter((part) => part !== undefined).map(String).join(' ');
     assert.deepEqual(payloads.map(summary).sort(), [
       'MODEL_VERSION_ALIAS_CREATED main.ml.fraud 2 challenger',
       'MODEL_VERSION_ALIAS_CREATED main.ml.fraud 2 champion 1',

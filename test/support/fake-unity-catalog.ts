@@ -63,7 +63,7 @@ const MODELS_PATH = '/api/2.1/unity-catalog/models';
  * (`GET /models/{full_name}/versions`, paged, no aliases), errors as `{error_code, message}`, and the workspace's
  * OAuth token endpoint `POST /oidc/v1/token` (client credentials, Basic auth, scope `all-apis`).
  */
-export async function startFakeUnityCatalog(oauthClients: Record<string, string> = {}): Promise<FakeUnityCatalog> {
+export async function startFakeUnityCatalog(oauthClients: Record<string, string> = {}, options: { stopAfterTests?: boolean } = {}): Promise<FakeUnityCatalog> {
   const schemas = new Set<string>();
   const models = new Map<string, FakeModel>();
   const issued = new Set<string>();
@@ -246,6 +246,6 @@ export async function startFakeUnityCatalog(oauthClients: Record<string, string>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  after(() => fake.close());
+  if (options.stopAfterTests !== false) after(() => fake.close());
   return fake;
 }
