@@ -65,6 +65,19 @@ export function pendingEventsOf(workspace: string, before: ModelState | undefine
   }));
 }
 
+/** The state `before` comes to with only `events` applied: what a snapshot records when it publishes part of a change. */
+export function applyEvents(before: ModelState | undefined, createdAt: number | undefined, events: readonly PendingEvent[]): ModelState {
+  const isNew = before === undefined || before.createdAt !== createdAt;
+  const ready = new Set(isNew ? [] : before.ready);
+  const aliases = new Map(Object.entries(isNew ? {} : before.aliases));
+  for (const event of events) {
+    if (event.event === 'MODEL_VERSION_CREATED') ready.add(Number(event.version));
+    if (event.event === 'MODEL_VERSION_ALIAS_CREATED' && event.alias !== undefined) aliases.set(event.alias, Number(event.version));
+    if (event.event === 'MODEL_VERSION_ALIAS_DELETED' && event.alias !== undefined) aliases.delete(event.alias);
+  }
+  return { createdAt, ready: [...ready].sort((a, b) => a - b), aliases: Object.fromEntries(aliases) };
+}
+
 export const stateOf = (model: ObservedModel): ModelState => ({ createdAt: model.createdAt, ready: model.readyVersions, aliases: model.aliases });
 
 export const sameState = (a: ModelState, b: ModelState): boolean =>

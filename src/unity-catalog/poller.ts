@@ -7,7 +7,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { publishedEventSchema } from '../webhooks/registry-event.js';
 import { BudgetSpent, type UnityCatalogApi } from './api-client.js';
 import { UnityCatalogFailure } from './credentials.js';
-import { pendingEventsOf, sameState, stateOf, type PendingEvent } from './model-changes.js';
+import { applyEvents, pendingEventsOf, sameState, stateOf, type PendingEvent } from './model-changes.js';
 import { selectorText, type ModelSelector, type UnityCatalogSettings } from './settings.js';
 import type { ModelSnapshot, RunState, SnapshotStore, SourceProblem } from './snapshot-store.js';
 
@@ -17,6 +17,8 @@ export const UNITY_CATALOG_PUBLISHER = 'unity-catalog';
 /** Back-off after a 429, 5xx or network failure without Retry-After: doubling from 15 s, at most 10 min. */
 const BACKOFF_START_MS = 15_000;
 const BACKOFF_MAX_MS = 600_000;
+/** Events one snapshot's outbox holds at most (a table row holds 1 MiB). */
+export const MAX_OUTBOX = 200;
 /** Models read at the same time. */
 const MODELS_AT_ONCE = 8;
 /** Problems kept for health (the newest). */
@@ -115,13 +117,16 @@ async function pollModel(run: Run, fullName: string, options: { baseline: boolea
   if (snapshot && sameState(snapshot.state, next)) return;
   const generation = snapshot?.generation ?? 0;
   const silent = snapshot === undefined && options.baseline && !deps.settings.emitBaseline;
-  const events = silent ? [] : pendingEventsOf(deps.settings.workspaceUrl, snapshot?.state, generation, observed, run.now);
+  const found = silent ? [] : pendingEventsOf(deps.settings.workspaceUrl, snapshot?.state, generation, observed, run.now);
+  // A row holds at most MAX_OUTBOX events: more (a model found with thousands of versions) go out over several passes.
+  const events = found.slice(0, MAX_OUTBOX);
   const problem = unpublishable(events);
   if (problem) {
     report(run, fullName, new UnityCatalogFailure('malformed', `its events cannot be published: ${problem}`));
     return;
   }
-  const written = { generation: generation + 1, state: next, outbox: events };
+  const recorded = events.length < found.length ? applyEvents(snapshot?.state, observed.createdAt, events) : next;
+  const written = { generation: generation + 1, state: recorded, outbox: events };
   const etag = snapshot ? await deps.store.replace(fullName, written, snapshot.etag) : await deps.store.create(fullName, written);
   if (etag === false) return;
   await publishOutbox(run, fullName, { ...written, etag });
@@ -133,7 +138,9 @@ async function pollSelector(run: Run, selector: ModelSelector, options: { baseli
   const exact = exactName(selector);
   let names: string[];
   try {
-    names = exact ? [exact] : [...new Set(await run.api.listModels(selector.catalog, selector.schema))].sort();
+    // Only the schema asked for: a listing that strays outside it is not followed.
+    const inSchema = (name: string) => name.startsWith(`${selector.catalog}.${selector.schema}.`) && name.split('.').length === 3;
+    names = exact ? [exact] : [...new Set(await run.api.listModels(selector.catalog, selector.schema))].filter(inSchema).sort();
   } catch (error) {
     if (!(error instanceof UnityCatalogFailure) || error.wholeSource) throw error;
     report(run, scope, error);

@@ -114,6 +114,20 @@ describe('Unity Catalog poller against a fake workspace, snapshots on Azurite', 
     assert.deepEqual(changesOf(publishedOn(queue)), ['MODEL_VERSION_ALIAS_CREATED main.ml.fraud 1 champion', 'MODEL_VERSION_CREATED main.ml.fraud 1', 'REGISTERED_MODEL_CREATED main.ml.fraud']);
   });
 
+  it('a model found with more changes than a snapshot holds publishes them over several passes, each once', async () => {
+    const { fake, queue, poll, store } = await setup({ emitBaseline: true });
+    fake.pageSizes = { models: 100, versions: 1000 };
+    fake.createModel('main.ml.big');
+    for (let version = 1; version <= 7000; version += 1) fake.createVersion('main.ml.big', 'READY');
+    fake.setAlias('main.ml.big', 'champion', 7000);
+    for (let pass = 0; pass < 40; pass += 1) await poll();
+    const published = publishedOn(queue);
+    assert.equal(published.length, 7002, 'the model, 7,000 versions and the alias: more than one table row could hold at once');
+    assert.equal(new Set(published.map(changeOf)).size, 7002);
+    assert.equal(new Set(published.map((event) => event.event_id)).size, 7002);
+    assert.deepEqual((await store.read('main.ml.big'))?.state.aliases, { champion: 7000 });
+  });
+
   it('reads every page until next_page_token is absent, empty pages included', async () => {
     const { fake, queue, poll } = await setup();
     fake.pageSizes = { models: 2, versions: 2 };
