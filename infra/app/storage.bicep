@@ -25,6 +25,7 @@ var tableNames = [
   'audit'
   'eventclaims'
   'deliverydays'
+  'rateslots'
   'unitycatalog'
 ]
 

@@ -1,8 +1,8 @@
-import { parseOidcGrants, readGrantSpec, ROLES, type GrantSpec } from '../auth/grants.js';
-import type { StaticToken } from '../auth/static-tokens.js';
+import { parseOidcGrants, type GrantSpec } from '../auth/grants.js';
+import { parseAuthTokens, type StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
-import { STAGES, type Stage } from '../webhooks/events.js';
+import { parseAliasStages, type MlflowIngestConfig } from '../sources/mlflow-alias-stages.js';
 import { readUnityCatalogSource, UNITY_CATALOG_SETTINGS, type UnityCatalogSource } from '../unity-catalog/settings.js';
 
 /**
@@ -33,6 +33,10 @@ export const SETTINGS = {
   circuitCooldown: 'WEBHOOKS_CIRCUIT_COOLDOWN',
   mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
   mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
+  /** The Entra audiences webhooks may ask a delivery token for (comma list); none when empty. */
+  entraAudiences: 'WEBHOOKS_ENTRA_AUDIENCES',
+  /** The client id of the delivery identity: a user-assigned identity holding no roles, never the app's own. */
+  entraClientId: 'WEBHOOKS_ENTRA_CLIENT_ID',
 } as const;
 
 /** The identity-based forms of `AzureWebJobsStorage`, as the Functions host reads them. */
@@ -110,17 +114,17 @@ export interface Config {
   autoDisableAfterMs: number;
   /** The first cool-down of an origin's open circuit (it doubles per failed probe, up to 10 min). */
   circuitCooldownMs: number;
+  /** Entra tokens for webhooks (`azure_ad_audience`): the delivery identity and the audiences allowed; absent: none. */
+  entra?: EntraDeliveryConfig;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
   /** The Unity Catalog source: its bad settings turn off only it, so they are never a ConfigError. */
   unityCatalog: UnityCatalogSource;
 }
 
-export interface MlflowIngestConfig {
-  /** Every secret a signature may be made with (several while one is being rotated). */
-  secrets: string[];
-  /** MLflow alias, lowercased, to the stage its `model_version_alias.created` is published as. */
-  aliasStages: ReadonlyMap<string, Stage>;
+export interface EntraDeliveryConfig {
+  clientId: string;
+  audiences: string[];
 }
 
 export interface ConsoleSignIn {
@@ -179,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     storage: parseStorageSettings(env),
     secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
     ...(previous ? { previousSecretKey: parseSecretKey(previous, SETTINGS.secretKeyPrevious) } : {}),
-    authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? ''),
+    authTokens: parseAuthTokens(value(env, SETTINGS.authTokens) ?? '', SETTINGS.authTokens),
     ...(oidcIssuer && oidcAudience ? { oidc: { issuer: oidcIssuer, audience: oidcAudience, grantsClaim, grants: oidcGrants } } : {}),
     ...(consoleClientId && oidcIssuer && oidcAudience
       ? { consoleSignIn: { clientId: consoleClientId, authority: parseAuthority(oidcIssuer), scopes: [`${oidcAudience.replace(/\/+$/, '')}/.default`] } }
@@ -195,8 +199,33 @@ export function loadConfig(env: Env = process.env): Config {
     autoDisableAfterMs: parseDuration(value(env, SETTINGS.autoDisableAfter) === '0' ? '0s' : (value(env, SETTINGS.autoDisableAfter) ?? DEFAULT_AUTO_DISABLE_AFTER), SETTINGS.autoDisableAfter),
     circuitCooldownMs: parseCircuitCooldown(env),
     ...parseMlflowIngest(env),
+    ...parseEntraDelivery(env),
     unityCatalog: readUnityCatalogSource(env, { allowHttp: allowHttpTargets, allowPrivate: allowPrivateTargets }),
   };
+}
+
+/**
+ * `WEBHOOKS_ENTRA_AUDIENCES` needs `WEBHOOKS_ENTRA_CLIENT_ID`, the delivery identity, which must not be the app's own
+ * (`AZURE_CLIENT_ID`, `AzureWebJobsStorage__clientId`): its tokens go to URLs that managers choose.
+ */
+function parseEntraDelivery(env: Env): { entra?: EntraDeliveryConfig } {
+  const audiences = (value(env, SETTINGS.entraAudiences) ?? '')
+    .split(',')
+    .map((audience) => audience.trim())
+    .filter((audience) => audience !== '');
+  const clientId = value(env, SETTINGS.entraClientId);
+  if (audiences.length === 0) return {};
+  if (clientId === undefined) {
+    throw new ConfigError(`${SETTINGS.entraAudiences} is set, but ${SETTINGS.entraClientId} is not: set it to the client id of the delivery identity (a user-assigned identity with no roles)`, SETTINGS.entraClientId);
+  }
+  const appIdentities = [value(env, 'AZURE_CLIENT_ID'), value(env, STORAGE_IDENTITY_SETTINGS.clientId)];
+  if (appIdentities.includes(clientId)) {
+    throw new ConfigError(`${SETTINGS.entraClientId} names the app's own identity; it must name the delivery identity, which holds no roles`, SETTINGS.entraClientId);
+  }
+  if (audiences.some((audience) => !/^[\x21-\x7e]{1,256}$/.test(audience))) {
+    throw new ConfigError(`${SETTINGS.entraAudiences} must be a comma list of audiences (application ID URIs or client ids), each without spaces`, SETTINGS.entraAudiences);
+  }
+  return { entra: { clientId, audiences } };
 }
 
 /** From 1 s (tests) to the 10-minute cap the cool-down doubles up to. */
@@ -208,7 +237,7 @@ function parseCircuitCooldown(env: Env): number {
 
 /** `MLFLOW_WEBHOOK_SECRETS` (comma list) turns the MLflow ingest endpoint on; `MLFLOW_ALIAS_STAGES` maps aliases to stages. */
 function parseMlflowIngest(env: Env): { mlflow?: MlflowIngestConfig } {
-  const aliasStages = parseAliasStages(value(env, SETTINGS.mlflowAliasStages) ?? DEFAULT_MLFLOW_ALIAS_STAGES);
+  const aliasStages = parseAliasStages(value(env, SETTINGS.mlflowAliasStages) ?? DEFAULT_MLFLOW_ALIAS_STAGES, SETTINGS.mlflowAliasStages);
   const raw = value(env, SETTINGS.mlflowWebhookSecrets);
   if (raw === undefined) return {};
   const secrets = raw
@@ -222,20 +251,6 @@ function parseMlflowIngest(env: Env): { mlflow?: MlflowIngestConfig } {
   return { mlflow: { secrets, aliasStages } };
 }
 
-export function parseAliasStages(raw: string): Map<string, Stage> {
-  const map = new Map<string, Stage>();
-  for (const entry of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
-    const colon = entry.lastIndexOf(':');
-    const alias = entry.slice(0, colon).trim().toLowerCase();
-    const stage = STAGES.find((candidate) => candidate.toLowerCase() === entry.slice(colon + 1).trim().toLowerCase());
-    if (colon < 1 || alias === '' || stage === undefined) {
-      throw new ConfigError(`${SETTINGS.mlflowAliasStages}: each entry is alias:stage with stage one of ${STAGES.join(', ')} (got '${entry}')`);
-    }
-    map.set(alias, stage);
-  }
-  return map;
-}
-
 export function parseSecretKey(raw: string | undefined, setting: string): Buffer {
   const howTo = `make one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`;
   if (raw === undefined) throw new ConfigError(`${setting} is not set. It must be base64 of 32 random bytes; ${howTo}`, setting);
@@ -244,34 +259,6 @@ export function parseSecretKey(raw: string | undefined, setting: string): Buffer
     throw new ConfigError(`${setting} must be base64 of exactly 32 bytes (got ${key.length}); ${howTo}`, setting);
   }
   return key;
-}
-
-/**
- * `WEBHOOKS_AUTH_TOKENS`: a comma list of `role:token` or `role[patterns]:token` (syntax in docs/auth.md).
- * Errors name the entry by its position and never quote a token.
- */
-export function parseAuthTokens(raw: string): StaticToken[] {
-  const tokens: StaticToken[] = [];
-  const shape = `each entry is role:token or role[model patterns]:token, with role one of ${ROLES.join(', ')} and a token of at least 16 characters`;
-  let position = 0;
-  for (let index = 1; position < raw.length; index += 1) {
-    while (position < raw.length && (raw.charAt(position) === ',' || /\s/.test(raw.charAt(position)))) position += 1;
-    if (position >= raw.length) break;
-    const where = `entry ${index}`;
-    let spec: GrantSpec & { end: number };
-    try {
-      spec = readGrantSpec(raw, position, SETTINGS.authTokens, where);
-    } catch (error) {
-      throw error instanceof ConfigError && /must start with a role/.test(error.message) ? new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens) : error;
-    }
-    if (raw.charAt(spec.end) !== ':') throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
-    const comma = raw.indexOf(',', spec.end);
-    const token = raw.slice(spec.end + 1, comma < 0 ? raw.length : comma).trim();
-    if (token.length < 16) throw new ConfigError(`${SETTINGS.authTokens}: ${where}: ${shape}`, SETTINGS.authTokens);
-    tokens.push({ role: spec.role, ...(spec.models ? { models: spec.models } : {}), token });
-    position = comma < 0 ? raw.length : comma + 1;
-  }
-  return tokens;
 }
 
 export function parseRetrySchedule(raw: string): number[] {

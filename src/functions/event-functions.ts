@@ -1,5 +1,7 @@
 import type { HttpHandler, InvocationContext, StorageQueueHandler } from '@azure/functions';
 import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
+import { summarizeDeliveries } from '../pipeline/deliveries-summary.js';
+import { serviceStatus } from '../pipeline/service-status.js';
 import type { DeliveryMessage } from '../pipeline/attempts.js';
 import { processDeliveryMessage } from '../pipeline/deliverer.js';
 import { poisonMessage, processEventMessage } from '../pipeline/fan-out.js';
@@ -12,7 +14,7 @@ import { QUEUES } from '../pipeline/queues.js';
 import { z } from 'zod';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
-export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver', HttpHandler> => ({
+export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver' | 'summary' | 'status', HttpHandler> => ({
   publish: endpoint(services, async ({ request, principal, services: s }) => {
     const mediaType = mediaTypeOf(request.headers.get('content-type'));
     if (mediaType === CLOUDEVENTS_SINGLE || mediaType === CLOUDEVENTS_BATCH) {
@@ -29,6 +31,10 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
   delivery: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await getDelivery(s.deliveries, principal, await parametersOf(request)),
   })),
+  summary: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await summarizeDeliveries(s.summary, principal, await parametersOf(request)),
+  })),
+  status: endpoint(services, async ({ request, principal, services: s }) => ({ body: await serviceStatus(s.status, principal, await parametersOf(request)) })),
   redeliver: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await redeliver(s.deliveries, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
   })),

@@ -29,6 +29,8 @@ export interface QueueFunction {
   kind: 'queue';
   name: string;
   queueName: string;
+  /** `binary`: the handler gets the message's bytes as queued (a Buffer), not the library's JSON.parse of them. */
+  dataType?: 'binary';
   handler: StorageQueueHandler;
 }
 
@@ -86,6 +88,8 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'events-publish', route: `${API}/publish`, methods: ['POST'], handler: events.publish },
     { kind: 'http', name: 'deliveries-list', route: `${API}/deliveries`, methods: ['GET'], handler: events.deliveries },
     { kind: 'http', name: 'deliveries-get', route: `${API}/deliveries/get`, methods: ['GET'], handler: events.delivery },
+    { kind: 'http', name: 'deliveries-summary', route: `${API}/deliveries/summary`, methods: ['GET'], handler: events.summary },
+    { kind: 'http', name: 'service-status', route: `${API}/service/status`, methods: ['GET'], handler: events.status },
     { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
     { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
     { kind: 'http', name: 'sources-unity-catalog', route: 'sources/unity-catalog', methods: ['GET'], handler: unityCatalogStateHandler(services) },
@@ -96,7 +100,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
-    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, handler: azureMlEventsHandler(services) },
+    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, dataType: 'binary', handler: azureMlEventsHandler(services) },
     { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
     { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
     { kind: 'timer', name: 'unity-catalog-poll', schedule: UNITY_CATALOG_POLL_SCHEDULE_EXPRESSION, handler: unityCatalogPollHandler(services) },

@@ -1,21 +1,18 @@
 import { errorMessage } from '../shared/errors.js';
-import type { Clock } from '../shared/ids.js';
-import type { Logger } from '../telemetry/logger.js';
-import { noopMetrics, type DeliveryOutcome, type Metrics } from '../telemetry/metrics.js';
-import type { AuditLog } from '../webhooks/audit-log.js';
-import type { DeliveryStore } from './delivery-store.js';
-import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
+import { noopMetrics, type DeliveryOutcome } from '../telemetry/metrics.js';
+import type { Versioned } from '../webhooks/webhook-store.js';
 import { mapWithLimit } from '../shared/limit.js';
 import type { MessageQueue } from './queues.js';
 import type { Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from '../outbound/classify-outcome.js';
 import { RESPONSE_SNIPPET_BYTES, runTokenOf, withAttempt, type AttemptClaim, type AttemptRecord, type Delivery } from './delivery.js';
 import { utf8Prefix } from '../outbound/http-client.js';
-import type { OriginGate } from '../outbound/origin-gate.js';
+import { describeCircuitOpening, type CircuitOpening, type OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import { disableByService, watchFailures, type AutoDisableWatch } from './auto-disable.js';
+import { disableByService, watchFailures, type AutoDisableDeps } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
+import { mustWaitFor, RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
 export interface DeliveryMessage {
@@ -27,24 +24,16 @@ export interface DeliveryMessage {
 }
 
 /** What making attempts needs; tests pass fakes, the app the Azure-backed ones. */
-export interface AttemptDeps {
-  webhooks: WebhookStore;
-  deliveries: DeliveryStore;
-  audit: AuditLog;
+export interface AttemptDeps extends AutoDisableDeps {
   deliveryQueue: MessageQueue;
   senders: TargetSenders;
   gate: OriginGate;
-  clock: Clock;
   random: () => number;
   retryScheduleMs: readonly number[];
   /** How long a claimed attempt is held before another message may make it (longer than any attempt takes). */
   claimLeaseMs: number;
-  defaultWorkspaceUrl?: string | undefined;
-  log: Logger;
-  /** Where outcomes, durations and lag are reported; no-op when absent. */
-  metrics?: Metrics;
-  /** Checks failing webhooks for auto-disable (WEBHOOKS_AUTO_DISABLE_AFTER); none when absent. */
-  autoDisable?: AutoDisableWatch;
+  /** Send slots of rate-limited webhooks (`max_requests_per_second`); no limit when absent. */
+  rates?: RateSlots;
 }
 
 /** How long an attempt to a congested origin is put off. */
@@ -78,7 +67,7 @@ export async function enqueueNextSteps(deps: Pick<AttemptDeps, 'clock' | 'delive
 
 /** The record without its next step and claim: what an attempt, or the decision not to make one, settles. */
 function withoutNextStep(delivery: Delivery): Delivery {
-  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, ...rest } = delivery;
+  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, rateSlot: _slot, ...rest } = delivery;
   return rest;
 }
 
@@ -92,14 +81,15 @@ function claimFor(deps: AttemptDeps, delivery: Delivery, attempt: number): Deliv
 }
 
 /**
- * How long an attempt to the webhook's origin must wait before it may be made, if it must be put off: until
- * the origin's circuit lets attempts through again, or 0 (plus the deferral) while the origin is congested.
+ * How long an attempt to the webhook's target must wait before it may be made, if it must be put off: until
+ * its origin's or endpoint's circuit lets attempts through again, or 0 (plus the deferral) while it would wait
+ * for a slot behind attempts that are not moving.
  */
 export function mustWait(deps: AttemptDeps, webhook: Webhook): number | undefined {
-  const origin = deps.senders.for(webhook).originOf(webhook);
-  const retryAt = deps.gate.heldUntil(origin);
+  const destination = deps.senders.for(webhook).destinationOf(webhook);
+  const retryAt = deps.gate.heldUntil(destination);
   if (retryAt !== undefined) return Math.max(0, retryAt - deps.clock());
-  return deps.gate.isCongested(origin) ? 0 : undefined;
+  return deps.gate.isCongested(destination) ? 0 : undefined;
 }
 
 /** Puts an attempt off without using it up: past an open circuit's cool-down plus a fifth, else DEFER_MS ±20%. */
@@ -107,6 +97,24 @@ export function deferAttempt(deps: AttemptDeps, delivery: Delivery, message: Del
   const delayMs = Math.round(waitMs > 0 ? waitMs * (1 + 0.2 * deps.random()) : DEFER_MS * (0.8 + 0.4 * deps.random()));
   const { claim: _claim, ...unclaimed } = delivery;
   return { ...unclaimed, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
+}
+
+/**
+ * The slot a rate-limited webhook's attempt must wait for, if it must wait: the one the delivery holds, else one
+ * booked now. A slot reached (or within RATE_SLOT_TOLERANCE_MS) is no wait.
+ */
+async function rateSlotFor(deps: AttemptDeps, webhook: Webhook, delivery: Delivery): Promise<number | undefined> {
+  const now = deps.clock();
+  if (delivery.rateSlot !== undefined) return delivery.rateSlot > now + RATE_SLOT_TOLERANCE_MS ? delivery.rateSlot : undefined;
+  const booked = await deps.rates?.reserve(webhook);
+  const slot = booked?.slots[0];
+  return booked && slot !== undefined && mustWaitFor(booked, slot) ? slot : undefined;
+}
+
+/** Puts an attempt off to its rate slot, without using it up or adding jitter: the slot is the delivery's own. */
+export function deferToSlot(delivery: Delivery, message: DeliveryMessage, slot: number): Delivery {
+  const { claim: _claim, ...unclaimed } = delivery;
+  return { ...unclaimed, nextAttemptTimestamp: slot, nextScheduleIndex: message.schedule_index, rateSlot: slot };
 }
 
 /** An attempt whose claim is written: the webhook it goes to, the record at the claim's version, the message it makes. */
@@ -139,7 +147,7 @@ export async function runAttempts(deps: AttemptDeps, attempts: readonly ClaimedA
     reportFirstSuccess(deps, entry.claimed.value, delivery, entry.since);
   });
   await enqueueNextSteps(deps, [...outcomes.values()]);
-  await watchFailures(deps, [...outcomes.values()]);
+  await watchFailures(deps, [...outcomes.values()], attempts.map((entry) => entry.webhook));
   return outcomes;
 }
 
@@ -163,8 +171,9 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
   }
   const webhook = webhookFound.value;
   const waitMs = mustWait(deps, webhook);
-  if (waitMs !== undefined) {
-    const deferred = deferAttempt(deps, delivery, message, waitMs);
+  const slot = waitMs === undefined ? await rateSlotFor(deps, webhook, delivery) : undefined;
+  if (waitMs !== undefined || slot !== undefined) {
+    const deferred = slot !== undefined ? deferToSlot(delivery, message, slot) : deferAttempt(deps, delivery, message, waitMs);
     const [written] = await deps.deliveries.replace([{ value: deferred, etag: found.etag }]);
     if (written !== undefined) await enqueueNextSteps(deps, [deferred]);
     return;
@@ -181,24 +190,24 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
 /** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
 async function attemptDelivery(deps: AttemptDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
   const sender = deps.senders.for(webhook);
-  const origin = sender.originOf(webhook);
+  const destination = sender.destinationOf(webhook);
   const startedAt = deps.clock();
   let outcome: Outcome;
   let statusCode: number | undefined;
   let snippet: string | undefined;
   try {
     const sent = await deps.gate.attempt(
-      origin,
+      destination,
       () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)),
-      (cooldownMs) => reportCircuitOpened(deps, origin, cooldownMs),
+      (opening) => reportCircuitOpened(deps, webhook, opening),
     );
-    // The origin's circuit opened while this attempt waited: nothing was sent, and the attempt is not used up.
+    // A circuit held it, or refusals outlasted the retry budget: nothing was sent, and the attempt is not used up.
     if (sent.kind === 'held') return deferAttempt(deps, delivery, message, sent.retryAt - deps.clock());
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
     snippet = result.kind === 'response' && result.body !== '' ? utf8Prefix(result.body, RESPONSE_SNIPPET_BYTES) : undefined;
-    const classified = sender.classify(result);
+    const classified = sender.classify(result, webhook);
     // Again on the reason: a sender may decode the answer (a job's JSON error message), making a new spelling.
     outcome = classified.kind === 'success' ? classified : { ...classified, reason: redactSecrets(classified.reason, webhook.target) };
   } catch (error) {
@@ -259,10 +268,9 @@ async function disableWebhook(deps: AttemptDeps, webhook: Webhook, reason: strin
   }
 }
 
-/** Logs (the origin only: a path or query can hold a secret) and counts an origin's circuit opening. */
-function reportCircuitOpened(deps: AttemptDeps, origin: string, cooldownMs: number): void {
-  const shown = URL.canParse(origin) ? new URL(origin).origin : 'an unreadable origin';
-  deps.log.warn(`circuit to ${shown} opened after repeated connection failures: no attempt to it for ${Math.round(cooldownMs / 1000)} s`);
+/** Logs (the origin only: a path or query can hold a secret, as a Slack URL's does) and counts a circuit opening. */
+function reportCircuitOpened(deps: AttemptDeps, webhook: Webhook, opening: CircuitOpening): void {
+  deps.log.warn(`${describeCircuitOpening(opening)} (webhook ${webhook.id})`);
   (deps.metrics ?? noopMetrics).circuitOpened();
 }
 

@@ -1,9 +1,12 @@
 import { errorMessage } from '../shared/errors.js';
 import { mapWithLimit } from '../shared/limit.js';
-import type { AuditAction, AuditEntry } from '../webhooks/audit-log.js';
-import type { Versioned } from '../webhooks/webhook-store.js';
+import type { Clock } from '../shared/ids.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { AuditAction, AuditEntry, AuditLog } from '../webhooks/audit-log.js';
+import type { Versioned, WebhookStore } from '../webhooks/webhook-store.js';
 import { describeTargetOrigin, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
-import type { AttemptDeps } from './attempts.js';
+import type { DeliveryStore } from './delivery-store.js';
 import type { Delivery } from './delivery.js';
 import { autoDisableDue, HEALTH_RECORDS } from './endpoint-health.js';
 
@@ -33,12 +36,25 @@ export class AutoDisableWatch {
   }
 }
 
+/** What disabling a webhook for the service, and watching failures for it, needs. */
+export interface AutoDisableDeps {
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
+  audit: AuditLog;
+  clock: Clock;
+  defaultWorkspaceUrl?: string | undefined;
+  log: Logger;
+  metrics?: Metrics;
+  /** Checks failing webhooks for auto-disable (WEBHOOKS_AUTO_DISABLE_AFTER); none when absent. */
+  autoDisable?: AutoDisableWatch;
+}
+
 /**
  * Sets a webhook DISABLED with the service's mark, by a write at the version read (a user's update made meanwhile
  * wins), and audits it as `system`; answers whether it did.
  */
 export async function disableByService(
-  deps: Pick<AttemptDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
+  deps: Pick<AutoDisableDeps, 'webhooks' | 'audit' | 'clock' | 'defaultWorkspaceUrl'>,
   found: Versioned<Webhook>,
   reason: ServiceDisable['reason'],
   action: AuditAction,
@@ -51,11 +67,19 @@ export async function disableByService(
   return true;
 }
 
-/** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
-export async function watchFailures(deps: AttemptDeps, recorded: readonly Delivery[]): Promise<void> {
+const failed = (delivery: Delivery): boolean => delivery.status === 'RETRYING' || delivery.status === 'FAILED';
+
+/**
+ * After attempts were recorded (`webhooks` as read for them): notes where a webhook's run of failures starts or
+ * ends, then, for each with a failed attempt, checks (throttled) whether to disable it; never throws.
+ */
+export async function watchFailures(deps: AutoDisableDeps, recorded: readonly Delivery[], webhooks: readonly Webhook[]): Promise<void> {
+  await mapWithLimit(webhooks.filter((webhook, index) => webhooks.findIndex((other) => other.id === webhook.id) === index), 4, (webhook) =>
+    noteRunOfFailures(deps, webhook, recorded.filter((delivery) => delivery.webhookId === webhook.id && delivery.lastAttemptTimestamp !== undefined)),
+  );
   const watch = deps.autoDisable;
   if (!watch) return;
-  const failing = [...new Set(recorded.filter((delivery) => delivery.status === 'RETRYING' || delivery.status === 'FAILED').map((delivery) => delivery.webhookId))];
+  const failing = [...new Set(recorded.filter(failed).map((delivery) => delivery.webhookId))];
   const now = deps.clock();
   await mapWithLimit(
     failing.filter((webhookId) => watch.claimCheck(webhookId, now)),
@@ -65,10 +89,29 @@ export async function watchFailures(deps: AttemptDeps, recorded: readonly Delive
 }
 
 /**
+ * Keeps `failingSince` on the webhook row: the first failure after a success sets it, a success clears it. Only
+ * a change from what the webhook read for the attempts showed is written, at the version read again, so a run
+ * costs one write to start and one to end, whatever the volume.
+ */
+async function noteRunOfFailures(deps: AutoDisableDeps, webhook: Webhook, attempts: readonly Delivery[]): Promise<void> {
+  const latest = attempts.reduce<Delivery | undefined>((newest, delivery) => ((newest?.lastAttemptTimestamp ?? -1) < (delivery.lastAttemptTimestamp ?? -1) ? delivery : newest), undefined);
+  if (!latest || failed(latest) === (webhook.failingSince !== undefined)) return;
+  const lastSuccess = Math.max(-1, ...attempts.filter((delivery) => !failed(delivery)).map((delivery) => delivery.lastAttemptTimestamp ?? -1));
+  const start = failed(latest) ? Math.min(...attempts.filter((delivery) => failed(delivery) && (delivery.lastAttemptTimestamp ?? -1) > lastSuccess).map((delivery) => delivery.lastAttemptTimestamp ?? 0)) : undefined;
+  try {
+    const found = await deps.webhooks.get(webhook.id);
+    if (!found || (found.value.failingSince !== undefined) === (start !== undefined)) return;
+    await deps.webhooks.setFailingSince(found.value, start, found.etag);
+  } catch (error) {
+    deps.log.error(`noting the ${start === undefined ? 'end' : 'start'} of webhook ${webhook.id}'s failures failed: ${errorMessage(error)}`);
+  }
+}
+
+/**
  * Disables an ACTIVE webhook whose attempts have all failed for WEBHOOKS_AUTO_DISABLE_AFTER, by a write at the
  * version read so a user's concurrent update wins.
  */
-async function disableIfFailingTooLong(deps: AttemptDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
+async function disableIfFailingTooLong(deps: AutoDisableDeps, watch: AutoDisableWatch, webhookId: string): Promise<void> {
   try {
     const found = await deps.webhooks.get(webhookId);
     if (!found || found.value.status !== 'ACTIVE') return;

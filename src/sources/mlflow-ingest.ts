@@ -1,6 +1,6 @@
-import type { MlflowIngestConfig } from '../config/config.js';
+import type { MlflowIngestConfig } from './mlflow-alias-stages.js';
 import { ApiError } from '../shared/errors.js';
-import { parseJsonBytes } from '../http/read-body.js';
+import { parseJsonBytes, requireUtf8Charset } from '../http/read-body.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { enqueueEvents, type PublishDeps } from '../pipeline/publish-events.js';
@@ -35,6 +35,7 @@ export async function ingestMlflowWebhook(
     if (!value) throw unauthenticated(`missing header ${name}${name === MLFLOW_HEADERS.signature ? ' (create the MLflow webhook with a secret)' : ''}`);
   }
   if (!deliveryId || !/^[\x21-\x7e]{1,128}$/.test(deliveryId)) throw unauthenticated(`${MLFLOW_HEADERS.deliveryId} must be 1 to 128 visible ASCII characters`);
+  requireUtf8Charset(header('content-type'));
   const body = await readBody();
   const problem = verifyMlflowSignature({ deliveryId, timestamp: timestamp ?? '', signature: signature ?? '', body }, config.secrets, deps.publish.clock());
   if (problem) {

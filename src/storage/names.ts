@@ -12,6 +12,8 @@ export const TABLES = {
   eventClaims: 'eventclaims',
   /** Which webhooks have delivery records of which UTC day: what retention reads instead of a whole table. */
   deliveryDays: 'deliverydays',
+  /** One row per rate-limited webhook: the time its next send slot is free, shared by every instance. */
+  rateSlots: 'rateslots',
   /** The Unity Catalog source's per-model snapshots and run state. */
   unityCatalog: 'unitycatalog',
 } as const;

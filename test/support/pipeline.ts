@@ -1,9 +1,9 @@
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
 import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
-import { OriginGate } from '../../src/outbound/origin-gate.js';
+import { OriginGate, type Destination } from '../../src/outbound/origin-gate.js';
 import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
-import { TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
+import { destinationOfUrl, TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
 import { Semaphore } from '../../src/shared/limit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
@@ -26,10 +26,21 @@ export class ScriptedSender implements TargetSender {
   }
 
   readonly limits: (number | undefined)[] = [];
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` attempts in all have been handed to the sender (a deferred, not a timer). */
+  sends(count: number): Promise<void> {
+    if (this.sent.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
 
   send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult> {
     this.sent.push({ webhookId: webhook.id, payload, messageId, ...(idempotencyToken !== undefined ? { idempotencyToken } : {}) });
     this.limits.push(maxResponseBytes);
+    for (const waiter of this.waiters.filter((each) => each.count <= this.sent.length)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
     const script = this.scripts.get(webhook.id) ?? [];
     return Promise.resolve(script.length > 1 ? (script.shift() as AttemptResult) : (script[0] ?? { kind: 'response', status: 200, body: 'OK' }));
   }
@@ -38,8 +49,8 @@ export class ScriptedSender implements TargetSender {
     return classifyAttempt(result);
   }
 
-  originOf(webhook: Webhook): string {
-    return webhook.target.kind === 'http' ? new URL(webhook.target.url).origin : 'job';
+  destinationOf(webhook: Webhook): Destination {
+    return webhook.target.kind === 'http' ? destinationOfUrl(webhook.target.url) : { origin: 'job', endpoint: 'job' };
   }
 }
 
@@ -53,7 +64,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
   const eventQueue = new MemoryQueue();
   const claims = new MemoryEventClaims();
   const sender = new ScriptedSender();
-  const gate = new OriginGate(clock.read, 32);
+  const gate = new OriginGate(clock.read, { maxConcurrency: 32, pause: () => Promise.resolve() });
   const deps: FanOutDeps = {
     webhooks,
     deliveries,

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAuthTokens } from '../../src/config/config.js';
+import { parseAuthTokens } from '../../src/auth/static-tokens.js';
 import { stopChild } from '../../src/local/azurite.js';
 import { recordArtifact, recordSecrets } from './artifacts.js';
 
@@ -34,7 +34,7 @@ export interface TestRuntime {
 /** The tokens of a WEBHOOKS_AUTH_TOKENS value, for the leak scan; a malformed value (a test of it) by its plain form. */
 function configuredTokens(raw: string): string[] {
   try {
-    return parseAuthTokens(raw).map((entry) => entry.token);
+    return parseAuthTokens(raw, 'WEBHOOKS_AUTH_TOKENS').map((entry) => entry.token);
   } catch {
     return raw.split(',').map((entry) => {
       const afterScope = entry.slice(entry.indexOf(']') + 1);
@@ -105,6 +105,6 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
 function secretsIn(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
   return Object.entries(body).flatMap(([key, value]) =>
-    typeof value === 'string' && ['secret', 'authorization', 'access_token'].includes(key) ? [value] : secretsIn(value),
+    typeof value === 'string' && ['secret', 'authorization', 'access_token', 'client_secret'].includes(key) ? [value] : secretsIn(value),
   );
 }

@@ -138,7 +138,7 @@ describe('one send per attempt', () => {
     await webhooks.insert(makeWebhook());
     const release = holdSends(sender);
     const fanOut = processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sender.sends(1);
     const [id] = [...deliveries.rows.keys()];
     await redeliver({ ...deps, newId: () => 'fresh' }, admin, { delivery_id: id });
     release();
@@ -164,7 +164,7 @@ describe('job runs are idempotent', () => {
     const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000]);
     const webhook = makeWebhook({ target: { kind: 'job', jobId: '42', accessToken: 'dapi-x', workspaceUrl: 'https://adb.example' } });
     await webhooks.insert(webhook);
-    sender.answer(webhook.id, { kind: 'error', error: 'timed out', retryable: true, connectionFailed: true }, { kind: 'response', status: 200, body: '{}' });
+    sender.answer(webhook.id, { kind: 'error', error: 'timed out', retryable: true, network: 'timeout' }, { kind: 'response', status: 200, body: '{}' });
     await processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
     clock.advance(1000);
     await processDeliveryMessage(deps, deliveryQueue.drain()[0]?.body as DeliveryMessage);

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { loadConfig, parseAuthTokens, parseRateLimit, parseRetrySchedule, parseStorageSettings } from '../../src/config/config.js';
+import { loadConfig, parseRateLimit, parseRetrySchedule, parseStorageSettings, SETTINGS } from '../../src/config/config.js';
+import { parseAuthTokens as parseTokens } from '../../src/auth/static-tokens.js';
 import { ConfigError } from '../../src/shared/errors.js';
 import { parseDuration, parseTimeSpan } from '../../src/config/duration.js';
 import { dayKeyOf } from '../../src/storage/key-encoding.js';
+
+/** The parser as the app calls it, naming its setting. */
+const parseAuthTokens = (raw: string) => parseTokens(raw, SETTINGS.authTokens);
 
 const key = randomBytes(32).toString('base64');
 const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBHOOKS_SECRET_KEY: key };

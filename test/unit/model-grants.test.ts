@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { principalWith, type Principal } from '../../src/auth/principal.js';
 import { StaticTokenAuthenticator } from '../../src/auth/static-tokens.js';
-import { parseAuthTokens } from '../../src/config/config.js';
+import { parseAuthTokens } from '../../src/auth/static-tokens.js';
 import { listDeliveries, redeliver } from '../../src/pipeline/deliveries-api.js';
 import { processEventMessage } from '../../src/pipeline/fan-out.js';
 import { publishEvents } from '../../src/pipeline/publish-events.js';
@@ -67,7 +67,7 @@ describe('grants', () => {
 describe('a token listed in several entries', () => {
   it('holds the grants of every entry, not only of the first', async () => {
     const token = 'fraud-team-token-0123456789';
-    const authenticator = new StaticTokenAuthenticator(parseAuthTokens(`manager[fraud-*]:${token},publisher[fraud-*]:${token},manager[churn-model]:${token}`));
+    const authenticator = new StaticTokenAuthenticator(parseAuthTokens(`manager[fraud-*]:${token},publisher[fraud-*]:${token},manager[churn-model]:${token}`, 'WEBHOOKS_AUTH_TOKENS'));
     const result = await authenticator.authenticate(token);
     assert.equal(result.kind, 'principal');
     if (result.kind !== 'principal') return;

@@ -177,19 +177,29 @@ describe('retries', () => {
   const failing = { kind: 'response' as const, status: 503, body: 'down' };
 
   it('writes the record before it enqueues any message that refers to it', async () => {
-    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000]);
-    const slow = makeWebhook();
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 1000]);
+    const healthy = makeWebhook();
     const failing = makeWebhook();
-    await webhooks.insert(slow);
+    await webhooks.insert(healthy);
     await webhooks.insert(failing);
     sender.answer(failing.id, { kind: 'response', status: 503, body: '' });
+    // What the stored record says when a message for it is sent: it must already be the step the message makes.
+    const seen: string[] = [];
     const send = deliveryQueue.send.bind(deliveryQueue);
-    deliveryQueue.send = async (message, delayMs) => {
-      assert.ok(deliveries.rows.has((message as DeliveryMessage).delivery_id), 'the record exists when its message is sent');
+    deliveryQueue.send = (message, delayMs) => {
+      const { delivery_id: id, attempt, schedule_index: index } = message as DeliveryMessage;
+      const stored = deliveries.rows.get(id);
+      seen.push(`attempt ${attempt} (schedule ${index}) sent while the record is ${stored?.status} after ${stored?.attempts} (next ${stored?.nextScheduleIndex})`);
       return send(message, delayMs);
     };
     await processEventMessage(deps, created(), meta());
-    assert.equal(deliveryQueue.messages.length, 1);
+    const [retry] = deliveryQueue.drain();
+    clock.advance(retry?.delayMs ?? 0);
+    await processDeliveryMessage(deps, retry?.body as DeliveryMessage);
+    assert.deepEqual(seen, [
+      'attempt 2 (schedule 1) sent while the record is RETRYING after 1 (next 1)',
+      'attempt 3 (schedule 2) sent while the record is RETRYING after 2 (next 2)',
+    ]);
   });
 
   it('enqueues the next attempt with the schedule delay after recording RETRYING, then succeeds', async () => {
@@ -333,9 +343,9 @@ describe('retries', () => {
     const { deps, webhooks, sender, deliveries, deliveryQueue, gate, clock } = pipelineDeps();
     const webhook = makeWebhook();
     await webhooks.insert(webhook);
-    const origin = sender.originOf(webhook);
+    const origin = sender.destinationOf(webhook);
     const release: (() => void)[] = [];
-    const stuck = Array.from({ length: 8 }, () => gate.track(origin, () => new Promise<void>((resolve) => release.push(resolve))));
+    const stuck = Array.from({ length: 4 }, () => gate.track(origin, () => new Promise<void>((resolve) => release.push(resolve))));
     clock.advance(1001);
     await processEventMessage(deps, created(), meta());
     assert.equal(sender.sent.length, 0);
@@ -359,7 +369,7 @@ describe('retries', () => {
     const b = makeWebhook({ modelName: 'N', target: target('b') });
     for (const webhook of [a, b]) {
       await webhooks.insert(webhook);
-      sender.answer(webhook.id, { kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, connectionFailed: true });
+      sender.answer(webhook.id, { kind: 'error', error: 'network error: ENOTFOUND', retryable: true, network: 'unreachable' });
     }
     const events = Array.from({ length: 5 }, (_, n) => created({ event_id: `evt-${n}`, version: String(n + 1) }));
     await processEventMessage(deps, { events }, meta({ id: 'five' }));
@@ -378,7 +388,9 @@ describe('retries', () => {
     for (const webhook of [a, b]) sender.answer(webhook.id, { kind: 'response', status: 200, body: 'OK' });
     clock.advance(36_000);
     await Promise.all(waiting.map((message) => processDeliveryMessage(deps, message.body as DeliveryMessage)));
-    assert.equal(sender.sent.length, 6, 'one probe goes; the rest wait for its answer');
+    // Four of a's five are let at the gate at once (one endpoint holds half of 8 slots): one probes, three are held;
+    // the fifth gets its slot after the probe's answer closed the circuit, and goes.
+    assert.equal(sender.sent.length, 7, 'one probe goes; those at the gate while it is on the wire wait for its answer');
     clock.advance(6000);
     for (const message of deliveryQueue.drain()) await processDeliveryMessage(deps, message.body as DeliveryMessage);
     assert.deepEqual(recordOf(a.id).map((delivery) => [delivery.status, delivery.attempts]), Array.from({ length: 5 }, () => ['SUCCEEDED', 2]));
@@ -389,8 +401,8 @@ describe('retries', () => {
   it('an attempt held by an open circuit after its claim expired leaves alone the claim of the message now making it', async () => {
     // Two instances share the stores; instance 1 has one permit per origin and opens a circuit on one failure.
     const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 2000]);
-    const one = { ...deps, gate: new OriginGate(clock.read, 1, 3_600_000, 8, { failureThreshold: 1 }) };
-    const two = { ...deps, gate: new OriginGate(clock.read, 32) };
+    const one = { ...deps, gate: new OriginGate(clock.read, { maxConcurrency: 1, slowAfterMs: 3_600_000, circuit: { failureThreshold: 1 } }) };
+    const two = { ...deps, gate: new OriginGate(clock.read, { maxConcurrency: 32 }) };
     const a = makeWebhook({ target: { kind: 'http', url: 'https://shared.example/a', enableSslVerification: true } });
     const b = makeWebhook({ modelName: 'N', target: { kind: 'http', url: 'https://shared.example/b', enableSslVerification: true } });
     for (const webhook of [a, b]) await webhooks.insert(webhook);
@@ -404,18 +416,18 @@ describe('retries', () => {
       void send(...args);
       return new Promise<AttemptResult>((resolve) => pending.push(resolve));
     };
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
     const blocker = processEventMessage(one, created({ model_name: 'N', event_id: 'evt-b' }), meta({ id: 'b' }));
-    await settle();
+    await sender.sends(2);
     clock.advance(1000);
+    const retryClaimed = deliveries.claimWritten(retry.delivery_id, retry.attempt);
     const waiting = processDeliveryMessage(one, retry, 1);
-    await settle();
-    assert.equal(sender.sent.length, 2, 'the retry waits for instance 1\'s only permit');
+    await retryClaimed;
+    assert.equal(sender.sent.length, 2, 'the retry, claimed, waits for instance 1\'s only permit (held until the test answers)');
     clock.advance(deps.claimLeaseMs + 1000);
     const overtaking = processDeliveryMessage(two, retry, 2);
-    await settle();
+    await sender.sends(3);
     assert.equal(sender.sent.length, 3, 'its claim expired: instance 2 claims the attempt and sends it');
-    pending[0]?.({ kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, connectionFailed: true });
+    pending[0]?.({ kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, network: 'refused' });
     await blocker;
     await waiting;
     pending[1]?.({ kind: 'response', status: 200, body: 'OK' });
