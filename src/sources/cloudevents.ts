@@ -18,7 +18,7 @@ const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
 const FROM_ATTRIBUTES = { event: 'type', event_id: 'id', event_timestamp: 'time' } as const;
 
 /** CloudEvents 1.0, structured mode, JSON: the context attributes we read, and extension attributes as the spec names them. */
-const cloudEventSchema = z
+export const cloudEventSchema = z
   .object({
     specversion: z.literal('1.0', { error: "must be '1.0'" }),
     id: z.string().min(1).max(256),
@@ -44,6 +44,9 @@ const batchSchema = z
   .array(z.unknown(), { error: `must be a JSON array of CloudEvents (${CLOUDEVENTS_BATCH})` })
   .min(1, { error: 'must hold at least one event' })
   .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` });
+
+/** The batch as documented: every entry a CloudEvent. */
+export const cloudEventBatchSchema = z.array(cloudEventSchema).min(1).max(MAX_EVENTS_PER_PUBLISH);
 
 /** The media type of a request, lowercased, without parameters. */
 export const mediaTypeOf = (contentType: string | null): string => (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { MlflowIngestConfig } from './mlflow-alias-stages.js';
 import { ApiError } from '../shared/errors.js';
 import { parseJsonBytes, requireUtf8Charset } from '../http/read-body.js';
@@ -6,6 +7,9 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { enqueueEvents, type PublishDeps } from '../pipeline/publish-events.js';
 import { MLFLOW_HEADERS, verifyMlflowSignature } from './mlflow-signature.js';
 import { translateMlflowWebhook } from './mlflow-events.js';
+
+/** The answer: the events published, or why the delivery was taken and published nowhere. */
+export const mlflowIngestAnswerSchema = z.union([z.strictObject({ event_ids: z.array(z.string()) }), z.strictObject({ ignored: z.string() })]);
 
 export interface MlflowIngestDeps {
   publish: PublishDeps;
@@ -25,7 +29,7 @@ export async function ingestMlflowWebhook(
   deps: MlflowIngestDeps,
   header: (name: string) => string | null,
   readBody: () => Promise<Uint8Array>,
-): Promise<{ event_ids: string[] } | { ignored: string }> {
+): Promise<z.output<typeof mlflowIngestAnswerSchema>> {
   const { config } = deps;
   if (!config) throw new ApiError('ENDPOINT_NOT_FOUND', 'The MLflow ingest endpoint is off; set MLFLOW_WEBHOOK_SECRETS to turn it on');
   const deliveryId = header(MLFLOW_HEADERS.deliveryId);

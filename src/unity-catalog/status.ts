@@ -1,22 +1,27 @@
+import { z } from 'zod';
 import type { UnityCatalogSource } from './settings.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** The source's condition: a count for anyone, the detail for admins (health and `GET /api/sources/unity-catalog`). */
-export interface UnityCatalogStatus {
-  status: 'ok' | 'degraded' | 'misconfigured';
-  problems: number;
-  detail?: {
-    workspace_url?: string;
-    models?: string[];
-    setting?: string;
-    problems: { kind: string; scope: string; message: string; timestamp: number }[];
-    last_run_timestamp?: number;
-    last_pass_timestamp?: number;
-    passes: number;
-    last_run_requests: number;
-    backing_off_until?: number;
-  };
-}
+export const unityCatalogStatusSchema = z.strictObject({
+  status: z.enum(['ok', 'degraded', 'misconfigured', 'off']),
+  problems: z.int(),
+  detail: z
+    .strictObject({
+      workspace_url: z.string().optional(),
+      models: z.array(z.string()).optional(),
+      setting: z.string().optional(),
+      problems: z.array(z.strictObject({ kind: z.string(), scope: z.string(), message: z.string(), timestamp: z.int() })),
+      last_run_timestamp: z.int().optional(),
+      last_pass_timestamp: z.int().optional(),
+      passes: z.int(),
+      last_run_requests: z.int(),
+      backing_off_until: z.int().optional(),
+    })
+    .optional(),
+});
+
+export type UnityCatalogStatus = z.output<typeof unityCatalogStatusSchema>;
 
 /** Undefined while the source is off. One table read when it is on. */
 export async function unityCatalogStatus(source: UnityCatalogSource, store: SnapshotStore | undefined, withDetail: boolean): Promise<UnityCatalogStatus | undefined> {
