@@ -15,6 +15,7 @@
  * 0 skips), --instances N (0 skips), --publishers N (4), --window N (2000), --retention N (0), --only fanout1|fanout10|batch25,
  * --wake-on-enqueue and --max-polling-interval TIMESPAN (to compare with the dev shortcut and other intervals),
  * --json (ends with one `BENCH_JSON {...}` line). BENCH_PROFILE=DIR writes the runtime's --cpu-prof there.
+ * `--scenario unity-catalog [--models N]` runs the Unity Catalog poller's cost instead (bench/unity-catalog-bench.ts).
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -30,6 +31,7 @@ import { instancesScenario, type InstancesFigures } from './instances-bench.js';
 import { retentionScenario } from './retention-bench.js';
 import { startCountingProxy, type CountingProxy } from './storage-proxy.js';
 import { wideScenario, type WideFigures } from './wide-bench.js';
+import { unityCatalogScenario } from './unity-catalog-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +47,8 @@ const { values } = parseArgs({
     'wake-on-enqueue': { type: 'boolean', default: false },
     'max-polling-interval': { type: 'string' },
     json: { type: 'boolean', default: false },
+    scenario: { type: 'string' },
+    models: { type: 'string', default: '1000' },
   },
 });
 const LATENCY_MS = parseDuration(values['storage-latency'], '--storage-latency');
@@ -188,6 +192,10 @@ const SCENARIOS = [
 ] as const;
 
 async function main(): Promise<void> {
+  if (values.scenario === 'unity-catalog') {
+    console.log(await unityCatalogScenario(Number(values.models)));
+    return;
+  }
   const sink = await startSink();
   const load = { before: loadAverage() };
   const scenarios: Scenario[] = [];

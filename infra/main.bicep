@@ -63,6 +63,33 @@ param useMlflowIngest bool = false
 @description('MLFLOW_ALIAS_STAGES: MLflow alias to stage, e.g. champion:Production; empty for the default map.')
 param mlflowAliasStages string = ''
 
+@description('UNITY_CATALOG_WORKSPACE_URL: the Databricks workspace whose Unity Catalog models are polled; empty (the default) turns the source off.')
+param unityCatalogWorkspaceUrl string = ''
+
+@description('UNITY_CATALOG_MODELS: comma list of catalog.schema.model to watch, the model part may be *.')
+param unityCatalogModels string = ''
+
+@description('UNITY_CATALOG_CLIENT_ID: the Databricks OAuth service principal; empty for a personal access token or the app\'s managed identity.')
+param unityCatalogClientId string = ''
+
+@secure()
+@description('The Unity Catalog credential, stored in Key Vault when given: the service principal\'s OAuth secret (with unityCatalogClientId), or else a personal access token. Empty for the app\'s managed identity.')
+param unityCatalogCredential string = ''
+
+@description('Whether the app reads the Unity Catalog credential from Key Vault (UNITY_CATALOG_CLIENT_SECRET with a client id, UNITY_CATALOG_TOKEN without).')
+param useUnityCatalogCredential bool = false
+
+@description('UNITY_CATALOG_POLL_SCHEDULE: when the Unity Catalog poller runs (six-field NCRONTAB, in UTC).')
+param unityCatalogPollSchedule string = '*/30 * * * * *'
+
+@minValue(10)
+@maxValue(100000)
+@description('UNITY_CATALOG_REQUEST_BUDGET: Unity Catalog requests per poll; a poll that spends it resumes on the next.')
+param unityCatalogRequestBudget int = 500
+
+@description('UNITY_CATALOG_EMIT_BASELINE: publish what the first poll finds instead of recording it silently.')
+param unityCatalogEmitBaseline bool = false
+
 @description('DELIVERY_RETRY_SCHEDULE.')
 param deliveryRetrySchedule string = '0s,5s,5m,30m,2h,5h,10h,10h'
 
@@ -136,6 +163,9 @@ var staticTokensUsed = useStaticTokens == !empty(webhooksAuthTokens)
 var mlflowIngestUsed = useMlflowIngest == !empty(mlflowWebhookSecrets)
   ? useMlflowIngest
   : fail('useMlflowIngest=true needs mlflowWebhookSecrets, and mlflowWebhookSecrets needs useMlflowIngest=true')
+var unityCatalogCredentialUsed = useUnityCatalogCredential == !empty(unityCatalogCredential)
+  ? useUnityCatalogCredential
+  : fail('useUnityCatalogCredential=true needs unityCatalogCredential, and unityCatalogCredential needs useUnityCatalogCredential=true')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -234,6 +264,7 @@ module keyVault 'app/keyvault.bicep' = {
     webhooksSecretKeyPrevious: previousKeyUsed ? webhooksSecretKeyPrevious : ''
     webhooksAuthTokens: staticTokensUsed ? webhooksAuthTokens : ''
     mlflowWebhookSecrets: mlflowIngestUsed ? mlflowWebhookSecrets : ''
+    unityCatalogCredential: unityCatalogCredentialUsed ? unityCatalogCredential : ''
   }
 }
 
@@ -289,6 +320,13 @@ module api 'app/api.bicep' = {
     circuitCooldown: circuitCooldown
     useMlflowIngest: mlflowIngestUsed
     mlflowAliasStages: mlflowAliasStages
+    unityCatalogWorkspaceUrl: unityCatalogWorkspaceUrl
+    unityCatalogModels: unityCatalogModels
+    unityCatalogClientId: unityCatalogClientId
+    useUnityCatalogCredential: unityCatalogCredentialUsed
+    unityCatalogPollSchedule: unityCatalogPollSchedule
+    unityCatalogRequestBudget: unityCatalogRequestBudget
+    unityCatalogEmitBaseline: unityCatalogEmitBaseline
   }
 }
 

@@ -37,6 +37,14 @@ param autoDisableAfter string
 param circuitCooldown string
 param useMlflowIngest bool
 param mlflowAliasStages string
+param unityCatalogWorkspaceUrl string
+param unityCatalogModels string
+param unityCatalogClientId string
+@description('Whether the Unity Catalog credential is in Key Vault: the OAuth secret with a client id, a personal access token without.')
+param useUnityCatalogCredential bool
+param unityCatalogPollSchedule string
+param unityCatalogRequestBudget int
+param unityCatalogEmitBaseline bool
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -59,6 +67,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 var keyVaultReference = 'VaultName=${keyVaultName}'
+var unityCatalogCredentialReference = '@Microsoft.KeyVault(${keyVaultReference};SecretName=unity-catalog-credential)'
 
 // The app settings, exactly the settings src/config/config.ts reads (the consistency test holds the code to them).
 var appSettings = {
@@ -95,6 +104,14 @@ var appSettings = {
   MLFLOW_ALIAS_STAGES: mlflowAliasStages
   WEBHOOKS_ENTRA_CLIENT_ID: deliveryIdentityClientId
   WEBHOOKS_ENTRA_AUDIENCES: entraAudiences
+  UNITY_CATALOG_WORKSPACE_URL: unityCatalogWorkspaceUrl
+  UNITY_CATALOG_MODELS: unityCatalogModels
+  UNITY_CATALOG_CLIENT_ID: unityCatalogClientId
+  UNITY_CATALOG_CLIENT_SECRET: useUnityCatalogCredential && !empty(unityCatalogClientId) ? unityCatalogCredentialReference : ''
+  UNITY_CATALOG_TOKEN: useUnityCatalogCredential && empty(unityCatalogClientId) ? unityCatalogCredentialReference : ''
+  UNITY_CATALOG_POLL_SCHEDULE: unityCatalogPollSchedule
+  UNITY_CATALOG_REQUEST_BUDGET: string(unityCatalogRequestBudget)
+  UNITY_CATALOG_EMIT_BASELINE: unityCatalogEmitBaseline ? 'true' : 'false'
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {

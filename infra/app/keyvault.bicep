@@ -22,6 +22,10 @@ param webhooksAuthTokens string
 @description('MLFLOW_WEBHOOK_SECRETS; written when given.')
 param mlflowWebhookSecrets string
 
+@secure()
+@description('The Unity Catalog OAuth secret or personal access token; written when given.')
+param unityCatalogCredential string
+
 // RBAC mode: who may read secrets is decided by role assignments (rbac.bicep), not access policies.
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -69,3 +73,9 @@ resource mlflowSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
 }
 
 output name string = vault.name
+
+resource unityCatalogSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(unityCatalogCredential)) {
+  parent: vault
+  name: 'unity-catalog-credential'
+  properties: { value: unityCatalogCredential }
+}

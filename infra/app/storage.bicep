@@ -26,6 +26,7 @@ var tableNames = [
   'eventclaims'
   'deliverydays'
   'rateslots'
+  'unitycatalog'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -45,6 +45,7 @@ import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
 import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
 import { errorMessage } from '../shared/errors.js';
+import { buildUnityCatalog, type UnityCatalogServices } from './unity-catalog.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -94,6 +95,7 @@ export interface Services {
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
+  unityCatalog: UnityCatalogServices;
   /** The admin's service status: unreadable webhooks, queues, sources. */
   status: ServiceStatusDeps;
 }
@@ -163,6 +165,18 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
     eventQueue,
   };
+  const publish: PublishDeps = {
+    eventQueue,
+    clock,
+    fanOutNow: new InlineFanOut(
+      (body, meta) =>
+        processEventMessage(fanOut, body, meta).catch((error: unknown) => {
+          fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
+          throw error;
+        }),
+      INLINE_FAN_OUTS,
+    ),
+  };
   return {
     config,
     authenticator: new ChainAuthenticator([
@@ -188,18 +202,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), new DayIndex(storage.table(TABLES.deliveryDays), clock)), clock },
     fanOut,
     deliverer: delivererDeps,
-    publish: {
-      eventQueue,
-      clock,
-      fanOutNow: new InlineFanOut(
-        (body, meta) =>
-          processEventMessage(fanOut, body, meta).catch((error: unknown) => {
-            fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
-            throw error;
-          }),
-        INLINE_FAN_OUTS,
-      ),
-    },
+    publish,
     azureMlPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.azureMlEvents))),
     deliveriesPoison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.deliveries))),
     checkStorage: async (abortSignal) => {
@@ -231,9 +234,11 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       sources: [
         { name: 'mlflow', configured: config.mlflow !== undefined },
         { name: 'azureml', configured: true, queue: QUEUES.azureMlEvents },
+        { name: 'unity-catalog', configured: config.unityCatalog.kind === 'on' },
       ],
       clock,
     },
+    unityCatalog: buildUnityCatalog(config.unityCatalog, { storage, policy, resolve, publish, clock, metrics }),
   };
 }
 

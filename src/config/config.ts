@@ -3,6 +3,7 @@ import { parseAuthTokens, type StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
 import { parseAliasStages, type MlflowIngestConfig } from '../sources/mlflow-alias-stages.js';
+import { readUnityCatalogSource, UNITY_CATALOG_SETTINGS, type UnityCatalogSource } from '../unity-catalog/settings.js';
 
 /**
  * Every app setting the code reads. The infra consistency test checks that `infra/` sets each one, so a
@@ -50,6 +51,7 @@ export const STORAGE_IDENTITY_SETTINGS = {
 /** The settings the app reads in Azure (identity-based storage); the infra consistency test holds `infra/` to this list. */
 export const AZURE_APP_SETTINGS: readonly string[] = [
   ...Object.values(SETTINGS).filter((name) => name !== SETTINGS.storage),
+  ...Object.values(UNITY_CATALOG_SETTINGS),
   STORAGE_IDENTITY_SETTINGS.queueServiceUri,
   STORAGE_IDENTITY_SETTINGS.tableServiceUri,
   STORAGE_IDENTITY_SETTINGS.credential,
@@ -116,6 +118,8 @@ export interface Config {
   entra?: EntraDeliveryConfig;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
+  /** The Unity Catalog source: its bad settings turn off only it, so they are never a ConfigError. */
+  unityCatalog: UnityCatalogSource;
 }
 
 export interface EntraDeliveryConfig {
@@ -173,6 +177,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const previous = value(env, SETTINGS.secretKeyPrevious);
   const workspace = value(env, SETTINGS.databricksWorkspaceUrl);
+  const allowHttpTargets = parseBoolean(env, SETTINGS.allowHttpTargets);
+  const allowPrivateTargets = parseBoolean(env, SETTINGS.allowPrivateTargets);
   return {
     storage: parseStorageSettings(env),
     secretKey: parseSecretKey(value(env, SETTINGS.secretKey), SETTINGS.secretKey),
@@ -182,8 +188,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...(consoleClientId && oidcIssuer && oidcAudience
       ? { consoleSignIn: { clientId: consoleClientId, authority: parseAuthority(oidcIssuer), scopes: [`${oidcAudience.replace(/\/+$/, '')}/.default`] } }
       : {}),
-    allowHttpTargets: parseBoolean(env, SETTINGS.allowHttpTargets),
-    allowPrivateTargets: parseBoolean(env, SETTINGS.allowPrivateTargets),
+    allowHttpTargets,
+    allowPrivateTargets,
     retryScheduleMs: parseRetrySchedule(value(env, SETTINGS.retrySchedule) ?? DEFAULT_RETRY_SCHEDULE),
     deliveryTimeoutMs: parsePositiveDuration(env, SETTINGS.deliveryTimeout, DEFAULT_DELIVERY_TIMEOUT),
     ...(workspace ? { databricksWorkspaceUrl: parseWorkspaceSetting(workspace) } : {}),
@@ -194,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     circuitCooldownMs: parseCircuitCooldown(env),
     ...parseMlflowIngest(env),
     ...parseEntraDelivery(env),
+    unityCatalog: readUnityCatalogSource(env, { allowHttp: allowHttpTargets, allowPrivate: allowPrivateTargets }),
   };
 }
 

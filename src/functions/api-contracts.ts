@@ -17,6 +17,7 @@ import { createWebhookSchema, idOnlySchema, listWebhooksSchema, testWebhookSchem
 import { webhookAnswerSchema, webhookPageSchema } from '../webhooks/webhook-service.js';
 import { consoleConfigSchema } from './console.js';
 import { healthAnswerSchema } from './health.js';
+import { unityCatalogStatusSchema } from '../unity-catalog/status.js';
 
 const PUBLIC_DOCUMENT_ERRORS = ['ENDPOINT_NOT_FOUND', 'INTERNAL_ERROR', 'TEMPORARILY_UNAVAILABLE'] as const;
 const anyJsonObject = z.record(z.string(), z.unknown());
@@ -191,6 +192,14 @@ export const API_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     auth: 'bearer',
     input: redeliverSchema,
     success: { status: 200, description: 'The ids of the deliveries sent again', schema: redeliverAnswerSchema },
+  },
+  'sources-unity-catalog': {
+    summary: 'The Unity Catalog source, for admins',
+    description: 'Its settings problem, or its workspace, selectors, passes, requests of the last run, back-off and the problems it keeps (denied, missing, malformed, throttled); status off while UNITY_CATALOG_WORKSPACE_URL is unset.',
+    tag: 'Sources',
+    auth: 'bearer',
+    input: z.strictObject({}),
+    success: { status: 200, description: 'The source', schema: z.strictObject({ unity_catalog: unityCatalogStatusSchema }) },
   },
   'ingest-mlflow': {
     summary: "MLflow's registry webhooks, translated into events",

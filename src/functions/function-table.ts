@@ -11,6 +11,8 @@ import type { DocumentedRoute } from '../openapi/document.js';
 import { poisonQueuesHandler, retentionHandler } from './maintenance-functions.js';
 import { azureMlEventsHandler, mlflowIngestHandler } from './source-functions.js';
 import { guardHttp, guardTrigger } from './settings-guard.js';
+import { unityCatalogPollHandler, unityCatalogStateHandler } from './unity-catalog-functions.js';
+import { UNITY_CATALOG_SETTINGS } from '../unity-catalog/settings.js';
 import { webhookHandlers } from './webhook-functions.js';
 import { QUEUES } from '../pipeline/queues.js';
 
@@ -48,6 +50,8 @@ export type FunctionDefinition = HttpFunction | QueueFunction | TimerFunction;
 
 /** The retention timer's schedule, as the host reads it: from the `RETENTION_SCHEDULE` app setting. */
 export const RETENTION_SCHEDULE_EXPRESSION = `%${SETTINGS.retentionSchedule}%`;
+/** The Unity Catalog poller's schedule, from the `UNITY_CATALOG_POLL_SCHEDULE` app setting (infra sets its default). */
+export const UNITY_CATALOG_POLL_SCHEDULE_EXPRESSION = `%${UNITY_CATALOG_SETTINGS.pollSchedule}%`;
 /** Poison queues are peeked every five minutes. */
 export const POISON_QUEUES_SCHEDULE = '0 */5 * * * *';
 
@@ -97,6 +101,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'schemas-events', route: 'schemas/events/{file}', methods: ['GET'], handler: documents.events },
     { kind: 'http', name: 'schemas-publish', route: 'schemas/publish/{file}', methods: ['GET'], handler: documents.publish },
     { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
+    { kind: 'http', name: 'sources-unity-catalog', route: 'sources/unity-catalog', methods: ['GET'], handler: unityCatalogStateHandler(services) },
   ];
   const table: FunctionDefinition[] = [
     ...api,
@@ -107,6 +112,7 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, dataType: 'binary', handler: azureMlEventsHandler(services) },
     { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
     { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
+    { kind: 'timer', name: 'unity-catalog-poll', schedule: UNITY_CATALOG_POLL_SCHEDULE_EXPRESSION, handler: unityCatalogPollHandler(services) },
   ];
   return table.map((fn) => withSettingsGuard(fn, services));
 }

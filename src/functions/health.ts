@@ -3,11 +3,18 @@ import { z } from 'zod';
 import { ApiError, errorMessage } from '../shared/errors.js';
 import type { Services } from '../composition/services.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
+import { unityCatalogStatus, unityCatalogStatusSchema } from '../unity-catalog/status.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
 
 /** Status and counts for anyone; the unreadable webhooks' ids for an admin. */
-export const healthAnswerSchema = z.strictObject({ status: z.literal('ok'), unreadable_webhooks: z.int(), unreadable_webhook_ids: z.array(z.string()).optional() });
+export const healthAnswerSchema = z.strictObject({
+  status: z.literal('ok'),
+  unreadable_webhooks: z.int(),
+  unreadable_webhook_ids: z.array(z.string()).optional(),
+  /** While the Unity Catalog source is on or misconfigured. */
+  unity_catalog: unityCatalogStatusSchema.optional(),
+});
 
 /**
  * 200 when Table and Queue storage answer, else 503. No auth needed, but a token sent is checked (401, counted
@@ -21,7 +28,13 @@ export const healthHandler =
       const admin = await isAdmin(request, s);
       await s.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
       const unreadable = await s.unreadable.ids();
-      const body: z.output<typeof healthAnswerSchema> = { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) };
+      const unityCatalog = await unityCatalogStatus(s.unityCatalog.source, s.unityCatalog.store, admin);
+      const body: z.output<typeof healthAnswerSchema> = {
+        status: 'ok',
+        unreadable_webhooks: unreadable.length,
+        ...(admin ? { unreadable_webhook_ids: unreadable } : {}),
+        ...(unityCatalog ? { unity_catalog: unityCatalog } : {}),
+      };
       return { status: 200, jsonBody: body };
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);

@@ -14,6 +14,8 @@ export const TABLES = {
   deliveryDays: 'deliverydays',
   /** One row per rate-limited webhook: the time its next send slot is free, shared by every instance. */
   rateSlots: 'rateslots',
+  /** The Unity Catalog source's per-model snapshots and run state. */
+  unityCatalog: 'unitycatalog',
 } as const;
 
 export const ALL_QUEUES: readonly string[] = Object.values(QUEUES).flatMap((queue) => [queue, poisonQueueOf(queue)]);

@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   autoDisabled: 'webhooks.auto_disabled',
   unreadable: 'webhooks.unreadable',
   circuitsOpened: 'webhooks.circuits.opened',
+  sourceProblems: 'webhooks.source.problems',
 } as const;
 
 /** The attribute of the per-event lag sample that KQL `percentile()` reads. */
@@ -42,6 +43,8 @@ export interface Metrics {
   poisonQueueLength(queue: string, length: number): void;
   /** An origin's circuit breaker opened (or reopened after a failed probe). */
   circuitOpened(): void;
+  /** A polled source could not read something: `denied` (401/403), `missing`, `malformed`, `throttled`, `unavailable`. */
+  sourceProblem(source: string, kind: string): void;
 }
 
 export const noopMetrics: Metrics = {
@@ -55,6 +58,7 @@ export const noopMetrics: Metrics = {
   webhookUnreadable: () => undefined,
   poisonQueueLength: () => undefined,
   circuitOpened: () => undefined,
+  sourceProblem: () => undefined,
 };
 
 /** Metrics on `meter`; each event's lag is also one log on `sampleLog`, as histograms reach KQL without percentiles. */
@@ -69,6 +73,7 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
   const autoDisabled = meter.createCounter(METRIC_NAMES.autoDisabled, { description: 'Webhooks disabled by the service after failing for too long' });
   const unreadable = meter.createCounter(METRIC_NAMES.unreadable, { description: 'Stored webhooks that could not be read' });
   const circuitsOpened = meter.createCounter(METRIC_NAMES.circuitsOpened, { description: 'Circuits opened: an origin\'s after repeated failures to connect, an endpoint\'s after repeated timeouts' });
+  const sourceProblems = meter.createCounter(METRIC_NAMES.sourceProblems, { description: 'What a polled source could not read, by source and kind' });
   const poisonLengths = new Map<string, number>();
   meter
     .createObservableGauge(METRIC_NAMES.poisonQueueLength, { description: 'Messages in each poison queue, as last peeked' })
@@ -95,5 +100,6 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
       poisonLengths.set(queue, length);
     },
     circuitOpened: () => circuitsOpened.add(1),
+    sourceProblem: (source, kind) => sourceProblems.add(1, { source, kind }),
   };
 }

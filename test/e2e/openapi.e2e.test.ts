@@ -80,6 +80,7 @@ describe('the OpenAPI document and event schemas, served and kept true (local ru
     assert.equal((await runtime.api('GET', `${API}/webhooks/health?id=${id}`)).status, 200);
     assert.equal((await runtime.api('GET', `${API}/deliveries/summary?hours=2&webhook_id=${id}`)).status, 200);
     assert.equal((await runtime.api('GET', `${API}/service/status`)).status, 200);
+    assert.equal((await runtime.api('GET', '/api/sources/unity-catalog')).status, 200);
     assert.equal((await runtime.api('GET', `${API}/list?events=MODEL_VERSION_CREATED&events=COMMENT_CREATED&max_results=5`)).status, 200);
     assert.equal((await runtime.api('POST', `${API}/list`, { body: { events: ['MODEL_VERSION_CREATED'] } })).status, 200);
     assert.equal((await runtime.api('PATCH', `${API}/update`, { body: { id, description: 'every event', filter: [] } })).status, 200);

@@ -64,13 +64,14 @@ describe('src/app.ts', () => {
     }
   });
 
-  it('registers retention on the RETENTION_SCHEDULE app-setting expression, and a poison-queue timer', () => {
+  it('registers retention and the Unity Catalog poller on app-setting expressions, and a poison-queue timer', () => {
     const timers = functionTable(() => Promise.reject(new Error('not used'))).filter((fn) => fn.kind === 'timer');
     assert.deepEqual(
       timers.map((fn) => [fn.name, fn.kind === 'timer' ? fn.schedule : '']),
       [
         ['retention', '%RETENTION_SCHEDULE%'],
         ['poison-queues', '0 */5 * * * *'],
+        ['unity-catalog-poll', '%UNITY_CATALOG_POLL_SCHEDULE%'],
       ],
     );
   });
