@@ -1,7 +1,7 @@
 import { ChainAuthenticator, StaticTokenAuthenticator } from '../auth/static-tokens.js';
 import { OidcAuthenticator } from '../auth/oidc.js';
 import type { Authenticator } from '../auth/principal.js';
-import { loadConfig, type Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
@@ -28,14 +28,12 @@ import { DEDUP_WINDOW_MS } from '../pipeline/event-claims.js';
 import { poisonQueueOf, QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { TableEventClaims } from '../storage/event-claims.js';
 import { StorageMessageQueue } from '../storage/message-queue.js';
-import { ALL_QUEUES, ALL_TABLES, TABLES } from '../storage/names.js';
-import { isConflict } from '../storage/rest-errors.js';
+import { TABLES } from '../storage/names.js';
 import { SecretBox } from '../storage/secret-box.js';
 import { TableWebhookStore } from '../storage/table-webhook-store.js';
 import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
-import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
-import { errorMessage } from '../shared/errors.js';
+import type { UnreadableWebhookList } from '../webhooks/webhook-store.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -75,14 +73,19 @@ export interface Services {
   deliveriesPoison: MessageQueue;
   /** Reads one webhook row and peeks the events queue; throws if storage does not answer. */
   checkStorage(abortSignal: AbortSignal): Promise<void>;
-  /** The Azure clients, for the local runtime and tests; the functions reach storage only through the ports. */
-  storage: StorageClients;
-  webhookStore: TableWebhookStore;
-  /** Stored webhooks that cannot be read: reported as they are met, listed for health. */
-  unreadable: UnreadableWebhooks;
+  /** Stored webhooks that cannot be read, listed for health. */
+  unreadable: UnreadableWebhookList;
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
+}
+
+/**
+ * The services with what only the local runtime and tests use: the Azure clients (the queue listeners poll
+ * them). The functions see `Services`, and reach storage only through its ports.
+ */
+export interface AppServices extends Services {
+  storage: StorageClients;
 }
 
 export interface ServiceOverrides {
@@ -92,7 +95,7 @@ export interface ServiceOverrides {
   metrics?: Metrics;
 }
 
-export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
+export function buildServices(config: Config, overrides: ServiceOverrides = {}): AppServices {
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? noopMetrics;
   const resolve = overrides.resolve ?? systemResolver;
@@ -131,7 +134,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate(clock, CONNECTIONS_PER_ORIGIN, undefined, undefined, { cooldownMs: config.circuitCooldownMs }),
+    gate: new OriginGate({ clock, permits: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs } }),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,
@@ -181,7 +184,6 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       ]);
     },
     storage,
-    webhookStore,
     unreadable,
     metrics,
     retention: {
@@ -200,37 +202,4 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       return { name: client.name, length: async () => (await client.getProperties()).approximateMessagesCount ?? 0 };
     }),
   };
-}
-
-/**
- * Creates every table and queue the app uses if it is missing (Azurite and other connection-string storage).
- */
-export async function ensureStorage(storage: StorageClients, log: (message: string) => void = () => undefined): Promise<void> {
-  const ignoreExisting = async (create: () => Promise<unknown>, what: string) => {
-    try {
-      await create();
-    } catch (error) {
-      if (!isConflict(error)) log(`could not create ${what}: ${errorMessage(error)}`);
-    }
-  };
-  await Promise.all([
-    ...ALL_TABLES.map((name) => ignoreExisting(() => storage.tableService().createTable(name), `table ${name}`)),
-    ...ALL_QUEUES.map((name) => ignoreExisting(() => storage.queue(name).createIfNotExists(), `queue ${name}`)),
-  ]);
-}
-
-let appServices: Promise<Services> | undefined;
-
-/** The process's services. With a connection string the tables and queues are created on first use; in Azure `infra/` does it. */
-export function getAppServices(): Promise<Services> {
-  appServices ??= (async () => {
-    const config = loadConfig();
-    const services = buildServices(config, { metrics: await startTelemetry() });
-    if (services.config.storage.kind === 'connectionString') await ensureStorage(services.storage, (message) => console.warn(message));
-    return services;
-  })();
-  appServices.catch(() => {
-    appServices = undefined;
-  });
-  return appServices;
 }

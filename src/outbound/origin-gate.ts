@@ -18,6 +18,17 @@ export interface CircuitOptions {
   maxCooldownMs?: number;
 }
 
+export interface OriginGateOptions {
+  clock: Clock;
+  /** Attempts on the wire per origin; the app passes CONNECTIONS_PER_ORIGIN (64), its sockets per origin. */
+  permits: number;
+  /** An origin is congested when its oldest attempt on the wire has been out longer than this (default 1000 ms)... */
+  slowAfterMs?: number;
+  /** ...with at least this many attempts on the wire (default 8), or any waiting for a permit. */
+  minActive?: number;
+  circuit?: CircuitOptions;
+}
+
 /** An attempt the circuit breaker held back: nothing was sent; try again at `retryAt`. */
 export interface HeldAttempt {
   kind: 'held';
@@ -53,14 +64,17 @@ export class OriginGate {
   private readonly circuits = new Map<string, Circuit>();
   private readonly breaker: Required<CircuitOptions>;
 
-  constructor(
-    private readonly clock: Clock,
-    /** Attempts on the wire per origin; the app passes CONNECTIONS_PER_ORIGIN (64), its sockets per origin. */
-    private readonly permits: number,
-    private readonly slowAfterMs = 1000,
-    private readonly minActive = 8,
-    breaker: CircuitOptions = {},
-  ) {
+  private readonly clock: Clock;
+  private readonly permits: number;
+  private readonly slowAfterMs: number;
+  private readonly minActive: number;
+
+  constructor(options: OriginGateOptions) {
+    this.clock = options.clock;
+    this.permits = options.permits;
+    this.slowAfterMs = options.slowAfterMs ?? 1000;
+    this.minActive = options.minActive ?? 8;
+    const breaker = options.circuit ?? {};
     this.breaker = {
       failureThreshold: breaker.failureThreshold ?? CIRCUIT_FAILURE_THRESHOLD,
       cooldownMs: breaker.cooldownMs ?? CIRCUIT_COOLDOWN_MS,

@@ -13,6 +13,7 @@ import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
 import { queuedBatchSchema } from './publish-events.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
+import { poisonMessage, type PoisonTarget } from './poison-queues.js';
 
 export interface FanOutDeps extends AttemptDeps {
   /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
@@ -75,13 +76,13 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string; 
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
   const continued = typeof body === 'object' && body !== null && 'continue_fan_out' in body ? continuationSchema.safeParse(body) : undefined;
   if (continued && !continued.success) {
-    await poisonMessage(deps, meta.text, `${meta.id}: unreadable continuation: ${continued.error.issues[0] ? describeIssue(continued.error.issues[0]) : 'invalid'}`);
+    await poisonMessage(deps, registryEventsPoison(deps), meta.text, `${meta.id}: unreadable continuation: ${continued.error.issues[0] ? describeIssue(continued.error.issues[0]) : 'invalid'}`);
     return;
   }
   const link: Continuation = continued?.data.continue_fan_out ?? { message_id: meta.id, inserted_at: meta.insertedAt, after: '', skip: [], body };
   const envelope = readEnvelope(link.body);
   if ('problem' in envelope) {
-    await poisonMessage(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
+    await poisonMessage(deps, registryEventsPoison(deps), meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
     return;
   }
   const first = continued === undefined;
@@ -136,7 +137,7 @@ async function admitEvents(
     if (!parsed.success || problem) {
       const issue = parsed.error?.issues[0];
       const why = problem ? `event_timestamp ${problem}` : issue ? describeIssue(issue) : 'invalid event';
-      if (first) await poisonMessage(deps, JSON.stringify(candidate), `${link.message_id}[${index}]: ${why}`);
+      if (first) await poisonMessage(deps, registryEventsPoison(deps), JSON.stringify(candidate), `${link.message_id}[${index}]: ${why}`);
       continue;
     }
     const event = normalizeEvent(parsed.data, { eventId: `${link.message_id}:${index}`, now: link.inserted_at, publishedBy });
@@ -174,12 +175,8 @@ async function admitEvents(
 const SOURCES = new Set(['queue', 'mlflow', 'azureml']);
 const sourceOf = (publishedBy: string): string => (SOURCES.has(publishedBy) ? publishedBy : 'api');
 
-/** Moves a message (or one event of it) to the poison queue, logging why. */
-export async function poisonMessage(deps: Pick<FanOutDeps, 'log' | 'poison' | 'metrics'>, text: string, reason: string): Promise<void> {
-  deps.log.error(`registry event moved to the poison queue: ${reason}`);
-  await deps.poison.sendText(text);
-  deps.metrics?.messagePoisoned(QUEUES.registryEvents);
-}
+/** Where an unreadable `registry-events` message, or one invalid event of it, goes. */
+export const registryEventsPoison = (deps: Pick<FanOutDeps, 'poison'>): PoisonTarget => ({ from: QUEUES.registryEvents, poison: deps.poison });
 
 /** The next chunk: whole webhooks after `link.after` in id order; past a full page they wait for the next link, so none is skipped. */
 async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {

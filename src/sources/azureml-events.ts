@@ -1,4 +1,5 @@
-import { ApiError, errorMessage } from '../shared/errors.js';
+import { ApiError } from '../shared/errors.js';
+import { poisonMessage } from '../pipeline/poison-queues.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
@@ -84,7 +85,7 @@ export function translateAzureMlMessage(message: unknown): Translation {
  */
 export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown): Promise<void> {
   const translated = translateAzureMlMessage(message);
-  if (translated.kind === 'unreadable') return poison(deps, message, translated.reason);
+  if (translated.kind === 'unreadable') return poisonUnreadable(deps, message, translated.reason);
   for (const type of translated.ignored) deps.log.info(`azureml-events: ignored an event of type ${type.slice(0, 200)}; only ${MODEL_REGISTERED} is published`);
   if (translated.ignored.length > 0) deps.metrics.eventsIgnored(translated.ignored.length, AZUREML_PUBLISHER, 'unmapped_event');
   if (translated.events.length === 0) return;
@@ -92,17 +93,10 @@ export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown)
     const ids = await enqueueEvents(deps.publish, { source: AZUREML_PUBLISHER }, translated.events);
     deps.log.info(`azureml-events: published ${ids.join(', ')}`);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) return poison(deps, message, error.message);
+    if (error instanceof ApiError && error.status === 400) return poisonUnreadable(deps, message, error.message);
     throw error;
   }
 }
 
-async function poison(deps: AzureMlDeps, message: unknown, reason: string): Promise<void> {
-  deps.log.error(`azureml event moved to the poison queue: ${reason}`);
-  try {
-    await deps.poison.sendText(typeof message === 'string' ? message : JSON.stringify(message));
-  } catch (error) {
-    throw new Error(`could not poison an unreadable azureml-events message (${reason}): ${errorMessage(error)}`, { cause: error });
-  }
-  deps.metrics.messagePoisoned(QUEUES.azureMlEvents);
-}
+const poisonUnreadable = (deps: AzureMlDeps, message: unknown, reason: string): Promise<void> =>
+  poisonMessage(deps, { from: QUEUES.azureMlEvents, poison: deps.poison }, typeof message === 'string' ? message : JSON.stringify(message), reason);

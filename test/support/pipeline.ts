@@ -53,7 +53,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
   const eventQueue = new MemoryQueue();
   const claims = new MemoryEventClaims();
   const sender = new ScriptedSender();
-  const gate = new OriginGate(clock.read, 32);
+  const gate = new OriginGate({ clock: clock.read, permits: 32 });
   const deps: FanOutDeps = {
     webhooks,
     deliveries,

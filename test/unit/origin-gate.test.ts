@@ -13,7 +13,7 @@ const held = () => {
 describe('origin gate', () => {
   it('lets at most `permits` attempts onto the wire per origin, the rest in order', async () => {
     const clock = new ManualClock();
-    const gate = new OriginGate(clock.read, 2);
+    const gate = new OriginGate({ clock: clock.read, permits: 2 });
     const started: number[] = [];
     const holds = [held(), held(), held(), held()];
     const runs = holds.map((hold, index) => gate.track('a', async () => {
@@ -34,7 +34,7 @@ describe('origin gate', () => {
 
   it('calls an origin congested only when attempts on the wire are slow, never a busy fast one', async () => {
     const clock = new ManualClock();
-    const gate = new OriginGate(clock.read, 32, 1000, 3);
+    const gate = new OriginGate({ clock: clock.read, permits: 32, slowAfterMs: 1000, minActive: 3 });
     const holds = Array.from({ length: 40 }, held);
     const runs = holds.map((hold) => gate.track('fast', () => hold.promise));
     assert.equal(gate.isCongested('fast'), false, '40 attempts, 8 waiting, but none slow');
@@ -59,7 +59,7 @@ describe('origin gate', () => {
     /** A gate whose attempts to one origin answer `result`; `sent` counts what reached the origin. */
     const breaker = () => {
       const clock = new ManualClock();
-      const gate = new OriginGate(clock.read, 32);
+      const gate = new OriginGate({ clock: clock.read, permits: 32 });
       const opened: number[] = [];
       let sent = 0;
       const attempt = (result: AttemptResult, origin = 'https://dead.example') =>
@@ -140,7 +140,7 @@ describe('origin gate', () => {
 
     it('takes its thresholds from the constructor, and frees the probe on a failure that is not the connection\'s', async () => {
       const clock = new ManualClock();
-      const gate = new OriginGate(clock.read, 32, 1000, 8, { failureThreshold: 2, cooldownMs: 1000, maxCooldownMs: 3000 });
+      const gate = new OriginGate({ clock: clock.read, permits: 32, circuit: { failureThreshold: 2, cooldownMs: 1000, maxCooldownMs: 3000 } });
       const origin = 'https://dead.example';
       const send = (result: AttemptResult) => gate.attempt(origin, () => Promise.resolve(result));
       await send(refused);

@@ -389,8 +389,8 @@ describe('retries', () => {
   it('an attempt held by an open circuit after its claim expired leaves alone the claim of the message now making it', async () => {
     // Two instances share the stores; instance 1 has one permit per origin and opens a circuit on one failure.
     const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 2000]);
-    const one = { ...deps, gate: new OriginGate(clock.read, 1, 3_600_000, 8, { failureThreshold: 1 }) };
-    const two = { ...deps, gate: new OriginGate(clock.read, 32) };
+    const one = { ...deps, gate: new OriginGate({ clock: clock.read, permits: 1, slowAfterMs: 3_600_000, minActive: 8, circuit: { failureThreshold: 1 } }) };
+    const two = { ...deps, gate: new OriginGate({ clock: clock.read, permits: 32 }) };
     const a = makeWebhook({ target: { kind: 'http', url: 'https://shared.example/a', enableSslVerification: true } });
     const b = makeWebhook({ modelName: 'N', target: { kind: 'http', url: 'https://shared.example/b', enableSslVerification: true } });
     for (const webhook of [a, b]) await webhooks.insert(webhook);
