@@ -87,6 +87,9 @@ param autoDisableAfter string = '5d'
 @description('WEBHOOKS_CIRCUIT_COOLDOWN: the first cool-down of an origin\'s open circuit (doubles per failed probe, up to 10m).')
 param circuitCooldown string = '30s'
 
+@description('Entra audiences webhooks may ask a delivery token for (http_url_spec.azure_ad_audience), comma-separated; empty: none.')
+param entraAudiences string = ''
+
 @description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')
 param alertEmail string = ''
 
@@ -145,6 +148,19 @@ module identity 'app/identity.bicep' = {
   scope: rg
   params: {
     name: 'id-webhooks-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The delivery identity: Entra tokens for webhook endpoints (http_url_spec.azure_ad_audience) come from it, never
+// from the app's identity, whose storage and Key Vault rights must not reach a URL a manager chooses. No role is
+// ever assigned to it.
+module deliveryIdentity 'app/identity.bicep' = {
+  name: 'delivery-identity'
+  scope: rg
+  params: {
+    name: 'id-webhooks-delivery-${resourceToken}'
     location: location
     tags: tags
   }
@@ -248,6 +264,9 @@ module api 'app/api.bicep' = {
     virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    deliveryIdentityId: deliveryIdentity.outputs.id
+    deliveryIdentityClientId: deliveryIdentity.outputs.clientId
+    entraAudiences: entraAudiences
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName

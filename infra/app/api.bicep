@@ -11,6 +11,10 @@ param virtualNetworkSubnetId string
 @description('Resource id of the user-assigned identity the app runs as.')
 param identityId string
 param identityClientId string
+@description('Resource id and client id of the delivery identity, which holds no roles: the source of Entra tokens sent to webhooks.')
+param deliveryIdentityId string
+param deliveryIdentityClientId string
+param entraAudiences string
 param storageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
@@ -89,6 +93,8 @@ var appSettings = {
   WEBHOOKS_CIRCUIT_COOLDOWN: circuitCooldown
   MLFLOW_WEBHOOK_SECRETS: useMlflowIngest ? '@Microsoft.KeyVault(${keyVaultReference};SecretName=mlflow-webhook-secrets)' : ''
   MLFLOW_ALIAS_STAGES: mlflowAliasStages
+  WEBHOOKS_ENTRA_CLIENT_ID: deliveryIdentityClientId
+  WEBHOOKS_ENTRA_AUDIENCES: entraAudiences
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -99,7 +105,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: { '${identityId}': {} }
+    userAssignedIdentities: { '${identityId}': {}, '${deliveryIdentityId}': {} }
   }
   properties: {
     serverFarmId: plan.id

@@ -25,6 +25,7 @@ var tableNames = [
   'audit'
   'eventclaims'
   'deliverydays'
+  'rateslots'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -5,13 +5,18 @@ import type { Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
+import type { SummaryDeps } from '../pipeline/deliveries-summary.js';
 import type { TestCallDeps } from '../pipeline/test-webhook.js';
 import type { FanOutDeps } from '../pipeline/fan-out.js';
 import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
+import { EntraTokens } from '../outbound/entra-tokens.js';
+import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
 import { OriginGate } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
+import { RateSlots } from '../pipeline/rate-slots.js';
+import { TableRateSlots } from '../storage/table-rate-slots.js';
 import { systemResolver, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
 import { RateLimiter } from '../http/rate-limiter.js';
@@ -20,9 +25,13 @@ import { randomHexId, systemClock, type Clock } from '../shared/ids.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from '../pipeline/retention.js';
 import type { CountableQueue } from '../pipeline/poison-queues.js';
+import type { ServiceStatusDeps } from '../pipeline/service-status.js';
+import { queueGauge } from '../storage/queue-gauge.js';
 import { noopMetrics, type Metrics } from '../telemetry/metrics.js';
 import { TableAuditLog } from '../storage/audit-log.js';
 import { createStorageClients, type StorageClients } from '../storage/azure-clients.js';
+import { TableDeliveryCounts } from '../storage/delivery-counts.js';
+import { DayIndex } from '../storage/day-index.js';
 import { TableDeliveryStore } from '../storage/delivery-store.js';
 import { DEDUP_WINDOW_MS } from '../pipeline/event-claims.js';
 import { poisonQueueOf, QUEUES, type MessageQueue } from '../pipeline/queues.js';
@@ -62,6 +71,8 @@ export interface Services {
   testCall: TestCallDeps;
   /** The deliveries calls (list, get, redeliver) and endpoint health. */
   deliveries: DeliveriesApiDeps;
+  /** The deliveries summary (counts per hour). */
+  summary: SummaryDeps;
   /** The `registry-events` worker: fan-out and first attempts. */
   fanOut: FanOutDeps;
   /** The `webhook-deliveries` worker: retries, redeliveries and deferred attempts. */
@@ -78,6 +89,8 @@ export interface Services {
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
+  /** The admin's service status: unreadable webhooks, queues, sources. */
+  status: ServiceStatusDeps;
 }
 
 /**
@@ -124,7 +137,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     now: clock,
   });
   const senders = new TargetSenders({
-    http: new HttpTargetSender(client, clock),
+    http: new HttpTargetSender(client, clock, { oauth2: new OAuth2Tokens(client, clock), entra: new EntraTokens(config.entra, clock) }),
     job: new JobTargetSender(client, { policy, defaultWorkspaceUrl: config.databricksWorkspaceUrl, clock }),
   });
   const eventQueue = new StorageMessageQueue(storage.queue(QUEUES.registryEvents));
@@ -143,6 +156,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     log: silentLogger,
     metrics,
     autoDisable: new AutoDisableWatch(config.autoDisableAfterMs),
+    rates: new RateSlots(clock, new TableRateSlots(storage.table(TABLES.rateSlots)), silentLogger),
   };
   return {
     config,
@@ -160,11 +174,13 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       newId: randomHexId,
       policy,
       resolve,
+      entraAudiences: config.entra?.audiences ?? [],
       defaultWorkspaceUrl: config.databricksWorkspaceUrl,
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
     deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
+    summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), new DayIndex(storage.table(TABLES.deliveryDays), clock)), clock },
     fanOut: {
       ...delivererDeps,
       work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
@@ -197,9 +213,16 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       budgetPerTable: DEFAULT_RETENTION_BUDGET,
       log: silentLogger,
     },
-    poisonQueues: Object.values(QUEUES).map((queue) => {
-      const client = storage.queue(poisonQueueOf(queue));
-      return { name: client.name, length: async () => (await client.getProperties()).approximateMessagesCount ?? 0 };
-    }),
+    poisonQueues: Object.values(QUEUES).map((queue) => queueGauge(storage.queue(poisonQueueOf(queue)))),
+    status: {
+      unreadableIds: () => unreadable.ids(),
+      poisonQueues: Object.values(QUEUES).map((queue) => queueGauge(storage.queue(poisonQueueOf(queue)))),
+      eventQueues: [QUEUES.registryEvents, QUEUES.azureMlEvents].map((queue) => queueGauge(storage.queue(queue))),
+      sources: [
+        { name: 'mlflow', configured: config.mlflow !== undefined },
+        { name: 'azureml', configured: true, queue: QUEUES.azureMlEvents },
+      ],
+      clock,
+    },
   };
 }

@@ -32,6 +32,10 @@ export const SETTINGS = {
   circuitCooldown: 'WEBHOOKS_CIRCUIT_COOLDOWN',
   mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
   mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
+  /** The Entra audiences webhooks may ask a delivery token for (comma list); none when empty. */
+  entraAudiences: 'WEBHOOKS_ENTRA_AUDIENCES',
+  /** The client id of the delivery identity: a user-assigned identity holding no roles, never the app's own. */
+  entraClientId: 'WEBHOOKS_ENTRA_CLIENT_ID',
 } as const;
 
 /** The identity-based forms of `AzureWebJobsStorage`, as the Functions host reads them. */
@@ -108,8 +112,15 @@ export interface Config {
   autoDisableAfterMs: number;
   /** The first cool-down of an origin's open circuit (it doubles per failed probe, up to 10 min). */
   circuitCooldownMs: number;
+  /** Entra tokens for webhooks (`azure_ad_audience`): the delivery identity and the audiences allowed; absent: none. */
+  entra?: EntraDeliveryConfig;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
+}
+
+export interface EntraDeliveryConfig {
+  clientId: string;
+  audiences: string[];
 }
 
 export interface ConsoleSignIn {
@@ -182,7 +193,32 @@ export function loadConfig(env: Env = process.env): Config {
     autoDisableAfterMs: parseDuration(value(env, SETTINGS.autoDisableAfter) === '0' ? '0s' : (value(env, SETTINGS.autoDisableAfter) ?? DEFAULT_AUTO_DISABLE_AFTER), SETTINGS.autoDisableAfter),
     circuitCooldownMs: parseCircuitCooldown(env),
     ...parseMlflowIngest(env),
+    ...parseEntraDelivery(env),
   };
+}
+
+/**
+ * `WEBHOOKS_ENTRA_AUDIENCES` needs `WEBHOOKS_ENTRA_CLIENT_ID`, the delivery identity, which must not be the app's own
+ * (`AZURE_CLIENT_ID`, `AzureWebJobsStorage__clientId`): its tokens go to URLs that managers choose.
+ */
+function parseEntraDelivery(env: Env): { entra?: EntraDeliveryConfig } {
+  const audiences = (value(env, SETTINGS.entraAudiences) ?? '')
+    .split(',')
+    .map((audience) => audience.trim())
+    .filter((audience) => audience !== '');
+  const clientId = value(env, SETTINGS.entraClientId);
+  if (audiences.length === 0) return {};
+  if (clientId === undefined) {
+    throw new ConfigError(`${SETTINGS.entraAudiences} is set, but ${SETTINGS.entraClientId} is not: set it to the client id of the delivery identity (a user-assigned identity with no roles)`, SETTINGS.entraClientId);
+  }
+  const appIdentities = [value(env, 'AZURE_CLIENT_ID'), value(env, STORAGE_IDENTITY_SETTINGS.clientId)];
+  if (appIdentities.includes(clientId)) {
+    throw new ConfigError(`${SETTINGS.entraClientId} names the app's own identity; it must name the delivery identity, which holds no roles`, SETTINGS.entraClientId);
+  }
+  if (audiences.some((audience) => !/^[\x21-\x7e]{1,256}$/.test(audience))) {
+    throw new ConfigError(`${SETTINGS.entraAudiences} must be a comma list of audiences (application ID URIs or client ids), each without spaces`, SETTINGS.entraAudiences);
+  }
+  return { entra: { clientId, audiences } };
 }
 
 /** From 1 s (tests) to the 10-minute cap the cool-down doubles up to. */

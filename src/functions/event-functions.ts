@@ -1,12 +1,14 @@
 import type { HttpHandler } from '@azure/functions';
 import { getDelivery, redeliver, listDeliveries } from '../pipeline/deliveries-api.js';
+import { summarizeDeliveries } from '../pipeline/deliveries-summary.js';
+import { serviceStatus } from '../pipeline/service-status.js';
 import { publishEvents } from '../pipeline/publish-events.js';
 import { ApiError } from '../shared/errors.js';
 import { readJsonBody } from '../http/read-body.js';
 import { CLOUDEVENTS_BATCH, CLOUDEVENTS_SINGLE, mediaTypeOf, publishCloudEvents } from '../sources/cloudevents.js';
 import { endpoint, parametersOf, requiredObjectBody, type ServicesProvider } from './http-endpoint.js';
 
-export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver', HttpHandler> => ({
+export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'deliveries' | 'delivery' | 'redeliver' | 'summary' | 'status', HttpHandler> => ({
   publish: endpoint(services, async ({ request, principal, services: s }) => {
     const mediaType = mediaTypeOf(request.headers.get('content-type'));
     if (mediaType === CLOUDEVENTS_SINGLE || mediaType === CLOUDEVENTS_BATCH) {
@@ -23,6 +25,10 @@ export const eventHandlers = (services: ServicesProvider): Record<'publish' | 'd
   delivery: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await getDelivery(s.deliveries, principal, await parametersOf(request)),
   })),
+  summary: endpoint(services, async ({ request, principal, services: s }) => ({
+    body: await summarizeDeliveries(s.summary, principal, await parametersOf(request)),
+  })),
+  status: endpoint(services, async ({ request, principal, services: s }) => ({ body: await serviceStatus(s.status, principal, await parametersOf(request)) })),
   redeliver: endpoint(services, async ({ request, principal, services: s }) => ({
     body: await redeliver(s.deliveries, principal, await requiredObjectBody(request, "'delivery_id', or 'webhook_id' and 'since_timestamp'")),
   })),

@@ -83,6 +83,8 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'events-publish', route: `${API}/publish`, methods: ['POST'], handler: events.publish },
     { kind: 'http', name: 'deliveries-list', route: `${API}/deliveries`, methods: ['GET'], handler: events.deliveries },
     { kind: 'http', name: 'deliveries-get', route: `${API}/deliveries/get`, methods: ['GET'], handler: events.delivery },
+    { kind: 'http', name: 'deliveries-summary', route: `${API}/deliveries/summary`, methods: ['GET'], handler: events.summary },
+    { kind: 'http', name: 'service-status', route: `${API}/service/status`, methods: ['GET'], handler: events.status },
     { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
     { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
   ];

@@ -13,7 +13,7 @@ export const STANDALONE_BELOW_CHARS = 8;
  */
 export function secretsOf(target: Target): string[] {
   if (target.kind === 'job') return [target.accessToken].filter(Boolean);
-  const values = [target.secret, target.authorization];
+  const values = [target.secret, target.authorization, target.oauth2?.clientSecret];
   const bare = target.authorization?.replace(/^\S+\s+/, '');
   if (bare !== undefined && bare !== target.authorization) values.push(bare);
   if (bare !== undefined && /^basic\s/i.test(target.authorization ?? '')) {

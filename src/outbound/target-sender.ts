@@ -1,7 +1,9 @@
-import type { Webhook } from '../webhooks/webhook.js';
+import type { HttpTarget, OAuth2Client, Webhook } from '../webhooks/webhook.js';
 import type { AttemptResult, Outcome } from './classify-outcome.js';
 import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
+import { isAzureDevOpsSignInPage, renderBody, type RenderedBody } from './payload-format.js';
+import type { TokenAnswer } from './token-cache.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
 
@@ -18,39 +20,65 @@ export interface TargetSender {
    * runs), is the same on every retry of one delivery, so a retry after a timeout starts nothing twice.
    */
   send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult>;
-  classify(result: AttemptResult): Outcome;
+  classify(result: AttemptResult, webhook: Webhook): Outcome;
   /** Where the attempt goes, for per-origin bookkeeping. */
   originOf(webhook: Webhook): string;
 }
 
-/** HTTP targets: a signed POST of the payload. */
+/** Where bearer tokens come from: a webhook's OAuth2 client, or the delivery identity for an Entra audience. */
+export interface BearerSources {
+  oauth2: { tokenFor(webhookId: string, oauth2: OAuth2Client, fresh?: boolean): Promise<TokenAnswer> };
+  entra: { tokenFor(audience: string): Promise<TokenAnswer> };
+}
+
+/** HTTP targets: a signed POST of the payload in the webhook's format, with its credential. */
 export class HttpTargetSender implements TargetSender {
   constructor(
     private readonly client: OutboundClient,
     private readonly now: () => number,
+    private readonly bearers?: BearerSources,
   ) {}
 
-  send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult> {
+  /** An OAuth2 token the target refuses (401) is fetched again, once, and the attempt made again with it. */
+  async send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number): Promise<AttemptResult> {
     const { target } = webhook;
     if (target.kind !== 'http') throw new Error('HttpTargetSender needs an HTTP target');
+    const rendered = renderBody(target.format, payload, messageId);
+    const first = await this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes, false);
+    if (target.oauth2 && first.kind === 'response' && first.status === 401) return this.sendWith(webhook.id, target, rendered, messageId, maxResponseBytes, true);
+    return first;
+  }
+
+  private async sendWith(webhookId: string, target: HttpTarget, rendered: RenderedBody, messageId: string, maxResponseBytes: number | undefined, fresh: boolean): Promise<AttemptResult> {
+    const bearer = await this.bearerFor(webhookId, target, fresh);
+    if (bearer?.kind === 'error') return { kind: 'error', error: bearer.error, retryable: bearer.retryable, connectionFailed: false };
+    const authorization = bearer ? `Bearer ${bearer.token}` : target.authorization;
+    // The token is cut out of the answer as the stored authorization is.
+    const redactable: HttpTarget = { ...target, ...(authorization !== undefined ? { authorization } : {}) };
     return this.client.send({
       ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
-      redact: (text) => redactSecrets(text, target),
+      redact: (text) => redactSecrets(text, redactable),
       url: target.url,
       method: 'POST',
-      headers: deliveryHeaders({
-        body: payload,
-        messageId,
-        timestampSeconds: Math.floor(this.now() / 1000),
-        secret: target.secret,
-        authorization: target.authorization,
-      }),
-      body: payload,
+      headers: {
+        ...deliveryHeaders({ body: rendered.body, messageId, timestampSeconds: Math.floor(this.now() / 1000), secret: target.secret, authorization }),
+        ...rendered.headers,
+      },
+      body: rendered.body,
       verifyTls: target.enableSslVerification,
     });
   }
 
-  classify(result: AttemptResult): Outcome {
+  private bearerFor(webhookId: string, target: HttpTarget, fresh: boolean): Promise<TokenAnswer> | undefined {
+    if (target.oauth2) return this.bearers ? this.bearers.oauth2.tokenFor(webhookId, target.oauth2, fresh) : noSource('OAuth2');
+    if (target.azureAdAudience !== undefined) return this.bearers ? this.bearers.entra.tokenFor(target.azureAdAudience) : noSource('Entra');
+    return undefined;
+  }
+
+  classify(result: AttemptResult, webhook: Webhook): Outcome {
+    if (result.kind === 'response' && webhook.target.kind === 'http' && isAzureDevOpsSignInPage(webhook.target.format, result.status)) {
+      return { kind: 'permanent', reason: 'HTTP 203: Azure DevOps answered its sign-in page, so no run was started: the token is missing, expired or not allowed to run the pipeline', disableWebhook: false };
+    }
     return classifyAttempt(result);
   }
 
@@ -58,6 +86,8 @@ export class HttpTargetSender implements TargetSender {
     return webhook.target.kind === 'http' ? originOrRaw(webhook.target.url) : '';
   }
 }
+
+const noSource = (kind: string): Promise<TokenAnswer> => Promise.resolve({ kind: 'error', error: `no ${kind} token source is configured`, retryable: false });
 
 export const originOrRaw = (url: string): string => {
   try {

@@ -12,6 +12,7 @@ import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
 import { disableByService, watchFailures, type AutoDisableDeps } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
+import { RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
 export interface DeliveryMessage {
@@ -31,6 +32,8 @@ export interface AttemptDeps extends AutoDisableDeps {
   retryScheduleMs: readonly number[];
   /** How long a claimed attempt is held before another message may make it (longer than any attempt takes). */
   claimLeaseMs: number;
+  /** Send slots of rate-limited webhooks (`max_requests_per_second`); no limit when absent. */
+  rates?: RateSlots;
 }
 
 /** How long an attempt to a congested origin is put off. */
@@ -64,7 +67,7 @@ export async function enqueueNextSteps(deps: Pick<AttemptDeps, 'clock' | 'delive
 
 /** The record without its next step and claim: what an attempt, or the decision not to make one, settles. */
 function withoutNextStep(delivery: Delivery): Delivery {
-  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, ...rest } = delivery;
+  const { nextAttemptTimestamp: _next, nextScheduleIndex: _index, claim: _claim, rateSlot: _slot, ...rest } = delivery;
   return rest;
 }
 
@@ -93,6 +96,23 @@ export function deferAttempt(deps: AttemptDeps, delivery: Delivery, message: Del
   const delayMs = Math.round(waitMs > 0 ? waitMs * (1 + 0.2 * deps.random()) : DEFER_MS * (0.8 + 0.4 * deps.random()));
   const { claim: _claim, ...unclaimed } = delivery;
   return { ...unclaimed, nextAttemptTimestamp: deps.clock() + delayMs, nextScheduleIndex: message.schedule_index };
+}
+
+/**
+ * The slot a rate-limited webhook's attempt must wait for, if it must wait: the one the delivery holds, else one
+ * booked now. A slot reached (or within RATE_SLOT_TOLERANCE_MS) is no wait.
+ */
+async function rateSlotFor(deps: AttemptDeps, webhook: Webhook, delivery: Delivery): Promise<number | undefined> {
+  const now = deps.clock();
+  if (delivery.rateSlot !== undefined) return delivery.rateSlot > now + RATE_SLOT_TOLERANCE_MS ? delivery.rateSlot : undefined;
+  const [slot] = (await deps.rates?.reserve(webhook)) ?? [];
+  return slot !== undefined && slot > now + RATE_SLOT_TOLERANCE_MS ? slot : undefined;
+}
+
+/** Puts an attempt off to its rate slot, without using it up or adding jitter: the slot is the delivery's own. */
+export function deferToSlot(delivery: Delivery, message: DeliveryMessage, slot: number): Delivery {
+  const { claim: _claim, ...unclaimed } = delivery;
+  return { ...unclaimed, nextAttemptTimestamp: slot, nextScheduleIndex: message.schedule_index, rateSlot: slot };
 }
 
 /** An attempt whose claim is written: the webhook it goes to, the record at the claim's version, the message it makes. */
@@ -125,7 +145,7 @@ export async function runAttempts(deps: AttemptDeps, attempts: readonly ClaimedA
     reportFirstSuccess(deps, entry.claimed.value, delivery, entry.since);
   });
   await enqueueNextSteps(deps, [...outcomes.values()]);
-  await watchFailures(deps, [...outcomes.values()]);
+  await watchFailures(deps, [...outcomes.values()], attempts.map((entry) => entry.webhook));
   return outcomes;
 }
 
@@ -149,8 +169,9 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
   }
   const webhook = webhookFound.value;
   const waitMs = mustWait(deps, webhook);
-  if (waitMs !== undefined) {
-    const deferred = deferAttempt(deps, delivery, message, waitMs);
+  const slot = waitMs === undefined ? await rateSlotFor(deps, webhook, delivery) : undefined;
+  if (waitMs !== undefined || slot !== undefined) {
+    const deferred = slot !== undefined ? deferToSlot(delivery, message, slot) : deferAttempt(deps, delivery, message, waitMs);
     const [written] = await deps.deliveries.replace([{ value: deferred, etag: found.etag }]);
     if (written !== undefined) await enqueueNextSteps(deps, [deferred]);
     return;
@@ -184,7 +205,7 @@ async function attemptDelivery(deps: AttemptDeps, webhook: Webhook, delivery: De
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
     statusCode = result.kind === 'response' ? result.status : undefined;
     snippet = result.kind === 'response' && result.body !== '' ? utf8Prefix(result.body, RESPONSE_SNIPPET_BYTES) : undefined;
-    const classified = sender.classify(result);
+    const classified = sender.classify(result, webhook);
     // Again on the reason: a sender may decode the answer (a job's JSON error message), making a new spelling.
     outcome = classified.kind === 'success' ? classified : { ...classified, reason: redactSecrets(classified.reason, webhook.target) };
   } catch (error) {

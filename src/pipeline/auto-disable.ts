@@ -67,17 +67,44 @@ export async function disableByService(
   return true;
 }
 
-/** For each webhook with a failed attempt just recorded, checks (throttled) whether to disable it; never throws. */
-export async function watchFailures(deps: AutoDisableDeps, recorded: readonly Delivery[]): Promise<void> {
+const failed = (delivery: Delivery): boolean => delivery.status === 'RETRYING' || delivery.status === 'FAILED';
+
+/**
+ * After attempts were recorded (`webhooks` as read for them): notes where a webhook's run of failures starts or
+ * ends, then, for each with a failed attempt, checks (throttled) whether to disable it; never throws.
+ */
+export async function watchFailures(deps: AutoDisableDeps, recorded: readonly Delivery[], webhooks: readonly Webhook[]): Promise<void> {
+  await mapWithLimit(webhooks.filter((webhook, index) => webhooks.findIndex((other) => other.id === webhook.id) === index), 4, (webhook) =>
+    noteRunOfFailures(deps, webhook, recorded.filter((delivery) => delivery.webhookId === webhook.id && delivery.lastAttemptTimestamp !== undefined)),
+  );
   const watch = deps.autoDisable;
   if (!watch) return;
-  const failing = [...new Set(recorded.filter((delivery) => delivery.status === 'RETRYING' || delivery.status === 'FAILED').map((delivery) => delivery.webhookId))];
+  const failing = [...new Set(recorded.filter(failed).map((delivery) => delivery.webhookId))];
   const now = deps.clock();
   await mapWithLimit(
     failing.filter((webhookId) => watch.claimCheck(webhookId, now)),
     4,
     (webhookId) => disableIfFailingTooLong(deps, watch, webhookId),
   );
+}
+
+/**
+ * Keeps `failingSince` on the webhook row: the first failure after a success sets it, a success clears it. Only
+ * a change from what the webhook read for the attempts showed is written, at the version read again, so a run
+ * costs one write to start and one to end, whatever the volume.
+ */
+async function noteRunOfFailures(deps: AutoDisableDeps, webhook: Webhook, attempts: readonly Delivery[]): Promise<void> {
+  const latest = attempts.reduce<Delivery | undefined>((newest, delivery) => ((newest?.lastAttemptTimestamp ?? -1) < (delivery.lastAttemptTimestamp ?? -1) ? delivery : newest), undefined);
+  if (!latest || failed(latest) === (webhook.failingSince !== undefined)) return;
+  const lastSuccess = Math.max(-1, ...attempts.filter((delivery) => !failed(delivery)).map((delivery) => delivery.lastAttemptTimestamp ?? -1));
+  const start = failed(latest) ? Math.min(...attempts.filter((delivery) => failed(delivery) && (delivery.lastAttemptTimestamp ?? -1) > lastSuccess).map((delivery) => delivery.lastAttemptTimestamp ?? 0)) : undefined;
+  try {
+    const found = await deps.webhooks.get(webhook.id);
+    if (!found || (found.value.failingSince !== undefined) === (start !== undefined)) return;
+    await deps.webhooks.setFailingSince(found.value, start, found.etag);
+  } catch (error) {
+    deps.log.error(`noting the ${start === undefined ? 'end' : 'start'} of webhook ${webhook.id}'s failures failed: ${errorMessage(error)}`);
+  }
 }
 
 /**

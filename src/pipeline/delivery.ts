@@ -30,6 +30,11 @@ export interface Delivery {
    */
   runToken?: string;
   /**
+   * The send slot a rate-limited webhook reserved for this delivery's next attempt (ms): the attempt is made then
+   * without reserving another (docs/routing.md, rate limit).
+   */
+  rateSlot?: number;
+  /**
    * Written conditionally before an attempt is sent, so two messages never both send it; it expires, so the
    * attempt of a process that died is still made.
    */

@@ -1,4 +1,4 @@
-import type { Webhook } from '../webhooks/webhook.js';
+import type { ServiceDisable, Webhook } from '../webhooks/webhook.js';
 import type { DeliverySummary } from './delivery.js';
 
 /** Delivery records health reads at most (one page); past it, `failing_since` is a lower bound. */
@@ -27,6 +27,8 @@ export interface EndpointHealth {
   /** Of those that were attempted, the share (0 to 1) that succeeded; absent when none was attempted. */
   successRate24h?: number;
   autoDisabledTimestamp?: number;
+  /** Why the service disabled it: failing too long (`auto_disable`), or the endpoint answered 410 Gone (`gone`). */
+  autoDisabledReason?: ServiceDisable['reason'];
 }
 
 interface Attempt {
@@ -77,23 +79,34 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
     status,
     ...(lastSuccess !== undefined ? { lastSuccessTimestamp: lastSuccess } : {}),
     ...(lastFailure !== undefined ? { lastFailureTimestamp: lastFailure } : {}),
-    ...(failures.length > 0 ? { failingSinceTimestamp: failures[failures.length - 1]?.timestamp ?? now } : {}),
+    ...(failures.length > 0 ? { failingSinceTimestamp: runStart(webhook, failures, lastSuccess !== undefined) } : {}),
     consecutiveFailures: failures.length,
     deliveries24h: recent.length,
     ...(attempted.length > 0 ? { successRate24h: succeeded / attempted.length } : {}),
-    ...(serviceDisabled ? { autoDisabledTimestamp: serviceDisabled.timestamp } : {}),
+    ...(serviceDisabled ? { autoDisabledTimestamp: serviceDisabled.timestamp, autoDisabledReason: serviceDisabled.reason } : {}),
   };
 }
 
 /**
- * Whether to disable an ACTIVE webhook now: every attempt since its last update and within `afterMs` failed, at
- * least AUTO_DISABLE_MIN_FAILURES of them. `afterMs` 0 turns auto-disable off.
+ * The first failure of the current run: found in the records when they reach back to a success; otherwise the
+ * earlier of the oldest failure read and the start kept on the webhook row (a run longer than the records read).
+ */
+function runStart(webhook: Webhook, failures: readonly Attempt[], successRead: boolean): number {
+  const oldestRead = failures[failures.length - 1]?.timestamp ?? Number.POSITIVE_INFINITY;
+  return successRead ? oldestRead : Math.min(oldestRead, webhook.failingSince ?? oldestRead);
+}
+
+/**
+ * Whether to disable an ACTIVE webhook now: its run of failures (kept on its row, so any number of records)
+ * started `afterMs` ago or more, and after its last update; the newest records show no success since and at
+ * least AUTO_DISABLE_MIN_FAILURES failures. `afterMs` 0 turns auto-disable off.
  */
 export function autoDisableDue(webhook: Webhook, deliveries: readonly DeliverySummary[], now: number, afterMs: number): boolean {
-  if (afterMs <= 0 || webhook.status !== 'ACTIVE') return false;
-  const failures = currentFailures(attemptsNewestFirst(deliveries), webhook.lastUpdatedTimestamp);
-  const first = failures[failures.length - 1];
-  return failures.length >= AUTO_DISABLE_MIN_FAILURES && first !== undefined && first.timestamp <= now - afterMs;
+  if (afterMs <= 0 || webhook.status !== 'ACTIVE' || webhook.failingSince === undefined) return false;
+  const start = Math.max(webhook.failingSince, webhook.lastUpdatedTimestamp);
+  if (start > now - afterMs) return false;
+  const since = attemptsNewestFirst(deliveries).filter((attempt) => attempt.timestamp >= start);
+  return since.length >= AUTO_DISABLE_MIN_FAILURES && since.every((attempt) => !attempt.ok);
 }
 
 /** Health as the API answers it: epoch milliseconds, a timestamp that does not exist left out. */
@@ -107,6 +120,7 @@ export interface ApiHealth {
   deliveries_24h: number;
   success_rate_24h?: number;
   auto_disabled_timestamp?: number;
+  auto_disabled_reason?: ServiceDisable['reason'];
 }
 
 export function toApiHealth(health: EndpointHealth): ApiHealth {
@@ -120,5 +134,6 @@ export function toApiHealth(health: EndpointHealth): ApiHealth {
     deliveries_24h: health.deliveries24h,
     ...(health.successRate24h !== undefined ? { success_rate_24h: health.successRate24h } : {}),
     ...(health.autoDisabledTimestamp !== undefined ? { auto_disabled_timestamp: health.autoDisabledTimestamp } : {}),
+    ...(health.autoDisabledReason !== undefined ? { auto_disabled_reason: health.autoDisabledReason } : {}),
   };
 }

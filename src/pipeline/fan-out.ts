@@ -7,7 +7,8 @@ import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
-import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
+import { RATE_SLOT_TOLERANCE_MS } from './rate-slots.js';
+import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
@@ -228,7 +229,28 @@ async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match
   }
 }
 
+/**
+ * The rate slot of each planned first attempt to a rate-limited webhook that may go now (not skipped, origin not
+ * held): one booking per webhook for all of its deliveries in the wave.
+ */
+async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Promise<(number | undefined)[]> {
+  const slots: (number | undefined)[] = webhooks.map(() => undefined);
+  const byWebhook = new Map<string, number[]>();
+  webhooks.forEach((webhook, index) => {
+    if (!isServiceDisabled(webhook) && mustWait(deps, webhook) === undefined) byWebhook.set(webhook.id, [...(byWebhook.get(webhook.id) ?? []), index]);
+  });
+  await Promise.all(
+    [...byWebhook.values()].map(async (indexes) => {
+      const webhook = webhooks[indexes[0] ?? 0] as Webhook;
+      const booked = (await deps.rates?.reserve(webhook, indexes.length)) ?? [];
+      indexes.forEach((index, position) => (slots[index] = booked[position]));
+    }),
+  );
+  return slots;
+}
+
 async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], ids: readonly string[], insertedAt: number): Promise<AuditEntry[]> {
+  const slots = await rateSlotsOf(deps, planned.map(({ match }) => match.webhook));
   const now = deps.clock();
   const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
   const drafts = planned.map(({ event, match }, index) => {
@@ -247,7 +269,9 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     };
     if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
     const waitMs = mustWait(deps, webhook);
-    return waitMs !== undefined ? deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs) : { ...pending, claim: newClaim(deps, 1) };
+    if (waitMs !== undefined) return deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs);
+    const slot = slots[index];
+    return slot !== undefined && slot > now + RATE_SLOT_TOLERANCE_MS ? deferToSlot(pending, { ...first, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {

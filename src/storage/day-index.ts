@@ -106,6 +106,13 @@ export class DayIndex {
     return newest;
   }
 
+  /** Webhooks with a row on any day from `first` to `last`, each once. */
+  async webhooksBetween(first: string, last: string): Promise<string[]> {
+    const webhooks = new Set<string>();
+    for await (const row of this.days.listEntities<{ rowKey: string }>({ queryOptions: { filter: odata`PartitionKey ge ${first} and PartitionKey le ${last}`, select: ['RowKey'] } })) webhooks.add(row.rowKey);
+    return [...webhooks].sort();
+  }
+
   async webhooksOn(day: string): Promise<string[]> {
     const webhooks: string[] = [];
     for await (const row of this.days.listEntities<{ rowKey: string }>({ queryOptions: { filter: odata`PartitionKey eq ${day}`, select: ['RowKey'] } })) webhooks.push(row.rowKey);

@@ -20,6 +20,7 @@ export type DeliveryEntity = {
   NextScheduleIndex?: number;
   Payload: string;
   RunToken?: string;
+  RateSlotAt?: number;
   ClaimAttempt?: number;
   ClaimExpiresAt?: number;
   /** The attempt history, as JSON. */
@@ -32,7 +33,7 @@ export type DeliveryEntity = {
 export type IndexEntity = Omit<DeliveryEntity, 'Payload' | 'Indexed'>;
 
 /** The columns a listing reads from records. */
-export const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTimestamp', 'Status', 'Attempts', 'LastStatusCode', 'LastError', 'CreatedAt', 'LastAttemptAt', 'NextAttemptAt', 'NextScheduleIndex', 'RunToken', 'ClaimAttempt', 'ClaimExpiresAt', 'History'];
+export const SUMMARY_COLUMNS = ['PartitionKey', 'RowKey', 'Event', 'EventId', 'EventTimestamp', 'Status', 'Attempts', 'LastStatusCode', 'LastError', 'CreatedAt', 'LastAttemptAt', 'NextAttemptAt', 'NextScheduleIndex', 'RunToken', 'RateSlotAt', 'ClaimAttempt', 'ClaimExpiresAt', 'History'];
 
 /** A listing's row: the summary columns, each absent or null when the record has none. */
 export type SummaryEntity = { partitionKey: string; rowKey: string } & { [K in keyof Omit<IndexEntity, 'partitionKey' | 'rowKey'>]?: IndexEntity[K] | null };
@@ -55,6 +56,7 @@ export function summaryOf(entity: SummaryEntity, recordRowKey: string): Delivery
     ...(present(entity.NextAttemptAt) ? { nextAttemptTimestamp: entity.NextAttemptAt } : {}),
     ...(present(entity.NextScheduleIndex) ? { nextScheduleIndex: entity.NextScheduleIndex } : {}),
     ...(present(entity.RunToken) ? { runToken: entity.RunToken } : {}),
+    ...(present(entity.RateSlotAt) ? { rateSlot: entity.RateSlotAt } : {}),
     ...(present(entity.ClaimAttempt) && present(entity.ClaimExpiresAt) ? { claim: { attempt: entity.ClaimAttempt, expiresAt: entity.ClaimExpiresAt } } : {}),
     ...(present(entity.History) ? { history: parseHistory(entity.History) } : {}),
   };
@@ -86,6 +88,7 @@ export function toEntity(delivery: Delivery): DeliveryEntity {
     ...(delivery.nextScheduleIndex !== undefined ? { NextScheduleIndex: delivery.nextScheduleIndex } : {}),
     Payload: delivery.payload,
     ...(delivery.runToken !== undefined ? { RunToken: delivery.runToken } : {}),
+    ...(delivery.rateSlot !== undefined ? { RateSlotAt: delivery.rateSlot } : {}),
     ...(delivery.claim ? { ClaimAttempt: delivery.claim.attempt, ClaimExpiresAt: delivery.claim.expiresAt } : {}),
     ...(delivery.history && delivery.history.length > 0 ? { History: historyText(delivery.history) } : {}),
     ...(isIndexedStatus(delivery.status) ? { Indexed: delivery.status } : {}),

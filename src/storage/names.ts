@@ -12,6 +12,8 @@ export const TABLES = {
   eventClaims: 'eventclaims',
   /** Which webhooks have delivery records of which UTC day: what retention reads instead of a whole table. */
   deliveryDays: 'deliverydays',
+  /** One row per rate-limited webhook: the time its next send slot is free, shared by every instance. */
+  rateSlots: 'rateslots',
 } as const;
 
 export const ALL_QUEUES: readonly string[] = Object.values(QUEUES).flatMap((queue) => [queue, poisonQueueOf(queue)]);

@@ -128,11 +128,19 @@ export class TableWebhookStore implements WebhookStore {
       UpdatedAt: now,
       ...(options.serviceDisabled ? serviceDisableFields(options.serviceDisabled) : {}),
     };
+    return this.mergeAt(patch, options.etag ?? '*');
+  }
+
+  setFailingSince(webhook: Webhook, failingSince: number | undefined, etag: string): Promise<boolean> {
+    return this.mergeAt({ partitionKey: scopeKeyOf(webhook.modelName), rowKey: webhook.id, FailingSince: failingSince ?? 0 }, etag);
+  }
+
+  /** Merges fields into a row at a version; answers false if it was deleted (a 410 racing a delete) or changed meanwhile (that write stands). */
+  private async mergeAt(patch: Partial<WebhookEntity> & Pick<WebhookEntity, 'partitionKey' | 'rowKey'>, etag: string): Promise<boolean> {
     try {
-      await this.webhooks.updateEntity(patch, 'Merge', { etag: options.etag ?? '*' });
+      await this.webhooks.updateEntity(patch, 'Merge', { etag });
       return true;
     } catch (error) {
-      // Deleted meanwhile (a 410 racing a delete): no status left to set. Changed meanwhile: the user's write stands.
       if (isNotFound(error) || isPreconditionFailed(error)) return false;
       throw error;
     }

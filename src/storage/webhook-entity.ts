@@ -34,6 +34,8 @@ export type WebhookEntity = {
   DisabledBy?: 'service';
   DisabledAt?: number;
   DisabledReason?: ServiceDisable['reason'];
+  /** The start of the current run of failures; 0 when there is none (a merge cannot remove a property). */
+  FailingSince?: number;
 };
 
 export const serviceDisableFields = (disable: ServiceDisable): Pick<WebhookEntity, 'DisabledBy' | 'DisabledAt' | 'DisabledReason'> => ({
@@ -84,6 +86,7 @@ export function toWebhookEntity(webhook: Webhook, sealer: Sealer): WebhookEntity
     CreatedAt: webhook.creationTimestamp,
     UpdatedAt: webhook.lastUpdatedTimestamp,
     ...(webhook.serviceDisabled ? serviceDisableFields(webhook.serviceDisabled) : {}),
+    ...(webhook.failingSince !== undefined ? { FailingSince: webhook.failingSince } : {}),
   };
 }
 
@@ -107,6 +110,7 @@ export function fromWebhookEntity(entity: WebhookEntity, open: Opener): Webhook 
     ...(entity.DisabledBy === 'service' && typeof entity.DisabledAt === 'number'
       ? { serviceDisabled: { timestamp: entity.DisabledAt, reason: entity.DisabledReason === 'gone' ? 'gone' : 'auto_disable' } }
       : {}),
+    ...(typeof entity.FailingSince === 'number' && entity.FailingSince > 0 ? { failingSince: entity.FailingSince } : {}),
   };
 }
 

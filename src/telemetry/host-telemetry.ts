@@ -27,7 +27,9 @@ export async function enableHostTelemetry(functions: typeof AzureFunctions, env:
   try {
     // A CommonJS bundle: plain Node's ESM loader shows its classes only on the default export, tsx by name.
     const loaded = await import('@azure/functions-opentelemetry-instrumentation');
-    const library: Pick<typeof loaded, 'AzureFunctionsInstrumentationESM'> = (loaded.default as typeof loaded | undefined) ?? loaded;
+    const exported: unknown[] = [loaded, loaded.default];
+    const library = exported.find((candidate): candidate is typeof loaded => typeof (candidate as Partial<typeof loaded> | undefined)?.AzureFunctionsInstrumentationESM === 'function');
+    if (!library) throw new Error('@azure/functions-opentelemetry-instrumentation exports no AzureFunctionsInstrumentationESM');
     instrumentation = new library.AzureFunctionsInstrumentationESM();
     instrumentation.registerAzFunc(functions);
   } catch (error) {
@@ -56,7 +58,7 @@ export async function flushTelemetry(timeoutMs = FLUSH_TIMEOUT_MS): Promise<void
     timer = setTimeout(resolve, timeoutMs);
     timer.unref();
   });
-  const flushed = Promise.allSettled(providers.map((provider) => provider.forceFlush?.()));
+  const flushed = Promise.allSettled(providers.map((provider) => provider.forceFlush?.() ?? Promise.resolve()));
   await Promise.race([flushed, deadline]);
   clearTimeout(timer);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EVENT_NAMES, isEventName, type EventName } from './events.js';
 import { filterSchema } from './filter-schema.js';
-import { WEBHOOK_STATUSES } from './webhook.js';
+import { PAYLOAD_FORMATS, WEBHOOK_STATUSES } from './webhook.js';
 import { hasLoneSurrogate } from '../shared/ids.js';
 
 export const MAX_MODEL_NAME_CHARS = 256;
@@ -75,11 +75,34 @@ export const jobIdSchema = z
 
 const accessTokenSchema = headerValueSchema.min(1, { error: 'must not be empty' });
 
+export const MAX_AUDIENCE_CHARS = 256;
+export const MAX_REQUESTS_PER_SECOND = 1000;
+
+/** The client-credentials grant: given whole (the secret too) whenever it is set or changed. */
+const oauth2Schema = z.strictObject(
+  {
+    token_url: urlSchema,
+    client_id: headerValueSchema.min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }),
+    client_secret: text().min(1, { error: 'must not be empty' }).max(MAX_SECRET_CHARS, { error: `must be at most ${MAX_SECRET_CHARS} characters` }),
+    scope: text().min(1, { error: 'must not be empty' }).max(1024, { error: 'must be at most 1024 characters' }).optional(),
+  },
+  { error: 'must be an object with token_url, client_id, client_secret and optionally scope' },
+);
+
 const httpUrlSpecSchema = z.strictObject({
   url: urlSchema,
   secret: secretSchema.optional(),
   authorization: headerValueSchema.optional(),
   enable_ssl_verification: z.boolean().optional(),
+  format: z.enum(PAYLOAD_FORMATS, { error: `must be one of ${PAYLOAD_FORMATS.join(', ')}` }).optional(),
+  azure_ad_audience: headerValueSchema.max(MAX_AUDIENCE_CHARS, { error: `must be at most ${MAX_AUDIENCE_CHARS} characters` }).optional(),
+  oauth2: oauth2Schema.optional(),
+  max_requests_per_second: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be from 1 to 1000, or 0 for no limit' })
+    .max(MAX_REQUESTS_PER_SECOND, { error: `must be from 1 to ${MAX_REQUESTS_PER_SECOND}, or 0 for no limit` })
+    .optional(),
 });
 
 const jobSpecSchema = z.strictObject({

@@ -10,7 +10,7 @@ export interface TargetPolicy {
 /** Resolves a host name to every address it has. Injected so tests can play DNS (rebinding included). */
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-export const systemResolver: Resolver = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+export const systemResolver: Resolver = async (hostname) => (await lookup(hostname, { all: true, order: 'verbatim' })).map((entry) => entry.address);
 
 /** A target that the policy refuses: never retried, and at create time a 400. */
 export class BlockedTargetError extends Error {

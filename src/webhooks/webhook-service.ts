@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../shared/errors.js';
 import type { Clock, IdSource } from '../shared/ids.js';
-import { checkTargetUrl, checkWorkspaceUrl, type Resolver, type TargetPolicy } from './target-policy.js';
+import { checkWorkspaceUrl } from './target-policy.js';
 import type { AuditAction, AuditLog } from './audit-log.js';
 import { ConcurrentUpdateError, ScopeFullError, type WebhookStore } from './webhook-store.js';
 import { parseWith } from '../http/validate.js';
@@ -18,7 +18,8 @@ import {
   type CreateWebhookInput,
   type UpdateWebhookInput,
 } from './schemas.js';
-import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type HttpTarget, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { credentialsMustBeResent, httpTargetFor, type HttpTargetDeps } from './http-target.js';
 
 export interface WebhookLimits {
   perModel: number;
@@ -28,13 +29,11 @@ export interface WebhookLimits {
 export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { perModel: 100, registryWide: 1000 };
 
 /** What the management calls need; tests pass in-memory fakes, the app the Table-backed ones. */
-export interface WebhookDeps {
+export interface WebhookDeps extends HttpTargetDeps {
   store: WebhookStore;
   audit: AuditLog;
   clock: Clock;
   newId: IdSource;
-  policy: TargetPolicy;
-  resolve: Resolver;
   defaultWorkspaceUrl?: string | undefined;
   limits: WebhookLimits;
 }
@@ -191,16 +190,7 @@ async function insertBelowLimit(deps: WebhookDeps, webhook: Webhook): Promise<vo
 async function targetForCreate(deps: WebhookDeps, input: CreateWebhookInput): Promise<Target> {
   const { http_url_spec: http, job_spec: job } = input;
   if ((http === undefined) === (job === undefined)) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
-  if (http) {
-    await checkTargetUrl(http.url, 'http_url_spec.url', deps.policy, deps.resolve);
-    return {
-      kind: 'http',
-      url: http.url,
-      enableSslVerification: http.enable_ssl_verification ?? true,
-      ...(http.secret ? { secret: http.secret } : {}),
-      ...(http.authorization ? { authorization: http.authorization } : {}),
-    };
-  }
+  if (http) return httpTargetFor(deps, http, {});
   if (!job) throw invalidParameter("Exactly one of 'http_url_spec' or 'job_spec' must be set");
   return jobTarget(deps, job.job_id, job.access_token, job.workspace_url);
 }
@@ -236,27 +226,10 @@ async function applyUpdate(deps: WebhookDeps, existing: Webhook, input: UpdateWe
   };
 }
 
-/** Omitted spec fields keep their values; `""` clears secret and authorization; the other spec kind switches. */
+/** Omitted spec fields keep their values; the other spec kind switches. */
 async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWebhookInput): Promise<Target> {
   const { http_url_spec: http, job_spec: job } = input;
-  if (http) {
-    const previous: Partial<HttpTarget> = current.kind === 'http' ? current : {};
-    const url = http.url ?? previous.url;
-    if (url === undefined) throw invalidParameter("Missing required parameter 'http_url_spec.url': needed to switch to an HTTP target");
-    const secret = http.secret ?? previous.secret;
-    const checked = await checkTargetUrl(url, 'http_url_spec.url', deps.policy, deps.resolve);
-    if (http.authorization === undefined && previous.authorization && previous.url !== undefined && originOf(previous.url) !== checked.origin) {
-      throw credentialsMustBeResent('http_url_spec.authorization', 'http_url_spec.url');
-    }
-    const authorization = http.authorization ?? previous.authorization;
-    return {
-      kind: 'http',
-      url,
-      enableSslVerification: http.enable_ssl_verification ?? previous.enableSslVerification ?? true,
-      ...(secret ? { secret } : {}),
-      ...(authorization ? { authorization } : {}),
-    };
-  }
+  if (http) return httpTargetFor(deps, http, current.kind === 'http' ? current : {});
   if (job) {
     const previous: Partial<JobTarget> = current.kind === 'job' ? current : {};
     const jobId = job.job_id ?? previous.jobId;
@@ -271,17 +244,3 @@ async function updatedTarget(deps: WebhookDeps, current: Target, input: UpdateWe
   }
   return current;
 }
-
-const originOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
-};
-
-/** Stored credentials never follow a webhook to a new origin: the caller must send them again. */
-const credentialsMustBeResent = (credential: string, moved: string): ApiError =>
-  invalidParameter(
-    `Missing required parameter '${credential}': '${moved}' moves to another origin, where the stored value is never sent; send it again${credential.endsWith('authorization') ? ' (or "" for none)' : ''}`,
-  );

@@ -65,6 +65,11 @@ export interface WebhookStore {
    * only at that version. Answers whether it was written.
    */
   setStatus(webhook: Webhook, status: WebhookStatus, now: number, options?: { serviceDisabled?: ServiceDisable; etag?: string }): Promise<boolean>;
+  /**
+   * Sets (or, undefined, clears) only `failingSince`, at `etag`; answers whether it was written. The webhook's
+   * `lastUpdatedTimestamp` stays: this is the delivery path's note, not an update.
+   */
+  setFailingSince(webhook: Webhook, failingSince: number | undefined, etag: string): Promise<boolean>;
   remove(webhook: Webhook): Promise<void>;
   list(query: WebhookQuery): Promise<WebhookPage>;
   /**

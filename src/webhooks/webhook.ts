@@ -66,6 +66,11 @@ export interface Webhook {
   filter?: FilterCondition[];
   /** Set when the service disabled the webhook (auto-disable, 410 Gone): events are recorded SKIPPED until a user sets a status. */
   serviceDisabled?: ServiceDisable;
+  /**
+   * The first failed attempt of the current run of failures: set by the first failure after a success, cleared
+   * by a success, each written once per run at the version read (auto-disable and endpoint health read it).
+   */
+  failingSince?: number;
 }
 
 export interface ServiceDisable {

@@ -67,6 +67,12 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
   const stored = () => page.evaluate<{ session: string[]; local: number }>('({ session: Object.values(sessionStorage), local: localStorage.length })');
   const entraButton = page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' });
   const rows = page.locator('table[aria-label="Webhooks"] tbody tr');
+  /** Sign-in lands on the overview (or where the page was); the webhook list is one click away. */
+  const toWebhookList = async () => {
+    await page.locator('main h1').first().waitFor();
+    if ((await page.locator('main h1').first().innerText()) === 'Overview') await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  };
   const origin = new URL(issuer.issuer).origin;
 
   it('serves the sign-in configuration, and a CSP naming the authority in connect-src and frame-src and nowhere else', async () => {
@@ -94,7 +100,7 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
   it("signs in through the issuer (authorization code with PKCE) and lists webhooks with the access token's role", async () => {
     await page.goto(consoleUrl);
     await entraButton.click();
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await toWebhookList();
     await page.getByText(`Signed in with ${MANAGER.preferred_username}`).waitFor();
     await rows.first().waitFor();
     // Webhooks.Manage is a manager: the model's webhook, never the registry-wide one an admin would see too.
@@ -137,7 +143,7 @@ describe('console Entra ID sign-in (MSAL against a local HTTPS OIDC issuer, chro
     if (await signOut.count()) await signOut.click();
     await page.goto(consoleUrl);
     await entraButton.click();
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await toWebhookList();
     await rows.first().waitFor();
   };
   /** The grant types of the token requests since `from`, with the issuer's answer. */

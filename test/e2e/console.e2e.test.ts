@@ -93,7 +93,7 @@ describe('console (chromium)', async () => {
 
     await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in with token' }).click();
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('No webhooks yet.').waitFor();
     await shot('02-webhooks-empty');
     assert.deepEqual(await stored(), { session: [ADMIN_TOKEN], local: 0 });
@@ -103,7 +103,7 @@ describe('console (chromium)', async () => {
     assert.deepEqual(await stored(), { session: [], local: 0 });
     await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
     await page.getByLabel('Bearer token').press('Enter');
-    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
   });
 
   it("shows the API's validation message beside its field", async () => {
@@ -162,6 +162,32 @@ describe('console (chromium)', async () => {
     const webhooks = listed.json.webhooks as { id: string; model_name: string; http_url_spec?: { url: string }; job_spec?: { job_id: string; workspace_url: string } }[];
     assert.deepEqual(webhooks.find((hook) => hook.id === ids.http)?.http_url_spec?.url, receiver.url);
     assert.deepEqual(webhooks.find((hook) => hook.id === ids.job)?.job_spec, { job_id: '4242', workspace_url: workspace.url });
+  });
+
+  it('offers the payload formats and a rate limit on the create form', async () => {
+    await page.getByRole('link', { name: 'New webhook' }).click();
+    await page.getByLabel('Model name').fill('fraud-detector');
+    await page.getByLabel('MODEL_VERSION_CREATED', { exact: true }).check();
+    await page.getByLabel('URL').fill(receiver.url);
+    const formats = await page.getByLabel('Payload format').locator('option').allInnerTexts();
+    assert.deepEqual(formats, ['Databricks JSON (default)', 'Slack message', 'Teams message (Adaptive Card)', 'GitHub Actions (repository_dispatch)', 'Azure DevOps pipeline run', 'CloudEvents (structured JSON)']);
+    await page.getByLabel('Payload format').selectOption('slack');
+    await page.getByText("A Slack incoming webhook's URL").waitFor();
+    await page.getByLabel('Max requests per second').fill('1.5');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.locator('#wh-rate-error').waitFor();
+    assert.match(await page.locator('#wh-rate-error').innerText(), /'http_url_spec\.max_requests_per_second'/);
+    await page.getByLabel('Max requests per second').fill('1');
+    assert.deepEqual(await unlabelled(), [], 'the form with its routing fields');
+    await shot('05b-create-slack-webhook');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByText('Webhook created.').waitFor();
+    const id = /#\/webhooks\/([0-9a-f]{32})/.exec(page.url())?.[1] ?? '';
+    const listed = (await runtime.api('GET', `${API}/list?model_name=fraud-detector`)).json.webhooks as { id: string; http_url_spec?: Record<string, unknown> }[];
+    assert.deepEqual(listed.find((hook) => hook.id === id)?.http_url_spec, { url: receiver.url, enable_ssl_verification: true, format: 'slack', max_requests_per_second: 1 });
+    assert.equal((await runtime.api('DELETE', `${API}/delete`, { body: { id } })).status, 200);
+    await open(`#/webhooks/${ids.job}`);
+    await page.getByRole('button', { name: 'Send test event' }).waitFor();
   });
 
   it("tests a webhook and shows the target's status and body", async () => {

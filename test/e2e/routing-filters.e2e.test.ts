@@ -40,6 +40,22 @@ describe('content filters end to end', async () => {
     assert.equal(receiver.requests.length, 2, 'the test call ignores the filter');
   });
 
+  it('only when @champion moves: an alias filter on the alias events', async () => {
+    const receiver = await startReceiver();
+    const id = await createHook(runtime, {
+      model_name: 'filtered-alias',
+      events: ['MODEL_VERSION_ALIAS_CREATED'],
+      http_url_spec: { url: receiver.url },
+      filter: [{ field: 'alias', op: 'in', values: ['champion'] }],
+    });
+    const moved = (alias: string, version: string) => ({ event: 'MODEL_VERSION_ALIAS_CREATED', model_name: 'filtered-alias', alias, version, previous_version: '1' });
+    await publish(runtime, [moved('challenger', '2'), moved('champion', '3')]);
+    const [request] = await waitForRequests(receiver, 1);
+    assert.deepEqual([(JSON.parse(request?.body ?? '{}') as { alias?: string }).alias], ['champion']);
+    await queuesDrained(azurite.clients, [QUEUES.registryEvents, QUEUES.deliveries]);
+    assert.equal((await deliveriesOf(runtime, id)).length, 1);
+  });
+
   it('a bad filter is a 400 naming it, on create and update, and changes nothing', async () => {
     const receiver = await startReceiver();
     const id = await createHook(runtime, { model_name: 'filtered-bad', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url } });

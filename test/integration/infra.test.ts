@@ -313,6 +313,27 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     assert.equal(site?.properties.keyVaultReferenceIdentity, mod(deployed, 'api').scope.parameters.identityId);
   });
 
+  it('creates a delivery identity for Entra tokens to webhooks that holds no role and is not the app identity', () => {
+    const deployed = deployment(main, { principalId: '00000000-0000-0000-0000-00000000abcd', entraAudiences: 'api://orders' });
+    assert.ok(mod(deployed, 'delivery-identity').deployed);
+    const api = mod(deployed, 'api');
+    assert.match(JSON.stringify(api.raw.deliveryIdentityClientId), /'delivery-identity'.*outputs\.clientId/);
+    assert.match(JSON.stringify(api.raw.identityClientId), /'identity'\)?.*outputs\.clientId/);
+    const everything = JSON.stringify(main);
+    const assignments = allResources(main).filter(({ resource }) => resource.type === 'Microsoft.Authorization/roleAssignments');
+    assert.ok(assignments.length > 0);
+    for (const { resource } of assignments) assert.ok(!JSON.stringify(resource).includes('delivery'), `a role assignment mentions the delivery identity: ${resource.name}`);
+    for (const module of ['rbac', 'azureml-delivery', 'azureml-subscription', 'keyvault']) {
+      const found = deployed.modules.get(module);
+      if (found) assert.ok(!JSON.stringify(found.raw).includes('delivery-identity'), `${module} is given the delivery identity`);
+    }
+    assert.ok(everything.includes('delivery-identity'));
+    const [settings] = evaluated(api, 'Microsoft.Web/sites/config').filter((resource) => resource.name.includes('appsettings'));
+    assert.equal(settings?.properties.WEBHOOKS_ENTRA_AUDIENCES, 'api://orders');
+    assert.equal(settings?.properties.WEBHOOKS_ENTRA_CLIENT_ID, api.scope.parameters.deliveryIdentityClientId);
+    assert.notEqual(settings?.properties.WEBHOOKS_ENTRA_CLIENT_ID, settings?.properties.AZURE_CLIENT_ID);
+  });
+
   it('gives the deployer (principalId) queue-send and table rights only when one is given', () => {
     const rbacOf = (principalId: string) => mod(deployment(main, { principalId }), 'rbac');
     assert.deepEqual(
@@ -427,7 +448,7 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     const network = mod(deployed, 'network');
     const [ip] = evaluated(network, 'Microsoft.Network/publicIPAddresses');
     assert.deepEqual({ allocation: ip?.properties.publicIPAllocationMethod, version: ip?.properties.publicIPAddressVersion }, { allocation: 'Static', version: 'IPv4' });
-    const nat = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/natGateways') as (ArmResource & { sku?: { name: string } }) | undefined;
+    const nat: (ArmResource & { sku?: { name: string } }) | undefined = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/natGateways');
     assert.equal(nat?.sku?.name, 'Standard', 'a NAT gateway');
     assert.match(JSON.stringify(nat?.properties?.publicIpAddresses), /Microsoft\.Network\/publicIPAddresses/, 'the NAT gateway uses the static IP');
     const vnet = network.template.resources.find((resource) => resource.type === 'Microsoft.Network/virtualNetworks');

@@ -149,6 +149,26 @@ function webhookStoreContract(name: string, make: MakeWebhookStore, spoil: (webh
       assert.equal((await store.get(byService.id))?.value.serviceDisabled, undefined);
     });
 
+    it('keeps the start of a run of failures: set and cleared only at the version read, the update time untouched, kept by a replace', async () => {
+      const created = webhook({ lastUpdatedTimestamp: 7 });
+      await store.insert(created);
+      const read = await store.get(created.id);
+      assert.ok(read);
+      assert.equal(read.value.failingSince, undefined);
+      assert.equal(await store.setFailingSince(created, 1_000, read.etag), true);
+      assert.equal(await store.setFailingSince(created, 2_000, read.etag), false, 'a second write at the same version is refused');
+      const running = await store.get(created.id);
+      assert.ok(running);
+      assert.deepEqual([running.value.failingSince, running.value.lastUpdatedTimestamp], [1_000, 7]);
+      await store.replace({ ...running.value, description: 'edited' }, running.etag);
+      const edited = await store.get(created.id);
+      assert.ok(edited);
+      assert.equal(edited.value.failingSince, 1_000);
+      assert.equal(await store.setFailingSince(created, undefined, edited.etag), true);
+      assert.equal((await store.get(created.id))?.value.failingSince, undefined);
+      assert.equal(await store.setFailingSince(webhook(), 5, edited.etag), false, 'never creates a row');
+    });
+
     it('setting the status of, or removing, a webhook that is gone changes nothing and does not throw', async () => {
       const gone = webhook();
       await store.setStatus(gone, 'DISABLED', 5);

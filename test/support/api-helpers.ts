@@ -22,6 +22,7 @@ export interface ApiDelivery {
   attempts: number;
   last_status_code?: number;
   last_error?: string;
+  created_timestamp: number;
 }
 
 export async function deliveriesOf(runtime: TestRuntime, webhookId: string, token = ADMIN_TOKEN): Promise<ApiDelivery[]> {

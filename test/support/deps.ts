@@ -26,6 +26,7 @@ export function webhookDeps(overrides: Partial<WebhookDeps> = {}) {
     clock: clock.read,
     newId: () => (next++).toString(16).padStart(32, '0'),
     policy: { allowHttp: false, allowPrivate: false },
+    entraAudiences: ['api://orders-receiver'],
     resolve: PUBLIC_RESOLVER,
     limits: DEFAULT_WEBHOOK_LIMITS,
     ...overrides,

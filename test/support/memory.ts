@@ -1,11 +1,12 @@
 import type { AllDeliveriesQuery, CreateResult, DeliveryPage, DeliveryQuery, DeliveryStore } from '../../src/pipeline/delivery-store.js';
 import { listingCursorOf, listingToken } from '../../src/storage/delivery-listing.js';
-import { isIndexedStatus, type IndexedStatus } from '../../src/storage/status-index.js';
+import { INDEXED_STATUSES, isIndexedStatus, type IndexedStatus } from '../../src/storage/status-index.js';
+import { tallyHours, type CountStream, type DeliveryCountQuery, type DeliveryCounts, type HourlyCounts } from '../../src/pipeline/delivery-counts.js';
+import { dayKeyOf, scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { PurgeResult } from '../../src/pipeline/retention.js';
 import { newestFirstTime, webhookIdOfDelivery, type Delivery, type DeliveryStatus, type DeliverySummary } from '../../src/pipeline/delivery.js';
 import type { AuditEntry, AuditLog } from '../../src/webhooks/audit-log.js';
 import { EVENT_CLAIM_LEASE_MS, judgeClaim, type ClaimAnswer, type EventClaims } from '../../src/pipeline/event-claims.js';
-import { scopeKeyOf } from '../../src/storage/key-encoding.js';
 import type { MessageQueue } from '../../src/pipeline/queues.js';
 import { cursorOf, encodePageToken, type Cursor } from '../../src/storage/page-token.js';
 import { ConcurrentUpdateError, matchesQuery, ScopeFullError, type ScopePage, type Versioned, type WebhookPage, type WebhookQuery, type WebhookStore } from '../../src/webhooks/webhook-store.js';
@@ -95,6 +96,14 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve(true);
   }
 
+  setFailingSince(webhook: Webhook, failingSince: number | undefined, etag: string): Promise<boolean> {
+    const row = this.rows.get(webhook.id);
+    if (!row || String(row.etag) !== etag) return Promise.resolve(false);
+    const { failingSince: _previous, ...rest } = row.webhook;
+    this.rows.set(webhook.id, { webhook: { ...rest, ...(failingSince !== undefined ? { failingSince } : {}) }, etag: ++version });
+    return Promise.resolve(true);
+  }
+
   remove(webhook: Webhook): Promise<void> {
     this.rows.delete(webhook.id);
     return Promise.resolve();
@@ -157,7 +166,7 @@ const byPosition = (a: DeliverySummary, b: DeliverySummary): number => compareKe
  * the record; conditional writes (a version per record). `reads` counts the rows listings read, as the rows a
  * Table query answers.
  */
-export class MemoryDeliveryStore implements DeliveryStore {
+export class MemoryDeliveryStore implements DeliveryStore, DeliveryCounts {
   readonly partitions = new Map<string, Map<string, DeliveryRow>>();
   private version = 0;
   writes = 0;
@@ -261,6 +270,38 @@ export class MemoryDeliveryStore implements DeliveryStore {
       .sort(byPosition)
       .slice(0, query.limit + 1);
     return Promise.resolve(pageOf(found, query.limit, undefined, query.status));
+  }
+
+  /** As the day index answers: webhooks with records on the UTC days the range touches. */
+  webhooksWithDeliveries(sinceTimestamp: number, untilTimestamp: number): Promise<string[]> {
+    const [first, last] = [dayKeyOf(sinceTimestamp), dayKeyOf(untilTimestamp)];
+    const onDays = (rows: Map<string, DeliveryRow>) =>
+      [...rows.values()].some((row) => row.kind === 'record' && dayKeyOf(row.delivery.eventTimestamp) >= first && dayKeyOf(row.delivery.eventTimestamp) <= last);
+    return Promise.resolve([...this.partitions].filter(([, rows]) => onDays(rows)).map(([webhookId]) => webhookId).sort());
+  }
+
+  /** As the Table adapter: the records not indexed, then each index range, newest first, each up to `maxRows`. */
+  countByHour(query: DeliveryCountQuery): Promise<HourlyCounts> {
+    const [lower, upper] = [newestFirstTime(query.untilTimestamp), `${newestFirstTime(query.sinceTimestamp)}~`];
+    const rows = this.partitions.get(query.webhookId) ?? new Map<string, DeliveryRow>();
+    const keys = [...rows.keys()].sort();
+    const stream = (prefix: string, counted: (row: DeliveryRow) => DeliveryStatus | undefined): CountStream => {
+      const found: CountStream['rows'][number][] = [];
+      for (const key of keys) {
+        const recordKey = key.slice(prefix.length);
+        const row = rows.get(key);
+        const status = key.startsWith(prefix) && !recordKey.startsWith('~') && recordKey >= lower && recordKey < upper && row ? counted(row) : undefined;
+        if (!row || status === undefined) continue;
+        if (row.kind === 'record') this.reads.records += 1;
+        else this.reads.indexRows += 1;
+        found.push({ eventTimestamp: row.kind === 'record' ? row.delivery.eventTimestamp : row.summary.eventTimestamp, status });
+        if (found.length > query.maxRows) break;
+      }
+      return { rows: found.slice(0, query.maxRows), cut: found.length > query.maxRows };
+    };
+    const records = stream('', (row) => (row.kind === 'record' && !isIndexedStatus(row.delivery.status) ? row.delivery.status : undefined));
+    const indexes = INDEXED_STATUSES.map((status) => stream(indexKeyOf(status, ''), (row) => (row.kind === 'index' ? status : undefined)));
+    return Promise.resolve(tallyHours([records, ...indexes]));
   }
 
   /** As the Table adapter's retention: settled records of events before `cutoff` go, each with its index row. */

@@ -13,7 +13,7 @@ export interface ReceivedRequest {
 }
 
 /** What the receiver does with the n-th request (1-based). */
-export type Behaviour = (request: ReceivedRequest, n: number, response: ServerResponse, socket: Socket) => void | Promise<void>;
+export type Behaviour = (request: ReceivedRequest, n: number, response: ServerResponse, socket: Socket) => unknown;
 
 export const answer =
   (status: number, body = '', headers: Record<string, string> = {}): Behaviour =>

@@ -105,6 +105,6 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
 function secretsIn(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
   return Object.entries(body).flatMap(([key, value]) =>
-    typeof value === 'string' && ['secret', 'authorization', 'access_token'].includes(key) ? [value] : secretsIn(value),
+    typeof value === 'string' && ['secret', 'authorization', 'access_token', 'client_secret'].includes(key) ? [value] : secretsIn(value),
   );
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutoDisableWatch } from '../../src/pipeline/auto-disable.js';
+import { HEALTH_RECORDS } from '../../src/pipeline/endpoint-health.js';
 import { MAX_REDELIVER, redeliver } from '../../src/pipeline/deliveries-api.js';
 import { deliveryIdOf, type Delivery } from '../../src/pipeline/delivery.js';
 import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
@@ -37,7 +38,14 @@ function setup(afterMs = 10_000) {
       for (const message of queued) await processDeliveryMessage(deps, message.body as DeliveryMessage);
     }
   };
-  return { ...pipeline, deps, recorded, warnings, publish, drainRetries };
+  /** `count` messages of `size` events 400 ms apart, each event attempted once (as if its schedule had one attempt). */
+  const publishBursts = async (count: number, size = 100) => {
+    for (let burst = 0; burst < count; burst += 1) {
+      await processEventMessage({ ...deps, retryScheduleMs: [0] }, { events: Array.from({ length: size }, (_, index) => created(index + 1)) }, meta(pipeline.clock.now));
+      pipeline.clock.advance(400);
+    }
+  };
+  return { ...pipeline, deps, recorded, warnings, publish, drainRetries, publishBursts };
 }
 
 /** The record of event `e<n>` to a webhook, settled at `status` after `attempts` attempts. */
@@ -66,6 +74,33 @@ describe('auto-disable, SKIPPED records and their replay', () => {
     );
     assert.equal(await t.recorded.sum(METRIC_NAMES.autoDisabled), 1);
     assert.equal(t.warnings.filter((warning) => warning.includes(`webhook ${hook.id} auto-disabled`)).length, 1);
+  });
+
+  it('disables a busy webhook: thousands of failed records within the setting, far more than health reads', async () => {
+    const t = setup(10_000);
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, failing);
+    // 100 events every 400 ms, one attempt each: 3,000 failed records in 12 s, 1,000 of them in the last 4 s.
+    await t.publishBursts(30);
+    assert.ok(t.deliveries.rows.size > 2 * HEALTH_RECORDS);
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'DISABLED');
+    assert.equal(await t.recorded.sum(METRIC_NAMES.autoDisabled), 1);
+  });
+
+  it('one success among thousands of failures restarts the clock', async () => {
+    const t = setup(10_000);
+    const hook = makeWebhook({ lastUpdatedTimestamp: t.clock.now });
+    await t.webhooks.insert(hook);
+    t.sender.answer(hook.id, failing);
+    await t.publishBursts(15);
+    t.sender.answer(hook.id, ok);
+    await t.publishBursts(1, 1);
+    t.sender.answer(hook.id, failing);
+    await t.publishBursts(15);
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'ACTIVE', 'twelve seconds of failures, but six since the success');
+    await t.publishBursts(15);
+    assert.equal((await t.webhooks.get(hook.id))?.value.status, 'DISABLED', 'twelve seconds since the success');
   });
 
   it('two processes checking the same failing webhook at once disable it once: one audit entry, one count, one warning', async () => {

@@ -85,13 +85,27 @@ describe('endpoint health, derived from the delivery records', () => {
     assert.deepEqual([health.consecutiveFailures, health.failingSinceTimestamp, health.lastFailureTimestamp], [1, NOW - MINUTE, NOW - MINUTE]);
   });
 
-  it('a webhook the service disabled says so, with when', () => {
+  it('a webhook the service disabled says so, with when and why', () => {
     const disabled = { ...webhook, status: 'DISABLED' as const, serviceDisabled: { timestamp: NOW - HOUR, reason: 'auto_disable' as const } };
     const health = toApiHealth(deriveHealth(disabled, [delivery([{ at: NOW - 2 * HOUR }])], NOW));
     assert.equal(health.status, 'SERVICE_DISABLED');
     assert.equal(health.auto_disabled_timestamp, NOW - HOUR);
+    assert.equal(health.auto_disabled_reason, 'auto_disable');
+    const gone = toApiHealth(deriveHealth({ ...disabled, serviceDisabled: { timestamp: NOW, reason: 'gone' } }, [], NOW));
+    assert.equal(gone.auto_disabled_reason, 'gone');
     const byUser = toApiHealth(deriveHealth({ ...webhook, status: 'DISABLED' }, [], NOW));
     assert.equal(byUser.auto_disabled_timestamp, undefined);
+    assert.equal(byUser.auto_disabled_reason, undefined);
+  });
+});
+
+describe('failing_since of a run longer than the records read', () => {
+  it('is the start kept on the row; a success among the records read wins over a row that missed it', () => {
+    const records = Array.from({ length: 5 }, (_, index) => delivery([{ at: NOW - (index + 1) * MINUTE }]));
+    assert.equal(deriveHealth({ ...webhook, failingSince: NOW - 10 * DAY }, records, NOW).failingSinceTimestamp, NOW - 10 * DAY);
+    const afterSuccess = [...records, delivery([{ at: NOW - HOUR, ok: true }])];
+    assert.equal(deriveHealth({ ...webhook, failingSince: NOW - 10 * DAY }, afterSuccess, NOW).failingSinceTimestamp, NOW - 5 * MINUTE);
+    assert.equal(deriveHealth(webhook, records, NOW).failingSinceTimestamp, NOW - 5 * MINUTE, 'no start kept: the oldest failure read');
   });
 });
 
@@ -100,23 +114,31 @@ describe('auto-disable decision', () => {
   /** Ten records with one failed attempt each, the first `since` ago and the last a minute ago. */
   const failingFor = (since: number, count = 10): Delivery[] =>
     Array.from({ length: count }, (_, index) => delivery([{ at: NOW - since + ((since - MINUTE) * index) / (count - 1) }]));
+  /** The webhook with its run of failures kept on its row as starting `since` ago. */
+  const runningFor = (since: number) => ({ ...webhook, failingSince: NOW - since });
 
   it('disables after failing for the whole period with at least ten failed attempts', () => {
-    assert.equal(autoDisableDue(webhook, failingFor(AFTER + HOUR), NOW, AFTER), true);
+    assert.equal(autoDisableDue(runningFor(AFTER + HOUR), failingFor(AFTER + HOUR), NOW, AFTER), true);
+  });
+
+  it('reads the start of the run from the row, however many records the run holds beyond those read', () => {
+    assert.equal(autoDisableDue(runningFor(AFTER + HOUR), failingFor(HOUR, 1000), NOW, AFTER), true);
+    assert.equal(autoDisableDue(webhook, failingFor(AFTER + HOUR), NOW, AFTER), false, 'no run start kept on the row');
   });
 
   it('not before the period is over, nor with fewer than ten failed attempts, nor after any success', () => {
-    assert.equal(autoDisableDue(webhook, failingFor(AFTER - HOUR), NOW, AFTER), false, 'too recent');
-    assert.equal(autoDisableDue(webhook, failingFor(AFTER + HOUR, 9), NOW, AFTER), false, 'nine failures');
-    assert.equal(autoDisableDue(webhook, [delivery([{ at: NOW - AFTER - 2 * HOUR, ok: true }]), ...failingFor(AFTER + HOUR)], NOW, AFTER), true, 'a success before the run does not matter');
-    assert.equal(autoDisableDue(webhook, [delivery([{ at: NOW - 30 * 1000, ok: true }]), ...failingFor(AFTER + HOUR)], NOW, AFTER), false, 'a success in the run ends it');
+    assert.equal(autoDisableDue(runningFor(AFTER - HOUR), failingFor(AFTER - HOUR), NOW, AFTER), false, 'too recent');
+    assert.equal(autoDisableDue(runningFor(AFTER + HOUR), failingFor(AFTER + HOUR, 9), NOW, AFTER), false, 'nine failures');
+    assert.equal(autoDisableDue(runningFor(AFTER + HOUR), [delivery([{ at: NOW - AFTER - 2 * HOUR, ok: true }]), ...failingFor(AFTER + HOUR)], NOW, AFTER), true, 'a success before the run does not matter');
+    assert.equal(autoDisableDue(runningFor(AFTER + HOUR), [delivery([{ at: NOW - 30 * 1000, ok: true }]), ...failingFor(AFTER + HOUR)], NOW, AFTER), false, 'a success in the run ends it, though the row missed it');
   });
 
   it('counts from the last update (a re-enable), only for ACTIVE webhooks, and never with 0', () => {
     const records = failingFor(AFTER + HOUR);
-    assert.equal(autoDisableDue({ ...webhook, lastUpdatedTimestamp: NOW - DAY }, records, NOW, AFTER), false);
-    assert.equal(autoDisableDue({ ...webhook, status: 'TEST_MODE' }, records, NOW, AFTER), false);
-    assert.equal(autoDisableDue(webhook, records, NOW, 0), false);
+    const running = runningFor(AFTER + HOUR);
+    assert.equal(autoDisableDue({ ...running, lastUpdatedTimestamp: NOW - DAY }, records, NOW, AFTER), false);
+    assert.equal(autoDisableDue({ ...running, status: 'TEST_MODE' }, records, NOW, AFTER), false);
+    assert.equal(autoDisableDue(running, records, NOW, 0), false);
   });
 });
 

@@ -8,6 +8,7 @@ import { installWorkerCore } from '../../src/local/worker-core.js';
 import { METRIC_NAMES, openTelemetryMetrics } from '../../src/telemetry/metrics.js';
 
 const HOUR = 3_600_000;
+const bodyOf = (record: { body?: unknown }): string => (typeof record.body === 'string' ? record.body : JSON.stringify(record.body));
 
 /**
  * The app under the worker stand-in, with telemetry pointed at in-memory exporters that export only when flushed (an
@@ -44,14 +45,14 @@ describe("telemetry in the host's OpenTelemetry mode", () => {
     assert.ok(exported.includes(METRIC_NAMES.deliveries) && exported.includes(METRIC_NAMES.eventLag), `exported: ${exported.join(', ')}`);
     const records = logExporter.getFinishedLogRecords();
     assert.deepEqual(
-      records.map((record) => String(record.body)).sort(),
+      records.map((record) => bodyOf(record)).sort(),
       [METRIC_NAMES.eventLag, 'a error log', 'a information log', 'a warning log'].sort(),
     );
     for (const record of records) {
-      assert.ok(record.severityNumber !== undefined && record.severityNumber > SeverityNumber.UNSPECIFIED, `${String(record.body)} has a severity`);
-      assert.ok(record.severityText, `${String(record.body)} has a severity text`);
+      assert.ok(record.severityNumber !== undefined && record.severityNumber > SeverityNumber.UNSPECIFIED, `${bodyOf(record)} has a severity`);
+      assert.ok(record.severityText, `${bodyOf(record)} has a severity text`);
     }
-    const bySeverity = Object.fromEntries(records.map((record) => [String(record.body), record.severityNumber]));
+    const bySeverity = Object.fromEntries(records.map((record) => [bodyOf(record), record.severityNumber]));
     assert.equal(bySeverity['a warning log'], SeverityNumber.WARN);
     assert.equal(bySeverity['a error log'], SeverityNumber.ERROR);
   });

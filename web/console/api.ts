@@ -30,8 +30,8 @@ export function setTokenSource(source: TokenSource | undefined, whenRefused: (fa
 type Query = Record<string, string | number | undefined>;
 
 /** Calls the API; any non-2xx answer becomes an ApiFailure carrying the API's own code and message. */
-export async function callApi<T>(method: string, path: string, options: { query?: Query; body?: unknown; token?: string } = {}): Promise<T> {
-  const url = new URL(`${API}/${path}`, location.origin);
+export async function callApi<T>(method: string, path: string, options: { query?: Query; body?: unknown; token?: string; base?: string } = {}): Promise<T> {
+  const url = new URL(`${options.base ?? API}/${path}`, location.origin);
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
@@ -95,7 +95,8 @@ export interface Webhook {
   status: string;
   model_name?: string;
   description?: string;
-  http_url_spec?: { url: string; enable_ssl_verification?: boolean };
+  http_url_spec?: { url: string; enable_ssl_verification?: boolean; format?: string; max_requests_per_second?: number; azure_ad_audience?: string; oauth2?: { token_url: string; client_id: string; scope?: string } };
+  filter?: { field: string; op: string; values?: string[] }[];
   job_spec?: { job_id: string; workspace_url?: string };
 }
 
@@ -133,6 +134,56 @@ export interface Health {
   success_rate_24h?: number;
   /** When the service disabled the webhook (failing too long, or 410 Gone); its events are recorded SKIPPED meanwhile. */
   auto_disabled_timestamp?: number;
+  /** Why: failing too long (`auto_disable`) or the endpoint answered 410 Gone (`gone`). */
+  auto_disabled_reason?: string;
+}
+
+/** One UTC hour of `deliveries/summary` (event time), by current status. */
+export interface HourSummary {
+  start_timestamp: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  in_progress: number;
+}
+
+export interface DeliverySummary {
+  hours: HourSummary[];
+  totals: Omit<HourSummary, 'start_timestamp'>;
+  webhook_count: number;
+  /** Hours before this are counted in part (the service's read budget ran out). */
+  exact_since_timestamp?: number;
+}
+
+export const summarizeDeliveries = (query: Query): Promise<DeliverySummary> => callApi<DeliverySummary>('GET', 'deliveries/summary', { query });
+
+export interface QueueState {
+  name: string;
+  depth: number;
+  oldest_waiting_timestamp?: number;
+  oldest_waiting_lag_ms?: number;
+}
+
+/**
+ * Whether the signed-in principal is an admin, without a refused call: `/api/health` lists the unreadable
+ * webhooks' ids to an admin's token only.
+ */
+export async function signedInAsAdmin(): Promise<boolean> {
+  const health = await callApi<{ unreadable_webhook_ids?: unknown }>('GET', 'health', { base: '/api' });
+  return Array.isArray(health.unreadable_webhook_ids);
+}
+
+/** `service/status`, for admins. */
+export interface ServiceStatus {
+  unreadable_webhook_ids: string[];
+  poison_queues: { name: string; depth: number }[];
+  event_queues: QueueState[];
+  sources: { name: string; configured: boolean; queue?: string }[];
+}
+
+export async function readHealth(id: string): Promise<Health> {
+  const answer = await callApi<Health | { health: Health }>('GET', 'webhooks/health', { query: { id } });
+  return 'health' in answer ? answer.health : answer;
 }
 
 /** Webhooks seen in this tab, so a webhook's page opens without reading the list again. */

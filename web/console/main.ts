@@ -5,6 +5,7 @@ import { setTokenSource } from './api.js';
 import { link, useRoute } from './router.js';
 import { loadSignInConfig, relayFrameResponse, SIGN_IN_EXPIRED, signOut, startEntra, storedTokenSession, type Session } from './session.js';
 import { DeliveryDetail } from './views/delivery-detail.js';
+import { Overview } from './views/overview.js';
 import { SignIn } from './views/sign-in.js';
 import { WebhookDetail } from './views/webhook-detail.js';
 import { WebhookForm } from './views/webhook-form.js';
@@ -36,13 +37,15 @@ function App({ initial, entra }: { initial: Session | null; entra: boolean }): V
   else if (section === 'webhooks' && id && action === 'edit') view = html`<${WebhookForm} key=${`edit-${id}`} id=${id} />`;
   else if (section === 'webhooks' && id) view = html`<${WebhookDetail} key=${id} id=${id} route=${route} />`;
   else if (section === 'deliveries' && id) view = html`<${DeliveryDetail} key=${id} id=${id} />`;
-  else view = html`<${WebhookList} key=${route.query.toString()} route=${route} />`;
+  else if (section === 'webhooks') view = html`<${WebhookList} key=${route.query.toString()} route=${route} />`;
+  else view = html`<${Overview} />`;
 
   return html`
     <a class="skip" href="#main" onClick=${(e: Event) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <header class="top">
-      <a class="brand" href=${link(['webhooks'])}>Registry webhooks</a>
+      <a class="brand" href=${link([])}>Registry webhooks</a>
       <nav aria-label="Main">
+        <a href=${link([])} aria-current=${section === undefined || section === 'overview' ? 'page' : undefined}>Overview</a>
         <a href=${link(['webhooks'])} aria-current=${section !== 'webhooks' || id ? undefined : 'page'}>Webhooks</a>
         <a href=${link(['webhooks', 'new'])} aria-current=${id === 'new' ? 'page' : undefined}>New webhook</a>
       </nav>

@@ -1,9 +1,10 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, callApi, DELIVERY_STATUSES, findWebhook, knownWebhooks, listDeliveries, type Delivery, type Health, type Webhook } from '../api.js';
+import { ApiFailure, callApi, DELIVERY_STATUSES, findWebhook, knownWebhooks, listDeliveries, readHealth, type Delivery, type Health, type Webhook } from '../api.js';
 import { ErrorNote, Pager, StatusBadge, targetText, Time } from '../format.js';
 import { go, link, type Route } from '../router.js';
+import { DeliveryChartPanel } from './delivery-chart.js';
 
 /** One webhook: what it is, test, edit, delete, its endpoint health and its deliveries. */
 export function WebhookDetail({ id, route }: { id: string; route: Route }): VNode {
@@ -47,6 +48,7 @@ export function WebhookDetail({ id, route }: { id: string; route: Route }): VNod
     </section>
     <${TestPanel} webhook=${webhook} />
     <${HealthPanel} id=${webhook.id} refreshed=${refreshed} />
+    <${DeliveryChartPanel} webhookId=${webhook.id} refreshed=${refreshed} />
     <${DeliveriesPanel} id=${webhook.id} status=${route.query.get('status') ?? ''} refreshed=${refreshed} onRefresh=${() => setRefreshed(refreshed + 1)} />
   `;
 }
@@ -130,8 +132,8 @@ function HealthPanel({ id, refreshed }: { id: string; refreshed: number }): VNod
   const [health, setHealth] = useState<Health | undefined>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    callApi<Health | { health: Health }>('GET', 'webhooks/health', { query: { id } }).then(
-      (answer) => setHealth('health' in answer ? answer.health : answer),
+    readHealth(id).then(
+      (answer) => setHealth(answer),
       (failure: unknown) => setError(failure),
     );
   }, [id, refreshed]);

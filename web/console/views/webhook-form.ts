@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { EVENT_NAMES } from '../../../src/webhooks/events.js';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../../../src/webhooks/webhook.js';
 import { ApiFailure, callApi, fieldOfMessage, findWebhook, knownWebhooks, STATUSES, type Webhook } from '../api.js';
 import { ErrorNote } from '../format.js';
 import { go, link } from '../router.js';
@@ -20,6 +21,9 @@ interface Draft {
   authorization: string;
   clearAuthorization: boolean;
   enable_ssl_verification: boolean;
+  format: PayloadFormat;
+  /** As typed; empty is no limit. */
+  rate: string;
   job_id: string;
   access_token: string;
   workspace_url: string;
@@ -37,6 +41,8 @@ const emptyDraft = (): Draft => ({
   authorization: '',
   clearAuthorization: false,
   enable_ssl_verification: true,
+  format: 'databricks',
+  rate: '',
   job_id: '',
   access_token: '',
   workspace_url: '',
@@ -51,6 +57,8 @@ const draftOf = (webhook: Webhook): Draft => ({
   kind: webhook.job_spec ? 'job' : 'http',
   url: webhook.http_url_spec?.url ?? '',
   enable_ssl_verification: webhook.http_url_spec?.enable_ssl_verification ?? true,
+  format: (webhook.http_url_spec?.format as PayloadFormat | undefined) ?? 'databricks',
+  rate: webhook.http_url_spec?.max_requests_per_second?.toString() ?? '',
   job_id: webhook.job_spec?.job_id ?? '',
   workspace_url: webhook.job_spec?.workspace_url ?? '',
 });
@@ -71,6 +79,8 @@ function bodyOf(draft: Draft, existing: Webhook | undefined): Record<string, unk
       enable_ssl_verification: draft.enable_ssl_verification,
       ...(draft.clearSecret ? { secret: '' } : draft.secret !== '' ? { secret: draft.secret } : {}),
       ...(draft.clearAuthorization ? { authorization: '' } : draft.authorization !== '' ? { authorization: draft.authorization } : {}),
+      ...(draft.format !== 'databricks' || existing?.http_url_spec?.format ? { format: draft.format } : {}),
+      ...(draft.rate.trim() !== '' ? { max_requests_per_second: Number(draft.rate) } : existing?.http_url_spec?.max_requests_per_second ? { max_requests_per_second: 0 } : {}),
     };
   } else {
     body.job_spec = {
@@ -91,6 +101,16 @@ function placeOf(failure: ApiFailure, kind: Kind): string {
   return 'form';
 }
 
+/** What each format is for, and the URL it needs (docs/routing.md). */
+const FORMATS: Record<PayloadFormat, { label: string; hint: string }> = {
+  databricks: { label: 'Databricks JSON (default)', hint: 'The payload as Databricks sends it.' },
+  slack: { label: 'Slack message', hint: "A Slack incoming webhook's URL (https://hooks.slack.com/services/…). Slack takes about one message a second: set a rate limit of 1." },
+  teams: { label: 'Teams message (Adaptive Card)', hint: 'The URL of a Teams Workflows "when a webhook request is received" flow.' },
+  github_dispatch: { label: 'GitHub Actions (repository_dispatch)', hint: 'https://api.github.com/repos/<owner>/<repo>/dispatches, with a token as the Authorization header.' },
+  azure_devops_pipeline: { label: 'Azure DevOps pipeline run', hint: 'https://dev.azure.com/<org>/<project>/_apis/pipelines/<id>/runs?api-version=7.1; the pipeline takes the payload in its event_message parameter.' },
+  cloudevents: { label: 'CloudEvents (structured JSON)', hint: 'For event routers: application/cloudevents+json, the delivery id as the event id.' },
+};
+
 const FIELD_IDS: Record<string, string> = {
   model_name: 'wh-model',
   events: 'wh-events',
@@ -100,6 +120,8 @@ const FIELD_IDS: Record<string, string> = {
   'http_url_spec.secret': 'wh-secret',
   'http_url_spec.authorization': 'wh-authorization',
   'http_url_spec.enable_ssl_verification': 'wh-ssl',
+  'http_url_spec.format': 'wh-format',
+  'http_url_spec.max_requests_per_second': 'wh-rate',
   'job_spec.job_id': 'wh-job-id',
   'job_spec.access_token': 'wh-access-token',
   'job_spec.workspace_url': 'wh-workspace',
@@ -213,6 +235,21 @@ export function WebhookForm({ id }: { id?: string }): VNode {
               <label for="wh-url">URL</label>
               <input id="wh-url" name="url" type="url" value=${draft.url} placeholder="https://example.com/hooks/registry" ...${described('http_url_spec.url')} onInput=${text('url')} />
               ${fieldError('http_url_spec.url')}
+            </div>
+            <div class="field">
+              <label for="wh-format">Payload format</label>
+              <select id="wh-format" name="format" value=${draft.format} aria-describedby="wh-format-hint" ...${described('http_url_spec.format')} onChange=${text('format')}>
+                ${PAYLOAD_FORMATS.map((format) => html`<option value=${format}>${FORMATS[format].label}</option>`)}
+              </select>
+              <p class="hint" id="wh-format-hint">${FORMATS[draft.format].hint}</p>
+              ${fieldError('http_url_spec.format')}
+            </div>
+            <div class="field">
+              <label for="wh-rate">Max requests per second</label>
+              <input id="wh-rate" name="max_requests_per_second" inputmode="numeric" value=${draft.rate} placeholder="no limit"
+                aria-describedby="wh-rate-hint" ...${described('http_url_spec.max_requests_per_second')} onInput=${text('rate')} />
+              <p class="hint" id="wh-rate-hint">Events above this rate wait for their turn instead of failing.</p>
+              ${fieldError('http_url_spec.max_requests_per_second')}
             </div>
             <div class="field">
               <label for="wh-secret">Signing secret</label>

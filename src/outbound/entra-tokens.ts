@@ -1,0 +1,42 @@
+import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { errorMessage } from '../shared/errors.js';
+import type { Clock } from '../shared/ids.js';
+import { TokenCache, type TokenAnswer } from './token-cache.js';
+
+/** `api://x` and `https://x/` become the scope `api://x/.default` and `https://x/.default`; a `/.default` scope stays. */
+export const scopeOfAudience = (audience: string): string => (audience.endsWith('/.default') ? audience : `${audience.replace(/\/+$/, '')}/.default`);
+
+/**
+ * Entra tokens for webhook endpoints, from the delivery identity (a user-assigned identity holding no roles, named
+ * by its client id) and only for the audiences an admin allows: checked again at every attempt, so an audience
+ * taken off the list gets no more tokens.
+ */
+export class EntraTokens {
+  private readonly cache: TokenCache;
+  private credential: TokenCredential | undefined;
+
+  constructor(
+    private readonly settings: { clientId: string; audiences: readonly string[] } | undefined,
+    clock: Clock,
+    private readonly makeCredential: (clientId: string) => TokenCredential = (clientId) => new ManagedIdentityCredential({ clientId }),
+  ) {
+    this.cache = new TokenCache(clock);
+  }
+
+  tokenFor(audience: string): Promise<TokenAnswer> {
+    const settings = this.settings;
+    if (!settings || !settings.audiences.includes(audience)) {
+      return Promise.resolve({ kind: 'error', error: `no Entra token for audience '${audience}': it is not in WEBHOOKS_ENTRA_AUDIENCES`, retryable: false });
+    }
+    return this.cache.get(audience, async () => {
+      try {
+        this.credential ??= this.makeCredential(settings.clientId);
+        const token = await this.credential.getToken(scopeOfAudience(audience));
+        if (!token) return { kind: 'error', error: `the delivery identity got no token for '${audience}'`, retryable: true };
+        return { kind: 'token', token: token.token, expiresAt: token.expiresOnTimestamp };
+      } catch (error) {
+        return { kind: 'error', error: `the delivery identity could not get a token for '${audience}': ${errorMessage(error).split('\n')[0]?.slice(0, 300) ?? ''}`, retryable: true };
+      }
+    });
+  }
+}
