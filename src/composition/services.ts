@@ -67,10 +67,11 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Failed authentications per client: a tenth of the request budget (`WEBHOOKS_RATE_LIMIT`), then 429. */
   authFailures: RateLimiter;
-  webhooks: WebhookDeps;
+  /** The webhook management calls. */
+  webhookApi: WebhookDeps;
   testCall: TestCallDeps;
   /** The deliveries calls (list, get, redeliver) and endpoint health. */
-  deliveries: DeliveriesApiDeps;
+  deliveriesApi: DeliveriesApiDeps;
   /** The deliveries summary (counts per hour). */
   summary: SummaryDeps;
   /** The `registry-events` worker: fan-out and first attempts. */
@@ -114,14 +115,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const resolve = overrides.resolve ?? systemResolver;
   const storage = createStorageClients(config.storage);
   const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
-  const box = new SecretBox(config.secretKey, config.previousSecretKey);
+  const secretBox = new SecretBox(config.secretKey, config.previousSecretKey);
   const unreadable: UnreadableWebhooks = new UnreadableWebhooks({
     findUnreadable: () => webhookStore.findUnreadable(),
     metrics,
     log: (message) => console.error(message),
     clock,
   });
-  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box, {
+  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), secretBox, {
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     onUnreadable: unreadable.report,
   });
@@ -167,7 +168,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     ]),
     rateLimiter: new RateLimiter(config.rateLimit.capacity, config.rateLimit.windowMs, clock),
     authFailures: new RateLimiter(Math.ceil(config.rateLimit.capacity / AUTH_FAILURE_SHARE), config.rateLimit.windowMs, clock),
-    webhooks: {
+    webhookApi: {
       store: webhookStore,
       audit,
       clock,
@@ -179,11 +180,11 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
-    deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
+    deliveriesApi: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), new DayIndex(storage.table(TABLES.deliveryDays), clock)), clock },
     fanOut: {
       ...delivererDeps,
-      work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
+      waveSlots: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
       claims,
       subscribers: new SubscriberLookup(webhookStore, clock),
       poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),

@@ -38,8 +38,8 @@ const collisionReason = (collisions: string[]): string =>
 export const registryEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
-    const s = await services();
-    const deps = { ...s.fanOut, log: loggerOf(context) };
+    const app = await services();
+    const deps = { ...app.fanOut, log: loggerOf(context) };
     const collisions = metadataCollisions(message);
     if (collisions.length > 0) {
       await poisonMessage(deps, registryEventsPoison(deps), messageText(message), `${metadataString(context, 'id')}: ${collisionReason(collisions)}`);
@@ -48,7 +48,7 @@ export const registryEventsHandler =
     await processEventMessage(deps, message, {
       id: metadataString(context, 'id'),
       dequeueCount: metadataNumber(context, 'dequeueCount'),
-      insertedAt: Date.parse(metadataString(context, 'insertionTime')) || s.fanOut.clock(),
+      insertedAt: Date.parse(metadataString(context, 'insertionTime')) || app.fanOut.clock(),
       text: messageText(message),
     });
   };
@@ -63,9 +63,9 @@ const deliveryMessageSchema = z.object({
 export const webhookDeliveriesHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
-    const s = await services();
-    const deps = { ...s.deliverer, log: loggerOf(context) };
-    const target = { from: QUEUES.deliveries, poison: s.deliveriesPoison };
+    const app = await services();
+    const deps = { ...app.deliverer, log: loggerOf(context) };
+    const target = { from: QUEUES.deliveries, poison: app.deliveriesPoison };
     const collisions = metadataCollisions(message);
     if (collisions.length > 0) {
       await poisonMessage(deps, target, messageText(message), collisionReason(collisions));

@@ -1,3 +1,5 @@
+import { definedOnly } from '../shared/defined.js';
+
 /**
  * What one attempt came to. `connectionFailed` (no HTTP answer: refused, reset, DNS, TLS, timeout) is what the
  * circuit breaker counts; any answer is a `response`.
@@ -26,7 +28,7 @@ export function classifyAttempt(result: AttemptResult): Outcome {
   const reason = `HTTP ${status}${result.body ? `: ${result.body.slice(0, 200)}` : ''}`;
   if (status === 410) return { kind: 'permanent', reason, disableWebhook: true };
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) return { kind: 'permanent', reason, disableWebhook: false };
-  return { kind: 'retry', reason, ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) };
+  return { kind: 'retry', reason, ...definedOnly({ retryAfterMs: result.retryAfterMs }) };
 }
 
 /** Parses `Retry-After`: delay-seconds or an HTTP date. */

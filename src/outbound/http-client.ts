@@ -4,6 +4,7 @@ import { errorMessage } from '../shared/errors.js';
 import { isIpLiteral } from '../webhooks/blocked-addresses.js';
 import { parseRetryAfter, type AttemptResult } from './classify-outcome.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
+import { definedOnly } from '../shared/defined.js';
 
 export interface OutboundRequest {
   url: string;
@@ -175,7 +176,7 @@ export class GuardedHttpClient implements OutboundClient {
       const response = await request(outbound.url, {
         method: outbound.method,
         headers: outbound.headers,
-        ...(outbound.body !== undefined ? { body: outbound.body } : {}),
+        ...definedOnly({ body: outbound.body }),
         dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
         signal,
       });
@@ -186,7 +187,7 @@ export class GuardedHttpClient implements OutboundClient {
         : await readCapped(response.body, cap);
       const retryAfterHeader = response.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
-      return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      return { kind: 'response', status: response.statusCode, body, ...definedOnly({ retryAfterMs }) };
     } catch (error) {
       const { blocked, ...failure } = describeFailure(error, this.options.timeoutMs, hostOf(outbound.url));
       // A blocked target was never connected to; a failure after the status line came is not the connection's.

@@ -109,12 +109,12 @@ export class OriginGate {
         result = await send();
         return result;
       } finally {
-        this.settle(origin, result, probe, opened);
+        this.recordResult(origin, result, probe, opened);
       }
     });
   }
 
-  private settle(origin: string, result: AttemptResult | undefined, probe: boolean, opened: (cooldownMs: number) => void): void {
+  private recordResult(origin: string, result: AttemptResult | undefined, probe: boolean, opened: (cooldownMs: number) => void): void {
     if (result?.kind === 'response') {
       this.circuits.delete(origin);
       return;

@@ -6,6 +6,7 @@ import { isAzureDevOpsSignInPage, renderBody, type RenderedBody } from './payloa
 import type { TokenAnswer } from './token-cache.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
+import { definedOnly } from '../shared/defined.js';
 
 /**
  * How much of a target's answer a delivery reads: enough for the delivery log's excerpt. The test call, which
@@ -54,9 +55,9 @@ export class HttpTargetSender implements TargetSender {
     if (bearer?.kind === 'error') return { kind: 'error', error: bearer.error, retryable: bearer.retryable, connectionFailed: false };
     const authorization = bearer ? `Bearer ${bearer.token}` : target.authorization;
     // The token is cut out of the answer as the stored authorization is.
-    const redactable: HttpTarget = { ...target, ...(authorization !== undefined ? { authorization } : {}) };
+    const redactable: HttpTarget = { ...target, ...definedOnly({ authorization }) };
     return this.client.send({
-      ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
+      ...definedOnly({ maxResponseBytes }),
       redact: (text) => redactSecrets(text, redactable),
       url: target.url,
       method: 'POST',
@@ -83,13 +84,13 @@ export class HttpTargetSender implements TargetSender {
   }
 
   originOf(webhook: Webhook): string {
-    return webhook.target.kind === 'http' ? originOrRaw(webhook.target.url) : '';
+    return webhook.target.kind === 'http' ? originOfUrl(webhook.target.url) : '';
   }
 }
 
 const noSource = (kind: string): Promise<TokenAnswer> => Promise.resolve({ kind: 'error', error: `no ${kind} token source is configured`, retryable: false });
 
-export const originOrRaw = (url: string): string => {
+export const originOfUrl = (url: string): string => {
   try {
     return new URL(url).origin;
   } catch {

@@ -6,6 +6,7 @@ import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const MODEL_REGISTERED = 'Microsoft.MachineLearningServices.ModelRegistered';
 /** Who the audit log names as the publisher, and the `source` of the events metrics. */
@@ -54,7 +55,7 @@ function translateEvent(raw: unknown, at: string): { events: SourcedEvent[] } | 
   const time = fieldOf(raw, 'eventTime') ?? fieldOf(raw, 'time');
   const timestamp = typeof time === 'string' ? parseTimestamp(time) : time === undefined ? undefined : null;
   if (timestamp === null) return { unreadable: `${at}.eventTime must be an RFC 3339 timestamp` };
-  const common = { model_name: modelName, ...(timestamp !== undefined ? { event_timestamp: timestamp } : {}) };
+  const common = { model_name: modelName, ...definedOnly({ event_timestamp: timestamp }) };
   const names: Record<string, string> = { model_name: `${at}.data.modelName`, version: `${at}.data.modelVersion`, event_id: `${at}.id`, event_timestamp: `${at}.eventTime` };
   const nameOf = (field: string) => names[field] ?? `${at}.${field}`;
   const versionCreated: SourcedEvent = { input: { ...common, event: 'MODEL_VERSION_CREATED', version, event_id: `azureml:${id}` }, label: at, nameOf };

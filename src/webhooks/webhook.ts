@@ -1,4 +1,5 @@
 import type { EventName } from './events.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const WEBHOOK_STATUSES = ['ACTIVE', 'TEST_MODE', 'DISABLED'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
@@ -113,10 +114,12 @@ function toApiHttpUrlSpec(target: HttpTarget): ApiHttpUrlSpec {
   return {
     url: target.url,
     enable_ssl_verification: target.enableSslVerification,
-    ...(target.format !== undefined ? { format: target.format } : {}),
-    ...(target.azureAdAudience !== undefined ? { azure_ad_audience: target.azureAdAudience } : {}),
-    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...(oauth2.scope !== undefined ? { scope: oauth2.scope } : {}) } } : {}),
-    ...(target.maxRequestsPerSecond !== undefined ? { max_requests_per_second: target.maxRequestsPerSecond } : {}),
+    ...definedOnly({
+      format: target.format,
+      azure_ad_audience: target.azureAdAudience,
+    }),
+    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...definedOnly({ scope: oauth2.scope }) } } : {}),
+    ...definedOnly({ max_requests_per_second: target.maxRequestsPerSecond }),
   };
 }
 
@@ -128,8 +131,10 @@ export function toApiWebhook(webhook: Webhook): ApiWebhook {
     last_updated_timestamp: webhook.lastUpdatedTimestamp,
     status: webhook.status,
     events: [...webhook.events],
-    ...(webhook.modelName !== undefined ? { model_name: webhook.modelName } : {}),
-    ...(webhook.description !== undefined ? { description: webhook.description } : {}),
+    ...definedOnly({
+      model_name: webhook.modelName,
+      description: webhook.description,
+    }),
     ...(target.kind === 'http'
       ? { http_url_spec: toApiHttpUrlSpec(target) }
       : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),
