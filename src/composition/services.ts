@@ -12,7 +12,7 @@ import { GuardedHttpClient } from '../outbound/http-client.js';
 import { JobTargetSender } from '../outbound/job-target-sender.js';
 import { EntraTokens } from '../outbound/entra-tokens.js';
 import { OAuth2Tokens } from '../outbound/oauth2-tokens.js';
-import { OriginGate } from '../outbound/origin-gate.js';
+import { OriginGate, refusedRetryBudgetOf } from '../outbound/origin-gate.js';
 import type { PublishDeps } from '../pipeline/publish-events.js';
 import { SubscriberLookup } from '../pipeline/subscriber-lookup.js';
 import { RateSlots } from '../pipeline/rate-slots.js';
@@ -148,7 +148,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     audit,
     deliveryQueue: new StorageMessageQueue(storage.queue(QUEUES.deliveries)),
     senders,
-    gate: new OriginGate({ clock, permits: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs } }),
+    gate: new OriginGate(clock, { maxConcurrency: CONNECTIONS_PER_ORIGIN, circuit: { cooldownMs: config.circuitCooldownMs }, refusedRetryBudgetMs: refusedRetryBudgetOf(config.deliveryTimeoutMs) }),
     clock,
     random: Math.random,
     retryScheduleMs: config.retryScheduleMs,

@@ -1,12 +1,17 @@
 import { definedOnly } from '../shared/defined.js';
 
 /**
- * What one attempt came to. `connectionFailed` (no HTTP answer: refused, reset, DNS, TLS, timeout) is what the
- * circuit breaker counts; any answer is a `response`.
+ * Why no answer came, for the origin gate: the connection was `refused`, or `reset` before any answer (the
+ * origin is busy or down: fewer attempts at once, then its circuit); it could not be made (`unreachable`: DNS,
+ * TLS, no connection within the connect deadline; the origin's circuit); or the endpoint did not answer in time
+ * (`timeout`: that endpoint's own circuit, never the origin's).
  */
+export type NetworkFailure = 'refused' | 'reset' | 'unreachable' | 'timeout';
+
+/** What one attempt came to: any answer is a `response`; `network` says why none came, when that was the network. */
 export type AttemptResult =
   | { kind: 'response'; status: number; body: string; retryAfterMs?: number }
-  | { kind: 'error'; error: string; retryable: boolean; connectionFailed: boolean };
+  | { kind: 'error'; error: string; retryable: boolean; network?: NetworkFailure };
 
 export type Outcome =
   | { kind: 'success' }

@@ -2,7 +2,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { errorMessage } from '../shared/errors.js';
 import { isIpLiteral } from '../webhooks/blocked-addresses.js';
-import { parseRetryAfter, type AttemptResult } from './classify-outcome.js';
+import { parseRetryAfter, type AttemptResult, type NetworkFailure } from './classify-outcome.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
 import { definedOnly } from '../shared/defined.js';
 
@@ -67,12 +67,15 @@ function guardedLookup(resolve: Resolver, policy: TargetPolicy): LookupFunction 
   };
 }
 
+/** No connection within this (at most 10 s, and half the deadline) is the host's failure, not the endpoint's slowness. */
+export const connectTimeoutOf = (timeoutMs: number): number => Math.max(1, Math.min(10_000, Math.floor(timeoutMs / 2)));
+
 /** A connector that checks IP-literal hosts before connecting and the peer address after. */
 function guardedConnector(options: HttpClientOptions, verifyTls: boolean): buildConnector.connector {
   const connect = buildConnector({
     rejectUnauthorized: verifyTls,
     lookup: guardedLookup(options.resolve, options.policy),
-    timeout: options.timeoutMs,
+    timeout: connectTimeoutOf(options.timeoutMs),
   });
   return (connectOptions, callback) => {
     const host = connectOptions.hostname.replace(/^\[|\]$/g, '');
@@ -123,18 +126,37 @@ const IPV6 = /\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%\w+)?\]?/gi;
 const withoutAddresses = (text: string, host: string): string =>
   isIpLiteral(host) ? text : text.replace(IPV4, '<address>').replace(IPV6, '<address>');
 
-/** A short, secret-free account of why an attempt failed, and whether trying again can help. */
-function describeFailure(error: unknown, timeoutMs: number, host: string): { error: string; retryable: boolean; blocked?: true } {
+const REFUSED_CODES = new Set(['ECONNREFUSED']);
+/** The connection closed before any answer: the receiver dropped it (too busy, restarting) or it broke on the way. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+/** Deadlines of an exchange on a connection made: the endpoint was slow, which says nothing about its host. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+const isTimeout = (entry: unknown): boolean =>
+  entry instanceof Error && (entry.name === 'TimeoutError' || entry.name === 'AbortError' || TIMEOUT_CODES.has(String((entry as { code?: unknown }).code)));
+
+/** Refused and reset are the origin being busy or down; any other failure to connect (DNS, TLS, connect deadline) is unreachable. */
+function networkFailureOf(code: string | undefined): NetworkFailure {
+  if (code !== undefined && REFUSED_CODES.has(code)) return 'refused';
+  if (code !== undefined && RESET_CODES.has(code)) return 'reset';
+  return 'unreachable';
+}
+
+/**
+ * A short, secret-free account of why an attempt failed, whether trying again can help, and, when the network
+ * failed, how (none when the target was blocked before connecting; only a timeout once the answer began).
+ */
+function describeFailure(error: unknown, timeoutMs: number, host: string, answered: boolean): { error: string; retryable: boolean; network?: NetworkFailure } {
   const chain = causeChain(error);
   const blocked = chain.find((entry) => entry instanceof BlockedTargetError);
-  if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false, blocked: true };
-  if (chain.some((entry) => entry instanceof Error && (entry.name === 'TimeoutError' || entry.name === 'AbortError'))) {
-    return { error: `timed out after ${timeoutMs} ms`, retryable: true };
-  }
+  if (blocked) return { error: `blocked: ${errorMessage(blocked)}`, retryable: false };
+  if (chain.some(isTimeout)) return { error: `timed out after ${timeoutMs} ms`, retryable: true, network: 'timeout' };
   const coded = chain.find((entry): entry is Error & { code: string } => entry instanceof Error && typeof (entry as { code?: unknown }).code === 'string');
   const last = chain[chain.length - 1];
   const detail = coded && coded.code !== 'UND_ERR_SOCKET' ? `${coded.code}: ${coded.message}` : errorMessage(last);
-  return { error: `network error: ${withoutAddresses(detail, host)}`, retryable: true };
+  const failure = { error: `network error: ${withoutAddresses(detail, host)}`, retryable: true };
+  // A failure after the status line came is not the connection's.
+  return answered ? failure : { ...failure, network: networkFailureOf(coded?.code) };
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
@@ -189,9 +211,7 @@ export class GuardedHttpClient implements OutboundClient {
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
       return { kind: 'response', status: response.statusCode, body, ...definedOnly({ retryAfterMs }) };
     } catch (error) {
-      const { blocked, ...failure } = describeFailure(error, this.options.timeoutMs, hostOf(outbound.url));
-      // A blocked target was never connected to; a failure after the status line came is not the connection's.
-      return { kind: 'error', ...failure, connectionFailed: !answered && blocked !== true };
+      return { kind: 'error', ...describeFailure(error, this.options.timeoutMs, hostOf(outbound.url), answered) };
     }
   }
 

@@ -6,6 +6,7 @@ import { redactSecrets } from './redact.js';
 import { jobShapeOf, runNowBody, type JobShape } from './job-run-body.js';
 import { USER_AGENT } from './sign-payload.js';
 import type { TargetSender } from './target-sender.js';
+import type { Destination } from './origin-gate.js';
 import { parseTargetUrl, type TargetPolicy } from '../webhooks/target-policy.js';
 import { errorMessage } from '../shared/errors.js';
 import { definedOnly } from '../shared/defined.js';
@@ -44,19 +45,21 @@ export class JobTargetSender implements TargetSender {
     return webhook.target.kind === 'job' ? (webhook.target.workspaceUrl ?? this.options.defaultWorkspaceUrl) : undefined;
   }
 
-  originOf(webhook: Webhook): string {
-    return this.workspaceOf(webhook) ?? '';
+  /** The workspace is the origin; each job is an endpoint of its own, so one job's timeouts hold only that job. */
+  destinationOf(webhook: Webhook): Destination {
+    const origin = this.workspaceOf(webhook) ?? '';
+    return { origin, endpoint: webhook.target.kind === 'job' ? `${origin} job ${webhook.target.jobId}` : origin };
   }
 
   async send(webhook: Webhook, payload: string, _messageId?: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult> {
     const { target } = webhook;
     if (target.kind !== 'job') throw new Error('JobTargetSender needs a job target');
     const workspace = this.workspaceOf(webhook);
-    if (!workspace) return { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false, connectionFailed: false };
+    if (!workspace) return { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false };
     try {
       parseTargetUrl(workspace, 'job_spec.workspace_url', this.options.policy);
     } catch (error) {
-      return { kind: 'error', error: `blocked: ${errorMessage(error)}`, retryable: false, connectionFailed: false };
+      return { kind: 'error', error: `blocked: ${errorMessage(error)}`, retryable: false };
     }
     const headers = { authorization: `Bearer ${target.accessToken}`, 'user-agent': USER_AGENT };
     const shape = await this.shapeOf(workspace, target.jobId, headers);
@@ -107,7 +110,7 @@ export class JobTargetSender implements TargetSender {
     try {
       return jobShapeOf(JSON.parse(answer.body));
     } catch {
-      return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true, connectionFailed: false };
+      return { kind: 'error', error: 'jobs/get answered something that is not JSON', retryable: true };
     }
   }
 }

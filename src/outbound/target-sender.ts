@@ -6,6 +6,7 @@ import { isAzureDevOpsSignInPage, renderBody, type RenderedBody } from './payloa
 import type { TokenAnswer } from './token-cache.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
+import type { Destination } from './origin-gate.js';
 import { definedOnly } from '../shared/defined.js';
 
 /**
@@ -22,8 +23,8 @@ export interface TargetSender {
    */
   send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult>;
   classify(result: AttemptResult, webhook: Webhook): Outcome;
-  /** Where the attempt goes, for per-origin bookkeeping. */
-  originOf(webhook: Webhook): string;
+  /** Where the attempt goes, for the origin gate's bookkeeping. */
+  destinationOf(webhook: Webhook): Destination;
 }
 
 /** Where bearer tokens come from: a webhook's OAuth2 client, or the delivery identity for an Entra audience. */
@@ -52,7 +53,7 @@ export class HttpTargetSender implements TargetSender {
 
   private async sendWith(webhookId: string, target: HttpTarget, rendered: RenderedBody, messageId: string, maxResponseBytes: number | undefined, fresh: boolean): Promise<AttemptResult> {
     const bearer = await this.bearerFor(webhookId, target, fresh);
-    if (bearer?.kind === 'error') return { kind: 'error', error: bearer.error, retryable: bearer.retryable, connectionFailed: false };
+    if (bearer?.kind === 'error') return { kind: 'error', error: bearer.error, retryable: bearer.retryable };
     const authorization = bearer ? `Bearer ${bearer.token}` : target.authorization;
     // The token is cut out of the answer as the stored authorization is.
     const redactable: HttpTarget = { ...target, ...definedOnly({ authorization }) };
@@ -83,19 +84,18 @@ export class HttpTargetSender implements TargetSender {
     return classifyAttempt(result);
   }
 
-  originOf(webhook: Webhook): string {
-    return webhook.target.kind === 'http' ? originOfUrl(webhook.target.url) : '';
+  destinationOf(webhook: Webhook): Destination {
+    return destinationOfUrl(webhook.target.kind === 'http' ? webhook.target.url : '');
   }
 }
 
 const noSource = (kind: string): Promise<TokenAnswer> => Promise.resolve({ kind: 'error', error: `no ${kind} token source is configured`, retryable: false });
 
-export const originOfUrl = (url: string): string => {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
+/** The URL's origin, and the URL without its query (or fragment) as its endpoint. */
+export const destinationOfUrl = (url: string): Destination => {
+  if (!URL.canParse(url)) return { origin: url, endpoint: url };
+  const { origin, pathname } = new URL(url);
+  return { origin, endpoint: `${origin}${pathname}` };
 };
 
 /** Picks the sender for a webhook's target kind. */

@@ -7,7 +7,7 @@ import type { Webhook } from '../webhooks/webhook.js';
 import type { Outcome } from '../outbound/classify-outcome.js';
 import { RESPONSE_SNIPPET_BYTES, runTokenOf, withAttempt, type AttemptClaim, type AttemptRecord, type Delivery } from './delivery.js';
 import { utf8Prefix } from '../outbound/http-client.js';
-import type { OriginGate } from '../outbound/origin-gate.js';
+import { describeCircuitOpening, type CircuitOpening, type OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
 import { disableByService, checkFailingWebhooks, type AutoDisableDeps } from './auto-disable.js';
@@ -82,14 +82,15 @@ function claimFor(deps: AttemptDeps, delivery: Delivery, attempt: number): Deliv
 }
 
 /**
- * How long an attempt to the webhook's origin must wait before it may be made, if it must be put off: until
- * the origin's circuit lets attempts through again, or 0 (plus the deferral) while the origin is congested.
+ * How long an attempt to the webhook's target must wait before it may be made, if it must be put off: until
+ * its origin's or endpoint's circuit lets attempts through again, or 0 (plus the deferral) while it would wait
+ * for a slot behind attempts that are not moving.
  */
-export function originWaitMs(deps: AttemptDeps, webhook: Webhook): number | undefined {
-  const origin = deps.senders.for(webhook).originOf(webhook);
-  const retryAt = deps.gate.heldUntil(origin);
+export function targetWaitMs(deps: AttemptDeps, webhook: Webhook): number | undefined {
+  const destination = deps.senders.for(webhook).destinationOf(webhook);
+  const retryAt = deps.gate.heldUntil(destination);
   if (retryAt !== undefined) return Math.max(0, retryAt - deps.clock());
-  return deps.gate.isCongested(origin) ? 0 : undefined;
+  return deps.gate.isCongested(destination) ? 0 : undefined;
 }
 
 /** Puts an attempt off without using it up: past an open circuit's cool-down plus a fifth, else DEFER_MS ±20%. */
@@ -169,7 +170,7 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
     return;
   }
   const webhook = webhookFound.value;
-  const waitMs = originWaitMs(deps, webhook);
+  const waitMs = targetWaitMs(deps, webhook);
   const slot = waitMs === undefined ? await rateSlotFor(deps, webhook, delivery) : undefined;
   if (waitMs !== undefined || slot !== undefined) {
     const deferred = slot !== undefined ? deferToSlot(delivery, message, slot) : deferAttempt(deps, delivery, message, waitMs);
@@ -189,18 +190,18 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
 /** Makes one attempt and answers the record of where the delivery now stands. Nothing is written here. */
 async function attemptDelivery(deps: AttemptDeps, webhook: Webhook, delivery: Delivery, message: DeliveryMessage): Promise<Delivery> {
   const sender = deps.senders.for(webhook);
-  const origin = sender.originOf(webhook);
+  const destination = sender.destinationOf(webhook);
   const startedAt = deps.clock();
   let outcome: Outcome;
   let statusCode: number | undefined;
   let snippet: string | undefined;
   try {
     const sent = await deps.gate.attempt(
-      origin,
+      destination,
       () => sender.send(webhook, delivery.payload, delivery.id, DELIVERY_RESPONSE_BYTES, runTokenOf(delivery)),
-      (cooldownMs) => reportCircuitOpened(deps, origin, cooldownMs),
+      (opening) => reportCircuitOpened(deps, webhook, opening),
     );
-    // The origin's circuit opened while this attempt waited: nothing was sent, and the attempt is not used up.
+    // A circuit held it, or refusals outlasted the retry budget: nothing was sent, and the attempt is not used up.
     if (sent.kind === 'held') return deferAttempt(deps, delivery, message, sent.retryAt - deps.clock());
     // Redacted whole, before any excerpt is taken, so no part of a secret survives a cut.
     const result = sent.kind === 'response' ? { ...sent, body: redactSecrets(sent.body, webhook.target) } : sent;
@@ -267,10 +268,9 @@ async function disableWebhook(deps: AttemptDeps, webhook: Webhook, reason: strin
   }
 }
 
-/** Logs (the origin only: a path or query can hold a secret) and counts an origin's circuit opening. */
-function reportCircuitOpened(deps: AttemptDeps, origin: string, cooldownMs: number): void {
-  const shown = URL.canParse(origin) ? new URL(origin).origin : 'an unreadable origin';
-  deps.log.warn(`circuit to ${shown} opened after repeated connection failures: no attempt to it for ${Math.round(cooldownMs / 1000)} s`);
+/** Logs (the origin only: a path or query can hold a secret, as a Slack URL's does) and counts a circuit opening. */
+function reportCircuitOpened(deps: AttemptDeps, webhook: Webhook, opening: CircuitOpening): void {
+  deps.log.warn(`${describeCircuitOpening(opening)} (webhook ${webhook.id})`);
   (deps.metrics ?? noopMetrics).circuitOpened();
 }
 

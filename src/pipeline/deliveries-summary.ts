@@ -19,6 +19,8 @@ export const SUMMARY_ROW_BUDGET = 30_000;
 const MIN_ROWS_PER_STREAM = 1000;
 /** Streams per webhook: FAILED's index, SKIPPED's index, the other records. */
 const STREAMS = 3;
+/** Webhooks one summary counts at most (three requests each); past it, the answer says how many it left out. */
+export const MAX_SUMMARY_WEBHOOKS = 1000;
 /** Webhooks counted at once. */
 const CONCURRENCY = 8;
 /** Webhooks a manager's listing reads, a page at a time. */
@@ -55,6 +57,8 @@ export interface ApiDeliverySummary {
   webhook_count: number;
   /** Present when the row budget ran out: hours before it are counted in part (at least the figure shown). */
   exact_since_timestamp?: number;
+  /** Present when more than MAX_SUMMARY_WEBHOOKS webhooks had records in the range: those not counted. */
+  webhooks_not_counted?: number;
 }
 
 export interface SummaryDeps {
@@ -74,12 +78,14 @@ export async function summarizeDeliveries(deps: SummaryDeps, principal: Principa
   const now = deps.clock();
   const firstHour = hourOf(now) - (hours - 1) * HOUR_MS;
   const until = hourOf(now) + HOUR_MS - 1;
-  const webhookIds = await countedWebhooks(deps, principal, query.webhook_id, firstHour, until);
+  const found = await countedWebhooks(deps, principal, query.webhook_id, firstHour, until);
+  const webhookIds = found.slice(0, MAX_SUMMARY_WEBHOOKS);
   const perStream = Math.max(MIN_ROWS_PER_STREAM, Math.floor(SUMMARY_ROW_BUDGET / STREAMS / Math.max(1, webhookIds.length)));
   const counted = await mapWithLimit(webhookIds, CONCURRENCY, (webhookId) =>
     deps.counts.countByHour({ webhookId, sinceTimestamp: firstHour, untilTimestamp: until, maxRows: perStream }),
   );
-  return answerOf(counted, firstHour, hours, webhookIds.length);
+  const answer = answerOf(counted, firstHour, hours, webhookIds.length);
+  return found.length > webhookIds.length ? { ...answer, webhooks_not_counted: found.length - webhookIds.length } : answer;
 }
 
 /** The webhooks a summary counts, the caller's access checked. */

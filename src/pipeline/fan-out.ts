@@ -8,7 +8,7 @@ import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { RATE_SLOT_TOLERANCE_MS } from './rate-slots.js';
-import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, originWaitMs, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
+import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, targetWaitMs, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
@@ -241,7 +241,7 @@ async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Prom
   const slots: (number | undefined)[] = webhooks.map(() => undefined);
   const byWebhook = new Map<string, number[]>();
   webhooks.forEach((webhook, index) => {
-    if (!isServiceDisabled(webhook) && originWaitMs(deps, webhook) === undefined) byWebhook.set(webhook.id, [...(byWebhook.get(webhook.id) ?? []), index]);
+    if (!isServiceDisabled(webhook) && targetWaitMs(deps, webhook) === undefined) byWebhook.set(webhook.id, [...(byWebhook.get(webhook.id) ?? []), index]);
   });
   await Promise.all(
     [...byWebhook.values()].map(async (indexes) => {
@@ -272,7 +272,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
       payload: buildPayload(event, webhook.id, eventName),
     };
     if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
-    const waitMs = originWaitMs(deps, webhook);
+    const waitMs = targetWaitMs(deps, webhook);
     if (waitMs !== undefined) return deferAttempt(deps, pending, { ...firstAttempt, delivery_id: id }, waitMs);
     const slot = slots[index];
     return slot !== undefined && slot > now + RATE_SLOT_TOLERANCE_MS ? deferToSlot(pending, { ...firstAttempt, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };

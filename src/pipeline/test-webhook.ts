@@ -42,7 +42,7 @@ export async function testWebhook(deps: TestCallDeps, principal: Principal, body
   }
   const payload = buildPayload(sampleEvent(eventName, webhook.modelName, deps.clock(), `test_${deps.newId()}`), webhook.id, eventName);
   const sender = deps.senders.for(webhook);
-  const result = await deps.gate.track(sender.originOf(webhook), () => sender.send(webhook, payload, `test_${deps.newId()}`));
+  const result = await deps.gate.track(sender.destinationOf(webhook), () => sender.send(webhook, payload, `test_${deps.newId()}`));
   const field = webhook.target.kind === 'http' ? 'http_url_spec.url' : 'job_spec.workspace_url';
   await audit(deps, principal, 'test', webhook, {
     event: eventName,

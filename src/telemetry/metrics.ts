@@ -68,7 +68,7 @@ export function openTelemetryMetrics(meter: Meter, sampleLog?: OtelLogger): Metr
   const poisoned = meter.createCounter(METRIC_NAMES.messagesPoisoned, { description: 'Messages the app moved to a poison queue' });
   const autoDisabled = meter.createCounter(METRIC_NAMES.autoDisabled, { description: 'Webhooks disabled by the service after failing for too long' });
   const unreadable = meter.createCounter(METRIC_NAMES.unreadable, { description: 'Stored webhooks that could not be read' });
-  const circuitsOpened = meter.createCounter(METRIC_NAMES.circuitsOpened, { description: 'Per-origin circuits opened after repeated connection failures' });
+  const circuitsOpened = meter.createCounter(METRIC_NAMES.circuitsOpened, { description: 'Circuits opened: an origin\'s after repeated failures to connect, an endpoint\'s after repeated timeouts' });
   const poisonLengths = new Map<string, number>();
   meter
     .createObservableGauge(METRIC_NAMES.poisonQueueLength, { description: 'Messages in each poison queue, as last peeked' })

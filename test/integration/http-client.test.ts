@@ -39,7 +39,7 @@ describe('outbound HTTP client', () => {
 
   it('gives up at the deadline on a receiver that hangs, and reports a reset connection', async () => {
     const hanging = await startReceiver({ behaviour: hang });
-    assert.deepEqual(await client({ timeoutMs: 500 }).send(post(hanging.url)), { kind: 'error', error: 'timed out after 500 ms', retryable: true, connectionFailed: true });
+    assert.deepEqual(await client({ timeoutMs: 500 }).send(post(hanging.url)), { kind: 'error', error: 'timed out after 500 ms', retryable: true, network: 'timeout' });
     const resetting = await startReceiver({ behaviour: resetConnection });
     const reset = await client().send(post(resetting.url));
     assert.equal(reset.kind === 'error' && reset.retryable, true);
@@ -58,23 +58,26 @@ describe('outbound HTTP client', () => {
     assert.match(literal.kind === 'error' ? literal.error : '', /ECONNREFUSED/);
   });
 
-  it('marks a failure before any HTTP answer as a connection failure, and no answer of any status as one', async () => {
-    const connectionFailed = (result: AttemptResult) => result.kind === 'error' && result.connectionFailed;
+  it('names how the network failed before any HTTP answer (refused, reset, unreachable, timeout), and no answer of any status as a failure', async () => {
+    const networkOf = (result: AttemptResult) => (result.kind === 'error' ? (result.network ?? 'none') : 'answered');
     const closed = await startReceiver();
     const port = new URL(closed.url).port;
     await closed.close();
-    assert.equal(connectionFailed(await client().send(post(`http://127.0.0.1:${port}/hook`))), true, 'refused');
-    assert.equal(connectionFailed(await client({ resolve: fakeResolver({}) }).send(post(`http://nowhere.example:${port}/hook`))), true, 'DNS');
+    assert.equal(networkOf(await client().send(post(`http://127.0.0.1:${port}/hook`))), 'refused');
+    assert.equal(networkOf(await client({ resolve: fakeResolver({}) }).send(post(`http://nowhere.example:${port}/hook`))), 'unreachable', 'DNS');
     const resetting = await startReceiver({ behaviour: resetConnection });
-    assert.equal(connectionFailed(await client().send(post(resetting.url))), true, 'reset');
+    assert.equal(networkOf(await client().send(post(resetting.url))), 'reset', 'closed after the request, before any answer');
+    const full = await startReceiver({ acceptAtMost: 0 });
+    assert.equal(networkOf(await client().send(post(full.url))), 'reset', 'reset as soon as accepted');
     const tls = await startReceiver({ tls: true });
-    assert.equal(connectionFailed(await client().send(post(tls.url, true))), true, 'TLS');
+    assert.equal(networkOf(await client().send(post(tls.url, true))), 'unreachable', 'TLS');
     const hanging = await startReceiver({ behaviour: hang });
-    assert.equal(connectionFailed(await client({ timeoutMs: 300 }).send(post(hanging.url))), true, 'timeout');
+    assert.equal(networkOf(await client({ timeoutMs: 300 }).send(post(hanging.url))), 'timeout');
     const failing = await startReceiver({ behaviour: answer(500, 'down') });
     assert.deepEqual(await client().send(post(failing.url)), { kind: 'response', status: 500, body: 'down' });
     const blocked = await client({ policy: { allowHttp: true, allowPrivate: false } }).send(post(failing.url));
-    assert.equal(blocked.kind === 'error' && !blocked.connectionFailed && blocked.error.startsWith('blocked: '), true, 'blocked before connecting');
+    assert.equal(networkOf(blocked), 'none', 'blocked before connecting: not the network');
+    assert.match(blocked.kind === 'error' ? blocked.error : '', /^blocked: /);
   });
 
   it('never follows redirects', async () => {

@@ -1,9 +1,9 @@
 import type { AttemptResult } from '../../src/outbound/classify-outcome.js';
 import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
 import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
-import { OriginGate } from '../../src/outbound/origin-gate.js';
+import { OriginGate, type Destination } from '../../src/outbound/origin-gate.js';
 import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
-import { TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
+import { destinationOfUrl, TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
 import { Semaphore } from '../../src/shared/limit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
@@ -38,8 +38,8 @@ export class ScriptedSender implements TargetSender {
     return classifyAttempt(result);
   }
 
-  originOf(webhook: Webhook): string {
-    return webhook.target.kind === 'http' ? new URL(webhook.target.url).origin : 'job';
+  destinationOf(webhook: Webhook): Destination {
+    return webhook.target.kind === 'http' ? destinationOfUrl(webhook.target.url) : { origin: 'job', endpoint: 'job' };
   }
 }
 
@@ -53,7 +53,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
   const eventQueue = new MemoryQueue();
   const claims = new MemoryEventClaims();
   const sender = new ScriptedSender();
-  const gate = new OriginGate({ clock: clock.read, permits: 32 });
+  const gate = new OriginGate(clock.read, { maxConcurrency: 32, pause: () => Promise.resolve() });
   const deps: FanOutDeps = {
     webhooks,
     deliveries,

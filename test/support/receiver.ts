@@ -27,6 +27,8 @@ export interface Receiver {
   connections: number;
   /** The most sockets open at one time. */
   peakConnections: number;
+  /** Connections reset as soon as accepted, because `acceptAtMost` were already open. */
+  resets: number;
   setBehaviour(behaviour: Behaviour): void;
   /** Stops listening (connections are refused) until `up()`, on the same port. */
   down(): Promise<void>;
@@ -36,14 +38,16 @@ export interface Receiver {
 
 /**
  * A real HTTP (or HTTPS, with a self-signed certificate) server on 127.0.0.1 that records every request and
- * answers as told: fixed answers, failures then success, hanging, or closing the connection.
+ * answers as told: fixed answers, failures then success, hanging, or closing the connection. With `acceptAtMost`,
+ * it resets every connection made while that many are open, as a small server with a full accept backlog does.
  */
-export async function startReceiver(options: { tls?: boolean; behaviour?: Behaviour } = {}): Promise<Receiver> {
+export async function startReceiver(options: { tls?: boolean; behaviour?: Behaviour; acceptAtMost?: number } = {}): Promise<Receiver> {
   let behaviour: Behaviour = options.behaviour ?? answer(200, 'OK');
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
   let peakConnections = 0;
+  let resets = 0;
   const handler = (incoming: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -57,6 +61,12 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
   };
   const server: Server = options.tls ? createHttpsServer({ key: TEST_KEY, cert: TEST_CERT }, handler) : createHttpServer(handler);
   server.on('connection', (socket: Socket) => {
+    if (options.acceptAtMost !== undefined && sockets.size >= options.acceptAtMost) {
+      // A small receiver past its capacity: the connection is reset before any request is read.
+      resets += 1;
+      socket.resetAndDestroy();
+      return;
+    }
     connections += 1;
     sockets.add(socket);
     peakConnections = Math.max(peakConnections, sockets.size);
@@ -72,6 +82,9 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
     },
     get peakConnections() {
       return peakConnections;
+    },
+    get resets() {
+      return resets;
     },
     setBehaviour: (next) => (behaviour = next),
     down: () =>

@@ -164,7 +164,7 @@ describe('job runs are idempotent', () => {
     const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000]);
     const webhook = makeWebhook({ target: { kind: 'job', jobId: '42', accessToken: 'dapi-x', workspaceUrl: 'https://adb.example' } });
     await webhooks.insert(webhook);
-    sender.answer(webhook.id, { kind: 'error', error: 'timed out', retryable: true, connectionFailed: true }, { kind: 'response', status: 200, body: '{}' });
+    sender.answer(webhook.id, { kind: 'error', error: 'timed out', retryable: true, network: 'timeout' }, { kind: 'response', status: 200, body: '{}' });
     await processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
     clock.advance(1000);
     await processDeliveryMessage(deps, deliveryQueue.drain()[0]?.body as DeliveryMessage);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { principalWith } from '../../src/auth/principal.js';
-import { summarizeDeliveries, SUMMARY_ROW_BUDGET } from '../../src/pipeline/deliveries-summary.js';
+import { MAX_SUMMARY_WEBHOOKS, summarizeDeliveries, SUMMARY_ROW_BUDGET } from '../../src/pipeline/deliveries-summary.js';
 import { deliveryIdOf, type Delivery, type DeliveryStatus } from '../../src/pipeline/delivery.js';
 import { ApiError } from '../../src/shared/errors.js';
 import type { Webhook } from '../../src/webhooks/webhook.js';
@@ -113,5 +113,16 @@ describe('deliveries summary', () => {
     const counted = summary.totals.succeeded + summary.totals.failed + summary.totals.in_progress + summary.totals.skipped;
     assert.ok(counted <= SUMMARY_ROW_BUDGET, String(counted));
     assert.ok(summary.exact_since_timestamp > THIS_HOUR - 24 * HOUR && summary.exact_since_timestamp < THIS_HOUR - 2 * HOUR);
+  });
+
+  it('counts at most MAX_SUMMARY_WEBHOOKS webhooks, and says how many it left out', async () => {
+    const { deps, counts } = await setUp();
+    const extra = Array.from({ length: MAX_SUMMARY_WEBHOOKS }, () => randomBytes(16).toString('hex'));
+    await counts.create(extra.map((id) => record(id, THIS_HOUR, 'SUCCEEDED')));
+    const before = counts.reads.records + counts.reads.indexRows;
+    const summary = await summarizeDeliveries(deps, admin, {});
+    assert.equal(summary.webhook_count, MAX_SUMMARY_WEBHOOKS);
+    assert.equal(summary.webhooks_not_counted, 3);
+    assert.ok(counts.reads.records + counts.reads.indexRows - before <= MAX_SUMMARY_WEBHOOKS + 7);
   });
 });

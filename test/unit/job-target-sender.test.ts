@@ -63,9 +63,17 @@ describe('job target sender', () => {
   it('refuses an http:// workspace unless allowed, and a job without any workspace', async () => {
     const client = new RecordingClient();
     const strict = new JobTargetSender(client, { policy: { allowHttp: false, allowPrivate: false }, clock: () => 0 });
-    assert.deepEqual(await strict.send(webhook(), '{}'), { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false, connectionFailed: false });
+    assert.deepEqual(await strict.send(webhook(), '{}'), { kind: 'error', error: 'no workspace_url, and DATABRICKS_WORKSPACE_URL is not set', retryable: false });
     const result = await strict.send(webhook('http://adb.example'), '{}');
     assert.match(result.kind === 'error' ? result.error : '', /^blocked: .*https/);
     assert.equal(client.requests.length, 0);
+  });
+
+  it('counts each job as an endpoint of its workspace, so one job\'s timeouts hold only that job', () => {
+    const sender = new JobTargetSender(new RecordingClient(), { policy: { allowHttp: false, allowPrivate: false }, clock: () => 0, defaultWorkspaceUrl: 'https://adb.example' });
+    const seven = sender.destinationOf(webhook());
+    const eight = sender.destinationOf({ ...webhook(), target: { kind: 'job', jobId: '8', accessToken: 'dapi-secret' } });
+    assert.deepEqual([seven.origin, eight.origin], ['https://adb.example', 'https://adb.example']);
+    assert.notEqual(seven.endpoint, eight.endpoint);
   });
 });

@@ -43,12 +43,12 @@ describe('outcome of an attempt', () => {
   });
   it('retries network errors, timeouts, 408, 429, 5xx and 3xx', () => {
     for (const status of [300, 301, 302, 307, 308, 408, 429, 500, 502, 503, 504]) assert.equal(response(status).kind, 'retry', String(status));
-    assert.equal(classifyAttempt({ kind: 'error', error: 'timed out', retryable: true, connectionFailed: true }).kind, 'retry');
+    assert.equal(classifyAttempt({ kind: 'error', error: 'timed out', retryable: true, network: 'timeout' }).kind, 'retry');
   });
   it('gives up at once on other 4xx, disabling the webhook on 410', () => {
     for (const status of [400, 401, 403, 404, 409, 413, 422]) assert.deepEqual(response(status), { kind: 'permanent', reason: `HTTP ${status}: b`, disableWebhook: false });
     assert.deepEqual(response(410), { kind: 'permanent', reason: 'HTTP 410: b', disableWebhook: true });
-    assert.equal(classifyAttempt({ kind: 'error', error: 'blocked', retryable: false, connectionFailed: false }).kind, 'permanent');
+    assert.equal(classifyAttempt({ kind: 'error', error: 'blocked', retryable: false }).kind, 'permanent');
   });
   it('passes Retry-After on', () => {
     assert.deepEqual(classifyAttempt({ kind: 'response', status: 429, body: '', retryAfterMs: 3000 }), { kind: 'retry', reason: 'HTTP 429', retryAfterMs: 3000 });

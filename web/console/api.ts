@@ -153,6 +153,8 @@ export interface DeliverySummary {
   webhook_count: number;
   /** Hours before this are counted in part (the service's read budget ran out). */
   exact_since_timestamp?: number;
+  /** Webhooks with records the service did not count (more than one summary counts). */
+  webhooks_not_counted?: number;
 }
 
 export const summarizeDeliveries = (query: Query): Promise<DeliverySummary> => callApi<DeliverySummary>('GET', 'deliveries/summary', { query });

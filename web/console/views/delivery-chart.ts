@@ -74,6 +74,7 @@ export function DeliveryChart({ summary, name }: { summary: DeliverySummary; nam
       ${summary.exact_since_timestamp !== undefined
         ? html`<p class="hint">The service read as many records as one summary may; hours before ${hourLong.format(summary.exact_since_timestamp)} show at least the figures given.</p>`
         : null}
+      ${summary.webhooks_not_counted ? html`<p class="hint">${summary.webhooks_not_counted} more webhooks had deliveries; a summary counts ${summary.webhook_count} at most.</p>` : null}
     </figcaption>
     <details class="figures">
       <summary>${name} as a table</summary>
