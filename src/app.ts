@@ -11,7 +11,7 @@ function register(fn: FunctionDefinition): void {
       app.http(fn.name, { route: registeredRoute(fn), methods: fn.methods, authLevel: 'anonymous', handler: fn.handler });
       return;
     case 'queue':
-      app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, handler: fn.handler });
+      app.storageQueue(fn.name, { queueName: fn.queueName, connection: QUEUE_CONNECTION, ...(fn.dataType ? { dataType: fn.dataType } : {}), handler: fn.handler });
       return;
     case 'timer':
       app.timer(fn.name, { schedule: fn.schedule, handler: fn.handler });

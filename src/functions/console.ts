@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
+import { z } from 'zod';
 import type { ConsoleSignIn } from '../config/config.js';
 import { ApiError, ConfigError } from '../shared/errors.js';
 import { errorResponse, settingsUnavailable, type ServicesProvider } from './http-endpoint.js';
@@ -120,8 +121,12 @@ function respond(request: HttpRequest, asset: Asset, headers: Record<string, str
   return { status: 200, headers: withTag, body: request.method === 'HEAD' ? new Uint8Array() : new Uint8Array(asset.body) };
 }
 
-/** What the page needs for MSAL, or null when only pasted tokens are accepted. */
-function signInConfig(signIn: ConsoleSignIn | undefined): Record<string, unknown> | null {
+/** `config.json`: what the page needs for MSAL, or null when only pasted tokens are accepted. */
+export const consoleConfigSchema = z.strictObject({
+  sign_in: z.strictObject({ client_id: z.string(), authority: z.string(), scopes: z.array(z.string()) }).nullable(),
+});
+
+function signInConfig(signIn: ConsoleSignIn | undefined): z.output<typeof consoleConfigSchema>['sign_in'] {
   if (!signIn) return null;
   return { client_id: signIn.clientId, authority: signIn.authority, scopes: signIn.scopes };
 }

@@ -7,6 +7,8 @@ import { errorResponse, type ServicesProvider } from './http-endpoint.js';
 import { consoleHandler } from './console.js';
 import { databricksConfigHandler } from './databricks-config.js';
 import { healthHandler } from './health.js';
+import { openApiHandlers } from './openapi-functions.js';
+import type { DocumentedRoute } from '../openapi/document.js';
 import { poisonQueuesHandler, retentionHandler } from './maintenance-functions.js';
 import { azureMlEventsHandler, mlflowIngestHandler } from './source-functions.js';
 import { guardHttp, guardTrigger } from './settings-guard.js';
@@ -22,12 +24,16 @@ export interface HttpFunction {
   atRoot?: true;
   methods: HttpMethod[];
   handler: HttpHandler;
+  /** Left out of the OpenAPI document, and why; every other HTTP function needs a contract (api-contracts.ts). */
+  undocumented?: string;
 }
 
 export interface QueueFunction {
   kind: 'queue';
   name: string;
   queueName: string;
+  /** `binary`: the handler gets the message's bytes as queued (a Buffer), not the library's JSON.parse of them. */
+  dataType?: 'binary';
   handler: StorageQueueHandler;
 }
 
@@ -69,10 +75,11 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
   const webhooks = webhookHandlers(services);
   const events = eventHandlers(services);
   const consoleFiles = consoleHandler(services);
+  const documents = openApiHandlers(() => documentedRoutes(table));
   const api: HttpFunction[] = [
     { kind: 'http', name: 'health', route: 'health', methods: ['GET'], handler: healthHandler(services) },
     // The console: its page, and its flat folder of assets with the sign-in configuration (public, no data).
-    { kind: 'http', name: 'console', route: 'console', methods: ['GET', 'HEAD'], handler: consoleFiles },
+    { kind: 'http', name: 'console', route: 'console', methods: ['GET', 'HEAD'], handler: consoleFiles, undocumented: "the console's page" },
     { kind: 'http', name: 'console-asset', route: 'console/{asset}', methods: ['GET', 'HEAD'], handler: consoleFiles },
     { kind: 'http', name: 'webhooks-create', route: `${API}/create`, methods: ['POST'], handler: webhooks.create },
     { kind: 'http', name: 'webhooks-list', route: `${API}/list`, methods: ['GET', 'POST'], handler: webhooks.list },
@@ -86,20 +93,28 @@ export function functionTable(services: ServicesProvider): FunctionDefinition[] 
     { kind: 'http', name: 'deliveries-summary', route: `${API}/deliveries/summary`, methods: ['GET'], handler: events.summary },
     { kind: 'http', name: 'service-status', route: `${API}/service/status`, methods: ['GET'], handler: events.status },
     { kind: 'http', name: 'deliveries-redeliver', route: `${API}/deliveries/redeliver`, methods: ['POST'], handler: events.redeliver },
+    // The OpenAPI document and each event's JSON Schemas (public, no data).
+    { kind: 'http', name: 'openapi', route: 'openapi.json', methods: ['GET'], handler: documents.document },
+    { kind: 'http', name: 'schemas-events', route: 'schemas/events/{file}', methods: ['GET'], handler: documents.events },
+    { kind: 'http', name: 'schemas-publish', route: 'schemas/publish/{file}', methods: ['GET'], handler: documents.publish },
     { kind: 'http', name: 'ingest-mlflow', route: 'ingest/mlflow', methods: ['POST'], handler: mlflowIngestHandler(services) },
   ];
   const table: FunctionDefinition[] = [
     ...api,
     { kind: 'http', name: 'databricks-config', route: '.well-known/databricks-config', atRoot: true, methods: ['GET'], handler: databricksConfigHandler },
-    { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api) },
+    { kind: 'http', name: CATCH_ALL_NAME, route: '{*path}', methods: ALL_METHODS, handler: notFoundHandler(api), undocumented: 'the 404 and 405 answers of every other path' },
     { kind: 'queue', name: 'registry-events', queueName: QUEUES.registryEvents, handler: registryEventsHandler(services) },
     { kind: 'queue', name: 'webhook-deliveries', queueName: QUEUES.deliveries, handler: webhookDeliveriesHandler(services) },
-    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, handler: azureMlEventsHandler(services) },
+    { kind: 'queue', name: 'azureml-events', queueName: QUEUES.azureMlEvents, dataType: 'binary', handler: azureMlEventsHandler(services) },
     { kind: 'timer', name: 'retention', schedule: RETENTION_SCHEDULE_EXPRESSION, handler: retentionHandler(services) },
     { kind: 'timer', name: 'poison-queues', schedule: POISON_QUEUES_SCHEDULE, handler: poisonQueuesHandler(services) },
   ];
   return table.map((fn) => withSettingsGuard(fn, services));
 }
+
+/** The HTTP functions the OpenAPI document describes, by their registered paths. */
+export const documentedRoutes = (table: readonly FunctionDefinition[]): DocumentedRoute[] =>
+  table.flatMap((fn) => (fn.kind === 'http' && fn.undocumented === undefined ? [{ name: fn.name, path: `/${registeredRoute(fn)}`, methods: fn.methods }] : []));
 
 /** Wraps a function's handler in the settings guard of its trigger kind. */
 function withSettingsGuard(fn: FunctionDefinition, services: ServicesProvider): FunctionDefinition {

@@ -1,9 +1,13 @@
 import type { HttpHandler, HttpRequest } from '@azure/functions';
+import { z } from 'zod';
 import { ApiError, errorMessage } from '../shared/errors.js';
 import type { Services } from '../composition/services.js';
 import { authorizeWithinBudget, errorResponse, type ServicesProvider } from './http-endpoint.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
+
+/** Status and counts for anyone; the unreadable webhooks' ids for an admin. */
+export const healthAnswerSchema = z.strictObject({ status: z.literal('ok'), unreadable_webhooks: z.int(), unreadable_webhook_ids: z.array(z.string()).optional() });
 
 /**
  * 200 when Table and Queue storage answer, else 503. No auth needed, but a token sent is checked (401, counted
@@ -17,7 +21,8 @@ export const healthHandler =
       const admin = await isAdmin(request, app);
       await app.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
       const unreadable = await app.unreadable.ids();
-      return { status: 200, jsonBody: { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) } };
+      const body: z.output<typeof healthAnswerSchema> = { status: 'ok', unreadable_webhooks: unreadable.length, ...(admin ? { unreadable_webhook_ids: unreadable } : {}) };
+      return { status: 200, jsonBody: body };
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);
       context.warn(`health check failed: ${errorMessage(error)}`);

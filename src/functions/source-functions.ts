@@ -11,7 +11,7 @@ export const mlflowIngestHandler = (services: ServicesProvider): HttpHandler =>
     body: await ingestMlflowWebhook({ publish: app.publish, config: app.config.mlflow, log, metrics: app.metrics }, (name) => request.headers.get(name), () => readBodyBytes(request)),
   }));
 
-/** `azureml-events`: Event Grid's copies of Azure ML events. Only the message is read: its `id` would override the metadata's. */
+/** `azureml-events`: Event Grid's copies of Azure ML events, handed over as the bytes queued (a binary trigger) and read strictly. */
 export const azureMlEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {

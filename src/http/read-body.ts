@@ -37,14 +37,22 @@ export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES
 }
 
 /**
+ * The one charset rule of every path that reads a body: any media type, with no charset or `charset=utf-8`;
+ * anything else is MALFORMED_REQUEST.
+ */
+export function requireUtf8Charset(contentType: string | null): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8') {
+    throw new ApiError('MALFORMED_REQUEST', `Request bodies must be UTF-8 JSON; charset '${charset}' is not supported (send no charset, or utf-8)`);
+  }
+}
+
+/**
  * The JSON body, or undefined when there is none. Any Content-Type is read as JSON, because the Databricks
  * docs' `curl -d` sends form-urlencoded; a declared charset other than UTF-8 is refused.
  */
 export async function readJsonBody(request: HttpRequest): Promise<JsonValue | undefined> {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers.get('content-type') ?? '')?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
-    throw new ApiError('MALFORMED_REQUEST', `Request bodies must be UTF-8 JSON; charset '${charset}' is not supported`);
-  }
+  requireUtf8Charset(request.headers.get('content-type'));
   return parseJsonBytes(await readBodyBytes(request));
 }
 

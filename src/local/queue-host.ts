@@ -187,8 +187,10 @@ export class QueueListener {
       }, this.leaseMs / 2);
       let failed = false;
       try {
-        // The host hands the message over as a string; the library JSON-parses any JSON value (42, "x", {...}).
-        await this.fn.invoke(invocationId, { string: text }, queueTriggerMetadata(message, text, this.fn.name), (level, _category, line) =>
+        // The host hands the message over as a string, which the library JSON-parses if it is any JSON value
+        // (42, "x", {...}); or, for a binding with dataType binary, as bytes, which it hands on as a Buffer.
+        const data = this.fn.trigger.binding.dataType === 'binary' ? { bytes: Buffer.from(text, 'utf8') } : { string: text };
+        await this.fn.invoke(invocationId, data, queueTriggerMetadata(message, text, this.fn.name), (level, _category, line) =>
           this.log(level, this.fn.name, line),
         );
       } catch (error) {

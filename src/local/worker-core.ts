@@ -39,6 +39,8 @@ export interface CoreBinding {
   queueName?: string;
   connection?: string;
   schedule?: string;
+  /** `binary`: the host hands the trigger's data over as bytes. */
+  dataType?: string;
 }
 
 export interface CoreFunctionMetadata {

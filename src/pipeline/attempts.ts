@@ -12,7 +12,7 @@ import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
 import { disableByService, checkFailingWebhooks, type AutoDisableDeps } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
-import { RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
+import { mustWaitFor, RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
 import { definedOnly } from '../shared/defined.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
@@ -107,8 +107,9 @@ export function deferAttempt(deps: AttemptDeps, delivery: Delivery, message: Del
 async function rateSlotFor(deps: AttemptDeps, webhook: Webhook, delivery: Delivery): Promise<number | undefined> {
   const now = deps.clock();
   if (delivery.rateSlot !== undefined) return delivery.rateSlot > now + RATE_SLOT_TOLERANCE_MS ? delivery.rateSlot : undefined;
-  const [slot] = (await deps.rates?.reserve(webhook)) ?? [];
-  return slot !== undefined && slot > now + RATE_SLOT_TOLERANCE_MS ? slot : undefined;
+  const booked = await deps.rates?.reserve(webhook);
+  const slot = booked?.slots[0];
+  return booked && slot !== undefined && mustWaitFor(booked, slot) ? slot : undefined;
 }
 
 /** Puts an attempt off to its rate slot, without using it up or adding jitter: the slot is the delivery's own. */

@@ -12,7 +12,7 @@ import type { AuditLog } from '../webhooks/audit-log.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
 import { enqueueNextSteps } from './attempts.js';
 import type { DeliveryPage, DeliveryStore } from './delivery-store.js';
-import { DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
+import { apiDeliverySchema, DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 import type { MessageQueue } from './queues.js';
 import { definedOnly } from '../shared/defined.js';
 
@@ -30,10 +30,14 @@ export interface DeliveriesApiDeps {
   deliveryRetentionMs?: number;
 }
 
+/** A page of deliveries; an empty page leaves `deliveries` out, as Databricks' lists do. */
+export const deliveryPageSchema = z.strictObject({ deliveries: z.array(apiDeliverySchema).optional(), next_page_token: z.string().optional() });
+export const redeliverAnswerSchema = z.strictObject({ delivery_ids: z.array(z.string()), next_until_timestamp: z.int().optional() });
+
 /** Allowance for clocks between this instance and the one running retention. */
 const RETENTION_SKEW_MS = 60_000;
 
-const listSchema = z.strictObject({
+export const listDeliveriesSchema = z.strictObject({
   webhook_id: webhookIdSchema.optional(),
   status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
   max_results: maxResultsSchema.optional(),
@@ -43,7 +47,7 @@ const listSchema = z.strictObject({
 const timestampSchema = z.union([z.number(), z.string().regex(/^\d{1,13}$/)], { error: 'must be epoch milliseconds (a number)' }).transform(Number);
 
 /** One form or the other; which fields belong together is checked after, so the message names the field. */
-const redeliverSchema = z.strictObject({
+export const redeliverSchema = z.strictObject({
   delivery_id: z.string().min(1, { error: 'must not be empty' }).max(128).optional(),
   webhook_id: webhookIdSchema.optional(),
   since_timestamp: timestampSchema.optional(),
@@ -78,7 +82,7 @@ function redeliverRequestOf(body: unknown, now: number): RedeliverRequest {
 /** Redelivery by time range resends at most this many FAILED and SKIPPED deliveries per call (newest first). */
 export const MAX_REDELIVER = 1000;
 
-const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').max(128) });
+export const getDeliverySchema = z.strictObject({ id: z.string().min(1, 'must not be empty').max(128) });
 
 /**
  * One delivery with its attempts and payload. Its webhook's managers may read it; an admin may also read the
@@ -86,7 +90,7 @@ const getSchema = z.strictObject({ id: z.string().min(1, 'must not be empty').ma
  */
 export async function getDelivery(deps: DeliveriesApiDeps, principal: Principal, input: unknown): Promise<ApiDeliveryDetail> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
-  const { id } = parseWith(getSchema, input);
+  const { id } = parseWith(getDeliverySchema, input);
   const webhookId = webhookIdOfDelivery(id);
   if (webhookId === undefined) throw invalidParameter(`Invalid parameter 'id': '${id}' is not a delivery id (<webhook id>_<13 digits>_<16 hex digits>)`);
   await readableLog(deps, principal, webhookId, 'read deliveries');
@@ -120,9 +124,9 @@ async function webhookFor(deps: DeliveriesApiDeps, principal: Principal, webhook
  * One webhook's deliveries (`webhook_id`), or every webhook's for an admin (deleted webhooks' too), newest
  * first, by `status` if given. The store refuses a page token of another listing rather than misreading it.
  */
-export async function listDeliveries(deps: DeliveriesApiDeps, principal: Principal, input: unknown): Promise<{ deliveries?: ApiDelivery[]; next_page_token?: string }> {
+export async function listDeliveries(deps: DeliveriesApiDeps, principal: Principal, input: unknown): Promise<z.output<typeof deliveryPageSchema>> {
   requireRole(principal, ['admin', 'manager'], 'read deliveries');
-  const query = parseWith(listSchema, input);
+  const query = parseWith(listDeliveriesSchema, input);
   const filter = {
     ...(query.status ? { status: query.status } : {}),
     ...definedOnly({ pageToken: query.page_token }),
@@ -144,7 +148,7 @@ export async function listDeliveries(deps: DeliveriesApiDeps, principal: Princip
   return answerPage(page);
 }
 
-function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page_token?: string } {
+function answerPage(page: DeliveryPage): z.output<typeof deliveryPageSchema> {
   return {
     ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
     ...definedOnly({ next_page_token: page.nextPageToken }),
@@ -155,7 +159,7 @@ function answerPage(page: DeliveryPage): { deliveries?: ApiDelivery[]; next_page
  * Sends deliveries again under their ids, one by id or a webhook's FAILED and SKIPPED since a time (docs/operations.md).
  * Each record is written at the version read before its message is enqueued, so the worker never sees a stale status.
  */
-export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<{ delivery_ids: string[]; next_until_timestamp?: number }> {
+export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, body: unknown): Promise<z.output<typeof redeliverAnswerSchema>> {
   requireRole(principal, ['admin', 'manager'], 'redeliver');
   const input = redeliverRequestOf(body ?? {}, deps.clock());
   let webhook: Webhook;

@@ -40,26 +40,23 @@ export const summaryQuerySchema = z.strictObject({
   webhook_id: webhookIdSchema.optional().describe("One webhook's figures; without it, every webhook the caller may read."),
 });
 
-export interface ApiHourSummary {
-  /** Start of the UTC hour (event time), epoch milliseconds. */
-  start_timestamp: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  /** PENDING and RETRYING. */
-  in_progress: number;
-}
+const countsSchema = z.strictObject({
+  succeeded: z.int(),
+  failed: z.int(),
+  skipped: z.int(),
+  in_progress: z.int().describe('PENDING and RETRYING.'),
+});
 
-export interface ApiDeliverySummary {
-  hours: ApiHourSummary[];
-  totals: Omit<ApiHourSummary, 'start_timestamp'>;
-  /** Webhooks whose records were counted. */
-  webhook_count: number;
-  /** Present when the row budget ran out: hours before it are counted in part (at least the figure shown). */
-  exact_since_timestamp?: number;
-  /** Present when more than MAX_SUMMARY_WEBHOOKS webhooks had records in the range: those not counted. */
-  webhooks_not_counted?: number;
-}
+/** The answer; the OpenAPI document is generated from it. */
+export const deliverySummarySchema = z.strictObject({
+  hours: z.array(countsSchema.extend({ start_timestamp: z.int().describe('Start of the UTC hour (event time), epoch milliseconds.') })),
+  totals: countsSchema,
+  webhook_count: z.int().describe('Webhooks whose records were counted.'),
+  exact_since_timestamp: z.int().optional().describe('Present when the row budget ran out: hours before it are counted in part (at least the figure shown).'),
+  webhooks_not_counted: z.int().optional().describe('Present when more webhooks than one call counts had records in the range: those not counted.'),
+});
+export type ApiDeliverySummary = z.output<typeof deliverySummarySchema>;
+type ApiHourSummary = ApiDeliverySummary['hours'][number];
 
 export interface SummaryDeps {
   webhooks: WebhookStore;

@@ -1,5 +1,6 @@
 import { sha256Hex } from '../shared/ids.js';
-import type { EventName } from '../webhooks/events.js';
+import { z } from 'zod';
+import { EVENT_NAMES, type EventName } from '../webhooks/events.js';
 import { definedOnly } from '../shared/defined.js';
 
 /** SKIPPED: recorded, not sent, while the service had the webhook disabled; redeliver sends it. */
@@ -96,32 +97,39 @@ export function webhookIdOfDelivery(id: string): string | undefined {
   return /^([0-9a-f]{32})_\d{13}_[0-9a-f]{16}$/.exec(id)?.[1];
 }
 
-export interface ApiDelivery {
-  id: string;
-  webhook_id: string;
-  event: EventName;
-  event_id: string;
-  status: DeliveryStatus;
-  attempts: number;
-  last_status_code?: number;
-  last_error?: string;
-  created_timestamp: number;
-  last_attempt_timestamp?: number;
-  next_attempt_timestamp?: number;
-}
+/** A delivery as listings answer it. The OpenAPI document is generated from these schemas. */
+export const apiDeliverySchema = z.strictObject({
+  id: z.string(),
+  webhook_id: z.string(),
+  event: z.enum(EVENT_NAMES),
+  event_id: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.int(),
+  last_status_code: z.int().optional(),
+  last_error: z.string().optional(),
+  created_timestamp: z.int(),
+  last_attempt_timestamp: z.int().optional(),
+  next_attempt_timestamp: z.int().optional(),
+});
+export type ApiDelivery = z.output<typeof apiDeliverySchema>;
 
 /** One attempt as `deliveries/get` answers it. */
-export interface ApiAttempt {
-  attempt: number;
-  timestamp: number;
-  duration_ms: number;
-  status_code?: number;
-  error?: string;
-  response_snippet?: string;
-}
+export const apiAttemptSchema = z.strictObject({
+  attempt: z.int(),
+  timestamp: z.int(),
+  duration_ms: z.number(),
+  status_code: z.int().optional(),
+  error: z.string().optional(),
+  response_snippet: z.string().optional(),
+});
 
 /** One delivery with its attempts (the latest MAX_ATTEMPT_HISTORY) and the exact payload sent. */
-export type ApiDeliveryDetail = Omit<ApiDelivery, 'attempts'> & { attempt_count: number; attempts: ApiAttempt[]; payload: string };
+export const apiDeliveryDetailSchema = apiDeliverySchema.omit({ attempts: true }).extend({
+  attempt_count: z.int(),
+  attempts: z.array(apiAttemptSchema).max(MAX_ATTEMPT_HISTORY),
+  payload: z.string(),
+});
+export type ApiDeliveryDetail = z.output<typeof apiDeliveryDetailSchema>;
 
 export function toApiDeliveryDetail(delivery: Delivery): ApiDeliveryDetail {
   return {

@@ -1,4 +1,5 @@
-import type { ServiceDisable, Webhook } from '../webhooks/webhook.js';
+import { z } from 'zod';
+import { SERVICE_DISABLE_REASONS, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
 import type { DeliverySummary } from './delivery.js';
 import { definedOnly } from '../shared/defined.js';
 
@@ -12,7 +13,8 @@ export const AUTO_DISABLE_MIN_FAILURES = 10;
  * HEALTHY: the latest attempt succeeded. FAILING: it failed. NO_ATTEMPTS: none among the records read.
  * SERVICE_DISABLED: the service disabled the webhook (auto-disable or 410 Gone); its events are recorded SKIPPED.
  */
-export type HealthStatus = 'HEALTHY' | 'FAILING' | 'NO_ATTEMPTS' | 'SERVICE_DISABLED';
+export const HEALTH_STATUSES = ['HEALTHY', 'FAILING', 'NO_ATTEMPTS', 'SERVICE_DISABLED'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 export interface EndpointHealth {
   webhookId: string;
@@ -113,18 +115,19 @@ export function autoDisableDue(webhook: Webhook, deliveries: readonly DeliverySu
 }
 
 /** Health as the API answers it: epoch milliseconds, a timestamp that does not exist left out. */
-export interface ApiHealth {
-  webhook_id: string;
-  status: HealthStatus;
-  last_success_timestamp?: number;
-  last_failure_timestamp?: number;
-  failing_since_timestamp?: number;
-  consecutive_failures: number;
-  deliveries_24h: number;
-  success_rate_24h?: number;
-  auto_disabled_timestamp?: number;
-  auto_disabled_reason?: ServiceDisable['reason'];
-}
+export const apiHealthSchema = z.strictObject({
+  webhook_id: z.string(),
+  status: z.enum(HEALTH_STATUSES),
+  last_success_timestamp: z.int().optional(),
+  last_failure_timestamp: z.int().optional(),
+  failing_since_timestamp: z.int().optional(),
+  consecutive_failures: z.int(),
+  deliveries_24h: z.int(),
+  success_rate_24h: z.number().min(0).max(1).optional(),
+  auto_disabled_timestamp: z.int().optional(),
+  auto_disabled_reason: z.enum(SERVICE_DISABLE_REASONS).optional(),
+});
+export type ApiHealth = z.output<typeof apiHealthSchema>;
 
 export function toApiHealth(health: EndpointHealth): ApiHealth {
   return {

@@ -7,7 +7,7 @@ import { QUEUES, type MessageQueue } from './queues.js';
 import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
-import { RATE_SLOT_TOLERANCE_MS } from './rate-slots.js';
+import { mustWaitFor } from './rate-slots.js';
 import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, targetWaitMs, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
@@ -234,8 +234,8 @@ async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match
 }
 
 /**
- * The rate slot of each planned first attempt to a rate-limited webhook that may go now (not skipped, origin not
- * held): one booking per webhook for all of its deliveries in the wave.
+ * The rate slot each planned first attempt to a rate-limited webhook must wait for, if it must (see mustWaitFor); only
+ * those that may go now (not skipped, origin not held) book, one booking per webhook for its deliveries in the wave.
  */
 async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Promise<(number | undefined)[]> {
   const slots: (number | undefined)[] = webhooks.map(() => undefined);
@@ -246,8 +246,11 @@ async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Prom
   await Promise.all(
     [...byWebhook.values()].map(async (indexes) => {
       const webhook = webhooks[indexes[0] ?? 0] as Webhook;
-      const booked = (await deps.rates?.reserve(webhook, indexes.length)) ?? [];
-      indexes.forEach((index, position) => (slots[index] = booked[position]));
+      const booked = await deps.rates?.reserve(webhook, indexes.length);
+      indexes.forEach((index, position) => {
+        const slot = booked?.slots[position];
+        if (booked && slot !== undefined && mustWaitFor(booked, slot)) slots[index] = slot;
+      });
     }),
   );
   return slots;
@@ -275,7 +278,7 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
     const waitMs = targetWaitMs(deps, webhook);
     if (waitMs !== undefined) return deferAttempt(deps, pending, { ...firstAttempt, delivery_id: id }, waitMs);
     const slot = slots[index];
-    return slot !== undefined && slot > now + RATE_SLOT_TOLERANCE_MS ? deferToSlot(pending, { ...firstAttempt, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };
+    return slot !== undefined ? deferToSlot(pending, { ...firstAttempt, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {

@@ -25,6 +25,10 @@ const batchSchema = z.strictObject({
     .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` }),
 });
 
+/** The JSON body as documented: one event, or `{"events": [...]}`, each entry an event. */
+export const publishJsonBodySchema = z.union([publishedEventSchema, batchSchema.extend({ events: z.array(publishedEventSchema).min(1).max(MAX_EVENTS_PER_PUBLISH) })]);
+export const publishAnswerSchema = z.strictObject({ event_ids: z.array(z.string()) });
+
 /** A `registry-events` message holding a batch, as the publish path writes it: the events and who published them. */
 export const queuedBatchSchema = batchSchema.extend({
   published_by: z.string().max(256).optional(),
@@ -48,7 +52,7 @@ export interface SourcedEvent {
  * The HTTP JSON form: one event or `{"events": [...]}` (up to 100), answered once all of them are durably on
  * the `registry-events` queue, with their event ids.
  */
-export async function publishEvents(deps: PublishDeps, principal: Principal, body: unknown): Promise<{ event_ids: string[] }> {
+export async function publishEvents(deps: PublishDeps, principal: Principal, body: unknown): Promise<z.output<typeof publishAnswerSchema>> {
   requireRole(principal, ['publisher', 'admin'], 'publish events');
   if (body === undefined) throw invalidParameter('Missing request body: send one event, or {"events": [...]}');
   const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;

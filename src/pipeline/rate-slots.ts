@@ -13,6 +13,19 @@ export interface SharedRateSlots {
 
 /** A slot this close ahead is taken now: an attempt never waits less than this. */
 export const RATE_SLOT_TOLERANCE_MS = 50;
+/**
+ * A slot is never booked further ahead than this (a backlog of half a million events at one a second), so a
+ * deferred attempt always fits the queue's 7-day visibility limit, and a clock far ahead cannot stall a webhook for longer.
+ */
+export const MAX_RATE_BACKLOG_MS = 6 * 86_400_000;
+
+export interface BookedSlots {
+  bookedAt: number;
+  slots: number[];
+}
+
+/** Whether a booked slot is later than its booking, so the attempt must wait for it. */
+export const mustWaitFor = (booked: BookedSlots, slot: number): boolean => slot > booked.bookedAt + RATE_SLOT_TOLERANCE_MS;
 
 /**
  * Send slots for webhooks with `max_requests_per_second`: one every 1/rate seconds, booked in shared storage so
@@ -30,8 +43,11 @@ export class RateSlots {
     private readonly log?: Logger,
   ) {}
 
-  /** `count` consecutive slots for the webhook (ms), or undefined when it has no rate limit. */
-  reserve(webhook: Webhook, count = 1): Promise<number[]> | undefined {
+  /**
+   * `count` consecutive slots for the webhook (ms) and when they were booked, or undefined when it has no rate
+   * limit. A slot later than its booking (beyond RATE_SLOT_TOLERANCE_MS) must be waited for.
+   */
+  reserve(webhook: Webhook, count = 1): Promise<BookedSlots> | undefined {
     const rate = webhook.target.kind === 'http' ? webhook.target.maxRequestsPerSecond : undefined;
     if (rate === undefined || count < 1) return undefined;
     const intervalMs = 1000 / rate;
@@ -39,9 +55,9 @@ export class RateSlots {
       .catch(() => undefined)
       .then(async () => {
         const now = this.clock();
-        const first = await this.book(webhook.id, intervalMs, count, now);
+        const first = Math.min(await this.book(webhook.id, intervalMs, count, now), now + MAX_RATE_BACKLOG_MS);
         this.local.set(webhook.id, Math.max(this.local.get(webhook.id) ?? 0, first + count * intervalMs));
-        return Array.from({ length: count }, (_, index) => first + index * intervalMs);
+        return { bookedAt: now, slots: Array.from({ length: count }, (_, index) => first + index * intervalMs) };
       });
     this.queues.set(webhook.id, turn);
     void turn

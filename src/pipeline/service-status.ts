@@ -27,20 +27,22 @@ export interface ServiceStatusDeps {
   clock: Clock;
 }
 
-export interface ApiQueueState {
-  name: string;
-  depth: number;
-  oldest_waiting_timestamp?: number;
-  /** How long the oldest waiting message has waited, in milliseconds. */
-  oldest_waiting_lag_ms?: number;
-}
+const queueStateSchema = z.strictObject({
+  name: z.string(),
+  depth: z.int(),
+  oldest_waiting_timestamp: z.int().optional(),
+  oldest_waiting_lag_ms: z.int().optional().describe('How long the oldest waiting message has waited, in milliseconds.'),
+});
+type ApiQueueState = z.output<typeof queueStateSchema>;
 
-export interface ApiServiceStatus {
-  unreadable_webhook_ids: string[];
-  poison_queues: { name: string; depth: number }[];
-  event_queues: ApiQueueState[];
-  sources: SourceState[];
-}
+/** The answer; the OpenAPI document is generated from it. */
+export const serviceStatusAnswerSchema = z.strictObject({
+  unreadable_webhook_ids: z.array(z.string()),
+  poison_queues: z.array(z.strictObject({ name: z.string(), depth: z.int() })),
+  event_queues: z.array(queueStateSchema),
+  sources: z.array(z.strictObject({ name: z.string(), configured: z.boolean(), queue: z.string().optional() })),
+});
+export type ApiServiceStatus = z.output<typeof serviceStatusAnswerSchema>;
 
 export const serviceStatusSchema = z.strictObject({});
 

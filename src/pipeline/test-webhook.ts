@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { invalidParameter } from '../shared/errors.js';
 import type { Clock, IdSource } from '../shared/ids.js';
@@ -25,11 +26,9 @@ export interface TestCallDeps {
   defaultWorkspaceUrl?: string | undefined;
 }
 
-export interface TestCallResult {
-  status_code: number;
-  status: number;
-  body: string;
-}
+/** The target's answer: its status (as `status_code`, and `status` as Databricks' SDK reads it) and its body, secrets redacted. */
+export const testCallResultSchema = z.strictObject({ status_code: z.int(), status: z.int(), body: z.string() });
+export type TestCallResult = z.output<typeof testCallResultSchema>;
 
 /** Sends a signed mock event to a webhook of any status and answers the target's status and body (unreachable: 502). */
 export async function testWebhook(deps: TestCallDeps, principal: Principal, body: unknown): Promise<TestCallResult> {

@@ -6,6 +6,7 @@ import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';
+import { parseJsonBytes } from '../http/read-body.js';
 import { definedOnly } from '../shared/defined.js';
 
 export const MODEL_REGISTERED = 'Microsoft.MachineLearningServices.ModelRegistered';
@@ -81,12 +82,30 @@ export function translateAzureMlMessage(message: unknown): Translation {
 }
 
 /**
+ * The message as the HTTP endpoints read a body: its bytes as queued (the trigger is binary) by the strict parser,
+ * so a duplicate key or deep nesting is refused, never resolved as JSON.parse would.
+ */
+function readStrictly(message: unknown): { value: unknown; text?: string } | { problem: string; text?: string } {
+  if (!(message instanceof Uint8Array)) return { value: message };
+  const text = Buffer.from(message).toString('utf8');
+  try {
+    return { value: parseJsonBytes(message), text };
+  } catch (error) {
+    if (error instanceof ApiError) return { problem: error.message, text };
+    throw error;
+  }
+}
+
+/**
  * `azureml-events`: publishes `ModelRegistered` through the one publish path. An unreadable or refused message is
  * poisoned whole; storage trouble is thrown, so the host retries it.
  */
 export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown): Promise<void> {
-  const translated = translateAzureMlMessage(message);
-  if (translated.kind === 'unreadable') return poisonUnreadable(deps, message, translated.reason);
+  const read = readStrictly(message);
+  const queued = read.text ?? message;
+  if ('problem' in read) return poisonUnreadable(deps, queued, read.problem);
+  const translated = translateAzureMlMessage(read.value);
+  if (translated.kind === 'unreadable') return poisonUnreadable(deps, queued, translated.reason);
   for (const type of translated.ignored) deps.log.info(`azureml-events: ignored an event of type ${type.slice(0, 200)}; only ${MODEL_REGISTERED} is published`);
   if (translated.ignored.length > 0) deps.metrics.eventsIgnored(translated.ignored.length, AZUREML_PUBLISHER, 'unmapped_event');
   if (translated.events.length === 0) return;
@@ -94,7 +113,7 @@ export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown)
     const ids = await enqueueEvents(deps.publish, { source: AZUREML_PUBLISHER }, translated.events);
     deps.log.info(`azureml-events: published ${ids.join(', ')}`);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) return poisonUnreadable(deps, message, error.message);
+    if (error instanceof ApiError && error.status === 400) return poisonUnreadable(deps, queued, error.message);
     throw error;
   }
 }

@@ -12,11 +12,14 @@ import { definedOnly } from '../shared/defined.js';
 export const CLOUDEVENTS_SINGLE = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';
 
+/** CloudEvents attribute names: lowercase letters and digits, at most 20. */
+const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
 /** The publish fields a CloudEvent carries in its context attributes rather than in `data`. */
 const FROM_ATTRIBUTES = { event: 'type', event_id: 'id', event_timestamp: 'time' } as const;
 
 /** CloudEvents 1.0, structured mode, JSON: the context attributes we read, and extension attributes as the spec names them. */
-const cloudEventSchema = z
+export const cloudEventSchema = z
   .object({
     specversion: z.literal('1.0', { error: "must be '1.0'" }),
     id: z.string().min(1).max(256),
@@ -33,9 +36,6 @@ const cloudEventSchema = z
   })
   .catchall(z.union([z.string(), z.number(), z.boolean()], { error: 'an extension attribute must be a string, number or boolean' }))
   .superRefine((event, ctx) => {
-    for (const key of Object.keys(event)) {
-      if (!/^[a-z0-9]{1,20}$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is not a CloudEvents attribute (names are lowercase letters and digits)' });
-    }
     for (const [field, attribute] of Object.entries(FROM_ATTRIBUTES)) {
       if (field in event.data) ctx.addIssue({ code: 'custom', path: ['data', field], message: `comes from the CloudEvent's '${attribute}'; leave it out of data` });
     }
@@ -46,12 +46,18 @@ const batchSchema = z
   .min(1, { error: 'must hold at least one event' })
   .max(MAX_EVENTS_PER_PUBLISH, { error: `may hold at most ${MAX_EVENTS_PER_PUBLISH} events` });
 
+/** The batch as documented: every entry a CloudEvent. */
+export const cloudEventBatchSchema = z.array(cloudEventSchema).min(1).max(MAX_EVENTS_PER_PUBLISH);
+
 /** The media type of a request, lowercased, without parameters. */
 export const mediaTypeOf = (contentType: string | null): string => (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 /** One CloudEvent as a publish-path event: `type` is the event, `id` the event_id, `time` the event_timestamp, `data` the rest. */
 function toSourcedEvent(raw: unknown, prefix: string): SourcedEvent {
   const nameOf = (field: string) => `${prefix}${field}`;
+  // Read before the schema: its output object would take `__proto__` as a prototype, not an attribute.
+  const badName = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.keys(raw).find((key) => !ATTRIBUTE_NAME.test(key)) : undefined;
+  if (badName !== undefined) throw invalidParameter(`Invalid parameter '${nameOf(badName)}': is not a CloudEvents attribute (names are lowercase letters and digits)`);
   const cloudEvent = parseWith(cloudEventSchema, raw, nameOf);
   const timestamp = cloudEvent.time === undefined ? undefined : parseTimestamp(cloudEvent.time);
   if (timestamp === null) throw invalidParameter(`Invalid parameter '${nameOf('time')}': must be an RFC 3339 timestamp such as 2025-11-29T10:00:00Z`);

@@ -6,7 +6,7 @@ import type { Stage } from '../webhooks/events.js';
 import { parseTimestamp } from './timestamps.js';
 
 /** An MLflow webhook body (`_send_webhook_request` in `mlflow/webhooks/delivery.py`); later fields are tolerated. */
-const envelopeSchema = z.object({
+export const mlflowEnvelopeSchema = z.object({
   entity: z.string().min(1).max(100),
   action: z.string().min(1).max(100),
   timestamp: z.string().max(64),
@@ -60,7 +60,7 @@ const canonical = (value: unknown): string =>
  */
 export function translateMlflowWebhook(body: unknown, deliveryId: string, aliasStages: ReadonlyMap<string, Stage>): MlflowTranslation {
   if (body === undefined) throw invalidParameter('Missing request body: MLflow sends {"entity", "action", "timestamp", "data"}');
-  const envelope = parseWith(envelopeSchema, body);
+  const envelope = parseWith(mlflowEnvelopeSchema, body);
   const name = `${envelope.entity}.${envelope.action}`;
   const timestamp = parseTimestamp(envelope.timestamp);
   if (timestamp === null) throw invalidParameter("Invalid parameter 'timestamp': must be an ISO 8601 timestamp with a zone, such as 2025-11-29T10:00:00.000000+00:00");

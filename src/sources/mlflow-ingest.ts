@@ -1,11 +1,15 @@
+import { z } from 'zod';
 import type { MlflowIngestConfig } from './mlflow-alias-stages.js';
 import { ApiError } from '../shared/errors.js';
-import { parseJsonBytes } from '../http/read-body.js';
+import { parseJsonBytes, requireUtf8Charset } from '../http/read-body.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { enqueueEvents, type PublishDeps } from '../pipeline/publish-events.js';
 import { MLFLOW_HEADERS, verifyMlflowSignature } from './mlflow-signature.js';
 import { translateMlflowWebhook } from './mlflow-events.js';
+
+/** The answer: the events published, or why the delivery was taken and published nowhere. */
+export const mlflowIngestAnswerSchema = z.union([z.strictObject({ event_ids: z.array(z.string()) }), z.strictObject({ ignored: z.string() })]);
 
 export interface MlflowIngestDeps {
   publish: PublishDeps;
@@ -25,7 +29,7 @@ export async function ingestMlflowWebhook(
   deps: MlflowIngestDeps,
   header: (name: string) => string | null,
   readBody: () => Promise<Uint8Array>,
-): Promise<{ event_ids: string[] } | { ignored: string }> {
+): Promise<z.output<typeof mlflowIngestAnswerSchema>> {
   const { config } = deps;
   if (!config) throw new ApiError('ENDPOINT_NOT_FOUND', 'The MLflow ingest endpoint is off; set MLFLOW_WEBHOOK_SECRETS to turn it on');
   const deliveryId = header(MLFLOW_HEADERS.deliveryId);
@@ -35,6 +39,7 @@ export async function ingestMlflowWebhook(
     if (!value) throw unauthenticated(`missing header ${name}${name === MLFLOW_HEADERS.signature ? ' (create the MLflow webhook with a secret)' : ''}`);
   }
   if (!deliveryId || !/^[\x21-\x7e]{1,128}$/.test(deliveryId)) throw unauthenticated(`${MLFLOW_HEADERS.deliveryId} must be 1 to 128 visible ASCII characters`);
+  requireUtf8Charset(header('content-type'));
   const body = await readBody();
   const problem = verifyMlflowSignature({ deliveryId, timestamp: timestamp ?? '', signature: signature ?? '', body }, config.secrets, deps.publish.clock());
   if (problem) {

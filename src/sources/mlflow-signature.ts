@@ -30,12 +30,15 @@ export function verifyMlflowSignature(request: MlflowSignedRequest, secrets: rea
     return `${MLFLOW_HEADERS.timestamp} is more than ${MLFLOW_TOLERANCE_SECONDS / 60} minutes from the server's clock`;
   }
   // Space-separated values; a repeated header arrives joined with ", ". Only canonical base64 of 32 bytes counts:
-  // Node's decoder skips characters that are not base64, which would accept one MAC under many spellings.
+  // Node's decoder skips characters that are not base64 and ignores the last character's two unused bits, which
+  // would accept one MAC under many spellings; a spelling counts only if encoding its bytes gives it back.
   const candidates = signature
     .split(/\s+/)
     .map((part) => /^v1,([A-Za-z0-9+/]{43}=),?$/.exec(part)?.[1])
     .filter((mac): mac is string => mac !== undefined)
-    .map((mac) => Buffer.from(mac, 'base64'));
+    .map((mac) => ({ mac, bytes: Buffer.from(mac, 'base64') }))
+    .filter(({ mac, bytes }) => bytes.toString('base64') === mac)
+    .map(({ bytes }) => bytes);
   if (candidates.length === 0) return `${MLFLOW_HEADERS.signature} must be v1,<base64 HMAC-SHA256>`;
   let matched = false;
   for (const secret of secrets) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_NAMES, isEventName, type EventName } from './events.js';
+import { EVENT_NAMES, type EventName } from './events.js';
 import { filterSchema } from './filter-schema.js';
 import { PAYLOAD_FORMATS, WEBHOOK_STATUSES } from './webhook.js';
 import { hasLoneSurrogate } from '../shared/ids.js';
@@ -25,7 +25,7 @@ export const modelNameSchema = text()
   .refine((value) => value.length > 0, { error: 'must not be empty' })
   .refine((value) => codePoints(value) <= MAX_MODEL_NAME_CHARS, { error: `must be at most ${MAX_MODEL_NAME_CHARS} characters` });
 
-const eventSchema = z.string().refine(isEventName, { error: `unknown event; expected one of ${EVENT_NAMES.join(', ')}` });
+const eventSchema = z.enum(EVENT_NAMES, { error: `unknown event; expected one of ${EVENT_NAMES.join(', ')}` });
 
 export const eventsSchema = z
   .array(eventSchema)

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { ApiError, invalidParameter } from '../shared/errors.js';
 import type { Clock, IdSource } from '../shared/ids.js';
@@ -18,7 +19,8 @@ import {
   type CreateWebhookInput,
   type UpdateWebhookInput,
 } from './schemas.js';
-import { describeTarget, describeTargetOrigin, toApiWebhook, type ApiWebhook, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { describeTarget, describeTargetOrigin, type JobTarget, type Target, type Webhook } from './webhook.js';
+import { apiWebhookSchema, toApiWebhook } from './api-webhook.js';
 import { credentialsMustBeResent, httpTargetFor, type HttpTargetDeps } from './http-target.js';
 import { definedOnly } from '../shared/defined.js';
 
@@ -41,7 +43,11 @@ export interface WebhookDeps extends HttpTargetDeps {
 
 const MANAGE = ['admin', 'manager'] as const;
 
-export async function createWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<{ webhook: ApiWebhook }> {
+export const webhookAnswerSchema = z.strictObject({ webhook: apiWebhookSchema });
+/** A page of webhooks; an empty page leaves `webhooks` out, as Databricks does. */
+export const webhookPageSchema = z.strictObject({ webhooks: z.array(apiWebhookSchema).optional(), next_page_token: z.string().optional() });
+
+export async function createWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<z.output<typeof webhookAnswerSchema>> {
   requireRole(principal, MANAGE, 'create webhooks');
   const input = parseWith(createWebhookSchema, body);
   requireScopeAccess(principal, input.model_name, 'create webhooks');
@@ -66,7 +72,7 @@ export async function createWebhook(deps: WebhookDeps, principal: Principal, bod
   return { webhook: toApiWebhook(webhook) };
 }
 
-export async function updateWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<{ webhook: ApiWebhook }> {
+export async function updateWebhook(deps: WebhookDeps, principal: Principal, body: unknown): Promise<z.output<typeof webhookAnswerSchema>> {
   requireRole(principal, MANAGE, 'update webhooks');
   const input = parseWith(updateWebhookSchema, body);
   if (input.http_url_spec && input.job_spec) throw invalidParameter("Only one of 'http_url_spec' or 'job_spec' may be set");
@@ -97,7 +103,7 @@ export async function listWebhooks(
   deps: WebhookDeps,
   principal: Principal,
   input: unknown,
-): Promise<{ webhooks?: ApiWebhook[]; next_page_token?: string }> {
+): Promise<z.output<typeof webhookPageSchema>> {
   requireRole(principal, MANAGE, 'list webhooks');
   const query = parseWith(listWebhooksSchema, input);
   if (query.model_name !== undefined) requireScopeAccess(principal, query.model_name, 'list webhooks');

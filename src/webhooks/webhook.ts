@@ -1,5 +1,4 @@
 import type { EventName } from './events.js';
-import { definedOnly } from '../shared/defined.js';
 
 export const WEBHOOK_STATUSES = ['ACTIVE', 'TEST_MODE', 'DISABLED'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
@@ -74,9 +73,11 @@ export interface Webhook {
   failingSince?: number;
 }
 
+export const SERVICE_DISABLE_REASONS = ['auto_disable', 'gone'] as const;
+
 export interface ServiceDisable {
   timestamp: number;
-  reason: 'auto_disable' | 'gone';
+  reason: (typeof SERVICE_DISABLE_REASONS)[number];
 }
 
 /** Disabled by the service: events are recorded SKIPPED rather than sent or dropped. */
@@ -84,63 +85,6 @@ export const isServiceDisabled = (webhook: Webhook): boolean => webhook.status =
 
 /** Whether an event reaches the webhook at all: sent while ACTIVE, recorded SKIPPED while the service has it disabled. */
 export const receivesEvents = (webhook: Webhook): boolean => webhook.status === 'ACTIVE' || isServiceDisabled(webhook);
-
-/** The webhook as the API returns it: write-only fields left out. */
-export interface ApiWebhook {
-  id: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  status: WebhookStatus;
-  events: EventName[];
-  model_name?: string;
-  description?: string;
-  http_url_spec?: ApiHttpUrlSpec;
-  job_spec?: { job_id: string; workspace_url?: string };
-  filter?: FilterCondition[];
-}
-
-/** The new fields appear only when set, so a webhook without them lists exactly as a Databricks one. */
-export interface ApiHttpUrlSpec {
-  url: string;
-  enable_ssl_verification: boolean;
-  format?: PayloadFormat;
-  azure_ad_audience?: string;
-  oauth2?: { token_url: string; client_id: string; scope?: string };
-  max_requests_per_second?: number;
-}
-
-function toApiHttpUrlSpec(target: HttpTarget): ApiHttpUrlSpec {
-  const { oauth2 } = target;
-  return {
-    url: target.url,
-    enable_ssl_verification: target.enableSslVerification,
-    ...definedOnly({
-      format: target.format,
-      azure_ad_audience: target.azureAdAudience,
-    }),
-    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...definedOnly({ scope: oauth2.scope }) } } : {}),
-    ...definedOnly({ max_requests_per_second: target.maxRequestsPerSecond }),
-  };
-}
-
-export function toApiWebhook(webhook: Webhook): ApiWebhook {
-  const { target } = webhook;
-  return {
-    id: webhook.id,
-    creation_timestamp: webhook.creationTimestamp,
-    last_updated_timestamp: webhook.lastUpdatedTimestamp,
-    status: webhook.status,
-    events: [...webhook.events],
-    ...definedOnly({
-      model_name: webhook.modelName,
-      description: webhook.description,
-    }),
-    ...(target.kind === 'http'
-      ? { http_url_spec: toApiHttpUrlSpec(target) }
-      : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),
-    ...(webhook.filter && webhook.filter.length > 0 ? { filter: webhook.filter.map((condition) => ({ ...condition })) } : {}),
-  };
-}
 
 /**
  * What an audit entry for a delivery (triggered, redelivered, or a 410 disable) says about a target: the URL's

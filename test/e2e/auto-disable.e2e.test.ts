@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TABLES } from '../../src/storage/names.js';
-import { testAzurite } from '../support/azurite.js';
+import { pipelineIdle, testAzurite } from '../support/azurite.js';
 import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries, waitForRequests } from '../support/api-helpers.js';
 import { answer, startReceiver } from '../support/receiver.js';
 import { ADMIN_TOKEN, API, MANAGER_TOKEN, PUBLISHER_TOKEN, startRuntime, TEAM_MANAGER_TOKEN, testEnv, waitFor } from '../support/runtime-process.js';
@@ -119,8 +119,8 @@ describe('endpoint health and auto-disable end to end', async () => {
     assert.equal(redelivered.status, 200, redelivered.text);
     assert.deepEqual([...(redelivered.json.delivery_ids as string[])].sort(), missed.map((delivery) => delivery.id).sort());
     await waitForDeliveries(runtime, id, (list) => list.length === 7 && list.every((delivery) => delivery.status === 'SUCCEEDED'));
-    // Anything late would show up here: give stray retries a moment before counting.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Anything late would still be on a queue: count once they are empty.
+    await pipelineIdle(azurite.clients);
     const received = receiver.requests.slice(before).map((request) => request.headers['webhook-id'] ?? '').sort();
     assert.deepEqual(received, missed.map((delivery) => delivery.id).sort(), 'each missed event once');
     const versions = receiver.requests.slice(before).map((request) => (JSON.parse(request.body) as { version: string }).version).sort();

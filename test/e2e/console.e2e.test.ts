@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createHook, deliveriesOf, publish, versionCreated, waitForDeliveries } from '../support/api-helpers.js';
+import { EVENT_NAMES } from '../../src/webhooks/events.js';
 import { recordSecrets } from '../support/artifacts.js';
 import { testAzurite } from '../support/azurite.js';
 import { SCREENSHOT_DIR, startBrowser } from '../support/browser.js';
+import { payloadProblem } from '../support/openapi-check.js';
 import { startFakeDatabricks } from '../support/fake-databricks.js';
 import { answer, startReceiver } from '../support/receiver.js';
 import { ADMIN_TOKEN, API, MANAGER_TOKEN, startRuntime, TEAM_MANAGER_TOKEN, testEnv } from '../support/runtime-process.js';
@@ -104,6 +106,19 @@ describe('console (chromium)', async () => {
     await page.getByLabel('Bearer token').fill(ADMIN_TOKEN);
     await page.getByLabel('Bearer token').press('Enter');
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  });
+
+  it('shows the event catalog: every event with an example payload, read from the served event schemas', async () => {
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+    await loaded();
+    for (const event of EVENT_NAMES) {
+      const text = await page.getByLabel(`Example ${event} payload`).innerText();
+      assert.equal((JSON.parse(text) as { event: string }).event, event);
+      assert.equal(payloadProblem(text), undefined, event);
+    }
+    assert.deepEqual(pageErrors.filter((text) => !/the server responded with a status of 401/.test(text)), []);
+    await shot('02b-event-catalog');
   });
 
   it("shows the API's validation message beside its field", async () => {

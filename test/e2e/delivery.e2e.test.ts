@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { QUEUES } from '../../src/pipeline/queues.js';
@@ -19,9 +20,35 @@ function databricksValidateSignature(secret: string, headers: Record<string, str
   if (computed !== received) throw new Error('X-Signature mismatch. Webhook not be trusted.');
 }
 
+/** The README's Standard Webhooks recipe (its first `js` block), run as written with the standardwebhooks package. */
+function readmeRecipe(): (secret: string, rawBody: string, headers: Record<string, string>) => unknown {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('the README has no js block with the receiver recipe');
+  const statements = block.replace(/^import .*$/gm, '');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point is to run the README's recipe exactly as written
+  const run = new Function('Webhook', 'Buffer', 'secret', 'rawBody', 'headers', `${statements}\nreturn event;`) as (...args: unknown[]) => unknown;
+  return (secret, rawBody, headers) => run(StandardWebhook, Buffer, secret, rawBody, headers);
+}
+
 describe('HTTP delivery end to end', async () => {
   const azurite = await testAzurite();
   const runtime = await startRuntime(testEnv(azurite.connectionString));
+
+  it("verifies real deliveries with the README's Standard Webhooks recipe, for the README's own secret, a non-ASCII one and a whsec_ one", async () => {
+    const verify = readmeRecipe();
+    for (const [index, secret] of ['anyRandomString', 'clé secrète 😀', SECRET].entries()) {
+      const receiver = await startReceiver();
+      await createHook(runtime, { model_name: 'readme-recipe', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, secret } });
+      await publish(runtime, [versionCreated('readme-recipe', { event_id: `recipe-${index}` })]);
+      const [request] = await waitForRequests(receiver, 1);
+      assert.ok(request);
+      const event = verify(secret, request.body, request.headers) as Record<string, unknown>;
+      assert.equal(event.model_name, 'readme-recipe', secret);
+      assert.throws(() => verify(secret, request.body.replace('readme-recipe', 'readme-recipX'), request.headers), /signature/i, 'a changed body is refused');
+      await receiver.close();
+    }
+  });
 
   it('signs every delivery so the doc and Standard Webhooks receivers both verify it', async () => {
     const receiver = await startReceiver();

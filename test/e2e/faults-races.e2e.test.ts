@@ -11,7 +11,7 @@ const FAN_OUT = 3;
 
 /**
  * Races end to end on Azurite, each accounted in the fault ledger: messages for one attempt, a 410 racing a
- * delete, a message moved back from poison. Re-runs after a timeout or a SIGKILL: faults-reruns.e2e.test.ts.
+ * delete, a message moved back from poison. A re-run after a SIGKILL: faults-infra.e2e.test.ts; after a job timeout: faults-job-retry.e2e.test.ts.
  */
 describe('races and re-runs: every delivery once, duplicates under one webhook-id', async () => {
   const azurite = await testAzurite();

@@ -5,7 +5,7 @@ import { scopeKeyOf } from '../../src/storage/key-encoding.js';
 import { TABLES } from '../../src/storage/names.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { createHook, publish, versionCreated, waitForRequests } from '../support/api-helpers.js';
-import { testAzurite } from '../support/azurite.js';
+import { pipelineIdle, testAzurite } from '../support/azurite.js';
 import { startReceiver } from '../support/receiver.js';
 import { API, MANAGER_TOKEN, startRuntime, testEnv, waitFor } from '../support/runtime-process.js';
 
@@ -25,9 +25,9 @@ describe('a stored webhook that cannot be read is skipped and reported; every ot
     await table.updateEntity({ partitionKey: scopeKeyOf(undefined), rowKey: wrongKeyWide, Secret: foreign.seal('x', `webhook/${wrongKeyWide}/Secret`) }, 'Merge');
 
     await publish(runtime, [versionCreated('m')]);
-    const requests = await waitForRequests(receiver, 2);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const reached = requests.map((request) => (JSON.parse(request.body) as { webhook_id: string }).webhook_id).sort();
+    await waitForRequests(receiver, 2);
+    await pipelineIdle(azurite.clients);
+    const reached = receiver.requests.map((request) => (JSON.parse(request.body) as { webhook_id: string }).webhook_id).sort();
     assert.deepEqual(reached, [healthyModel, healthyWide].sort(), 'every readable webhook got the event, the unreadable ones nothing');
 
     const listed = await runtime.api('GET', `${API}/list?model_name=m`);

@@ -23,6 +23,7 @@ export interface ApiDelivery {
   last_status_code?: number;
   last_error?: string;
   created_timestamp: number;
+  next_attempt_timestamp?: number;
 }
 
 export async function deliveriesOf(runtime: TestRuntime, webhookId: string, token = ADMIN_TOKEN): Promise<ApiDelivery[]> {

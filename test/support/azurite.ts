@@ -3,6 +3,7 @@ import { startAzurite, type RunningAzurite } from '../../src/local/azurite.js';
 import { createStorageClients, type StorageClients } from '../../src/storage/azure-clients.js';
 import { ensureStorage } from '../../src/storage/provision.js';
 import { recordArtifact } from './artifacts.js';
+import { QUEUES } from '../../src/pipeline/queues.js';
 import { allStoredText } from './storage-snapshot.js';
 
 /** An in-memory Azurite on free ports for this test file, stopped when the file's tests end. */
@@ -16,6 +17,10 @@ export async function testAzurite(options: { location?: string } = {}): Promise<
   await ensureStorage(clients);
   return { ...azurite, clients };
 }
+
+/** Resolves once the fan-out and delivery queues hold nothing: every published event settled, no retry due later. */
+export const pipelineIdle = (clients: StorageClients, extra: readonly string[] = []): Promise<void> =>
+  queuesDrained(clients, [QUEUES.registryEvents, QUEUES.deliveries, ...extra]);
 
 /**
  * Resolves once the queues hold no message, visible or not (a retry due later, a message being worked):

@@ -204,8 +204,19 @@ export class MemoryDeliveryStore implements DeliveryStore, DeliveryCounts {
     if (isIndexedStatus(row.delivery.status)) rows.delete(indexKeyOf(row.delivery.status, key.rowKey));
   }
 
+  private readonly claimWaiters: { id: string; attempt: number; resolve: () => void }[] = [];
+
+  /** Resolves once a write gives delivery `id` a claim for `attempt` (a deferred, not a timer). */
+  claimWritten(id: string, attempt: number): Promise<void> {
+    return new Promise((resolve) => this.claimWaiters.push({ id, attempt, resolve }));
+  }
+
   private write(delivery: Delivery): string {
     this.writes += 1;
+    for (const waiter of this.claimWaiters.filter((each) => each.id === delivery.id && each.attempt === delivery.claim?.attempt)) {
+      this.claimWaiters.splice(this.claimWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
     const copy = clone(delivery);
     for (const key of Object.keys(copy) as (keyof Delivery)[]) if (copy[key] === undefined) delete copy[key];
     const key = parseDeliveryId(delivery.id);

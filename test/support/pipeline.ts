@@ -26,10 +26,21 @@ export class ScriptedSender implements TargetSender {
   }
 
   readonly limits: (number | undefined)[] = [];
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` attempts in all have been handed to the sender (a deferred, not a timer). */
+  sends(count: number): Promise<void> {
+    if (this.sent.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
 
   send(webhook: Webhook, payload: string, messageId: string, maxResponseBytes?: number, idempotencyToken?: string): Promise<AttemptResult> {
     this.sent.push({ webhookId: webhook.id, payload, messageId, ...(idempotencyToken !== undefined ? { idempotencyToken } : {}) });
     this.limits.push(maxResponseBytes);
+    for (const waiter of this.waiters.filter((each) => each.count <= this.sent.length)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
     const script = this.scripts.get(webhook.id) ?? [];
     return Promise.resolve(script.length > 1 ? (script.shift() as AttemptResult) : (script[0] ?? { kind: 'response', status: 200, body: 'OK' }));
   }

@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { after } from 'node:test';
 import { TEST_CERT, TEST_KEY } from './tls-cert.js';
+import { isEventPayload, payloadProblem } from './openapi-check.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -44,6 +45,7 @@ export interface Receiver {
 export async function startReceiver(options: { tls?: boolean; behaviour?: Behaviour; acceptAtMost?: number } = {}): Promise<Receiver> {
   let behaviour: Behaviour = options.behaviour ?? answer(200, 'OK');
   const requests: ReceivedRequest[] = [];
+  const payloadProblems: string[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
   let peakConnections = 0;
@@ -57,6 +59,11 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
       const request: ReceivedRequest = { method: incoming.method ?? '', path: incoming.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       requests.push(request);
       Promise.resolve(behaviour(request, requests.length, response, incoming.socket)).catch(() => response.destroy());
+      // Checked after answering, so compiling a schema never delays the answer the service times.
+      setImmediate(() => {
+        const problem = isEventPayload(request.body) ? payloadProblem(request.body) : undefined;
+        if (problem) payloadProblems.push(problem);
+      });
     });
   };
   const server: Server = options.tls ? createHttpsServer({ key: TEST_KEY, cert: TEST_CERT }, handler) : createHttpServer(handler);
@@ -100,6 +107,10 @@ export async function startReceiver(options: { tls?: boolean; behaviour?: Behavi
         else resolve();
       }),
   };
+  after(() => {
+    // Every registry event delivered is held to its published event schema (/api/schemas/events/<EVENT>.json).
+    if (payloadProblems.length > 0) throw new Error(`delivered payloads that do not match their event schema:\n${payloadProblems.join('\n')}`);
+  });
   after(() => receiver.close());
   return receiver;
 }

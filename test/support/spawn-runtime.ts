@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAuthTokens } from '../../src/auth/static-tokens.js';
 import { stopChild } from '../../src/local/azurite.js';
 import { recordArtifact, recordSecrets } from './artifacts.js';
+import { answerProblem } from './openapi-check.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -85,6 +86,9 @@ export async function spawnRuntime(env: Record<string, string>, options: { queue
       });
       const text = await response.text();
       recordArtifact('api-responses', `${method} ${path} -> ${response.status} ${JSON.stringify([...response.headers])}\n${text}`);
+      // Every answer is held to the OpenAPI document: a status or field it does not state fails the test that saw it.
+      const problem = answerProblem(method, path, response.status, response.headers.get('content-type'), text);
+      if (problem) throw new Error(`the answer does not match /api/openapi.json: ${problem}\n${text.slice(0, 500)}`);
       if (body !== undefined) recordSecrets(secretsIn(body));
       let json: Record<string, unknown> = {};
       try {

@@ -138,7 +138,7 @@ describe('one send per attempt', () => {
     await webhooks.insert(makeWebhook());
     const release = holdSends(sender);
     const fanOut = processEventMessage(deps, created(), meta({ insertedAt: clock.now }));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sender.sends(1);
     const [id] = [...deliveries.rows.keys()];
     await redeliver({ ...deps, newId: () => 'fresh' }, admin, { delivery_id: id });
     release();

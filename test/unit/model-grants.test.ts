@@ -11,7 +11,7 @@ import { testWebhook } from '../../src/pipeline/test-webhook.js';
 import { ApiError, type ErrorCode } from '../../src/shared/errors.js';
 import { grantFor } from '../../src/webhooks/permissions.js';
 import { createWebhook, deleteWebhook, listWebhooks, updateWebhook } from '../../src/webhooks/webhook-service.js';
-import type { ApiWebhook } from '../../src/webhooks/webhook.js';
+import type { ApiWebhook } from '../../src/webhooks/api-webhook.js';
 import { admin, manager, publisher, webhookDeps } from '../support/deps.js';
 import { ManualClock, MemoryQueue } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';

@@ -177,19 +177,29 @@ describe('retries', () => {
   const failing = { kind: 'response' as const, status: 503, body: 'down' };
 
   it('writes the record before it enqueues any message that refers to it', async () => {
-    const { deps, webhooks, sender, deliveries, deliveryQueue } = pipelineDeps([0, 1000]);
-    const slow = makeWebhook();
+    const { deps, webhooks, sender, deliveries, deliveryQueue, clock } = pipelineDeps([0, 1000, 1000]);
+    const healthy = makeWebhook();
     const failing = makeWebhook();
-    await webhooks.insert(slow);
+    await webhooks.insert(healthy);
     await webhooks.insert(failing);
     sender.answer(failing.id, { kind: 'response', status: 503, body: '' });
+    // What the stored record says when a message for it is sent: it must already be the step the message makes.
+    const seen: string[] = [];
     const send = deliveryQueue.send.bind(deliveryQueue);
-    deliveryQueue.send = async (message, delayMs) => {
-      assert.ok(deliveries.rows.has((message as DeliveryMessage).delivery_id), 'the record exists when its message is sent');
+    deliveryQueue.send = (message, delayMs) => {
+      const { delivery_id: id, attempt, schedule_index: index } = message as DeliveryMessage;
+      const stored = deliveries.rows.get(id);
+      seen.push(`attempt ${attempt} (schedule ${index}) sent while the record is ${stored?.status} after ${stored?.attempts} (next ${stored?.nextScheduleIndex})`);
       return send(message, delayMs);
     };
     await processEventMessage(deps, created(), meta());
-    assert.equal(deliveryQueue.messages.length, 1);
+    const [retry] = deliveryQueue.drain();
+    clock.advance(retry?.delayMs ?? 0);
+    await processDeliveryMessage(deps, retry?.body as DeliveryMessage);
+    assert.deepEqual(seen, [
+      'attempt 2 (schedule 1) sent while the record is RETRYING after 1 (next 1)',
+      'attempt 3 (schedule 2) sent while the record is RETRYING after 2 (next 2)',
+    ]);
   });
 
   it('enqueues the next attempt with the schedule delay after recording RETRYING, then succeeds', async () => {
@@ -406,16 +416,16 @@ describe('retries', () => {
       void send(...args);
       return new Promise<AttemptResult>((resolve) => pending.push(resolve));
     };
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
     const blocker = processEventMessage(one, created({ model_name: 'N', event_id: 'evt-b' }), meta({ id: 'b' }));
-    await settle();
+    await sender.sends(2);
     clock.advance(1000);
+    const retryClaimed = deliveries.claimWritten(retry.delivery_id, retry.attempt);
     const waiting = processDeliveryMessage(one, retry, 1);
-    await settle();
-    assert.equal(sender.sent.length, 2, 'the retry waits for instance 1\'s only permit');
+    await retryClaimed;
+    assert.equal(sender.sent.length, 2, 'the retry, claimed, waits for instance 1\'s only permit (held until the test answers)');
     clock.advance(deps.claimLeaseMs + 1000);
     const overtaking = processDeliveryMessage(two, retry, 2);
-    await settle();
+    await sender.sends(3);
     assert.equal(sender.sent.length, 3, 'its claim expired: instance 2 claims the attempt and sends it');
     pending[0]?.({ kind: 'error', error: 'network error: ECONNREFUSED', retryable: true, network: 'refused' });
     await blocker;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { processDeliveryMessage } from '../../src/pipeline/deliverer.js';
 import type { DeliveryMessage } from '../../src/pipeline/attempts.js';
 import { processEventMessage } from '../../src/pipeline/fan-out.js';
-import { RateSlots, type SharedRateSlots } from '../../src/pipeline/rate-slots.js';
+import { MAX_RATE_BACKLOG_MS, RateSlots, type SharedRateSlots } from '../../src/pipeline/rate-slots.js';
 import { ManualClock } from '../support/memory.js';
 import { makeWebhook, pipelineDeps } from '../support/pipeline.js';
 
@@ -28,7 +28,7 @@ describe('rate slots', () => {
     const [a, b] = [new RateSlots(clock.read, shared), new RateSlots(clock.read, shared)];
     const webhook = limited(4);
     const booked = await Promise.all([a.reserve(webhook, 2), b.reserve(webhook, 1), a.reserve(webhook, 1)]);
-    const all = booked.flatMap((slots) => slots ?? []).map((slot) => slot - clock.now).sort((x, y) => x - y);
+    const all = booked.flatMap((booking) => booking?.slots ?? []).map((slot) => slot - clock.now).sort((x, y) => x - y);
     assert.deepEqual(all, [0, 250, 500, 750]);
     assert.equal(a.reserve(makeWebhook(), 1), undefined, 'no limit: no booking');
   });
@@ -39,8 +39,8 @@ describe('rate slots', () => {
     shared.failing = true;
     const slots = new RateSlots(clock.read, shared);
     const webhook = limited(1);
-    assert.deepEqual(await slots.reserve(webhook, 2), [clock.now, clock.now + 1000]);
-    assert.deepEqual(await slots.reserve(webhook, 1), [clock.now + 2000]);
+    assert.deepEqual((await slots.reserve(webhook, 2))?.slots, [clock.now, clock.now + 1000]);
+    assert.deepEqual((await slots.reserve(webhook, 1))?.slots, [clock.now + 2000]);
   });
 
   it('a burst waits for its slots (deferred, no attempt used), each attempt made at its slot without booking again', async () => {
@@ -87,5 +87,16 @@ describe('rate slots', () => {
     await processDeliveryMessage(deps, again?.body as DeliveryMessage);
     assert.equal(sender.sent.length, 2);
     assert.ok([...deliveries.rows.values()].every((delivery) => delivery.attempts === 1));
+  });
+});
+
+describe('rate slot backlog', () => {
+  it('never books a slot beyond the queue visibility limit, even after a clock far ahead', async () => {
+    const clock = new ManualClock();
+    const shared = new MemorySharedRateSlots();
+    const webhook = limited(1);
+    shared.freeAt.set(webhook.id, clock.now + 30 * 86_400_000);
+    const [slot] = (await new RateSlots(clock.read, shared).reserve(webhook))?.slots ?? [];
+    assert.equal(slot, clock.now + MAX_RATE_BACKLOG_MS);
   });
 });

@@ -6,6 +6,7 @@ import { parseAliasStages as parseStages } from '../../src/sources/mlflow-alias-
 import { ApiError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { noopMetrics } from '../../src/telemetry/metrics.js';
+import { processAzureMlMessage } from '../../src/sources/azureml-events.js';
 import { publishCloudEvents } from '../../src/sources/cloudevents.js';
 import { translateMlflowWebhook } from '../../src/sources/mlflow-events.js';
 import { ingestMlflowWebhook } from '../../src/sources/mlflow-ingest.js';
@@ -13,6 +14,7 @@ import { verifyMlflowSignature } from '../../src/sources/mlflow-signature.js';
 import { parseTimestamp } from '../../src/sources/timestamps.js';
 import { ManualClock, MemoryQueue } from '../support/memory.js';
 import { publisher } from '../support/deps.js';
+import { eventGridEvent } from '../support/event-grid.js';
 import { mlflowDelivery, mlflowSignature, MLFLOW_TEST_PAYLOADS, pythonJsonDumps } from '../support/mlflow-sender.js';
 
 /** The parser as the app calls it, naming its setting. */
@@ -69,6 +71,13 @@ describe('MLflow signatures', () => {
     // Node's base64 decoder skips what is not base64: the same MAC must not be accepted under other spellings.
     for (const variant of [`${vector.signature}garbage!`, `${vector.signature}AAAA`, vector.signature.replace(/=$/, ''), `${vector.signature.slice(0, 10)}*${vector.signature.slice(10)}`]) {
       assert.match(check(variant) ?? '(accepted)', /v1,<base64|does not match/, variant);
+    }
+    // The last character before '=' carries two unused bits: three other spellings decode to the same 32 bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const last = alphabet.indexOf(vector.signature.at(-2) ?? '');
+    for (const bits of [1, 2, 3]) {
+      const variant = `${vector.signature.slice(0, -2)}${alphabet[last | bits] ?? ''}=`;
+      assert.match(check(variant) ?? '(accepted)', /v1,<base64/, variant);
     }
   });
 });
@@ -156,6 +165,20 @@ describe('MLflow ingest through the publish path', () => {
     assert.equal(queue.drain().length, 0);
   });
 
+  it('refuses a charset other than UTF-8, as every other path does, and takes any media type', async () => {
+    const { queue, call } = setup();
+    const delivery = () => mlflowDelivery(SECRET, 'model_version', 'created', { name: 'm', version: '2' });
+    for (const contentType of ['application/json; charset=latin1', 'application/json; charset="iso-8859-1"', 'text/plain;charset=utf-16']) {
+      const sent = delivery();
+      await rejects(call({ ...sent, headers: { ...sent.headers, 'content-type': contentType } }), 'MALFORMED_REQUEST', /charset/);
+    }
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'text/plain; charset="UTF-8"']) {
+      const sent = delivery();
+      assert.deepEqual(await call({ ...sent, headers: { ...sent.headers, 'content-type': contentType } }), { event_ids: [`mlflow:${sent.deliveryId}`] });
+    }
+    assert.equal(queue.drain().length, 3);
+  });
+
   it('is off without secrets, and validates mapped events with MLflow field names', async () => {
     const { deps, call } = setup();
     await rejects(ingestMlflowWebhook({ ...deps, config: undefined }, () => null, () => Promise.resolve(Buffer.alloc(0))), 'ENDPOINT_NOT_FOUND', /MLFLOW_WEBHOOK_SECRETS/);
@@ -207,6 +230,10 @@ describe('CloudEvents translation', () => {
     await rejects(publishCloudEvents(deps, publisher, event, true), 'INVALID_PARAMETER_VALUE', /JSON array/);
     await rejects(publishCloudEvents(deps, publisher, { ...event, specversion: '0.3' }, false), 'INVALID_PARAMETER_VALUE', /'specversion'/);
     await rejects(publishCloudEvents(deps, publisher, { ...event, Bad_Name: 1 }, false), 'INVALID_PARAMETER_VALUE', /'Bad_Name'/);
+    // JSON.parse (and the strict parser) make `__proto__` an own attribute; it breaks the attribute-name rule too.
+    const withProto = JSON.parse(`{"__proto__": "x", ${JSON.stringify(event).slice(1)}`) as unknown;
+    await rejects(publishCloudEvents(deps, publisher, withProto, false), 'INVALID_PARAMETER_VALUE', /'__proto__'/);
+    await rejects(publishCloudEvents(deps, publisher, [event, withProto], true), 'INVALID_PARAMETER_VALUE', /'\[1\]\.__proto__'/);
     // Names that are properties of every object are named as sent, not as what the prototype holds.
     for (const key of ['constructor', 'toString', 'hasOwnProperty']) {
       await rejects(publishCloudEvents(deps, publisher, { ...event, data: { ...event.data, [key]: 1 } }, false), 'INVALID_PARAMETER_VALUE', new RegExp(`^Unknown parameter 'data\\.${key}'$`));
@@ -223,5 +250,22 @@ describe('CloudEvents translation', () => {
       assert.equal(parseTimestamp(impossible), null, `${impossible} is not a date, and is not rolled over into another one`);
     }
     assert.equal(parseTimestamp('2024-02-29T23:59:59Z'), Date.parse('2024-02-29T23:59:59Z'), 'a leap day');
+  });
+});
+
+describe('Azure ML queue messages', () => {
+  it('are read from the bytes as queued by the strict JSON parser: a duplicate key or deep nesting poisons the message', async () => {
+    const queue = new MemoryQueue();
+    const poison = new MemoryQueue();
+    const deps = { publish: { eventQueue: queue, clock: new ManualClock(Date.now()).read }, poison, log: silentLogger, metrics: noopMetrics };
+    const good = JSON.stringify(eventGridEvent('strict-model', '2'));
+    // JSON.parse keeps the last of two keys: the host's parsed copy of this message names 'other-model'.
+    const duplicate = good.replace('"data":{"modelName":"strict-model"', '"data":{"modelName":"strict-model","modelName":"other-model"');
+    const deep = good.replace('"modelProperties":{}', `"modelProperties":${'['.repeat(60)}${']'.repeat(60)}`);
+    for (const text of [duplicate, deep]) await processAzureMlMessage(deps, Buffer.from(text, 'utf8'));
+    assert.equal(queue.drain().length, 0);
+    assert.deepEqual(poison.drain().map((message) => message.text), [duplicate, deep]);
+    await processAzureMlMessage(deps, Buffer.from(good, 'utf8'));
+    assert.equal(queue.drain().length, 1);
   });
 });

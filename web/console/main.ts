@@ -5,6 +5,7 @@ import { setTokenSource } from './api.js';
 import { link, useRoute } from './router.js';
 import { loadSignInConfig, relayFrameResponse, SIGN_IN_EXPIRED, signOut, startEntra, storedTokenSession, type Session } from './session.js';
 import { DeliveryDetail } from './views/delivery-detail.js';
+import { EventCatalog } from './views/event-catalog.js';
 import { Overview } from './views/overview.js';
 import { SignIn } from './views/sign-in.js';
 import { WebhookDetail } from './views/webhook-detail.js';
@@ -37,6 +38,7 @@ function App({ initial, entra }: { initial: Session | null; entra: boolean }): V
   else if (section === 'webhooks' && id && action === 'edit') view = html`<${WebhookForm} key=${`edit-${id}`} id=${id} />`;
   else if (section === 'webhooks' && id) view = html`<${WebhookDetail} key=${id} id=${id} route=${route} />`;
   else if (section === 'deliveries' && id) view = html`<${DeliveryDetail} key=${id} id=${id} />`;
+  else if (section === 'events') view = html`<${EventCatalog} />`;
   else if (section === 'webhooks') view = html`<${WebhookList} key=${route.query.toString()} route=${route} />`;
   else view = html`<${Overview} />`;
 
@@ -48,6 +50,7 @@ function App({ initial, entra }: { initial: Session | null; entra: boolean }): V
         <a href=${link([])} aria-current=${section === undefined || section === 'overview' ? 'page' : undefined}>Overview</a>
         <a href=${link(['webhooks'])} aria-current=${section !== 'webhooks' || id ? undefined : 'page'}>Webhooks</a>
         <a href=${link(['webhooks', 'new'])} aria-current=${id === 'new' ? 'page' : undefined}>New webhook</a>
+        <a href=${link(['events'])} aria-current=${section === 'events' ? 'page' : undefined}>Events</a>
       </nav>
       <span class="who">Signed in with ${session.label}</span>
       <button type="button" class="secondary" onClick=${() => end('You signed out.')}>Sign out</button>
