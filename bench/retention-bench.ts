@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { deliveryIdOf, type Delivery } from '../src/pipeline/delivery.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { runRetention, DEFAULT_RETENTION_BUDGET } from '../src/pipeline/retention.js';
-import { ensureStorage } from '../src/composition/services.js';
+import { ensureStorage } from '../src/storage/provision.js';
 import { startAzurite } from '../src/local/azurite.js';
 import { TableAuditLog } from '../src/storage/audit-log.js';
 import { azuriteConnectionString, createStorageClients } from '../src/storage/azure-clients.js';

@@ -5,7 +5,7 @@
  * after 10 models changed: the runs a pass takes at the default budget, its Unity Catalog requests, storage
  * requests and time; then the time of one pass in a single run with a budget that covers it.
  */
-import { ensureStorage } from '../src/composition/services.js';
+import { ensureStorage } from '../src/storage/provision.js';
 import { startAzurite } from '../src/local/azurite.js';
 import { GuardedHttpClient } from '../src/outbound/http-client.js';
 import { QUEUES } from '../src/pipeline/queues.js';

@@ -1,7 +1,7 @@
 import * as functions from '@azure/functions';
 import { app } from '@azure/functions';
 import { functionTable, QUEUE_CONNECTION, registeredRoute, type FunctionDefinition } from './functions/function-table.js';
-import { getAppServices } from './composition/services.js';
+import { getAppServices } from './composition/app-services.js';
 import { enableHostTelemetry, flushTelemetry } from './telemetry/host-telemetry.js';
 
 /** Registers one function with the host. Nothing here reads a setting or throws: a throw at import registers no function. */

@@ -1,7 +1,7 @@
 import { ChainAuthenticator, StaticTokenAuthenticator } from '../auth/static-tokens.js';
 import { OidcAuthenticator } from '../auth/oidc.js';
 import type { Authenticator } from '../auth/principal.js';
-import { loadConfig, type Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { AutoDisableWatch } from '../pipeline/auto-disable.js';
 import type { AttemptDeps } from '../pipeline/attempts.js';
 import type { DeliveriesApiDeps } from '../pipeline/deliveries-api.js';
@@ -37,15 +37,14 @@ import { DEDUP_WINDOW_MS } from '../pipeline/event-claims.js';
 import { poisonQueueOf, QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { TableEventClaims } from '../storage/event-claims.js';
 import { StorageMessageQueue } from '../storage/message-queue.js';
-import { ALL_QUEUES, ALL_TABLES, TABLES } from '../storage/names.js';
-import { isConflict } from '../storage/rest-errors.js';
+import { TABLES } from '../storage/names.js';
 import { SecretBox } from '../storage/secret-box.js';
 import { TableWebhookStore } from '../storage/table-webhook-store.js';
 import { UnreadableWebhooks } from '../storage/unreadable-webhooks.js';
-import { startTelemetry } from '../telemetry/azure-monitor.js';
 import { DEFAULT_WEBHOOK_LIMITS, type WebhookDeps } from '../webhooks/webhook-service.js';
 import { errorMessage } from '../shared/errors.js';
 import { buildUnityCatalog, type UnityCatalogServices } from './unity-catalog.js';
+import type { UnreadableWebhookList } from '../webhooks/webhook-store.js';
 
 /** Bytes of a target's response that are read: the test call answers up to 1 MiB of it. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -70,10 +69,11 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Failed authentications per client: a tenth of the request budget (`WEBHOOKS_RATE_LIMIT`), then 429. */
   authFailures: RateLimiter;
-  webhooks: WebhookDeps;
+  /** The webhook management calls. */
+  webhookApi: WebhookDeps;
   testCall: TestCallDeps;
   /** The deliveries calls (list, get, redeliver) and endpoint health. */
-  deliveries: DeliveriesApiDeps;
+  deliveriesApi: DeliveriesApiDeps;
   /** The deliveries summary (counts per hour). */
   summary: SummaryDeps;
   /** The `registry-events` worker: fan-out and first attempts. */
@@ -87,17 +87,22 @@ export interface Services {
   deliveriesPoison: MessageQueue;
   /** Reads one webhook row and peeks the events queue; throws if storage does not answer. */
   checkStorage(abortSignal: AbortSignal): Promise<void>;
-  /** The Azure clients, for the local runtime and tests; the functions reach storage only through the ports. */
-  storage: StorageClients;
-  webhookStore: TableWebhookStore;
-  /** Stored webhooks that cannot be read: reported as they are met, listed for health. */
-  unreadable: UnreadableWebhooks;
+  /** Stored webhooks that cannot be read, listed for health. */
+  unreadable: UnreadableWebhookList;
   metrics: Metrics;
   retention: RetentionDeps;
   poisonQueues: CountableQueue[];
   unityCatalog: UnityCatalogServices;
   /** The admin's service status: unreadable webhooks, queues, sources. */
   status: ServiceStatusDeps;
+}
+
+/**
+ * The services with what only the local runtime and tests use: the Azure clients (the queue listeners poll
+ * them). The functions see `Services`, and reach storage only through its ports.
+ */
+export interface AppServices extends Services {
+  storage: StorageClients;
 }
 
 export interface ServiceOverrides {
@@ -107,20 +112,20 @@ export interface ServiceOverrides {
   metrics?: Metrics;
 }
 
-export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
+export function buildServices(config: Config, overrides: ServiceOverrides = {}): AppServices {
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? noopMetrics;
   const resolve = overrides.resolve ?? systemResolver;
   const storage = createStorageClients(config.storage);
   const policy: TargetPolicy = { allowHttp: config.allowHttpTargets, allowPrivate: config.allowPrivateTargets };
-  const box = new SecretBox(config.secretKey, config.previousSecretKey);
+  const secretBox = new SecretBox(config.secretKey, config.previousSecretKey);
   const unreadable: UnreadableWebhooks = new UnreadableWebhooks({
     findUnreadable: () => webhookStore.findUnreadable(),
     metrics,
     log: (message) => console.error(message),
     clock,
   });
-  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), box, {
+  const webhookStore = new TableWebhookStore(storage.table(TABLES.webhooks), storage.table(TABLES.webhookIds), secretBox, {
     defaultWorkspaceUrl: config.databricksWorkspaceUrl,
     onUnreadable: unreadable.report,
   });
@@ -159,7 +164,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
   const fanOut: FanOutDeps = {
     ...delivererDeps,
-    work: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
+    waveSlots: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
     claims,
     subscribers: new SubscriberLookup(webhookStore, clock),
     poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
@@ -186,7 +191,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     ]),
     rateLimiter: new RateLimiter(config.rateLimit.capacity, config.rateLimit.windowMs, clock),
     authFailures: new RateLimiter(Math.ceil(config.rateLimit.capacity / AUTH_FAILURE_SHARE), config.rateLimit.windowMs, clock),
-    webhooks: {
+    webhookApi: {
       store: webhookStore,
       audit,
       clock,
@@ -198,7 +203,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       limits: DEFAULT_WEBHOOK_LIMITS,
     },
     testCall: { webhooks: webhookStore, senders, gate: delivererDeps.gate, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl },
-    deliveries: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
+    deliveriesApi: { webhooks: webhookStore, deliveries, deliveryQueue: delivererDeps.deliveryQueue, audit, clock, newId: randomHexId, defaultWorkspaceUrl: config.databricksWorkspaceUrl, deliveryRetentionMs: config.deliveryRetentionMs },
     summary: { webhooks: webhookStore, counts: new TableDeliveryCounts(storage.table(TABLES.deliveries), new DayIndex(storage.table(TABLES.deliveryDays), clock)), clock },
     fanOut,
     deliverer: delivererDeps,
@@ -212,7 +217,6 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       ]);
     },
     storage,
-    webhookStore,
     unreadable,
     metrics,
     retention: {
@@ -240,37 +244,4 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     },
     unityCatalog: buildUnityCatalog(config.unityCatalog, { storage, policy, resolve, publish, clock, metrics }),
   };
-}
-
-/**
- * Creates every table and queue the app uses if it is missing (Azurite and other connection-string storage).
- */
-export async function ensureStorage(storage: StorageClients, log: (message: string) => void = () => undefined): Promise<void> {
-  const ignoreExisting = async (create: () => Promise<unknown>, what: string) => {
-    try {
-      await create();
-    } catch (error) {
-      if (!isConflict(error)) log(`could not create ${what}: ${errorMessage(error)}`);
-    }
-  };
-  await Promise.all([
-    ...ALL_TABLES.map((name) => ignoreExisting(() => storage.tableService().createTable(name), `table ${name}`)),
-    ...ALL_QUEUES.map((name) => ignoreExisting(() => storage.queue(name).createIfNotExists(), `queue ${name}`)),
-  ]);
-}
-
-let appServices: Promise<Services> | undefined;
-
-/** The process's services. With a connection string the tables and queues are created on first use; in Azure `infra/` does it. */
-export function getAppServices(): Promise<Services> {
-  appServices ??= (async () => {
-    const config = loadConfig();
-    const services = buildServices(config, { metrics: await startTelemetry() });
-    if (services.config.storage.kind === 'connectionString') await ensureStorage(services.storage, (message) => console.warn(message));
-    return services;
-  })();
-  appServices.catch(() => {
-    appServices = undefined;
-  });
-  return appServices;
 }

@@ -1,7 +1,8 @@
 import type { HttpHandler, HttpMethod, StorageQueueHandler, TimerHandler } from '@azure/functions';
 import { SETTINGS } from '../config/config.js';
 import { ApiError } from '../shared/errors.js';
-import { eventHandlers, registryEventsHandler, webhookDeliveriesHandler } from './event-functions.js';
+import { eventHandlers } from './event-functions.js';
+import { registryEventsHandler, webhookDeliveriesHandler } from './queue-functions.js';
 import { errorResponse, type ServicesProvider } from './http-endpoint.js';
 import { consoleHandler } from './console.js';
 import { databricksConfigHandler } from './databricks-config.js';

@@ -24,11 +24,11 @@ export const healthHandler =
   (services: ServicesProvider): HttpHandler =>
   async (request, context) => {
     try {
-      const s = await services();
-      const admin = await isAdmin(request, s);
-      await s.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
-      const unreadable = await s.unreadable.ids();
-      const unityCatalog = await unityCatalogStatus(s.unityCatalog.source, s.unityCatalog.store, admin);
+      const app = await services();
+      const admin = await isAdmin(request, app);
+      await app.checkStorage(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
+      const unreadable = await app.unreadable.ids();
+      const unityCatalog = await unityCatalogStatus(app.unityCatalog.source, app.unityCatalog.store, admin);
       const body: z.output<typeof healthAnswerSchema> = {
         status: 'ok',
         unreadable_webhooks: unreadable.length,
@@ -47,10 +47,10 @@ export const healthHandler =
  * Whether the caller proved to be an admin. No token is the anonymous view; a bad token is refused (401, or 429
  * once the client's failure budget is spent), as on every other endpoint.
  */
-async function isAdmin(request: HttpRequest, s: Services): Promise<boolean> {
+async function isAdmin(request: HttpRequest, app: Services): Promise<boolean> {
   if (!request.headers.get('authorization')) return false;
   try {
-    return (await authorizeWithinBudget(request, s)).roles.includes('admin');
+    return (await authorizeWithinBudget(request, app)).roles.includes('admin');
   } catch (error) {
     // A valid token without a role, or an identity provider that cannot be reached, is simply not an admin.
     if (error instanceof ApiError && (error.code === 'UNAUTHENTICATED' || error.code === 'REQUEST_LIMIT_EXCEEDED')) throw error;

@@ -10,16 +10,16 @@ export const retentionHandler =
   async (timer, context) => {
     const log = loggerOf(context);
     if (timer.isPastDue) log.info('retention: this run is late (the schedule was missed, for example while the app was stopped)');
-    const s = await services();
-    await runRetention({ ...s.retention, log });
+    const app = await services();
+    await runRetention({ ...app.retention, log });
   };
 
 /** Peeks each poison queue's length and reports it as a gauge, for the poison-queue alert. */
 export const poisonQueuesHandler =
   (services: ServicesProvider): TimerHandler =>
   async (_timer, context) => {
-    const s = await services();
-    const lengths = await measurePoisonQueues(s.poisonQueues, s.metrics);
+    const app = await services();
+    const lengths = await measurePoisonQueues(app.poisonQueues, app.metrics);
     const full = Object.entries(lengths).filter(([, length]) => length > 0);
     if (full.length > 0) loggerOf(context).warn(`poison queues hold messages: ${full.map(([name, length]) => `${name}: ${length}`).join(', ')}`);
   };

@@ -7,14 +7,14 @@ import { unauthenticatedEndpoint, type ServicesProvider } from './http-endpoint.
 
 /** `POST /api/ingest/mlflow`: authenticated by MLflow's signature, not a bearer token. */
 export const mlflowIngestHandler = (services: ServicesProvider): HttpHandler =>
-  unauthenticatedEndpoint(services, async ({ request, services: s, log }) => ({
-    body: await ingestMlflowWebhook({ publish: s.publish, config: s.config.mlflow, log, metrics: s.metrics }, (name) => request.headers.get(name), () => readBodyBytes(request)),
+  unauthenticatedEndpoint(services, async ({ request, services: app, log }) => ({
+    body: await ingestMlflowWebhook({ publish: app.publish, config: app.config.mlflow, log, metrics: app.metrics }, (name) => request.headers.get(name), () => readBodyBytes(request)),
   }));
 
 /** `azureml-events`: Event Grid's copies of Azure ML events, handed over as the bytes queued (a binary trigger) and read strictly. */
 export const azureMlEventsHandler =
   (services: ServicesProvider): StorageQueueHandler =>
   async (message, context) => {
-    const s = await services();
-    await processAzureMlMessage({ publish: s.publish, poison: s.azureMlPoison, log: loggerOf(context), metrics: s.metrics }, message);
+    const app = await services();
+    await processAzureMlMessage({ publish: app.publish, poison: app.azureMlPoison, log: loggerOf(context), metrics: app.metrics }, message);
   };

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../shared/errors.js';
 import { requestSchema, responseSchema, type JsonSchema } from './json-schema.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** How a route is authenticated: a bearer token, optionally one (health), MLflow's signature, or nothing. */
 export type RouteAuth = 'bearer' | 'optional-bearer' | 'mlflow-signature' | 'public';
@@ -88,7 +89,7 @@ function requestBodyOf(contract: RouteContract, method: string): JsonSchema | un
   return {
     required: contract.auth !== 'mlflow-signature' || json !== undefined,
     content: {
-      ...(json ? { 'application/json': { schema: requestSchema(json), ...(example !== undefined ? { example } : {}) } } : {}),
+      ...(json ? { 'application/json': { schema: requestSchema(json), ...definedOnly({ example }) } } : {}),
       ...Object.fromEntries(Object.entries(contract.otherBodies ?? {}).map(([type, schema]) => [type, { schema: requestSchema(schema) }])),
     },
   };
@@ -124,7 +125,7 @@ function operationOf(route: DocumentedRoute, contract: RouteContract, method: st
     responses: {
       [String(success.status)]: {
         description: success.description,
-        content: { [success.contentType ?? 'application/json']: { schema: responseSchema(success.schema), ...(example !== undefined ? { example } : {}) } },
+        content: { [success.contentType ?? 'application/json']: { schema: responseSchema(success.schema), ...definedOnly({ example }) } },
       },
       ...errorResponses(contract.errors ?? DEFAULT_ERRORS),
     },

@@ -1,3 +1,5 @@
+import { definedOnly } from '../shared/defined.js';
+
 /**
  * Why no answer came, for the origin gate: the connection was `refused`, or `reset` before any answer (the
  * origin is busy or down: fewer attempts at once, then its circuit); it could not be made (`unreachable`: DNS,
@@ -31,7 +33,7 @@ export function classifyAttempt(result: AttemptResult): Outcome {
   const reason = `HTTP ${status}${result.body ? `: ${result.body.slice(0, 200)}` : ''}`;
   if (status === 410) return { kind: 'permanent', reason, disableWebhook: true };
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) return { kind: 'permanent', reason, disableWebhook: false };
-  return { kind: 'retry', reason, ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) };
+  return { kind: 'retry', reason, ...definedOnly({ retryAfterMs: result.retryAfterMs }) };
 }
 
 /** Parses `Retry-After`: delay-seconds or an HTTP date. */

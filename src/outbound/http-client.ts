@@ -4,6 +4,7 @@ import { errorMessage } from '../shared/errors.js';
 import { isIpLiteral } from '../webhooks/blocked-addresses.js';
 import { parseRetryAfter, type AttemptResult, type NetworkFailure } from './classify-outcome.js';
 import { assertAddressAllowed, BlockedTargetError, type Resolver, type TargetPolicy } from '../webhooks/target-policy.js';
+import { definedOnly } from '../shared/defined.js';
 
 export interface OutboundRequest {
   url: string;
@@ -197,7 +198,7 @@ export class GuardedHttpClient implements OutboundClient {
       const response = await request(outbound.url, {
         method: outbound.method,
         headers: outbound.headers,
-        ...(outbound.body !== undefined ? { body: outbound.body } : {}),
+        ...definedOnly({ body: outbound.body }),
         dispatcher: outbound.verifyTls ? this.agents.verified : this.agents.unverified,
         signal,
       });
@@ -208,7 +209,7 @@ export class GuardedHttpClient implements OutboundClient {
         : await readCapped(response.body, cap);
       const retryAfterHeader = response.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader, this.options.now());
-      return { kind: 'response', status: response.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      return { kind: 'response', status: response.statusCode, body, ...definedOnly({ retryAfterMs }) };
     } catch (error) {
       return { kind: 'error', ...describeFailure(error, this.options.timeoutMs, hostOf(outbound.url), answered) };
     }

@@ -9,6 +9,7 @@ import type { TargetSender } from './target-sender.js';
 import type { Destination } from './origin-gate.js';
 import { parseTargetUrl, type TargetPolicy } from '../webhooks/target-policy.js';
 import { errorMessage } from '../shared/errors.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** How long what `jobs/get` said about a job is trusted: a changed job is picked up within this time. */
 export const JOB_SHAPE_TTL_MS = 60_000;
@@ -69,7 +70,7 @@ export class JobTargetSender implements TargetSender {
       headers: { ...headers, 'content-type': 'application/json' },
       body: runNowBody(target.jobId, shape, payload, idempotencyToken),
       verifyTls: true,
-      ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
+      ...definedOnly({ maxResponseBytes }),
       redact: (text) => redactSecrets(text, target),
     });
   }

@@ -205,7 +205,7 @@ export class OriginGate {
       try {
         result = await send();
       } finally {
-        sendAgain = this.settle(state, permit, destination, result, probes, opened);
+        sendAgain = this.recordResult(state, permit, destination, result, probes, opened);
       }
       return { result, sendAgain };
     } finally {
@@ -214,7 +214,7 @@ export class OriginGate {
   }
 
   /** Books an attempt's outcome on the origin and its endpoint; answers whether to send it again. */
-  private settle(
+  private recordResult(
     state: OriginState,
     permit: Permit,
     { origin, endpoint }: Destination,

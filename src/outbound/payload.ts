@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { genericOf, isAliasEvent, isTagEvent, requiredFieldsOf, type EventName } from '../webhooks/events.js';
 import { publishedEventFields, type RegistryEvent } from '../webhooks/registry-event.js';
 import { eventText } from './event-text.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** Which optional fields a payload of this event carries at all. */
 const carries = (eventName: EventName) => {
@@ -26,8 +27,10 @@ export function buildPayload(event: RegistryEvent, webhookId: string, eventName:
     event_timestamp: event.eventTimestamp,
     model_name: event.modelName,
     ...(event.version !== undefined && fields.version ? { version: event.version } : {}),
-    ...(event.toStage !== undefined ? { to_stage: event.toStage } : {}),
-    ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
+    ...definedOnly({
+      to_stage: event.toStage,
+      from_stage: event.fromStage,
+    }),
     ...(fields.alias && event.alias !== undefined ? { alias: event.alias } : {}),
     ...(fields.previousVersion && event.previousVersion !== undefined ? { previous_version: event.previousVersion } : {}),
     ...(fields.tags && event.tags ? { tags: fields.tagValues ? event.tags : event.tags.map(({ key }) => ({ key })) } : {}),

@@ -7,6 +7,7 @@ import type { TokenAnswer } from './token-cache.js';
 import { redactSecrets } from './redact.js';
 import { deliveryHeaders } from './sign-payload.js';
 import type { Destination } from './origin-gate.js';
+import { definedOnly } from '../shared/defined.js';
 
 /**
  * How much of a target's answer a delivery reads: enough for the delivery log's excerpt. The test call, which
@@ -65,9 +66,9 @@ export class HttpTargetSender implements TargetSender {
     if (bearer?.kind === 'error') return { result: { kind: 'error', error: bearer.error, retryable: bearer.retryable } };
     const authorization = bearer ? `Bearer ${bearer.token}` : target.authorization;
     // The token is cut out of the answer as the stored authorization is.
-    const redactable: HttpTarget = { ...target, ...(authorization !== undefined ? { authorization } : {}) };
+    const redactable: HttpTarget = { ...target, ...definedOnly({ authorization }) };
     const result = await this.client.send({
-      ...(maxResponseBytes !== undefined ? { maxResponseBytes } : {}),
+      ...definedOnly({ maxResponseBytes }),
       redact: (text) => redactSecrets(text, redactable),
       url: target.url,
       method: 'POST',

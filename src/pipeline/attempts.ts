@@ -10,9 +10,10 @@ import { utf8Prefix } from '../outbound/http-client.js';
 import { describeCircuitOpening, type CircuitOpening, type OriginGate } from '../outbound/origin-gate.js';
 import { redactSecrets } from '../outbound/redact.js';
 import { delayBeforeAttempt } from './retry-policy.js';
-import { disableByService, watchFailures, type AutoDisableDeps } from './auto-disable.js';
+import { disableByService, checkFailingWebhooks, type AutoDisableDeps } from './auto-disable.js';
 import { DELIVERY_RESPONSE_BYTES, type TargetSenders } from '../outbound/target-sender.js';
 import { mustWaitFor, RATE_SLOT_TOLERANCE_MS, type RateSlots } from './rate-slots.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** A retry, redelivery or deferred first attempt, as it travels on the delivery queue. */
 export interface DeliveryMessage {
@@ -85,7 +86,7 @@ function claimFor(deps: AttemptDeps, delivery: Delivery, attempt: number): Deliv
  * its origin's or endpoint's circuit lets attempts through again, or 0 (plus the deferral) while it would wait
  * for a slot behind attempts that are not moving.
  */
-export function mustWait(deps: AttemptDeps, webhook: Webhook): number | undefined {
+export function targetWaitMs(deps: AttemptDeps, webhook: Webhook): number | undefined {
   const destination = deps.senders.for(webhook).destinationOf(webhook);
   const retryAt = deps.gate.heldUntil(destination);
   if (retryAt !== undefined) return Math.max(0, retryAt - deps.clock());
@@ -137,7 +138,7 @@ export async function runAttempts(deps: AttemptDeps, attempts: readonly ClaimedA
   // A record rewritten while its attempt was on the wire (a redeliver) still takes the outcome if it holds the claim.
   const recorded = await mapWithLimit(settled, ENQUEUE_CONCURRENCY, async (value, index) => {
     const entry = attempts[index];
-    return written[index] !== undefined || (entry !== undefined && (await recordOverRewrite(deps, value, entry.claimed.value, entry.message.attempt)));
+    return written[index] !== undefined || (entry !== undefined && (await recordWhileClaimHeld(deps, value, entry.claimed.value, entry.message.attempt)));
   });
   const outcomes = new Map<string, Delivery>();
   settled.forEach((delivery, index) => {
@@ -147,7 +148,7 @@ export async function runAttempts(deps: AttemptDeps, attempts: readonly ClaimedA
     reportFirstSuccess(deps, entry.claimed.value, delivery, entry.since);
   });
   await enqueueNextSteps(deps, [...outcomes.values()]);
-  await watchFailures(deps, [...outcomes.values()], attempts.map((entry) => entry.webhook));
+  await checkFailingWebhooks(deps, [...outcomes.values()], attempts.map((entry) => entry.webhook));
   return outcomes;
 }
 
@@ -170,7 +171,7 @@ export async function claimAndAttempt(deps: AttemptDeps, found: Versioned<Delive
     return;
   }
   const webhook = webhookFound.value;
-  const waitMs = mustWait(deps, webhook);
+  const waitMs = targetWaitMs(deps, webhook);
   const slot = waitMs === undefined ? await rateSlotFor(deps, webhook, delivery) : undefined;
   if (waitMs !== undefined || slot !== undefined) {
     const deferred = slot !== undefined ? deferToSlot(delivery, message, slot) : deferAttempt(deps, delivery, message, waitMs);
@@ -215,15 +216,15 @@ async function attemptDelivery(deps: AttemptDeps, webhook: Webhook, delivery: De
   }
   const durationMs = Math.max(0, deps.clock() - startedAt);
   const { lastStatusCode: _status, lastError: _error, ...rest } = withoutNextStep(delivery);
-  const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}) };
-  const settled = await settle(deps, webhook, attempted, outcome, message);
+  const attempted: Delivery = { ...rest, attempts: message.attempt, lastAttemptTimestamp: startedAt, ...definedOnly({ lastStatusCode: statusCode }) };
+  const settled = await withOutcome(deps, webhook, attempted, outcome, message);
   const record: AttemptRecord = {
     attempt: message.attempt,
     timestamp: startedAt,
     durationMs,
-    ...(statusCode !== undefined ? { statusCode } : {}),
+    ...definedOnly({ statusCode }),
     ...(outcome.kind !== 'success' ? { error: outcome.reason.slice(0, MAX_ERROR_CHARS) } : {}),
-    ...(snippet !== undefined ? { responseSnippet: snippet } : {}),
+    ...definedOnly({ responseSnippet: snippet }),
   };
   const metrics = deps.metrics ?? noopMetrics;
   const reported = OUTCOME_OF_STATUS[settled.status];
@@ -240,7 +241,7 @@ function reportFirstSuccess(deps: AttemptDeps, before: Delivery, after: Delivery
   (deps.metrics ?? noopMetrics).eventLag(Math.max(0, deps.clock() - since), after.event);
 }
 
-async function settle(deps: AttemptDeps, webhook: Webhook, delivery: Delivery, outcome: Outcome, message: DeliveryMessage): Promise<Delivery> {
+async function withOutcome(deps: AttemptDeps, webhook: Webhook, delivery: Delivery, outcome: Outcome, message: DeliveryMessage): Promise<Delivery> {
   if (outcome.kind === 'success') return { ...delivery, status: 'SUCCEEDED' };
   const reason = outcome.reason.slice(0, MAX_ERROR_CHARS);
   if (outcome.kind === 'permanent') {
@@ -278,7 +279,7 @@ function reportCircuitOpened(deps: AttemptDeps, webhook: Webhook, opening: Circu
  * Records `settled` after the write at the claim's version failed, only while the record still holds this attempt's
  * own claim: a claim another message took is theirs, and writing over it would send that attempt again.
  */
-async function recordOverRewrite(deps: AttemptDeps, settled: Delivery, claimed: Delivery, attempt: number): Promise<boolean> {
+async function recordWhileClaimHeld(deps: AttemptDeps, settled: Delivery, claimed: Delivery, attempt: number): Promise<boolean> {
   for (;;) {
     const current = await deps.deliveries.get(settled.id);
     const claim = current?.value.claim;

@@ -26,7 +26,7 @@ export class AutoDisableWatch {
   }
 
   /** Whether to check the webhook now; if so, the next check is an interval away. */
-  claimCheck(webhookId: string, now: number): boolean {
+  isCheckDue(webhookId: string, now: number): boolean {
     if (this.afterMs <= 0) return false;
     const last = this.lastChecked.get(webhookId);
     if (last !== undefined && now - last < this.intervalMs) return false;
@@ -73,7 +73,7 @@ const failed = (delivery: Delivery): boolean => delivery.status === 'RETRYING' |
  * After attempts were recorded (`webhooks` as read for them): notes where a webhook's run of failures starts or
  * ends, then, for each with a failed attempt, checks (throttled) whether to disable it; never throws.
  */
-export async function watchFailures(deps: AutoDisableDeps, recorded: readonly Delivery[], webhooks: readonly Webhook[]): Promise<void> {
+export async function checkFailingWebhooks(deps: AutoDisableDeps, recorded: readonly Delivery[], webhooks: readonly Webhook[]): Promise<void> {
   await mapWithLimit(webhooks.filter((webhook, index) => webhooks.findIndex((other) => other.id === webhook.id) === index), 4, (webhook) =>
     noteRunOfFailures(deps, webhook, recorded.filter((delivery) => delivery.webhookId === webhook.id && delivery.lastAttemptTimestamp !== undefined)),
   );
@@ -82,7 +82,7 @@ export async function watchFailures(deps: AutoDisableDeps, recorded: readonly De
   const failing = [...new Set(recorded.filter(failed).map((delivery) => delivery.webhookId))];
   const now = deps.clock();
   await mapWithLimit(
-    failing.filter((webhookId) => watch.claimCheck(webhookId, now)),
+    failing.filter((webhookId) => watch.isCheckDue(webhookId, now)),
     4,
     (webhookId) => disableIfFailingTooLong(deps, watch, webhookId),
   );

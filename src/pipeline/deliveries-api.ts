@@ -14,6 +14,7 @@ import { enqueueNextSteps } from './attempts.js';
 import type { DeliveryPage, DeliveryStore } from './delivery-store.js';
 import { apiDeliverySchema, DELIVERY_STATUSES, toApiDelivery, toApiDeliveryDetail, webhookIdOfDelivery, type ApiDeliveryDetail, type Delivery } from './delivery.js';
 import type { MessageQueue } from './queues.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** What the deliveries calls (list, get, redeliver) use. */
 export interface DeliveriesApiDeps {
@@ -75,7 +76,7 @@ function redeliverRequestOf(body: unknown, now: number): RedeliverRequest {
   if (until !== undefined && (!Number.isSafeInteger(until) || until < input.since_timestamp)) {
     throw invalidParameter(`Invalid parameter 'until_timestamp': ${until} is not epoch milliseconds at or after since_timestamp`);
   }
-  return { webhook_id: input.webhook_id, since_timestamp: input.since_timestamp, ...(until !== undefined ? { until_timestamp: until } : {}) };
+  return { webhook_id: input.webhook_id, since_timestamp: input.since_timestamp, ...definedOnly({ until_timestamp: until }) };
 }
 
 /** Redelivery by time range resends at most this many FAILED and SKIPPED deliveries per call (newest first). */
@@ -128,7 +129,7 @@ export async function listDeliveries(deps: DeliveriesApiDeps, principal: Princip
   const query = parseWith(listDeliveriesSchema, input);
   const filter = {
     ...(query.status ? { status: query.status } : {}),
-    ...(query.page_token !== undefined ? { pageToken: query.page_token } : {}),
+    ...definedOnly({ pageToken: query.page_token }),
     limit: query.max_results ?? DEFAULT_LIST_RESULTS,
   };
   const { webhook_id: webhookId } = query;
@@ -150,7 +151,7 @@ export async function listDeliveries(deps: DeliveriesApiDeps, principal: Princip
 function answerPage(page: DeliveryPage): z.output<typeof deliveryPageSchema> {
   return {
     ...(page.deliveries.length > 0 ? { deliveries: page.deliveries.map(toApiDelivery) } : {}),
-    ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
+    ...definedOnly({ next_page_token: page.nextPageToken }),
   };
 }
 
@@ -181,7 +182,7 @@ export async function redeliver(deps: DeliveriesApiDeps, principal: Principal, b
   const marked = pending.flatMap((delivery) => (delivery ? [delivery] : []));
   await enqueueNextSteps(deps, marked);
   await audit(deps, principal, 'redeliver', webhook, { deliveries: marked.length });
-  return { delivery_ids: marked.map((delivery) => delivery.id), ...(nextUntil !== undefined ? { next_until_timestamp: nextUntil } : {}) };
+  return { delivery_ids: marked.map((delivery) => delivery.id), ...definedOnly({ next_until_timestamp: nextUntil }) };
 }
 
 const REDELIVER_CONCURRENCY = 8;
@@ -193,7 +194,7 @@ const REDELIVER_CONCURRENCY = 8;
 async function redeliverable(deps: DeliveriesApiDeps, webhookId: string, sinceTimestamp: number, untilTimestamp: number | undefined): Promise<{ ids: string[]; nextUntil?: number }> {
   const [failed, skipped] = await Promise.all(
     (['FAILED', 'SKIPPED'] as const).map(
-      async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, ...(untilTimestamp !== undefined ? { untilTimestamp } : {}), limit: MAX_REDELIVER })).deliveries,
+      async (status) => (await deps.deliveries.list({ webhookId, status, sinceTimestamp, ...definedOnly({ untilTimestamp }), limit: MAX_REDELIVER })).deliveries,
     ),
   );
   // One webhook's ids sort newest first (see deliveryIdOf).

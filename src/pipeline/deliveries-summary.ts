@@ -9,6 +9,7 @@ import { isWellFormedWebhookId, webhookIdSchema } from '../webhooks/schemas.js';
 import { findManagedWebhook } from '../webhooks/webhook-service.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
 import { HOUR_MS, hourOf, noCounts, type DeliveryCounts, type HourlyCounts, type StatusCounts } from './delivery-counts.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const MAX_SUMMARY_HOURS = 168;
 export const DEFAULT_SUMMARY_HOURS = 24;
@@ -103,7 +104,7 @@ async function countedWebhooks(deps: SummaryDeps, principal: Principal, webhookI
   const managed = new Set<string>();
   let pageToken: string | undefined;
   do {
-    const page = await deps.webhooks.list({ models: scope, limit: LIST_PAGE, ...(pageToken !== undefined ? { pageToken } : {}) });
+    const page = await deps.webhooks.list({ models: scope, limit: LIST_PAGE, ...definedOnly({ pageToken }) });
     for (const webhook of page.webhooks) managed.add(webhook.id);
     pageToken = page.nextPageToken;
   } while (pageToken !== undefined);

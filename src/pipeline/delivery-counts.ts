@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from './delivery.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -61,5 +62,5 @@ export function tallyHours(streams: readonly CountStream[]): HourlyCounts {
     const last = stream.rows[stream.rows.length - 1];
     if (stream.cut && last) exactAfter = Math.max(exactAfter ?? last.eventTimestamp, last.eventTimestamp);
   }
-  return { hours, rowsRead, ...(exactAfter !== undefined ? { exactAfter } : {}) };
+  return { hours, rowsRead, ...definedOnly({ exactAfter }) };
 }

@@ -1,6 +1,7 @@
 import { sha256Hex } from '../shared/ids.js';
 import { z } from 'zod';
 import { EVENT_NAMES, type EventName } from '../webhooks/events.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** SKIPPED: recorded, not sent, while the service had the webhook disabled; redeliver sends it. */
 export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
@@ -138,9 +139,11 @@ export function toApiDeliveryDetail(delivery: Delivery): ApiDeliveryDetail {
       attempt: record.attempt,
       timestamp: record.timestamp,
       duration_ms: record.durationMs,
-      ...(record.statusCode !== undefined ? { status_code: record.statusCode } : {}),
-      ...(record.error !== undefined ? { error: record.error } : {}),
-      ...(record.responseSnippet !== undefined ? { response_snippet: record.responseSnippet } : {}),
+      ...definedOnly({
+        status_code: record.statusCode,
+        error: record.error,
+        response_snippet: record.responseSnippet,
+      }),
     })),
     payload: delivery.payload,
   };
@@ -154,10 +157,14 @@ export function toApiDelivery(delivery: DeliverySummary): ApiDelivery {
     event_id: delivery.eventId,
     status: delivery.status,
     attempts: delivery.attempts,
-    ...(delivery.lastStatusCode !== undefined ? { last_status_code: delivery.lastStatusCode } : {}),
-    ...(delivery.lastError !== undefined ? { last_error: delivery.lastError } : {}),
+    ...definedOnly({
+      last_status_code: delivery.lastStatusCode,
+      last_error: delivery.lastError,
+    }),
     created_timestamp: delivery.createdTimestamp,
-    ...(delivery.lastAttemptTimestamp !== undefined ? { last_attempt_timestamp: delivery.lastAttemptTimestamp } : {}),
-    ...(delivery.nextAttemptTimestamp !== undefined ? { next_attempt_timestamp: delivery.nextAttemptTimestamp } : {}),
+    ...definedOnly({
+      last_attempt_timestamp: delivery.lastAttemptTimestamp,
+      next_attempt_timestamp: delivery.nextAttemptTimestamp,
+    }),
   };
 }

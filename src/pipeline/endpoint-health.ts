@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SERVICE_DISABLE_REASONS, type ServiceDisable, type Webhook } from '../webhooks/webhook.js';
 import type { DeliverySummary } from './delivery.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** Delivery records health reads at most (one page); past it, `failing_since` is a lower bound. */
 export const HEALTH_RECORDS = 1000;
@@ -79,8 +80,10 @@ export function deriveHealth(webhook: Webhook, deliveries: readonly DeliverySumm
   return {
     webhookId: webhook.id,
     status,
-    ...(lastSuccess !== undefined ? { lastSuccessTimestamp: lastSuccess } : {}),
-    ...(lastFailure !== undefined ? { lastFailureTimestamp: lastFailure } : {}),
+    ...definedOnly({
+      lastSuccessTimestamp: lastSuccess,
+      lastFailureTimestamp: lastFailure,
+    }),
     ...(failures.length > 0 ? { failingSinceTimestamp: runStart(webhook, failures, lastSuccess !== undefined) } : {}),
     consecutiveFailures: failures.length,
     deliveries24h: recent.length,
@@ -130,13 +133,17 @@ export function toApiHealth(health: EndpointHealth): ApiHealth {
   return {
     webhook_id: health.webhookId,
     status: health.status,
-    ...(health.lastSuccessTimestamp !== undefined ? { last_success_timestamp: health.lastSuccessTimestamp } : {}),
-    ...(health.lastFailureTimestamp !== undefined ? { last_failure_timestamp: health.lastFailureTimestamp } : {}),
-    ...(health.failingSinceTimestamp !== undefined ? { failing_since_timestamp: health.failingSinceTimestamp } : {}),
+    ...definedOnly({
+      last_success_timestamp: health.lastSuccessTimestamp,
+      last_failure_timestamp: health.lastFailureTimestamp,
+      failing_since_timestamp: health.failingSinceTimestamp,
+    }),
     consecutive_failures: health.consecutiveFailures,
     deliveries_24h: health.deliveries24h,
-    ...(health.successRate24h !== undefined ? { success_rate_24h: health.successRate24h } : {}),
-    ...(health.autoDisabledTimestamp !== undefined ? { auto_disabled_timestamp: health.autoDisabledTimestamp } : {}),
-    ...(health.autoDisabledReason !== undefined ? { auto_disabled_reason: health.autoDisabledReason } : {}),
+    ...definedOnly({
+      success_rate_24h: health.successRate24h,
+      auto_disabled_timestamp: health.autoDisabledTimestamp,
+      auto_disabled_reason: health.autoDisabledReason,
+    }),
   };
 }

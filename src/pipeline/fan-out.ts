@@ -8,16 +8,18 @@ import { matchEvent, type Match } from '../webhooks/match-event.js';
 import { futureTimestampProblem, MAX_EVENTS_PER_PUBLISH, normalizeEvent, publishedEventSchema, toQueueForm, type RegistryEvent } from '../webhooks/registry-event.js';
 import { describeTargetOrigin, isServiceDisabled, type Webhook } from '../webhooks/webhook.js';
 import { mustWaitFor } from './rate-slots.js';
-import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, mustWait, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
+import { CLAIM_RECHECK_MARGIN_MS, deferAttempt, deferToSlot, targetWaitMs, newClaim, nextStepOf, runAttempts, type AttemptDeps, type ClaimedAttempt, type DeliveryMessage } from './attempts.js';
 import type { Delivery } from './delivery.js';
 import { deliveryIdsFor, type DeliveryIdScheme } from './delivery-ids.js';
 import { buildPayload } from '../outbound/payload.js';
 import { queuedBatchSchema } from './publish-events.js';
 import type { SubscriberLookup } from './subscriber-lookup.js';
+import { poisonMessage, type PoisonTarget } from './poison-queues.js';
+import { definedOnly } from '../shared/defined.js';
 
 export interface FanOutDeps extends AttemptDeps {
   /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
-  work: Semaphore;
+  waveSlots: Semaphore;
   claims: EventClaims;
   subscribers: SubscriberLookup;
   poison: MessageQueue;
@@ -47,13 +49,15 @@ export interface QueueMessageMeta {
 
 /**
  * The rest of a fan-out, after the webhooks up to `after` (by id): the original message as it was, with what
- * its events' defaults were derived from (message id, insertion time) and the events the first link dropped.
+ * its events' defaults were derived from (message id, insertion time) and the events the first segment dropped.
  */
 const continuationSchema = z.strictObject({
   continue_fan_out: z.strictObject({
     message_id: z.string().min(1).max(256),
     inserted_at: z.number().int().min(0),
+    /** The last webhook id the earlier segments covered (short keys: queued messages keep them across deploys). */
     after: z.string().regex(/^[0-9a-f]{32}$/),
+    /** Indexes of the events the first segment found to be duplicates. */
     skip: z.array(z.number().int().min(0)).max(MAX_EVENTS_PER_PUBLISH),
     body: z.unknown(),
   }),
@@ -76,42 +80,43 @@ function readEnvelope(body: unknown): { events: unknown[]; publishedBy: string; 
 export async function processEventMessage(deps: FanOutDeps, body: unknown, meta: QueueMessageMeta): Promise<void> {
   const continued = typeof body === 'object' && body !== null && 'continue_fan_out' in body ? continuationSchema.safeParse(body) : undefined;
   if (continued && !continued.success) {
-    await poisonMessage(deps, meta.text, `${meta.id}: unreadable continuation: ${continued.error.issues[0] ? describeIssue(continued.error.issues[0]) : 'invalid'}`);
+    await poisonMessage(deps, registryEventsPoison(deps), meta.text, `${meta.id}: unreadable continuation: ${continued.error.issues[0] ? describeIssue(continued.error.issues[0]) : 'invalid'}`);
     return;
   }
-  const link: Continuation = continued?.data.continue_fan_out ?? { message_id: meta.id, inserted_at: meta.insertedAt, after: '', skip: [], body };
-  const envelope = readEnvelope(link.body);
+  // This message's segment of the fan-out: the original message (from the first webhook on), or a continuation.
+  const segment: Continuation = continued?.data.continue_fan_out ?? { message_id: meta.id, inserted_at: meta.insertedAt, after: '', skip: [], body };
+  const envelope = readEnvelope(segment.body);
   if ('problem' in envelope) {
-    await poisonMessage(deps, meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
+    await poisonMessage(deps, registryEventsPoison(deps), meta.text, `${meta.id}: ${typeof body === 'string' ? 'not JSON' : envelope.problem}`);
     return;
   }
-  const first = continued === undefined;
-  const admitted = await admitEvents(deps, envelope.events, envelope.publishedBy, link, first);
+  const isFirstSegment = continued === undefined;
+  const admitted = await admitEvents(deps, envelope.events, envelope.publishedBy, segment, isFirstSegment);
   const events = admitted.filter((entry) => !entry.skipped).map((entry) => entry.event);
-  const chunk = await planChunk(deps, events, link);
+  const chunk = await planChunk(deps, events, segment);
   const source = sourceOf(envelope.publishedBy);
-  if (first && events.length > 0) deps.metrics?.eventsPublished(events.length, source);
-  if (first) {
+  if (isFirstSegment && events.length > 0) deps.metrics?.eventsPublished(events.length, source);
+  if (isFirstSegment) {
     const duplicates = admitted.filter((entry) => entry.skipped).length;
     if (duplicates > 0) deps.metrics?.eventsIgnored(duplicates, source, 'duplicate');
   }
-  if (first && chunk.next === undefined) {
-    // Counted when the whole fan-out fits one message (a continued one cannot tell in its first link).
+  if (isFirstSegment && chunk.next === undefined) {
+    // Counted when the whole fan-out fits one message (a continued one cannot tell in its first segment).
     const matched = new Set(chunk.planned.map(({ event }) => event.eventId));
     const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
     if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   }
-  await runChunk(deps, chunk.planned, link.inserted_at, envelope.deliveryIds);
+  await runChunk(deps, chunk.planned, segment.inserted_at, envelope.deliveryIds);
   if (chunk.next !== undefined) {
-    const skip = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
-    await deps.eventQueue.send({ continue_fan_out: { ...link, after: chunk.next, skip } } satisfies z.infer<typeof continuationSchema>);
+    const duplicateIndexes = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
+    await deps.eventQueue.send({ continue_fan_out: { ...segment, after: chunk.next, skip: duplicateIndexes } } satisfies z.infer<typeof continuationSchema>);
     return;
   }
   const finished = deps.clock();
   await mapWithLimit(
     events.filter((event) => event.idSupplied),
     8,
-    (event) => deps.claims.finish(dedupKeyOf(event), link.message_id, finished),
+    (event) => deps.claims.finish(dedupKeyOf(event), segment.message_id, finished),
   );
 }
 
@@ -126,29 +131,29 @@ async function admitEvents(
   deps: FanOutDeps,
   candidates: unknown[],
   publishedBy: string,
-  link: Continuation,
-  first: boolean,
+  segment: Continuation,
+  isFirstSegment: boolean,
 ): Promise<{ event: RegistryEvent; index: number; skipped: boolean }[]> {
   const admitted: { event: RegistryEvent; index: number; skipped: boolean }[] = [];
   const seen = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
     const parsed = publishedEventSchema.safeParse(candidate, { reportInput: true });
-    const problem = parsed.success ? futureTimestampProblem(parsed.data, link.inserted_at) : undefined;
+    const problem = parsed.success ? futureTimestampProblem(parsed.data, segment.inserted_at) : undefined;
     if (!parsed.success || problem) {
       const issue = parsed.error?.issues[0];
       const why = problem ? `event_timestamp ${problem}` : issue ? describeIssue(issue) : 'invalid event';
-      if (first) await poisonMessage(deps, JSON.stringify(candidate), `${link.message_id}[${index}]: ${why}`);
+      if (isFirstSegment) await poisonMessage(deps, registryEventsPoison(deps), JSON.stringify(candidate), `${segment.message_id}[${index}]: ${why}`);
       continue;
     }
-    const event = normalizeEvent(parsed.data, { eventId: `${link.message_id}:${index}`, now: link.inserted_at, publishedBy });
+    const event = normalizeEvent(parsed.data, { eventId: `${segment.message_id}:${index}`, now: segment.inserted_at, publishedBy });
     if (seen.has(dedupKeyOf(event))) continue;
     seen.add(dedupKeyOf(event));
-    admitted.push({ event, index, skipped: link.skip.includes(index) });
+    admitted.push({ event, index, skipped: segment.skip.includes(index) });
   }
-  if (!first) return admitted;
+  if (!isFirstSegment) return admitted;
   const now = deps.clock();
   const answers = await mapWithLimit(admitted, 8, (entry) =>
-    entry.event.idSupplied ? deps.claims.claim(dedupKeyOf(entry.event), link.message_id, now) : Promise.resolve<ClaimAnswer>({ kind: 'mine' }),
+    entry.event.idSupplied ? deps.claims.claim(dedupKeyOf(entry.event), segment.message_id, now) : Promise.resolve<ClaimAnswer>({ kind: 'mine' }),
   );
   const waiting: { event: RegistryEvent; until: number }[] = [];
   const judged = admitted.map((entry, index) => {
@@ -175,19 +180,15 @@ async function admitEvents(
 const SOURCES = new Set(['queue', 'mlflow', 'azureml']);
 const sourceOf = (publishedBy: string): string => (SOURCES.has(publishedBy) ? publishedBy : 'api');
 
-/** Moves a message (or one event of it) to the poison queue, logging why. */
-export async function poisonMessage(deps: Pick<FanOutDeps, 'log' | 'poison' | 'metrics'>, text: string, reason: string): Promise<void> {
-  deps.log.error(`registry event moved to the poison queue: ${reason}`);
-  await deps.poison.sendText(text);
-  deps.metrics?.messagePoisoned(QUEUES.registryEvents);
-}
+/** Where an unreadable `registry-events` message, or one invalid event of it, goes. */
+export const registryEventsPoison = (deps: Pick<FanOutDeps, 'poison'>): PoisonTarget => ({ from: QUEUES.registryEvents, poison: deps.poison });
 
-/** The next chunk: whole webhooks after `link.after` in id order; past a full page they wait for the next link, so none is skipped. */
-async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {
+/** The next chunk: whole webhooks after `segment.after` in id order; past a full page they wait for the next segment, so none is skipped. */
+async function planChunk(deps: FanOutDeps, events: RegistryEvent[], segment: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {
   const limit = deps.chunkDeliveries ?? CHUNK_DELIVERIES;
-  const page = { ...(link.after ? { after: link.after } : {}), limit };
+  const page = { ...(segment.after ? { after: segment.after } : {}), limit };
   const models = [...new Set(events.map((event) => event.modelName))];
-  const slices = new Map(await Promise.all(models.map(async (model) => [model, await deps.subscribers.forModel(model, link.inserted_at, page)] as const)));
+  const slices = new Map(await Promise.all(models.map(async (model) => [model, await deps.subscribers.forModel(model, segment.inserted_at, page)] as const)));
   let cut: string | undefined;
   for (const { model, registryWide } of slices.values()) {
     for (const slice of [model, registryWide]) {
@@ -209,7 +210,7 @@ async function planChunk(deps: FanOutDeps, events: RegistryEvent[], link: Contin
     if (planned.length >= limit) return { planned, next: planned.at(-1)?.match.webhook.id ?? id };
     planned.push(...(byWebhook.get(id) ?? []));
   }
-  return { planned, ...(cut !== undefined ? { next: cut } : {}) };
+  return { planned, ...definedOnly({ next: cut }) };
 }
 
 /** What a wave does with each planned delivery once its record is created (or found). */
@@ -217,7 +218,7 @@ type Step =
   | { kind: 'attempt'; webhook: Webhook; record: Delivery; etag: string }
   | { kind: 'enqueue'; record: Delivery; message?: DeliveryMessage; delayMs?: number }
   /** Recorded SKIPPED (the service has the webhook disabled): nothing is sent or enqueued. */
-  | { kind: 'none'; record: Delivery };
+  | { kind: 'skipped'; record: Delivery };
 
 /**
  * The first attempts of one chunk, in waves: every record is created and claimed before anything is sent, so a
@@ -227,7 +228,7 @@ async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
     const wave = planned.slice(start, start + WAVE_DELIVERIES);
     const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
-    const entries = await deps.work.run(() => runWave(deps, wave, ids, insertedAt));
+    const entries = await deps.waveSlots.run(() => runWave(deps, wave, ids, insertedAt));
     await deps.audit.append(entries);
   }
 }
@@ -240,7 +241,7 @@ async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Prom
   const slots: (number | undefined)[] = webhooks.map(() => undefined);
   const byWebhook = new Map<string, number[]>();
   webhooks.forEach((webhook, index) => {
-    if (!isServiceDisabled(webhook) && mustWait(deps, webhook) === undefined) byWebhook.set(webhook.id, [...(byWebhook.get(webhook.id) ?? []), index]);
+    if (!isServiceDisabled(webhook) && targetWaitMs(deps, webhook) === undefined) byWebhook.set(webhook.id, [...(byWebhook.get(webhook.id) ?? []), index]);
   });
   await Promise.all(
     [...byWebhook.values()].map(async (indexes) => {
@@ -258,7 +259,7 @@ async function rateSlotsOf(deps: FanOutDeps, webhooks: readonly Webhook[]): Prom
 async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], ids: readonly string[], insertedAt: number): Promise<AuditEntry[]> {
   const slots = await rateSlotsOf(deps, planned.map(({ match }) => match.webhook));
   const now = deps.clock();
-  const first: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
+  const firstAttempt: DeliveryMessage = { delivery_id: '', attempt: 1, schedule_index: 0 };
   const drafts = planned.map(({ event, match }, index) => {
     const { webhook, eventName } = match;
     const id = ids[index] as string;
@@ -274,32 +275,32 @@ async function runWave(deps: FanOutDeps, planned: { event: RegistryEvent; match:
       payload: buildPayload(event, webhook.id, eventName),
     };
     if (isServiceDisabled(webhook)) return { ...pending, status: 'SKIPPED' } satisfies Delivery;
-    const waitMs = mustWait(deps, webhook);
-    if (waitMs !== undefined) return deferAttempt(deps, pending, { ...first, delivery_id: id }, waitMs);
+    const waitMs = targetWaitMs(deps, webhook);
+    if (waitMs !== undefined) return deferAttempt(deps, pending, { ...firstAttempt, delivery_id: id }, waitMs);
     const slot = slots[index];
-    return slot !== undefined ? deferToSlot(pending, { ...first, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };
+    return slot !== undefined ? deferToSlot(pending, { ...firstAttempt, delivery_id: id }, slot) : { ...pending, claim: newClaim(deps, 1) };
   });
   const created = await deps.deliveries.create(drafts);
   const steps = planned.map(({ match }, index): Step => {
     const draft = drafts[index] as Delivery;
     const result = created[index];
     if (result?.created) {
-      if (draft.status === 'SKIPPED') return { kind: 'none', record: draft };
+      if (draft.status === 'SKIPPED') return { kind: 'skipped', record: draft };
       return draft.claim ? { kind: 'attempt', webhook: match.webhook, record: draft, etag: result.etag } : { kind: 'enqueue', record: draft };
     }
     const existing = result?.existing.value ?? draft;
-    if (existing.status === 'SKIPPED') return { kind: 'none', record: existing };
+    if (existing.status === 'SKIPPED') return { kind: 'skipped', record: existing };
     if (existing.attempts > 0 || existing.nextScheduleIndex !== undefined) return { kind: 'enqueue', record: existing };
     // Created by another run and not yet attempted: its holder may still be at it, or may have died.
     const delayMs = existing.claim ? Math.max(0, existing.claim.expiresAt - now) + CLAIM_RECHECK_MARGIN_MS : 0;
-    return { kind: 'enqueue', record: existing, message: { ...first, delivery_id: existing.id }, delayMs };
+    return { kind: 'enqueue', record: existing, message: { ...firstAttempt, delivery_id: existing.id }, delayMs };
   });
   const attempts = steps.flatMap((step): ClaimedAttempt[] =>
-    step.kind === 'attempt' ? [{ webhook: step.webhook, claimed: { value: step.record, etag: step.etag }, message: { ...first, delivery_id: step.record.id }, since: insertedAt }] : [],
+    step.kind === 'attempt' ? [{ webhook: step.webhook, claimed: { value: step.record, etag: step.etag }, message: { ...firstAttempt, delivery_id: step.record.id }, since: insertedAt }] : [],
   );
   const outcomes = await runAttempts(deps, attempts);
   planned.forEach(({ match }, index) => {
-    if (steps[index]?.kind === 'none' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);
+    if (steps[index]?.kind === 'skipped' && created[index]?.created) deps.metrics?.delivery('skipped', match.webhook.target.kind, match.eventName, match.webhook.id);
   });
   const enqueues = steps.flatMap((step) => (step.kind === 'enqueue' ? [step] : []));
   await mapWithLimit(enqueues, 16, (step) => {

@@ -1,4 +1,33 @@
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { MessageQueue, QUEUES } from './queues.js';
+
+/** A queue the app reads, by its name. */
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** What one message of each queue is called in the log line of its poisoning. */
+const MESSAGE_NAMES: Record<QueueName, string> = { 'registry-events': 'registry event', 'webhook-deliveries': 'delivery message', 'azureml-events': 'azureml event' };
+
+/** Where `poisonMessage` moves a message: the poison queue of the queue it came from. */
+export interface PoisonTarget {
+  from: QueueName;
+  poison: MessageQueue;
+}
+
+/**
+ * The one way the app poisons a message it will never be able to work: logs why, moves its text as it is to
+ * `<queue>-poison` and counts it. A failed move is thrown with the reason, so the host retries the message.
+ */
+export async function poisonMessage(deps: { log: Logger; metrics?: Pick<Metrics, 'messagePoisoned'> | undefined }, target: PoisonTarget, text: string, reason: string): Promise<void> {
+  deps.log.error(`${MESSAGE_NAMES[target.from]} moved to the poison queue: ${reason}`);
+  try {
+    await target.poison.sendText(text);
+  } catch (error) {
+    throw new Error(`could not poison an unreadable ${target.from} message (${reason}): ${errorMessage(error)}`, { cause: error });
+  }
+  deps.metrics?.messagePoisoned(target.from);
+}
 
 /** A queue whose length can be read (the approximate count Storage keeps). */
 export interface CountableQueue {

@@ -140,8 +140,8 @@ export async function enqueueEvents(deps: PublishDeps, publisher: Publisher, sou
   // All or nothing: one event for a model outside the caller's grant refuses the call, naming the first such model.
   if ('principal' in publisher) {
     const { principal } = publisher;
-    const what = (label = 'body') => (label === 'body' ? 'events' : label.startsWith('[') ? `event ${label}` : label);
-    events.forEach((event, index) => requireAccess(principal, 'publish', event.modelName, `publish ${what(sourced[index]?.label)}`));
+    const describeLabel = (label = 'body') => (label === 'body' ? 'events' : label.startsWith('[') ? `event ${label}` : label);
+    events.forEach((event, index) => requireAccess(principal, 'publish', event.modelName, `publish ${describeLabel(sourced[index]?.label)}`));
   }
   const firstIndexOfId = new Map<string, number>();
   events.forEach((event, index) => {

@@ -1,4 +1,5 @@
-import { ApiError, errorMessage } from '../shared/errors.js';
+import { ApiError } from '../shared/errors.js';
+import { poisonMessage } from '../pipeline/poison-queues.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
@@ -6,6 +7,7 @@ import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';
 import { parseJsonBytes } from '../http/read-body.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const MODEL_REGISTERED = 'Microsoft.MachineLearningServices.ModelRegistered';
 /** Who the audit log names as the publisher, and the `source` of the events metrics. */
@@ -54,7 +56,7 @@ function translateEvent(raw: unknown, at: string): { events: SourcedEvent[] } | 
   const time = fieldOf(raw, 'eventTime') ?? fieldOf(raw, 'time');
   const timestamp = typeof time === 'string' ? parseTimestamp(time) : time === undefined ? undefined : null;
   if (timestamp === null) return { unreadable: `${at}.eventTime must be an RFC 3339 timestamp` };
-  const common = { model_name: modelName, ...(timestamp !== undefined ? { event_timestamp: timestamp } : {}) };
+  const common = { model_name: modelName, ...definedOnly({ event_timestamp: timestamp }) };
   const names: Record<string, string> = { model_name: `${at}.data.modelName`, version: `${at}.data.modelVersion`, event_id: `${at}.id`, event_timestamp: `${at}.eventTime` };
   const nameOf = (field: string) => names[field] ?? `${at}.${field}`;
   const versionCreated: SourcedEvent = { input: { ...common, event: 'MODEL_VERSION_CREATED', version, event_id: `azureml:${id}` }, label: at, nameOf };
@@ -101,9 +103,9 @@ function readStrictly(message: unknown): { value: unknown; text?: string } | { p
 export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown): Promise<void> {
   const read = readStrictly(message);
   const queued = read.text ?? message;
-  if ('problem' in read) return poison(deps, queued, read.problem);
+  if ('problem' in read) return poisonUnreadable(deps, queued, read.problem);
   const translated = translateAzureMlMessage(read.value);
-  if (translated.kind === 'unreadable') return poison(deps, queued, translated.reason);
+  if (translated.kind === 'unreadable') return poisonUnreadable(deps, queued, translated.reason);
   for (const type of translated.ignored) deps.log.info(`azureml-events: ignored an event of type ${type.slice(0, 200)}; only ${MODEL_REGISTERED} is published`);
   if (translated.ignored.length > 0) deps.metrics.eventsIgnored(translated.ignored.length, AZUREML_PUBLISHER, 'unmapped_event');
   if (translated.events.length === 0) return;
@@ -111,17 +113,10 @@ export async function processAzureMlMessage(deps: AzureMlDeps, message: unknown)
     const ids = await enqueueEvents(deps.publish, { source: AZUREML_PUBLISHER }, translated.events);
     deps.log.info(`azureml-events: published ${ids.join(', ')}`);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) return poison(deps, queued, error.message);
+    if (error instanceof ApiError && error.status === 400) return poisonUnreadable(deps, queued, error.message);
     throw error;
   }
 }
 
-async function poison(deps: AzureMlDeps, message: unknown, reason: string): Promise<void> {
-  deps.log.error(`azureml event moved to the poison queue: ${reason}`);
-  try {
-    await deps.poison.sendText(typeof message === 'string' ? message : JSON.stringify(message));
-  } catch (error) {
-    throw new Error(`could not poison an unreadable azureml-events message (${reason}): ${errorMessage(error)}`, { cause: error });
-  }
-  deps.metrics.messagePoisoned(QUEUES.azureMlEvents);
-}
+const poisonUnreadable = (deps: AzureMlDeps, message: unknown, reason: string): Promise<void> =>
+  poisonMessage(deps, { from: QUEUES.azureMlEvents, poison: deps.poison }, typeof message === 'string' ? message : JSON.stringify(message), reason);

@@ -7,6 +7,7 @@ import { EVENT_NAMES } from '../webhooks/events.js';
 import { requireRole } from '../webhooks/permissions.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';
+import { definedOnly } from '../shared/defined.js';
 
 export const CLOUDEVENTS_SINGLE = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';
@@ -61,7 +62,7 @@ function toSourcedEvent(raw: unknown, prefix: string): SourcedEvent {
   const timestamp = cloudEvent.time === undefined ? undefined : parseTimestamp(cloudEvent.time);
   if (timestamp === null) throw invalidParameter(`Invalid parameter '${nameOf('time')}': must be an RFC 3339 timestamp such as 2025-11-29T10:00:00Z`);
   return {
-    input: { ...cloudEvent.data, event: cloudEvent.type, event_id: cloudEvent.id, ...(timestamp !== undefined ? { event_timestamp: timestamp } : {}) },
+    input: { ...cloudEvent.data, event: cloudEvent.type, event_id: cloudEvent.id, ...definedOnly({ event_timestamp: timestamp }) },
     label: prefix === '' ? 'body' : prefix.slice(0, -1),
     nameOf: (field) => nameOf(Object.hasOwn(FROM_ATTRIBUTES, field) ? FROM_ATTRIBUTES[field as keyof typeof FROM_ATTRIBUTES] : `data.${field}`),
   };

@@ -3,6 +3,7 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { dayKeyOf, invertedTimestamp } from './key-encoding.js';
 import { purgeWhere, transactionChunks, type PurgeResult } from './purge.js';
 import type { AuditEntry, AuditLog } from '../webhooks/audit-log.js';
+import { definedOnly } from '../shared/defined.js';
 
 /**
  * An append's partition: its UTC day and a hex shard of the first entry (`20261128_a`), so a day spreads over 16
@@ -25,7 +26,7 @@ export class TableAuditLog implements AuditLog {
         rowKey: `${invertedTimestamp(entry.timestamp)}_${randomBytes(6).toString('hex')}`,
         Timestamp_ms: entry.timestamp,
         Principal: entry.principal,
-        ...(entry.grant !== undefined ? { Grant: entry.grant } : {}),
+        ...definedOnly({ Grant: entry.grant }),
         Action: entry.action,
         WebhookId: entry.webhookId,
         Target: JSON.stringify(entry.target),

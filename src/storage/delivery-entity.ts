@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { webhookIdOfDelivery, type AttemptRecord, type Delivery, type DeliveryStatus, type DeliverySummary } from '../pipeline/delivery.js';
 import type { EventName } from '../webhooks/events.js';
 import { isIndexedStatus, type IndexedStatus } from './status-index.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** A delivery record's row in the deliveries table. */
 export type DeliveryEntity = {
@@ -80,15 +81,21 @@ export function toEntity(delivery: Delivery): DeliveryEntity {
     EventTimestamp: delivery.eventTimestamp,
     Status: delivery.status,
     Attempts: delivery.attempts,
-    ...(delivery.lastStatusCode !== undefined ? { LastStatusCode: delivery.lastStatusCode } : {}),
-    ...(delivery.lastError !== undefined ? { LastError: delivery.lastError } : {}),
+    ...definedOnly({
+      LastStatusCode: delivery.lastStatusCode,
+      LastError: delivery.lastError,
+    }),
     CreatedAt: delivery.createdTimestamp,
-    ...(delivery.lastAttemptTimestamp !== undefined ? { LastAttemptAt: delivery.lastAttemptTimestamp } : {}),
-    ...(delivery.nextAttemptTimestamp !== undefined ? { NextAttemptAt: delivery.nextAttemptTimestamp } : {}),
-    ...(delivery.nextScheduleIndex !== undefined ? { NextScheduleIndex: delivery.nextScheduleIndex } : {}),
+    ...definedOnly({
+      LastAttemptAt: delivery.lastAttemptTimestamp,
+      NextAttemptAt: delivery.nextAttemptTimestamp,
+      NextScheduleIndex: delivery.nextScheduleIndex,
+    }),
     Payload: delivery.payload,
-    ...(delivery.runToken !== undefined ? { RunToken: delivery.runToken } : {}),
-    ...(delivery.rateSlot !== undefined ? { RateSlotAt: delivery.rateSlot } : {}),
+    ...definedOnly({
+      RunToken: delivery.runToken,
+      RateSlotAt: delivery.rateSlot,
+    }),
     ...(delivery.claim ? { ClaimAttempt: delivery.claim.attempt, ClaimExpiresAt: delivery.claim.expiresAt } : {}),
     ...(delivery.history && delivery.history.length > 0 ? { History: historyText(delivery.history) } : {}),
     ...(isIndexedStatus(delivery.status) ? { Indexed: delivery.status } : {}),

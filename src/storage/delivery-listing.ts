@@ -30,7 +30,7 @@ export class DeliveryListing {
   async list(query: DeliveryQuery): Promise<DeliveryPage> {
     const after = listingCursorOf(query.pageToken, query.webhookId, query.status);
     const until = query.untilTimestamp !== undefined ? newestFirstTime(query.untilTimestamp) : undefined;
-    const lower = after && (until === undefined || after.r >= until) ? { key: after.r, inclusive: false } : until !== undefined ? { key: until, inclusive: true } : undefined;
+    const lower = after && (until === undefined || after.row >= until) ? { key: after.row, inclusive: false } : until !== undefined ? { key: until, inclusive: true } : undefined;
     const upper = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
     const found = await this.readRange(query.webhookId, query.status, lower, upper, query.limit + 1);
     const page = found.slice(0, query.limit);
@@ -45,12 +45,12 @@ export class DeliveryListing {
     const after = listingCursorOf(query.pageToken, undefined, query.status);
     const oldest = await this.days.firstDayIn('', '~');
     if (oldest === undefined) return { deliveries: [] };
-    let day: string | undefined = after ? dayKeyOf(timestampFromInverted(after.r.slice(0, 13))) : await this.days.newestDay();
+    let day: string | undefined = after ? dayKeyOf(timestampFromInverted(after.row.slice(0, 13))) : await this.days.newestDay();
     while (day !== undefined && found.length < want) {
       const dayStart = startOfDayKey(day);
       const dayLower = `${newestFirstTime(dayStart + DAY_MS)}~`;
       const upper = `${newestFirstTime(dayStart)}~`;
-      const lowerOf = (webhookId: string): RangeBound => (after && after.r > dayLower ? { key: after.r, inclusive: webhookId > after.p } : { key: dayLower, inclusive: false });
+      const lowerOf = (webhookId: string): RangeBound => (after && after.row > dayLower ? { key: after.row, inclusive: webhookId > after.partition } : { key: dayLower, inclusive: false });
       found.push(...(await this.mergeDay(await this.days.webhooksOn(day), query.status, lowerOf, upper, want - found.length)));
       if (found.length < want) day = await this.days.dayBefore(day, oldest);
     }
@@ -68,7 +68,7 @@ export class DeliveryListing {
       stream.next = 0;
       stream.done = stream.rows.length < share;
       const last = stream.rows[stream.rows.length - 1];
-      if (last) stream.lower = { key: positionOf(last).r, inclusive: false };
+      if (last) stream.lower = { key: positionOf(last).row, inclusive: false };
     };
     const merged: DeliverySummary[] = [];
     while (merged.length < needed) {
@@ -111,27 +111,27 @@ const listingOf = (webhookId: string | undefined, status: DeliveryStatus | undef
 
 export function listingToken(position: Cursor, webhookId: string | undefined, status: DeliveryStatus | undefined): string {
   const listing = listingOf(webhookId, status);
-  return encodePageToken({ ...position, ...(listing ? { q: listing } : {}) });
+  return encodePageToken({ ...position, ...(listing ? { listing } : {}) });
 }
 
 /** The position a listing's page token names; one from another listing is a 400 naming `page_token`. */
 export function listingCursorOf(token: string | undefined, webhookId: string | undefined, status: DeliveryStatus | undefined): Cursor | undefined {
   const cursor = cursorOf(token, webhookId, "another webhook's deliveries");
   if (!cursor) return undefined;
-  if ((cursor.q ?? '') !== listingOf(webhookId, status)) {
+  if ((cursor.listing ?? '') !== listingOf(webhookId, status)) {
     throw invalidParameter(`Invalid parameter 'page_token': it belongs to another listing (another status, or ${webhookId === undefined ? "one webhook's deliveries" : 'all webhooks'})`);
   }
-  if (webhookIdOfDelivery(idOf({ partitionKey: cursor.p, rowKey: cursor.r })) === undefined) throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
-  return { p: cursor.p, r: cursor.r };
+  if (webhookIdOfDelivery(idOf({ partitionKey: cursor.partition, rowKey: cursor.row })) === undefined) throw invalidParameter("Invalid parameter 'page_token': not a token this API issued");
+  return { partition: cursor.partition, row: cursor.row };
 }
 
 /** A summary's keyset position: its webhook and record row key. */
 function positionOf(delivery: DeliverySummary): Cursor {
-  return { p: delivery.webhookId, r: delivery.id.slice(delivery.webhookId.length + 1) };
+  return { partition: delivery.webhookId, row: delivery.id.slice(delivery.webhookId.length + 1) };
 }
 
 /** Newest first across webhooks: by record row key (inverted event time first), then webhook id. */
 function byPosition(a: DeliverySummary, b: DeliverySummary): number {
   const [x, y] = [positionOf(a), positionOf(b)];
-  return x.r < y.r ? -1 : x.r > y.r ? 1 : x.p < y.p ? -1 : x.p > y.p ? 1 : 0;
+  return x.row < y.row ? -1 : x.row > y.row ? 1 : x.partition < y.partition ? -1 : x.partition > y.partition ? 1 : 0;
 }

@@ -7,7 +7,7 @@ import type { DayIndex } from './day-index.js';
 import { fromEntity, idOf, keysOf, toEntity, type DeliveryEntity, type IndexEntity } from './delivery-entity.js';
 import { transactionChunks } from './purge.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
-import { indexedOf, indexRowKey, parseVersion, versionOf, type IndexedStatus } from './status-index.js';
+import { indexedOf, indexRowKey, parseIndexedVersion, indexedVersion, type IndexedStatus } from './status-index.js';
 
 function indexEntityOf(record: DeliveryEntity, status: IndexedStatus): IndexEntity {
   const { Payload: _payload, Indexed: _indexed, ...summary } = record;
@@ -44,7 +44,7 @@ export class DeliveryRecords {
     const key = keysOf(id);
     if (!key) return undefined;
     const entity = await readOrUndefined(() => this.table.getEntity<DeliveryEntity>(key.partitionKey, key.rowKey));
-    return entity ? { value: fromEntity(entity), etag: versionOf(entity.etag, indexedOf(entity.Indexed)) } : undefined;
+    return entity ? { value: fromEntity(entity), etag: indexedVersion(entity.etag, indexedOf(entity.Indexed)) } : undefined;
   }
 
   /**
@@ -66,7 +66,7 @@ export class DeliveryRecords {
           await Promise.all(
             group.map(async (write, n) => {
               const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
-              results[write.index] = { created: true, etag: versionOf(etag, write.record.Indexed) };
+              results[write.index] = { created: true, etag: indexedVersion(etag, write.record.Indexed) };
             }),
           );
           return;
@@ -96,7 +96,7 @@ export class DeliveryRecords {
           return { created: true, etag: created.etag ?? '' };
         }
         const response = await this.table.submitTransaction([['create', record], ...write.companions]);
-        return { created: true, etag: versionOf(etagOf(response.subResponses, record.rowKey, 0) ?? (await this.etagNow(record)), record.Indexed) };
+        return { created: true, etag: indexedVersion(etagOf(response.subResponses, record.rowKey, 0) ?? (await this.etagNow(record)), record.Indexed) };
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
@@ -131,7 +131,7 @@ export class DeliveryRecords {
     // over whatever is there. It loses, as a stale one does.
     const writes = updates.flatMap((update, index): (RecordWrite & { etag: string })[] => {
       const record = toEntity(update.value);
-      const previous = parseVersion(update.etag);
+      const previous = parseIndexedVersion(update.etag);
       if (previous.etag === '' || previous.etag === '*') return [];
       return [{ record, index, etag: previous.etag, companions: [...indexUpsert(record), ...indexDelete(record, previous.indexed)] }];
     });
@@ -144,7 +144,7 @@ export class DeliveryRecords {
           await Promise.all(
             group.map(async (write, n) => {
               const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
-              results[write.index] = versionOf(etag, write.record.Indexed);
+              results[write.index] = indexedVersion(etag, write.record.Indexed);
             }),
           );
           return;
@@ -170,7 +170,7 @@ export class DeliveryRecords {
           companions.length === 0
             ? (await this.table.updateEntity(write.record, 'Replace', { etag: write.etag })).etag
             : etagOf((await this.table.submitTransaction([update(write), ...companions])).subResponses, write.record.rowKey, 0);
-        return versionOf(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
+        return indexedVersion(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
       } catch (error) {
         if (isNotFound(error) && companions.some(([kind]) => kind === 'delete')) return attempt(companions.filter(([kind]) => kind !== 'delete'));
         if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;

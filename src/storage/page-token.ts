@@ -1,34 +1,39 @@
 import { z } from 'zod';
+import { definedOnly } from '../shared/defined.js';
 import { invalidParameter } from '../shared/errors.js';
 
-/** Keyset position: the partition and row key of the last item returned; `q` names the listing, where it matters. */
+/** Keyset position: the partition and row key of the last item returned; `listing` names the listing, where it matters. */
 export interface Cursor {
-  p: string;
-  r: string;
-  q?: string;
+  partition: string;
+  row: string;
+  listing?: string;
 }
 
-const cursorSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max(1024), q: z.string().max(256).optional() });
+/** A token's JSON: the cursor under one-letter keys, to keep tokens short (and readable when issued before). */
+const tokenSchema = z.strictObject({ p: z.string().max(1024), r: z.string().max(1024), q: z.string().max(256).optional() });
 
 /** Page tokens are opaque to callers: base64url JSON of the keyset position. */
-export const encodePageToken = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+export function encodePageToken(cursor: Cursor): string {
+  const token: z.infer<typeof tokenSchema> = { p: cursor.partition, r: cursor.row, ...definedOnly({ q: cursor.listing }) };
+  return Buffer.from(JSON.stringify(token), 'utf8').toString('base64url');
+}
 
 /**
  * The position a `page_token` names, if one was sent; a token from a listing of another partition (another
- * model's webhooks, another webhook's deliveries) is refused, naming `what` that listing was.
+ * model's webhooks, another webhook's deliveries) is refused, naming `otherListing`, what that listing was.
  */
-export function cursorOf(token: string | undefined, partition: string | undefined, what: string): Cursor | undefined {
+export function cursorOf(token: string | undefined, partition: string | undefined, otherListing: string): Cursor | undefined {
   if (token === undefined) return undefined;
   const cursor = decodePageToken(token);
-  if (partition !== undefined && cursor.p !== partition) throw invalidParameter(`Invalid parameter 'page_token': it belongs to a listing of ${what}`);
+  if (partition !== undefined && cursor.partition !== partition) throw invalidParameter(`Invalid parameter 'page_token': it belongs to a listing of ${otherListing}`);
   return cursor;
 }
 
 export function decodePageToken(token: string): Cursor {
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('not base64url');
-    const parsed = cursorSchema.safeParse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
-    if (parsed.success) return parsed.data;
+    const parsed = tokenSchema.safeParse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    if (parsed.success) return { partition: parsed.data.p, row: parsed.data.r, ...definedOnly({ listing: parsed.data.q }) };
   } catch {
     // fall through to the one error below
   }

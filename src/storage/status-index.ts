@@ -21,9 +21,9 @@ export const recordRowKeyOf = (rowKey: string): string => rowKey.slice(rowKey.in
  * The version the store answers: the row's etag, prefixed with the status the record is indexed under, so a
  * replace knows which index row to remove without reading it. Etags start with `W/`, never with a status.
  */
-export const versionOf = (etag: string, indexed: IndexedStatus | undefined): string => (indexed ? `${indexed}:${etag}` : etag);
+export const indexedVersion = (etag: string, indexed: IndexedStatus | undefined): string => (indexed ? `${indexed}:${etag}` : etag);
 
-export function parseVersion(version: string): { etag: string; indexed?: IndexedStatus } {
+export function parseIndexedVersion(version: string): { etag: string; indexed?: IndexedStatus } {
   const colon = version.indexOf(':');
   const head = version.slice(0, colon);
   return colon > 0 && (INDEXED_STATUSES as readonly string[]).includes(head) ? { etag: version.slice(colon + 1), indexed: head as IndexedStatus } : { etag: version };

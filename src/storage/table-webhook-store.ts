@@ -183,7 +183,7 @@ export class TableWebhookStore implements WebhookStore {
     });
     const webhooks = found.slice(0, query.limit);
     const last = webhooks[webhooks.length - 1];
-    return { webhooks, ...(found.length > query.limit && last ? { nextPageToken: encodePageToken({ p: scopeKeyOf(last.modelName), r: last.id }) } : {}) };
+    return { webhooks, ...(found.length > query.limit && last ? { nextPageToken: encodePageToken({ partition: scopeKeyOf(last.modelName), row: last.id }) } : {}) };
   }
 
   async listScope(modelName: string | undefined, status: WebhookStatus, page: ScopePage = {}, options: { withServiceDisabled?: boolean } = {}): Promise<Webhook[]> {
@@ -295,7 +295,7 @@ export class TableWebhookStore implements WebhookStore {
 /** Keyset pagination: rows after the cursor, within one partition or across the table. */
 function keysetFilter(scope: string | undefined, after: Cursor | undefined): string | undefined {
   if (scope !== undefined) {
-    return after ? odata`PartitionKey eq ${scope} and RowKey gt ${after.r}` : odata`PartitionKey eq ${scope}`;
+    return after ? odata`PartitionKey eq ${scope} and RowKey gt ${after.row}` : odata`PartitionKey eq ${scope}`;
   }
-  return after ? odata`PartitionKey gt ${after.p} or (PartitionKey eq ${after.p} and RowKey gt ${after.r})` : undefined;
+  return after ? odata`PartitionKey gt ${after.partition} or (PartitionKey eq ${after.partition} and RowKey gt ${after.row})` : undefined;
 }

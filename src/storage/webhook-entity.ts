@@ -2,6 +2,7 @@ import { isEventName, type EventName } from '../webhooks/events.js';
 import { filterSchema } from '../webhooks/filter-schema.js';
 import { PAYLOAD_FORMATS, WEBHOOK_STATUSES, type HttpTarget, type PayloadFormat, type ServiceDisable, type Target, type Webhook, type WebhookStatus } from '../webhooks/webhook.js';
 import { scopeKeyOf } from './key-encoding.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** A webhook's row in the `webhooks` table. */
 export type WebhookEntity = {
@@ -60,8 +61,10 @@ export function toWebhookEntity(webhook: Webhook, sealer: Sealer): WebhookEntity
   return {
     partitionKey: scopeKeyOf(webhook.modelName),
     rowKey: webhook.id,
-    ...(webhook.modelName !== undefined ? { ModelName: webhook.modelName } : {}),
-    ...(webhook.description !== undefined ? { Description: webhook.description } : {}),
+    ...definedOnly({
+      ModelName: webhook.modelName,
+      Description: webhook.description,
+    }),
     Events: JSON.stringify(webhook.events),
     Status: webhook.status,
     TargetKind: target.kind,
@@ -71,22 +74,24 @@ export function toWebhookEntity(webhook: Webhook, sealer: Sealer): WebhookEntity
           EnableSslVerification: target.enableSslVerification,
           ...seal('Secret', target.secret),
           ...seal('Authorization', target.authorization),
-          ...(target.format !== undefined ? { Format: target.format } : {}),
-          ...(target.azureAdAudience !== undefined ? { AzureAdAudience: target.azureAdAudience } : {}),
+          ...definedOnly({
+            Format: target.format,
+            AzureAdAudience: target.azureAdAudience,
+          }),
           ...(target.oauth2
             ? {
-                OAuth2: JSON.stringify({ token_url: target.oauth2.tokenUrl, client_id: target.oauth2.clientId, ...(target.oauth2.scope !== undefined ? { scope: target.oauth2.scope } : {}) }),
+                OAuth2: JSON.stringify({ token_url: target.oauth2.tokenUrl, client_id: target.oauth2.clientId, ...definedOnly({ scope: target.oauth2.scope }) }),
                 ...seal('OAuth2ClientSecret', target.oauth2.clientSecret),
               }
             : {}),
-          ...(target.maxRequestsPerSecond !== undefined ? { MaxRequestsPerSecond: target.maxRequestsPerSecond } : {}),
+          ...definedOnly({ MaxRequestsPerSecond: target.maxRequestsPerSecond }),
         }
       : { JobId: target.jobId, ...(target.workspaceUrl ? { WorkspaceUrl: target.workspaceUrl } : {}), ...seal('AccessToken', target.accessToken) }),
     ...(webhook.filter && webhook.filter.length > 0 ? { Filter: JSON.stringify(webhook.filter) } : {}),
     CreatedAt: webhook.creationTimestamp,
     UpdatedAt: webhook.lastUpdatedTimestamp,
     ...(webhook.serviceDisabled ? serviceDisableFields(webhook.serviceDisabled) : {}),
-    ...(webhook.failingSince !== undefined ? { FailingSince: webhook.failingSince } : {}),
+    ...definedOnly({ FailingSince: webhook.failingSince }),
   };
 }
 
@@ -99,8 +104,10 @@ export function fromWebhookEntity(entity: WebhookEntity, open: Opener): Webhook 
       : { kind: 'job', jobId: entity.JobId ?? '', accessToken: open('AccessToken') ?? '', ...(entity.WorkspaceUrl ? { workspaceUrl: entity.WorkspaceUrl } : {}) };
   return {
     id: entity.rowKey,
-    ...(entity.ModelName !== undefined ? { modelName: entity.ModelName } : {}),
-    ...(entity.Description !== undefined ? { description: entity.Description } : {}),
+    ...definedOnly({
+      modelName: entity.ModelName,
+      description: entity.Description,
+    }),
     events: JSON.parse(entity.Events) as EventName[],
     status: entity.Status,
     target,
@@ -123,14 +130,16 @@ function httpTargetOf(entity: WebhookEntity, open: (field: SealedField) => strin
     kind: 'http',
     url: entity.Url ?? '',
     enableSslVerification: entity.EnableSslVerification ?? true,
-    ...(secret !== undefined ? { secret } : {}),
-    ...(authorization !== undefined ? { authorization } : {}),
-    ...(entity.Format !== undefined ? { format: entity.Format } : {}),
-    ...(entity.AzureAdAudience !== undefined ? { azureAdAudience: entity.AzureAdAudience } : {}),
+    ...definedOnly({
+      secret,
+      authorization,
+      format: entity.Format,
+      azureAdAudience: entity.AzureAdAudience,
+    }),
     ...(oauth2
-      ? { oauth2: { tokenUrl: oauth2.token_url, clientId: oauth2.client_id, clientSecret: open('OAuth2ClientSecret') ?? '', ...(oauth2.scope !== undefined ? { scope: oauth2.scope } : {}) } }
+      ? { oauth2: { tokenUrl: oauth2.token_url, clientId: oauth2.client_id, clientSecret: open('OAuth2ClientSecret') ?? '', ...definedOnly({ scope: oauth2.scope }) } }
       : {}),
-    ...(entity.MaxRequestsPerSecond !== undefined ? { maxRequestsPerSecond: entity.MaxRequestsPerSecond } : {}),
+    ...definedOnly({ maxRequestsPerSecond: entity.MaxRequestsPerSecond }),
   };
 }
 

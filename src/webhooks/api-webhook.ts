@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_NAMES } from './events.js';
 import { FILTER_OPS, PAYLOAD_FORMATS, WEBHOOK_STATUSES, type HttpTarget, type Webhook } from './webhook.js';
+import { definedOnly } from '../shared/defined.js';
 
 // Apart from webhook.ts, which the console's bundle imports: zod stays out of the browser.
 
@@ -35,10 +36,10 @@ function toApiHttpUrlSpec(target: HttpTarget): ApiHttpUrlSpec {
   return {
     url: target.url,
     enable_ssl_verification: target.enableSslVerification,
-    ...(target.format !== undefined ? { format: target.format } : {}),
-    ...(target.azureAdAudience !== undefined ? { azure_ad_audience: target.azureAdAudience } : {}),
-    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...(oauth2.scope !== undefined ? { scope: oauth2.scope } : {}) } } : {}),
-    ...(target.maxRequestsPerSecond !== undefined ? { max_requests_per_second: target.maxRequestsPerSecond } : {}),
+    ...definedOnly({ format: target.format }),
+    ...definedOnly({ azure_ad_audience: target.azureAdAudience }),
+    ...(oauth2 ? { oauth2: { token_url: oauth2.tokenUrl, client_id: oauth2.clientId, ...definedOnly({ scope: oauth2.scope }) } } : {}),
+    ...definedOnly({ max_requests_per_second: target.maxRequestsPerSecond }),
   };
 }
 
@@ -50,8 +51,8 @@ export function toApiWebhook(webhook: Webhook): ApiWebhook {
     last_updated_timestamp: webhook.lastUpdatedTimestamp,
     status: webhook.status,
     events: [...webhook.events],
-    ...(webhook.modelName !== undefined ? { model_name: webhook.modelName } : {}),
-    ...(webhook.description !== undefined ? { description: webhook.description } : {}),
+    ...definedOnly({ model_name: webhook.modelName }),
+    ...definedOnly({ description: webhook.description }),
     ...(target.kind === 'http'
       ? { http_url_spec: toApiHttpUrlSpec(target) }
       : { job_spec: { job_id: target.jobId, ...(target.workspaceUrl ? { workspace_url: target.workspaceUrl } : {}) } }),

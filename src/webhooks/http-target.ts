@@ -3,6 +3,7 @@ import { urlProblemFor } from './format-url.js';
 import type { CreateWebhookInput } from './schemas.js';
 import { checkTargetUrl, type Resolver, type TargetPolicy } from './target-policy.js';
 import type { HttpTarget, PayloadFormat } from './webhook.js';
+import { definedOnly } from '../shared/defined.js';
 
 export interface HttpTargetDeps {
   policy: TargetPolicy;
@@ -74,7 +75,7 @@ async function credentialFor(deps: HttpTargetDeps, spec: HttpSpec, previous: Par
   if (spec.oauth2) {
     const { token_url: tokenUrl, client_id: clientId, client_secret: clientSecret, scope } = spec.oauth2;
     await checkTargetUrl(tokenUrl, 'http_url_spec.oauth2.token_url', deps.policy, deps.resolve);
-    return { oauth2: { tokenUrl, clientId, clientSecret, ...(scope !== undefined ? { scope } : {}) } };
+    return { oauth2: { tokenUrl, clientId, clientSecret, ...definedOnly({ scope }) } };
   }
   if (spec.azure_ad_audience) {
     if (!deps.entraAudiences.includes(spec.azure_ad_audience)) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_NAMES, isAliasEvent, genericOf, requiredFieldsOf, STAGES, type EventName, type Stage } from './events.js';
 import { modelNameSchema, text } from './schemas.js';
+import { definedOnly } from '../shared/defined.js';
 
 /** A registry event after validation: stage-specific names folded into the generic name and `to_stage`. */
 export interface RegistryEvent {
@@ -139,16 +140,20 @@ export function normalizeEvent(input: PublishedEvent, defaults: { eventId: strin
     idSupplied: input.event_id !== undefined,
     event: specific ? specific.generic : named,
     modelName: input.model_name,
-    ...(input.version !== undefined ? { version: input.version } : {}),
-    ...(toStage !== undefined ? { toStage } : {}),
-    ...(input.from_stage !== undefined ? { fromStage: input.from_stage } : {}),
+    ...definedOnly({
+      version: input.version,
+      toStage,
+      fromStage: input.from_stage,
+    }),
     ...(input.tags ? { tags: input.tags } : {}),
-    ...(input.comment !== undefined ? { comment: input.comment } : {}),
-    ...(input.alias !== undefined ? { alias: input.alias } : {}),
-    ...(input.previous_version !== undefined ? { previousVersion: input.previous_version } : {}),
-    ...(input.user_id !== undefined ? { userId: input.user_id } : {}),
+    ...definedOnly({
+      comment: input.comment,
+      alias: input.alias,
+      previousVersion: input.previous_version,
+      userId: input.user_id,
+    }),
     eventTimestamp: input.event_timestamp ?? defaults.now,
-    ...(input.text !== undefined ? { text: input.text } : {}),
+    ...definedOnly({ text: input.text }),
     publishedBy: defaults.publishedBy,
   };
 }
@@ -158,16 +163,20 @@ export function toQueueForm(event: RegistryEvent): Record<string, unknown> {
   return {
     event: event.event,
     model_name: event.modelName,
-    ...(event.version !== undefined ? { version: event.version } : {}),
-    ...(event.toStage !== undefined ? { to_stage: event.toStage } : {}),
-    ...(event.fromStage !== undefined ? { from_stage: event.fromStage } : {}),
+    ...definedOnly({
+      version: event.version,
+      to_stage: event.toStage,
+      from_stage: event.fromStage,
+    }),
     ...(event.tags ? { tags: event.tags } : {}),
-    ...(event.comment !== undefined ? { comment: event.comment } : {}),
-    ...(event.alias !== undefined ? { alias: event.alias } : {}),
-    ...(event.previousVersion !== undefined ? { previous_version: event.previousVersion } : {}),
-    ...(event.userId !== undefined ? { user_id: event.userId } : {}),
+    ...definedOnly({
+      comment: event.comment,
+      alias: event.alias,
+      previous_version: event.previousVersion,
+      user_id: event.userId,
+    }),
     event_timestamp: event.eventTimestamp,
-    ...(event.text !== undefined ? { text: event.text } : {}),
+    ...definedOnly({ text: event.text }),
     ...(event.idSupplied ? { event_id: event.eventId } : {}),
   };
 }

@@ -22,6 +22,7 @@ import {
 import { describeTarget, describeTargetOrigin, type JobTarget, type Target, type Webhook } from './webhook.js';
 import { apiWebhookSchema, toApiWebhook } from './api-webhook.js';
 import { credentialsMustBeResent, httpTargetFor, type HttpTargetDeps } from './http-target.js';
+import { definedOnly } from '../shared/defined.js';
 
 export interface WebhookLimits {
   perModel: number;
@@ -55,8 +56,10 @@ export async function createWebhook(deps: WebhookDeps, principal: Principal, bod
   const now = deps.clock();
   const webhook: Webhook = {
     id: deps.newId(),
-    ...(input.model_name !== undefined ? { modelName: input.model_name } : {}),
-    ...(input.description !== undefined ? { description: input.description } : {}),
+    ...definedOnly({
+      modelName: input.model_name,
+      description: input.description,
+    }),
     events: input.events,
     status: input.status ?? 'ACTIVE',
     target,
@@ -108,15 +111,15 @@ export async function listWebhooks(
   // pages, so no page is empty while another follows.
   const models = query.model_name === undefined ? managedModels(principal) : undefined;
   const page = await deps.store.list({
-    ...(query.model_name !== undefined ? { model: query.model_name } : {}),
+    ...definedOnly({ model: query.model_name }),
     ...(models ? { models } : {}),
     ...(query.events ? { events: query.events } : {}),
-    ...(query.page_token !== undefined ? { pageToken: query.page_token } : {}),
+    ...definedOnly({ pageToken: query.page_token }),
     limit: query.max_results ?? DEFAULT_LIST_RESULTS,
   });
   return {
     ...(page.webhooks.length > 0 ? { webhooks: page.webhooks.map(toApiWebhook) } : {}),
-    ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
+    ...definedOnly({ next_page_token: page.nextPageToken }),
   };
 }
 
@@ -224,7 +227,7 @@ async function applyUpdate(deps: WebhookDeps, existing: Webhook, input: UpdateWe
   return {
     ...rest,
     ...(filter && filter.length > 0 ? { filter } : {}),
-    ...(input.description !== undefined ? { description: input.description } : {}),
+    ...definedOnly({ description: input.description }),
     events,
     status: input.status ?? existing.status,
     target: await updatedTarget(deps, existing.target, input),

@@ -86,3 +86,8 @@ export const subscribesToAny = (webhook: Webhook, events: readonly EventName[] |
 /** Whether a webhook passes a listing's filters (its events and its model). */
 export const matchesQuery = (webhook: Webhook, query: Pick<WebhookQuery, 'events' | 'models'>): boolean =>
   subscribesToAny(webhook, query.events) && (query.models === undefined || query.models(webhook.modelName));
+
+/** The stored webhooks that cannot be read (reads skip them), as health lists them. */
+export interface UnreadableWebhookList {
+  ids(): Promise<string[]>;
+}

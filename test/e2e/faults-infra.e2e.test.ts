@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startAzurite, type RunningAzurite } from '../../src/local/azurite.js';
 import { createStorageClients } from '../../src/storage/azure-clients.js';
-import { ensureStorage } from '../../src/composition/services.js';
+import { ensureStorage } from '../../src/storage/provision.js';
 import { QUEUES } from '../../src/pipeline/queues.js';
 import { createHook, waitForDeliveries } from '../support/api-helpers.js';
 import { accepting, Ledger, ledgerTable } from '../support/ledger.js';

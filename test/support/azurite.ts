@@ -1,7 +1,7 @@
 import { after } from 'node:test';
 import { startAzurite, type RunningAzurite } from '../../src/local/azurite.js';
 import { createStorageClients, type StorageClients } from '../../src/storage/azure-clients.js';
-import { ensureStorage } from '../../src/composition/services.js';
+import { ensureStorage } from '../../src/storage/provision.js';
 import { recordArtifact } from './artifacts.js';
 import { QUEUES } from '../../src/pipeline/queues.js';
 import { allStoredText } from './storage-snapshot.js';

@@ -21,7 +21,7 @@ function positionOf(read: () => Cursor | undefined): Cursor | undefined | Error 
     return error instanceof Error ? error : new Error(String(error));
   }
 }
-const compareKeys = (a: Cursor, b: Cursor): number => (a.p < b.p ? -1 : a.p > b.p ? 1 : a.r < b.r ? -1 : a.r > b.r ? 1 : 0);
+const compareKeys = (a: Cursor, b: Cursor): number => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : a.row < b.row ? -1 : a.row > b.row ? 1 : 0);
 
 /** WebhookStore in memory, with the Table adapter's ordering (scope, then id) and etag checks. */
 let version = 0;
@@ -110,12 +110,12 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 
   list(query: WebhookQuery): Promise<WebhookPage> {
-    const key = (webhook: Webhook): Cursor => ({ p: scopeKeyOf(webhook.modelName), r: webhook.id });
+    const key = (webhook: Webhook): Cursor => ({ partition: scopeKeyOf(webhook.modelName), row: webhook.id });
     const scope = query.model === undefined ? undefined : scopeKeyOf(query.model);
     const after = positionOf(() => cursorOf(query.pageToken, scope, 'another model'));
     if (after instanceof Error) return Promise.reject(after);
     const sorted = this.readAll()
-      .filter((webhook) => scope === undefined || key(webhook).p === scope)
+      .filter((webhook) => scope === undefined || key(webhook).partition === scope)
       .filter((webhook) => !after || compareKeys(key(webhook), after) > 0)
       .filter((webhook) => matchesQuery(webhook, query))
       .sort((a, b) => compareKeys(key(a), key(b)));
@@ -158,7 +158,7 @@ function parseDeliveryId(id: string): { webhookId: string; rowKey: string } | un
 const recordKeyOf = (delivery: DeliverySummary): string => parseDeliveryId(delivery.id)?.rowKey ?? '';
 const indexKeyOf = (status: IndexedStatus, recordKey: string): string => `~${status}_${recordKey}`;
 /** Newest first across webhooks: record row key, then webhook id, as the Table adapter orders them. */
-const byPosition = (a: DeliverySummary, b: DeliverySummary): number => compareKeys({ p: '', r: recordKeyOf(a) }, { p: '', r: recordKeyOf(b) }) || compareKeys({ p: a.webhookId, r: '' }, { p: b.webhookId, r: '' });
+const byPosition = (a: DeliverySummary, b: DeliverySummary): number => compareKeys({ partition: '', row: recordKeyOf(a) }, { partition: '', row: recordKeyOf(b) }) || compareKeys({ partition: a.webhookId, row: '' }, { partition: b.webhookId, row: '' });
 
 /**
  * DeliveryStore in memory, with the Table adapter's rows: a partition per webhook holding records under their
@@ -269,7 +269,7 @@ export class MemoryDeliveryStore implements DeliveryStore, DeliveryCounts {
     if (after instanceof Error) return Promise.reject(after);
     const since = query.sinceTimestamp !== undefined ? `${newestFirstTime(query.sinceTimestamp)}~` : undefined;
     const until = query.untilTimestamp !== undefined ? newestFirstTime(query.untilTimestamp) : undefined;
-    const found = this.readRange(query.webhookId, query.status, (key) => (!after || key > after.r) && (until === undefined || key >= until), (key) => since === undefined || key < since, query.limit + 1);
+    const found = this.readRange(query.webhookId, query.status, (key) => (!after || key > after.row) && (until === undefined || key >= until), (key) => since === undefined || key < since, query.limit + 1);
     return Promise.resolve(pageOf(found, query.limit, query.webhookId, query.status));
   }
 
@@ -277,7 +277,7 @@ export class MemoryDeliveryStore implements DeliveryStore, DeliveryCounts {
     const after = positionOf(() => listingCursorOf(query.pageToken, undefined, query.status));
     if (after instanceof Error) return Promise.reject(after);
     const found = [...this.partitions.keys()]
-      .flatMap((webhookId) => this.readRange(webhookId, query.status, (key) => !after || key > after.r || (key === after.r && webhookId > after.p), () => true, Number.POSITIVE_INFINITY))
+      .flatMap((webhookId) => this.readRange(webhookId, query.status, (key) => !after || key > after.row || (key === after.row && webhookId > after.partition), () => true, Number.POSITIVE_INFINITY))
       .sort(byPosition)
       .slice(0, query.limit + 1);
     return Promise.resolve(pageOf(found, query.limit, undefined, query.status));
@@ -335,7 +335,7 @@ export class MemoryDeliveryStore implements DeliveryStore, DeliveryCounts {
 function pageOf(found: DeliverySummary[], limit: number, webhookId: string | undefined, status: DeliveryStatus | undefined): DeliveryPage {
   const page = found.slice(0, limit);
   const last = page[page.length - 1];
-  return { deliveries: page, ...(found.length > limit && last ? { nextPageToken: listingToken({ p: last.webhookId, r: recordKeyOf(last) }, webhookId, status) } : {}) };
+  return { deliveries: page, ...(found.length > limit && last ? { nextPageToken: listingToken({ partition: last.webhookId, row: recordKeyOf(last) }, webhookId, status) } : {}) };
 }
 
 export class MemoryAuditLog implements AuditLog {

@@ -5,7 +5,7 @@ import { cursorOf, decodePageToken, encodePageToken } from '../../src/storage/pa
 
 describe('page tokens', () => {
   it('round-trip a keyset position', () => {
-    const cursor = { p: 'm_a%2Fb 😀', r: '0123456789abcdef0123456789abcdef' };
+    const cursor = { partition: 'm_a%2Fb 😀', row: '0123456789abcdef0123456789abcdef' };
     const token = encodePageToken(cursor);
     assert.match(token, /^[A-Za-z0-9_-]+$/);
     assert.deepEqual(decodePageToken(token), cursor);
@@ -22,9 +22,9 @@ describe('page tokens', () => {
   });
 
   it("refuse a token from another partition's listing", () => {
-    const token = encodePageToken({ p: 'm_a', r: 'x' });
-    assert.deepEqual(cursorOf(token, 'm_a', 'another model'), { p: 'm_a', r: 'x' });
-    assert.deepEqual(cursorOf(token, undefined, 'another model'), { p: 'm_a', r: 'x' });
+    const token = encodePageToken({ partition: 'm_a', row: 'x' });
+    assert.deepEqual(cursorOf(token, 'm_a', 'another model'), { partition: 'm_a', row: 'x' });
+    assert.deepEqual(cursorOf(token, undefined, 'another model'), { partition: 'm_a', row: 'x' });
     assert.equal(cursorOf(undefined, 'm_a', 'another model'), undefined);
     assert.throws(() => cursorOf(token, 'm_b', 'another model'), /belongs to a listing of another model/);
   });
