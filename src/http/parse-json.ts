@@ -9,6 +9,14 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** Bytes that are not UTF-8, so cannot be JSON text. */
+export class NotUtf8Error extends Error {
+  constructor() {
+    super('not valid UTF-8');
+    this.name = 'NotUtf8Error';
+  }
+}
+
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
 const MAX_DEPTH = 32;
@@ -147,4 +155,18 @@ export function parseJson(text: string): JsonValue {
   skipWhitespace();
   if (pos !== text.length) fail('unexpected data after the JSON value');
   return value;
+}
+
+/**
+ * Bytes as strict JSON, or undefined when they hold nothing but whitespace. Throws NotUtf8Error or JsonSyntaxError,
+ * which each reader words for what it read (a request body, a queue message).
+ */
+export function parseJsonUtf8(bytes: Uint8Array): JsonValue | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new NotUtf8Error();
+  }
+  return text.trim() === '' ? undefined : parseJson(text);
 }

@@ -1,6 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import { ApiError } from '../shared/errors.js';
-import { JsonSyntaxError, parseJson, type JsonValue } from './parse-json.js';
+import { JsonSyntaxError, NotUtf8Error, parseJsonUtf8, type JsonValue } from './parse-json.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -58,17 +58,10 @@ export async function readJsonBody(request: HttpRequest): Promise<JsonValue | un
 
 /** Body bytes as strict JSON (see parse-json.ts), or undefined when there are none; MALFORMED_REQUEST otherwise. */
 export function parseJsonBytes(bytes: Uint8Array): JsonValue | undefined {
-  if (bytes.byteLength === 0) return undefined;
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new ApiError('MALFORMED_REQUEST', 'The request body is not valid UTF-8');
-  }
-  if (text.trim() === '') return undefined;
-  try {
-    return parseJson(text);
+    return parseJsonUtf8(bytes);
   } catch (error) {
+    if (error instanceof NotUtf8Error) throw new ApiError('MALFORMED_REQUEST', 'The request body is not valid UTF-8');
     if (error instanceof JsonSyntaxError) throw new ApiError('MALFORMED_REQUEST', `The request body is not valid JSON: ${error.message}`);
     throw error;
   }

@@ -6,7 +6,7 @@ import { QUEUES, type MessageQueue } from '../pipeline/queues.js';
 import { enqueueEvents, type PublishDeps, type SourcedEvent } from '../pipeline/publish-events.js';
 import { MAX_EVENTS_PER_PUBLISH } from '../webhooks/registry-event.js';
 import { parseTimestamp } from './timestamps.js';
-import { parseJsonBytes } from '../http/read-body.js';
+import { JsonSyntaxError, NotUtf8Error, parseJsonUtf8 } from '../http/parse-json.js';
 import { definedOnly } from '../shared/defined.js';
 
 export const MODEL_REGISTERED = 'Microsoft.MachineLearningServices.ModelRegistered';
@@ -83,15 +83,16 @@ export function translateAzureMlMessage(message: unknown): Translation {
 
 /**
  * The message as the HTTP endpoints read a body: its bytes as queued (the trigger is binary) by the strict parser,
- * so a duplicate key or deep nesting is refused, never resolved as JSON.parse would.
+ * so a duplicate key or deep nesting is refused, never resolved as JSON.parse would. The reason says "not JSON" and
+ * where, as the registry-events poison path does: a queue message has no request body.
  */
 function readStrictly(message: unknown): { value: unknown; text?: string } | { problem: string; text?: string } {
   if (!(message instanceof Uint8Array)) return { value: message };
   const text = Buffer.from(message).toString('utf8');
   try {
-    return { value: parseJsonBytes(message), text };
+    return { value: parseJsonUtf8(message), text };
   } catch (error) {
-    if (error instanceof ApiError) return { problem: error.message, text };
+    if (error instanceof NotUtf8Error || error instanceof JsonSyntaxError) return { problem: `not JSON: ${error.message}`, text };
     throw error;
   }
 }

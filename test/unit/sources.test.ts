@@ -268,4 +268,21 @@ describe('Azure ML queue messages', () => {
     await processAzureMlMessage(deps, Buffer.from(good, 'utf8'));
     assert.equal(queue.drain().length, 1);
   });
+
+  it('log a message that is not JSON as "not JSON" with where it fails, in queue words rather than a request body\'s', async () => {
+    const queue = new MemoryQueue();
+    const poison = new MemoryQueue();
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (message: string) => void errors.push(message) };
+    const deps = { publish: { eventQueue: queue, clock: new ManualClock(Date.now()).read }, poison, log, metrics: noopMetrics };
+    const notUtf8 = Buffer.from([0x7b, 0xff, 0x7d]);
+    for (const message of [Buffer.from('this is not json', 'utf8'), notUtf8, Buffer.from('{"id":"a","id":"b"}', 'utf8')]) await processAzureMlMessage(deps, message);
+    assert.deepEqual(errors, [
+      'azureml event moved to the poison queue: not JSON: unexpected token at position 0',
+      'azureml event moved to the poison queue: not JSON: not valid UTF-8',
+      "azureml event moved to the poison queue: not JSON: duplicate key 'id' at position 14",
+    ]);
+    assert.equal(poison.drain().length, 3);
+    assert.equal(queue.drain().length, 0);
+  });
 });
