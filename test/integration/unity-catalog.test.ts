@@ -8,6 +8,7 @@ import { noopMetrics } from '../../src/telemetry/metrics.js';
 import { UnityCatalogApi } from '../../src/unity-catalog/api-client.js';
 import { tokenSourceFor } from '../../src/unity-catalog/credentials.js';
 import { pollUnityCatalog, type PollerDeps } from '../../src/unity-catalog/poller.js';
+import type { PendingEvent } from '../../src/unity-catalog/model-changes.js';
 import { parseModelSelectors, type UnityCatalogCredential } from '../../src/unity-catalog/settings.js';
 import { systemResolver } from '../../src/webhooks/target-policy.js';
 import { recordSecrets } from '../support/artifacts.js';
@@ -19,15 +20,8 @@ const PAT = 'dapi-fake-personal-access-token-0001';
 const CLIENT_SECRET = 'fake-oauth-client-secret-0002';
 recordSecrets([PAT, CLIENT_SECRET]);
 
-interface Published {
-  event: string;
-  model_name: string;
-  version?: string;
-  alias?: string;
-  previous_version?: string;
-  event_id: string;
-  event_timestamp: number;
-}
+/** What the queue holds: the source's events, read back without trusting their event name. */
+type Published = Omit<PendingEvent, 'event'> & { event: string };
 
 /** Every event put on the queue, in order. */
 const publishedOn = (queue: MemoryQueue): Published[] => queue.messages.flatMap((message) => (message.body as { events: Published[] }).events);
