@@ -22,7 +22,7 @@ import { HttpTargetSender, TargetSenders } from '../outbound/target-sender.js';
 import { RateLimiter } from '../http/rate-limiter.js';
 import { Semaphore } from '../shared/limit.js';
 import { randomHexId, systemClock, type Clock } from '../shared/ids.js';
-import { silentLogger } from '../telemetry/logger.js';
+import { processLogger, silentLogger } from '../telemetry/logger.js';
 import { DEFAULT_RETENTION_BUDGET, type RetentionDeps } from '../pipeline/retention.js';
 import type { CountableQueue } from '../pipeline/poison-queues.js';
 import type { ServiceStatusDeps } from '../pipeline/service-status.js';
@@ -170,13 +170,16 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),
     eventQueue,
   };
+  // Publishing's own fan-out goes on after the call that started it answered, so it logs as the process: with the
+  // silent default of these deps, a circuit it opened or its own failure would go unreported.
+  const inlineFanOut: FanOutDeps = { ...fanOut, log: processLogger };
   const publish: PublishDeps = {
     eventQueue,
     clock,
     fanOutNow: new InlineFanOut(
       (body, meta) =>
-        processEventMessage(fanOut, body, meta).catch((error: unknown) => {
-          fanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
+        processEventMessage(inlineFanOut, body, meta).catch((error: unknown) => {
+          inlineFanOut.log.warn(`publishing's own fan-out of ${meta.id} failed (the queue trigger takes it after the hold): ${errorMessage(error)}`);
           throw error;
         }),
       INLINE_FAN_OUTS,
