@@ -57,6 +57,16 @@ const error = (response: ServerResponse, status: number, errorCode: string, mess
 const MODELS_PATH = '/api/2.1/unity-catalog/models';
 
 /**
+ * Both list calls' `max_results`, as the reference states it: absent or 0 is the server's page length, a positive
+ * value the smaller of it and the server's, a negative one an INVALID_PARAMETER_VALUE (undefined here).
+ */
+function pageLengthOf(query: URLSearchParams, serverLength: number): number | undefined {
+  const asked = Number(query.get('max_results') ?? '0');
+  if (asked < 0) return undefined;
+  return Math.min(asked || serverLength, serverLength);
+}
+
+/**
  * A Unity Catalog workspace on 127.0.0.1, from the REST reference (databricks-sdk-py service/catalog.py): registered
  * models (`GET /models` by catalog and schema, paged with `next_page_token`, pages possibly empty; `GET /models/{full_name}`
  * with aliases only under `include_aliases=true`; `PUT`/`DELETE /models/{full_name}/aliases/{alias}`), model versions
@@ -174,11 +184,11 @@ export async function startFakeUnityCatalog(oauthClients: Record<string, string>
       if (catalog !== null && ![...schemas].some((entry) => entry.startsWith(`${catalog}.`))) return error(response, 404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${catalog}' does not exist.`);
       if (catalog !== null && !schemas.has(`${catalog}.${schema}`)) return error(response, 404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}' does not exist.`);
       if (catalog !== null && fake.denied.has(`${catalog}.${schema}`)) return error(response, 403, 'PERMISSION_DENIED', `User does not have USE SCHEMA on Schema '${catalog}.${schema}'.`);
-      const maxResults = Number(query.get('max_results') ?? '0');
-      if (maxResults < 0) return error(response, 400, 'INVALID_PARAMETER_VALUE', 'max_results must be at least 0');
+      const pageLength = pageLengthOf(query, fake.pageSizes.models);
+      if (pageLength === undefined) return error(response, 400, 'INVALID_PARAMETER_VALUE', 'max_results must be at least 0');
       // No promised order: newest first here, so a client that assumes sorted names is caught.
       const visible = [...models.values()].reverse().filter((model) => (catalog === null || (model.catalog === catalog && model.schema === schema)) && !fake.denied.has(`${model.catalog}.${model.schema}.${model.name}`));
-      const { items, next } = page(visible, query.get('page_token'), Math.min(maxResults || fake.pageSizes.models, fake.pageSizes.models));
+      const { items, next } = page(visible, query.get('page_token'), pageLength);
       return json(response, 200, { registered_models: items.map((model) => modelInfo(model, false)), ...(next ? { next_page_token: next } : {}) });
     }
     const match = /^\/api\/2\.1\/unity-catalog\/models\/([^/]+)(\/versions|\/aliases\/([^/]+))?$/.exec(url.pathname);
@@ -204,7 +214,9 @@ export async function startFakeUnityCatalog(oauthClients: Record<string, string>
         updated_at: entry.createdAt,
         id: `${fullName}-${version}`,
       }));
-      const { items, next } = page(versions, query.get('page_token'), fake.pageSizes.versions);
+      const pageLength = pageLengthOf(query, fake.pageSizes.versions);
+      if (pageLength === undefined) return error(response, 400, 'INVALID_PARAMETER_VALUE', 'max_results must be at least 0');
+      const { items, next } = page(versions, query.get('page_token'), pageLength);
       return json(response, 200, { model_versions: items, ...(next ? { next_page_token: next } : {}) });
     }
     return error(response, 404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${url.pathname}'`);
