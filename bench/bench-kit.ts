@@ -3,7 +3,7 @@
  * /proc (Linux), percentiles, and publishing at a pace or flat out.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
 
@@ -11,7 +11,13 @@ export const API = '/api/2.0/mlflow/registry-webhooks';
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 
 export interface Sink {
+  /** The first receiver's URL. */
   url: string;
+  /**
+   * One URL per receiver (`startSink(n)`: n servers, n origins), so webhooks can be spread the way a registry's
+   * teams' receivers are: the per-origin concurrency the service keeps to (docs/delivery.md) then applies to each.
+   */
+  urls: string[];
   /** model:version:webhook → receipt time; a key seen again counts as a duplicate. */
   received: Map<string, number>;
   /** Every receipt's webhook-id header, to tell duplicates of one attempt from two attempts. */
@@ -24,9 +30,9 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export async function startSink(): Promise<Sink> {
+export async function startSink(receivers = 1): Promise<Sink> {
   const state = { received: new Map<string, number>(), webhookIds: new Map<string, number>(), firstDelivery: new Map<string, number>(), duplicates: 0, lastAt: 0 };
-  const server: Server = createServer((incoming, outgoing) => {
+  const receive = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
@@ -45,11 +51,18 @@ export async function startSink(): Promise<Sink> {
       if (!state.firstDelivery.has(event)) state.firstDelivery.set(event, now - payload.event_timestamp);
       state.lastAt = now;
     });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  };
+  const servers: Server[] = [];
+  for (let index = 0; index < Math.max(1, receivers); index += 1) {
+    const server = createServer(receive);
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+  }
+  const urls = servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`);
   return Object.assign(state, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`,
+    url: urls[0] as string,
+    urls,
     reset: () => {
       state.received.clear();
       state.webhookIds.clear();
@@ -57,7 +70,9 @@ export async function startSink(): Promise<Sink> {
       state.duplicates = 0;
       state.lastAt = 0;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    },
   });
 }
 

@@ -12,9 +12,9 @@
  * Then the wide scenario (one publish of --events events to 1,100 webhooks) and, with --instances N, N deliveries
  * over three runtime processes, one killed mid-run (bench/instances-bench.ts).
  * Options: --storage-latency DURATION (0), --seconds N saturated (10), --idle-seconds N (20), --events N (wide, 100;
- * 0 skips), --instances N (0 skips), --publishers N (4), --window N (2000), --retention N (0), --only fanout1|fanout10|batch25,
+ * 0 skips), --instances N (0 skips), --publishers N (4), --receivers N (16 receiver origins the webhooks are spread over), --window N (2000), --retention N (0), --only fanout1|fanout10|batch25|wide,
  * --wake-on-enqueue and --max-polling-interval TIMESPAN (to compare with the dev shortcut and other intervals),
- * --json (ends with one `BENCH_JSON {...}` line). BENCH_PROFILE=DIR writes the runtime's --cpu-prof there.
+ * --json (ends with one `BENCH_JSON {...}` line), --storage-kinds (storage requests per delivery by kind). BENCH_PROFILE=DIR writes the runtime's --cpu-prof there.
  * `--scenario unity-catalog [--models N]` runs the Unity Catalog poller's cost instead (bench/unity-catalog-bench.ts).
  */
 import { parseArgs } from 'node:util';
@@ -41,12 +41,14 @@ const { values } = parseArgs({
     events: { type: 'string', default: '100' },
     instances: { type: 'string', default: '0' },
     publishers: { type: 'string', default: '4' },
+    receivers: { type: 'string', default: '16' },
     window: { type: 'string', default: '2000' },
     retention: { type: 'string', default: '0' },
     only: { type: 'string' },
     'wake-on-enqueue': { type: 'boolean', default: false },
     'max-polling-interval': { type: 'string' },
     json: { type: 'boolean', default: false },
+    'storage-kinds': { type: 'boolean', default: false },
     scenario: { type: 'string' },
     models: { type: 'string', default: '1000' },
   },
@@ -55,6 +57,8 @@ const LATENCY_MS = parseDuration(values['storage-latency'], '--storage-latency')
 const SECONDS = Number(values.seconds);
 const IDLE_SECONDS = Number(values['idle-seconds']);
 const PUBLISHERS = Number(values.publishers);
+/** Receiver origins the webhooks are spread over (1: every webhook to one origin, capped by its per-origin concurrency). */
+const RECEIVERS = Number(values.receivers);
 const WINDOW = Number(values.window);
 /** First attempts the pipeline has in flight at most per process: its waves in flight times 64 attempts each. */
 const SEND_CONCURRENCY = FAN_OUT_WAVES_IN_FLIGHT * 64;
@@ -126,8 +130,10 @@ async function runPhase(runtime: TestRuntime, proxy: CountingProxy, sink: Sink, 
   };
 }
 
-async function createWebhooks(runtime: TestRuntime, model: string, fanOut: number, url: string): Promise<void> {
+/** The scenario's webhooks, webhook n to receiver n mod the sink's receivers (one origin each). */
+async function createWebhooks(runtime: TestRuntime, model: string, fanOut: number, urls: readonly string[]): Promise<void> {
   for (let index = 0; index < fanOut; index += 1) {
+    const url = urls[index % urls.length];
     const response = await runtime.api('POST', `${API}/create`, { body: { model_name: model, events: ['MODEL_VERSION_CREATED'], http_url_spec: { url, secret: `bench-secret-${index}` } } });
     if (response.status !== 200) throw new Error(response.text);
   }
@@ -145,13 +151,14 @@ async function runScenario(sink: Sink, name: string, fanOut: number, batch: numb
   });
   try {
     const shape = { model: `bench-${name}`, fanOut, batch };
-    await createWebhooks(runtime, shape.model, fanOut, sink.url);
+    await createWebhooks(runtime, shape.model, fanOut, sink.urls);
     await runPhase(runtime, proxy, sink, shape, 2, batch * 5);
     const idle = await runPhase(runtime, proxy, sink, shape, IDLE_SECONDS, batch);
     const saturated = await runPhase(runtime, proxy, sink, shape, SECONDS);
     const ceiling = await httpCeiling(sink.url, SEND_CONCURRENCY, 3);
     const halfPace = Math.max(1, Math.round(saturated.eventsPerSecond / 2));
     const half = await runPhase(runtime, proxy, sink, shape, Math.max(5, SECONDS), halfPace);
+    if (values['storage-kinds']) printStorageKinds(name, proxy, half.deliveries);
     const cost = costPerMillionDeliveries({
       runtimeCpuMsPerDelivery: saturated.runtimeCpuMsPerDelivery,
       executionsPerDelivery: half.executionsPerDelivery,
@@ -169,6 +176,13 @@ async function runScenario(sink: Sink, name: string, fanOut: number, batch: numb
     await proxy.close();
     await azurite.stop();
   }
+}
+
+/** `--storage-kinds`: the half-load phase's storage requests per delivery by method and path shape, most first. */
+function printStorageKinds(name: string, proxy: CountingProxy, deliveries: number): void {
+  const rows = [...proxy.byKind.entries()].sort((a, b) => b[1] - a[1]);
+  console.log(`${name}: storage requests per delivery at half load, by kind`);
+  for (const [kind, count] of rows) console.log(`  ${(count / Math.max(1, deliveries)).toFixed(3)}  ${kind}`);
 }
 
 const ms = (value: number) => `${Math.round(value)} ms`;
@@ -196,7 +210,7 @@ async function main(): Promise<void> {
     console.log(await unityCatalogScenario(Number(values.models)));
     return;
   }
-  const sink = await startSink();
+  const sink = await startSink(RECEIVERS);
   const load = { before: loadAverage() };
   const scenarios: Scenario[] = [];
   let wide: WideFigures | undefined;
@@ -208,7 +222,7 @@ async function main(): Promise<void> {
       console.log(describe(scenarios[scenarios.length - 1] as Scenario));
     }
     const env = (connectionString: string) => benchEnv(connectionString, EXTRA_ENV);
-    if (Number(values.events) > 0 && !values.only) {
+    if (Number(values.events) > 0 && (!values.only || values.only === 'wide')) {
       wide = await wideScenario({ events: Number(values.events), env, runtimeArgs: RUNTIME_ARGS, sink, latencyMs: LATENCY_MS, timeoutMs: 15 * 60_000 });
       console.log(wide.text);
     }
@@ -222,7 +236,7 @@ async function main(): Promise<void> {
   const retention = Number(values.retention) > 0 ? await retentionScenario(Number(values.retention)) : undefined;
   const polling = values['wake-on-enqueue'] ? 'woken on enqueue (dev shortcut, not the host)' : `host polling, maxPollingInterval ${values['max-polling-interval'] ?? 'from host.json'}`;
   console.log(
-    `\nregistry-webhooks pipeline benchmark: storage latency ${LATENCY_MS} ms ±25%, ${polling}, ${SECONDS} s saturated (≤ ${WINDOW} deliveries outstanding, ${PUBLISHERS} publishers), ${IDLE_SECONDS} s at 1 call/s; load average ${load.before} before, ${loadAverage()} after; ${process.platform} ${process.arch}, node ${process.version}; prices ${PRICES_REGION} as of ${PRICES_AS_OF}, runtime CPU as a lower bound of instance time`,
+    `\nregistry-webhooks pipeline benchmark: storage latency ${LATENCY_MS} ms ±25%, ${polling}, webhooks over ${RECEIVERS} receiver origins, ${SECONDS} s saturated (≤ ${WINDOW} deliveries outstanding, ${PUBLISHERS} publishers), ${IDLE_SECONDS} s at 1 call/s; load average ${load.before} before, ${loadAverage()} after; ${process.platform} ${process.arch}, node ${process.version}; prices ${PRICES_REGION} as of ${PRICES_AS_OF}, runtime CPU as a lower bound of instance time`,
   );
   for (const scenario of scenarios) console.log(`  ${describe(scenario)}`);
   if (wide) console.log(`  ${wide.text}`);
@@ -241,6 +255,7 @@ async function main(): Promise<void> {
       saturated_seconds: SECONDS,
       idle_seconds: IDLE_SECONDS,
       events: Number(values.events),
+      receiver_origins: RECEIVERS,
       load_average_before: load.before,
       first_delivery_p50_ms: round(fanout1?.idle.firstP50, 0),
       first_delivery_p99_ms: round(fanout1?.idle.firstP99, 0),

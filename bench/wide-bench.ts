@@ -56,11 +56,23 @@ export async function wideScenario(options: {
   const { events, sink } = options;
   const azurite = await startAzurite();
   const proxy = await startCountingProxy(azurite.endpoints, { latencyMs: options.latencyMs });
-  const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), { defaultToken: BENCH_TOKEN, runtimeArgs: options.runtimeArgs });
+  const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), {
+    defaultToken: BENCH_TOKEN,
+    runtimeArgs: options.runtimeArgs,
+    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, '--cpu-prof-name=wide.cpuprofile'] } : {}),
+  });
   const model = 'bench-wide';
   try {
-    const hook = (modelName?: string) => ({ ...(modelName ? { model_name: modelName } : {}), events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: sink.url } });
-    await createMany(runtime, [...Array.from({ length: MODEL_WEBHOOKS }, () => hook(model)), ...Array.from({ length: REGISTRY_WIDE_WEBHOOKS }, () => hook())]);
+    // Webhook n goes to receiver n mod the sink's receivers: one origin each, as different teams' receivers are.
+    const hook = (index: number, modelName?: string) => ({
+      ...(modelName ? { model_name: modelName } : {}),
+      events: ['MODEL_VERSION_CREATED'],
+      http_url_spec: { url: sink.urls[index % sink.urls.length] },
+    });
+    await createMany(runtime, [
+      ...Array.from({ length: MODEL_WEBHOOKS }, (_, index) => hook(index, model)),
+      ...Array.from({ length: REGISTRY_WIDE_WEBHOOKS }, (_, index) => hook(MODEL_WEBHOOKS + index)),
+    ]);
     const expected = events * (MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS);
     const before = sink.received.size;
     const duplicatesBefore = sink.duplicates;
@@ -102,7 +114,7 @@ export async function wideScenario(options: {
     const { table, queue } = proxy.counts;
     const seconds = (sink.lastAt - started) / 1000;
     const text = [
-      `wide fan-out: ${events} events × ${MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS} webhooks (${MODEL_WEBHOOKS} model, ${REGISTRY_WIDE_WEBHOOKS} registry-wide) = ${expected} deliveries`,
+      `wide fan-out: ${events} events × ${MODEL_WEBHOOKS + REGISTRY_WIDE_WEBHOOKS} webhooks (${MODEL_WEBHOOKS} model, ${REGISTRY_WIDE_WEBHOOKS} registry-wide) on ${sink.urls.length} receiver origin${sink.urls.length === 1 ? '' : 's'} = ${expected} deliveries`,
       `delivered ${delivered}, lost ${expected - delivered}, duplicates ${sink.duplicates - duplicatesBefore}`,
       `last delivery after ${seconds.toFixed(1)} s (${(delivered / seconds).toFixed(0)} deliveries/s)`,
       `peak RSS: runtime ${peak.runtimeRss.toFixed(0)} MB, Azurite ${peak.azuriteRss.toFixed(0)} MB`,
@@ -112,6 +124,11 @@ export async function wideScenario(options: {
     ].join(' | ');
     return { deliveries: delivered, lost: expected - delivered, seconds, peakRssMb: peak.runtimeRss, text };
   } finally {
+    if (process.env.BENCH_PROFILE) {
+      // The profile is written at exit: give the runtime all the time it needs to stop.
+      runtime.process.kill('SIGTERM');
+      await new Promise((resolve) => runtime.process.once('exit', resolve));
+    }
     await runtime.stop();
     await proxy.close();
     await azurite.stop();

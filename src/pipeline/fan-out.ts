@@ -106,12 +106,15 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
     if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   }
-  await runChunk(deps, chunk.planned, segment.inserted_at, envelope.deliveryIds);
   if (chunk.next !== undefined) {
+    // Handed on before this chunk's attempts, so the next segment is planned and sent while this one works: a wide
+    // fan-out runs its chunks side by side instead of one after another. A re-run of this message hands it on again,
+    // which only repeats work the records make idempotent (docs/reliability.md).
     const duplicateIndexes = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
     await deps.eventQueue.send({ continue_fan_out: { ...segment, after: chunk.next, skip: duplicateIndexes } } satisfies z.infer<typeof continuationSchema>);
-    return;
   }
+  await runChunk(deps, chunk.planned, segment.inserted_at, envelope.deliveryIds);
+  if (chunk.next !== undefined) return;
   const finished = deps.clock();
   await mapWithLimit(
     events.filter((event) => event.idSupplied),
@@ -186,9 +189,17 @@ export const registryEventsPoison = (deps: Pick<FanOutDeps, 'poison'>): PoisonTa
 /** The next chunk: whole webhooks after `segment.after` in id order; past a full page they wait for the next segment, so none is skipped. */
 async function planChunk(deps: FanOutDeps, events: RegistryEvent[], segment: Continuation): Promise<{ planned: { event: RegistryEvent; match: Match }[]; next?: string }> {
   const limit = deps.chunkDeliveries ?? CHUNK_DELIVERIES;
-  const page = { ...(segment.after ? { after: segment.after } : {}), limit };
-  const models = [...new Set(events.map((event) => event.modelName))];
-  const slices = new Map(await Promise.all(models.map(async (model) => [model, await deps.subscribers.forModel(model, segment.inserted_at, page)] as const)));
+  // A webhook takes at most one delivery per event it can see, so a chunk needs no more webhooks than fill it at that
+  // rate: a page larger than that would be read (and decoded) only to be cut off again.
+  const pageFor = (eventCount: number) => ({ ...(segment.after ? { after: segment.after } : {}), limit: Math.ceil(limit / Math.max(1, eventCount)) });
+  const eventsOfModel = new Map<string, number>();
+  for (const event of events) eventsOfModel.set(event.modelName, (eventsOfModel.get(event.modelName) ?? 0) + 1);
+  const registryWidePage = pageFor(events.length);
+  const slices = new Map(
+    await Promise.all(
+      [...eventsOfModel].map(async ([model, count]) => [model, await deps.subscribers.forModel(model, segment.inserted_at, pageFor(count), registryWidePage)] as const),
+    ),
+  );
   let cut: string | undefined;
   for (const { model, registryWide } of slices.values()) {
     for (const slice of [model, registryWide]) {
@@ -225,12 +236,16 @@ type Step =
  * re-run (same delivery ids) finds the rows it made and never sends twice (docs/reliability.md).
  */
 async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number, scheme: DeliveryIdScheme): Promise<void> {
-  for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) {
-    const wave = planned.slice(start, start + WAVE_DELIVERIES);
-    const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
-    const entries = await deps.waveSlots.run(() => runWave(deps, wave, ids, insertedAt));
-    await deps.audit.append(entries);
-  }
+  const waves: { event: RegistryEvent; match: Match }[][] = [];
+  for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) waves.push(planned.slice(start, start + WAVE_DELIVERIES));
+  // Side by side, as the process's wave slots allow: a chunk takes about as long as its slowest wave, not their sum.
+  await Promise.all(
+    waves.map(async (wave) => {
+      const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
+      const entries = await deps.waveSlots.run(() => runWave(deps, wave, ids, insertedAt));
+      await deps.audit.append(entries);
+    }),
+  );
 }
 
 /**

@@ -24,11 +24,12 @@ export class SubscriberLookup {
     private readonly clock: Clock,
   ) {}
 
-  async forModel(modelName: string, enqueuedAt: number, page: ScopePage = {}): Promise<{ model: ScopeSlice; registryWide: ScopeSlice }> {
+  /** The model's webhooks and the registry-wide ones, a page of each (`registryWidePage`, when given, for the latter). */
+  async forModel(modelName: string, enqueuedAt: number, page: ScopePage = {}, registryWidePage: ScopePage = page): Promise<{ model: ScopeSlice; registryWide: ScopeSlice }> {
     const notBefore = enqueuedAt + CLOCK_SKEW_MARGIN_MS;
-    const [model, registryWide] = await Promise.all([this.scope(modelName, notBefore, page), this.scope(undefined, notBefore, page)]);
-    const slice = (webhooks: Webhook[]): ScopeSlice => ({ webhooks, full: page.limit !== undefined && webhooks.length >= page.limit });
-    return { model: { ...slice(model), webhooks: model.filter((webhook) => webhook.modelName === modelName) }, registryWide: slice(registryWide) };
+    const [model, registryWide] = await Promise.all([this.scope(modelName, notBefore, page), this.scope(undefined, notBefore, registryWidePage)]);
+    const slice = (webhooks: Webhook[], read: ScopePage): ScopeSlice => ({ webhooks, full: read.limit !== undefined && webhooks.length >= read.limit });
+    return { model: { ...slice(model, page), webhooks: model.filter((webhook) => webhook.modelName === modelName) }, registryWide: slice(registryWide, registryWidePage) };
   }
 
   /** One scope's page: a model's (`modelName`), or the registry-wide one (undefined). */
