@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { parseDuration } from '../src/config/duration.js';
-import { FAN_OUT_WAVES_IN_FLIGHT } from '../src/composition/services.js';
+import { FIRST_ATTEMPTS_IN_FLIGHT } from '../src/composition/services.js';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
@@ -60,8 +60,8 @@ const PUBLISHERS = Number(values.publishers);
 /** Receiver origins the webhooks are spread over (1: every webhook to one origin, capped by its per-origin concurrency). */
 const RECEIVERS = Number(values.receivers);
 const WINDOW = Number(values.window);
-/** First attempts the pipeline has in flight at most per process: its waves in flight times 64 attempts each. */
-const SEND_CONCURRENCY = FAN_OUT_WAVES_IN_FLIGHT * 64;
+/** First attempts the pipeline has in flight at most per process. */
+const SEND_CONCURRENCY = FIRST_ATTEMPTS_IN_FLIGHT;
 const EXTRA_ENV: Record<string, string> = values['max-polling-interval'] ? { AzureFunctionsJobHost__extensions__queues__maxPollingInterval: values['max-polling-interval'] } : {};
 const RUNTIME_ARGS = values['wake-on-enqueue'] ? ['--wake-on-enqueue'] : [];
 

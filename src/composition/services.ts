@@ -54,10 +54,11 @@ export const CONNECTIONS_PER_ORIGIN = 64;
 /** A client may fail authentication this many times less often than it may call. */
 export const AUTH_FAILURE_SHARE = 10;
 /**
- * Fan-out waves (of up to 64 first attempts each) in flight per process, across every message: with the host's
- * bound on concurrent messages, this bounds sockets, storage requests and memory.
+ * First attempts the fan-out has in flight per process, across every message (four full waves of 64): with the
+ * host's bound on concurrent messages, this bounds sockets, storage requests and memory. A wave holds one per
+ * delivery, so many small fan-outs (one event to ten webhooks) run side by side where few large ones would.
  */
-export const FAN_OUT_WAVES_IN_FLIGHT = 4;
+export const FIRST_ATTEMPTS_IN_FLIGHT = 256;
 
 /** How long a claimed attempt is held: longer than a job target's two calls, so a live holder is never overtaken. */
 export const claimLeaseOf = (deliveryTimeoutMs: number): number => 2 * deliveryTimeoutMs + 15_000;
@@ -164,7 +165,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
   const fanOut: FanOutDeps = {
     ...delivererDeps,
-    waveSlots: new Semaphore(FAN_OUT_WAVES_IN_FLIGHT),
+    firstAttemptSlots: new Semaphore(FIRST_ATTEMPTS_IN_FLIGHT),
     claims,
     subscribers: new SubscriberLookup(webhookStore, clock),
     poison: new StorageMessageQueue(storage.queue(poisonQueueOf(QUEUES.registryEvents))),

@@ -18,8 +18,8 @@ import { poisonMessage, type PoisonTarget } from './poison-queues.js';
 import { definedOnly } from '../shared/defined.js';
 
 export interface FanOutDeps extends AttemptDeps {
-  /** Fan-out waves (first attempts with their storage writes) in flight in this process, across every message. */
-  waveSlots: Semaphore;
+  /** First attempts (with their storage writes) in flight in this process, across every message: a wave holds one per delivery. */
+  firstAttemptSlots: Semaphore;
   claims: EventClaims;
   subscribers: SubscriberLookup;
   poison: MessageQueue;
@@ -238,11 +238,11 @@ type Step =
 async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match: Match }[], insertedAt: number, scheme: DeliveryIdScheme): Promise<void> {
   const waves: { event: RegistryEvent; match: Match }[][] = [];
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) waves.push(planned.slice(start, start + WAVE_DELIVERIES));
-  // Side by side, as the process's wave slots allow: a chunk takes about as long as its slowest wave, not their sum.
+  // Side by side, as the process's first-attempt slots allow: a chunk takes about as long as its slowest wave, not their sum.
   await Promise.all(
     waves.map(async (wave) => {
       const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
-      const entries = await deps.waveSlots.run(() => runWave(deps, wave, ids, insertedAt));
+      const entries = await deps.firstAttemptSlots.run(() => runWave(deps, wave, ids, insertedAt), wave.length);
       await deps.audit.append(entries);
     }),
   );

@@ -4,21 +4,29 @@
  */
 export class Semaphore {
   private free: number;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { weight: number; grant: () => void }[] = [];
 
   constructor(readonly permits: number) {
     this.free = permits;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /**
+   * Runs `work` holding `weight` permits (at most all of them), granted first come, first served: a heavy
+   * waiter is never overtaken by lighter ones behind it.
+   */
+  async run<T>(work: () => Promise<T>, weight = 1): Promise<T> {
+    const held = Math.min(Math.max(1, weight), this.permits);
+    if (this.waiting.length === 0 && this.free >= held) this.free -= held;
+    else await new Promise<void>((grant) => this.waiting.push({ weight: held, grant }));
     try {
       return await work();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free += 1;
+      this.free += held;
+      for (let next = this.waiting[0]; next && this.free >= next.weight; next = this.waiting[0]) {
+        this.waiting.shift();
+        this.free -= next.weight;
+        next.grant();
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import { fromEntity, idOf, keysOf, toEntity, type DeliveryEntity, type IndexEnti
 import { transactionChunks } from './purge.js';
 import { isConflict, isNotFound, isPreconditionFailed, readOrUndefined } from './rest-errors.js';
 import { indexedOf, indexRowKey, parseIndexedVersion, indexedVersion, type IndexedStatus } from './status-index.js';
+import { PartitionBatcher } from './partition-batcher.js';
 
 function indexEntityOf(record: DeliveryEntity, status: IndexedStatus): IndexEntity {
   const { Payload: _payload, Indexed: _indexed, ...summary } = record;
@@ -35,10 +36,15 @@ const STORAGE_CONCURRENCY = 8;
  * days in the day index.
  */
 export class DeliveryRecords {
+  /** Every write of a record goes through it, so concurrent writes to one webhook's partition share requests. */
+  private readonly batcher: PartitionBatcher;
+
   constructor(
     private readonly table: TableClient,
     private readonly days: DayIndex,
-  ) {}
+  ) {
+    this.batcher = new PartitionBatcher(table);
+  }
 
   async get(id: string): Promise<Versioned<Delivery> | undefined> {
     const key = keysOf(id);
@@ -62,10 +68,10 @@ export class DeliveryRecords {
       if (operationCount(group) > 1) {
         try {
           const { actions, positions } = actionsOf(group, (write) => ['create', write.record]);
-          const response = await this.table.submitTransaction(actions);
+          const subResponses = await this.batcher.submit(actions);
           await Promise.all(
             group.map(async (write, n) => {
-              const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
+              const etag = etagOf(subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
               results[write.index] = { created: true, etag: indexedVersion(etag, write.record.Indexed) };
             }),
           );
@@ -91,12 +97,8 @@ export class DeliveryRecords {
     const { record } = write;
     for (let tries = 0; ; tries += 1) {
       try {
-        if (write.companions.length === 0) {
-          const created = await this.table.createEntity(record);
-          return { created: true, etag: created.etag ?? '' };
-        }
-        const response = await this.table.submitTransaction([['create', record], ...write.companions]);
-        return { created: true, etag: indexedVersion(etagOf(response.subResponses, record.rowKey, 0) ?? (await this.etagNow(record)), record.Indexed) };
+        const subResponses = await this.batcher.submit([['create', record], ...write.companions]);
+        return { created: true, etag: indexedVersion(etagOf(subResponses, record.rowKey, 0) ?? (await this.etagNow(record)), record.Indexed) };
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
@@ -140,10 +142,10 @@ export class DeliveryRecords {
       if (group.length > 1) {
         try {
           const { actions, positions } = actionsOf(group, update);
-          const response = await this.table.submitTransaction(actions);
+          const subResponses = await this.batcher.submit(actions);
           await Promise.all(
             group.map(async (write, n) => {
-              const etag = etagOf(response.subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
+              const etag = etagOf(subResponses, write.record.rowKey, positions[n] ?? 0) ?? (await this.etagNow(write.record));
               results[write.index] = indexedVersion(etag, write.record.Indexed);
             }),
           );
@@ -166,10 +168,7 @@ export class DeliveryRecords {
   private async replaceOne(write: RecordWrite & { etag: string }, update: (write: RecordWrite & { etag: string }) => TransactionAction): Promise<string | undefined> {
     const attempt = async (companions: readonly TransactionAction[]): Promise<string | undefined> => {
       try {
-        const etag =
-          companions.length === 0
-            ? (await this.table.updateEntity(write.record, 'Replace', { etag: write.etag })).etag
-            : etagOf((await this.table.submitTransaction([update(write), ...companions])).subResponses, write.record.rowKey, 0);
+        const etag = etagOf(await this.batcher.submit([update(write), ...companions]), write.record.rowKey, 0);
         return indexedVersion(etag ?? (await this.etagNow(write.record)), write.record.Indexed);
       } catch (error) {
         if (isNotFound(error) && companions.some(([kind]) => kind === 'delete')) return attempt(companions.filter(([kind]) => kind !== 'delete'));

@@ -76,7 +76,7 @@ export function pipelineDeps(schedule = [0, 1000, 2000]) {
     random: () => 0.5,
     retryScheduleMs: schedule,
     claimLeaseMs: 60_000,
-    waveSlots: new Semaphore(4),
+    firstAttemptSlots: new Semaphore(256),
     log: silentLogger,
     claims,
     subscribers: new SubscriberLookup(webhooks, clock.read),
