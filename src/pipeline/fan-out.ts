@@ -91,6 +91,16 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     return;
   }
   const isFirstSegment = continued === undefined;
+  // A link handed on twice (its first run failed after handing on, and the re-run handed on again) is worked by one
+  // copy only: without this every failed link would double the rest of the chain.
+  const link = isFirstSegment ? undefined : JSON.stringify(['continue_fan_out', segment.message_id, segment.after]);
+  if (link !== undefined) {
+    const answer = await deps.claims.claim(link, meta.id, deps.clock());
+    if (answer.kind !== 'mine') {
+      deps.log.info(`${meta.id}: the link of ${segment.message_id} after ${segment.after} is ${answer.kind === 'finished' ? 'done' : 'being worked'} by another copy; dropped`);
+      return;
+    }
+  }
   const admitted = await admitEvents(deps, envelope.events, envelope.publishedBy, segment, isFirstSegment);
   const events = admitted.filter((entry) => !entry.skipped).map((entry) => entry.event);
   const chunk = await planChunk(deps, events, segment);
@@ -106,21 +116,25 @@ export async function processEventMessage(deps: FanOutDeps, body: unknown, meta:
     const unmatched = events.filter((event) => !matched.has(event.eventId)).length;
     if (unmatched > 0) deps.metrics?.eventsIgnored(unmatched, source, 'no_matching_webhook');
   }
-  if (chunk.next !== undefined) {
-    // Handed on before this chunk's attempts, so the next segment is planned and sent while this one works: a wide
-    // fan-out runs its chunks side by side instead of one after another. A re-run of this message hands it on again,
-    // which only repeats work the records make idempotent (docs/reliability.md).
+  const handOn = async (next: string) => {
     const duplicateIndexes = admitted.filter((entry) => entry.skipped).map((entry) => entry.index);
-    await deps.eventQueue.send({ continue_fan_out: { ...segment, after: chunk.next, skip: duplicateIndexes } } satisfies z.infer<typeof continuationSchema>);
-  }
+    await deps.eventQueue.send({ continue_fan_out: { ...segment, after: next, skip: duplicateIndexes } } satisfies z.infer<typeof continuationSchema>);
+  };
+  // A continuation hands on before its chunk's attempts, so a wide fan-out's links run side by side. The first segment
+  // hands on only after its own chunk: the last link marks the events finished, and a re-run of a first segment whose
+  // events are finished drops them, so its chunk must be done by then (docs/reliability.md).
+  if (chunk.next !== undefined && !isFirstSegment) await handOn(chunk.next);
   await runChunk(deps, chunk.planned, segment.inserted_at, envelope.deliveryIds);
-  if (chunk.next !== undefined) return;
-  const finished = deps.clock();
-  await mapWithLimit(
-    events.filter((event) => event.idSupplied),
-    8,
-    (event) => deps.claims.finish(dedupKeyOf(event), segment.message_id, finished),
-  );
+  if (chunk.next !== undefined && isFirstSegment) await handOn(chunk.next);
+  if (chunk.next === undefined) {
+    const finished = deps.clock();
+    await mapWithLimit(
+      events.filter((event) => event.idSupplied),
+      8,
+      (event) => deps.claims.finish(dedupKeyOf(event), segment.message_id, finished),
+    );
+  }
+  if (link !== undefined) await deps.claims.finish(link, meta.id, deps.clock());
 }
 
 /**
@@ -239,13 +253,12 @@ async function runChunk(deps: FanOutDeps, planned: { event: RegistryEvent; match
   const waves: { event: RegistryEvent; match: Match }[][] = [];
   for (let start = 0; start < planned.length; start += WAVE_DELIVERIES) waves.push(planned.slice(start, start + WAVE_DELIVERIES));
   // Side by side, as the process's first-attempt slots allow: a chunk takes about as long as its slowest wave, not their sum.
-  await Promise.all(
-    waves.map(async (wave) => {
-      const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
-      const entries = await deps.firstAttemptSlots.run(() => runWave(deps, wave, ids, insertedAt), wave.length);
-      await deps.audit.append(entries);
-    }),
-  );
+  // Settled before a failure is answered, so no wave of a failed link is still at work when its re-run starts.
+  await mapWithLimit(waves, waves.length, async (wave) => {
+    const ids = await deliveryIdsFor(deps.deliveries, scheme, wave.map(({ event, match }) => ({ event, webhookId: match.webhook.id })));
+    const entries = await deps.firstAttemptSlots.run(() => runWave(deps, wave, ids, insertedAt), wave.length);
+    await deps.audit.append(entries);
+  });
 }
 
 /**

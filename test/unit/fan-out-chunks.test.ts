@@ -50,7 +50,8 @@ describe('bounded fan-out', () => {
     assert.equal(new Set(sender.sent.map((sent) => sent.messageId)).size, 13 * 3, 'each delivery once');
     assert.equal(deliveries.rows.size, 13 * 3);
     assert.ok(peak <= 32, `at most 32 attempts in flight, saw ${peak}`);
-    assert.deepEqual([...claims.finished.keys()], ['["M","chosen"]'], 'finished once, keyed by model and id');
+    const eventKeys = [...claims.finished.keys()].filter((key) => !key.startsWith('["continue_fan_out"'));
+    assert.deepEqual(eventKeys, ['["M","chosen"]'], 'finished once, keyed by model and id');
     const ids = new Set(sender.sent.map((sent) => JSON.parse(sent.payload) as { event_timestamp: number }).map((payload) => payload.event_timestamp));
     assert.deepEqual([...ids], [insertedAt], 'continuations keep the first message time as the event time');
   });
@@ -70,7 +71,9 @@ describe('bounded fan-out', () => {
     const next = eventQueue.drain();
     await processEventMessage(deps, second.body, meta({ id: second.id, dequeueCount: 2 }));
     assert.equal(sender.sent.length, firstRun, 'the re-run sent nothing again');
-    assert.deepEqual(eventQueue.drain().map((message) => message.body), next.map((message) => message.body), 'and hands on the same continuation');
+    assert.equal(next.length, 1, 'the link handed on once');
+    assert.deepEqual(eventQueue.drain(), [], 'and its re-run, the link being done, hands on nothing again');
+    eventQueue.messages.push(...next);
     await drainContinuations((item, id) => processEventMessage(deps, item, meta({ id })), eventQueue);
     assert.ok(sender.sent.every((sent) => (JSON.parse(sent.payload) as { version: string }).version === '1'), 'the duplicate is never sent');
   });
