@@ -193,7 +193,7 @@ function describe(s: Scenario): string {
     `first delivery p50 ${ms(s.idle.firstP50)} / p99 ${ms(s.idle.firstP99)} at 1 call/s (${s.idle.events} events), p50 ${ms(s.half.firstP50)} / p99 ${ms(s.half.firstP99)} at half load (${s.halfPace} events/s)`,
     `saturated ${s.saturated.eventsPerSecond.toFixed(0)} events/s, ${s.saturated.deliveriesPerSecond.toFixed(0)} deliveries/s = ${(s.saturated.deliveriesPerSecond / s.ceiling).toFixed(3)} of the raw-POST ceiling (${s.ceiling.toFixed(0)}/s at ${SEND_CONCURRENCY} in flight)`,
     `runtime CPU ${s.saturated.runtimeCpuMsPerDelivery.toFixed(2)} ms/delivery`,
-    `per delivery at half load: Table ${s.half.tablePerDelivery.toFixed(2)}, Queue ${s.half.queuePerDelivery.toFixed(2)} requests, ${s.half.executionsPerDelivery.toFixed(2)} executions`,
+    `per delivery at half load: Table ${s.half.tablePerDelivery.toFixed(2)}, Queue ${s.half.queuePerDelivery.toFixed(2)} requests, ${s.half.executionsPerDelivery.toFixed(2)} executions (saturated: Table ${s.saturated.tablePerDelivery.toFixed(2)}, Queue ${s.saturated.queuePerDelivery.toFixed(2)})`,
     `$${s.cost.total.toFixed(2)} per million deliveries (compute ≥ $${s.cost.compute.toFixed(2)}, executions $${s.cost.executions.toFixed(2)}, Table $${s.cost.table.toFixed(2)}, Queue $${s.cost.queue.toFixed(2)})`,
     `lost ${s.idle.lost + s.saturated.lost + s.half.lost}, duplicates ${s.idle.duplicates + s.saturated.duplicates + s.half.duplicates}`,
   ].join(' | ');
@@ -265,6 +265,7 @@ async function main(): Promise<void> {
       runtime_cpu_ms_per_delivery_batch25: round(batch25?.saturated.runtimeCpuMsPerDelivery),
       table_requests_per_delivery_batch1: round(fanout10?.half.tablePerDelivery),
       queue_requests_per_delivery_batch1: round(fanout10?.half.queuePerDelivery),
+      table_requests_per_delivery_batch1_saturated: round(fanout10?.saturated.tablePerDelivery),
       deliveries_per_second_batch1: round(fanout10?.saturated.deliveriesPerSecond, 0),
       deliveries_per_second_batch25: round(batch25?.saturated.deliveriesPerSecond, 0),
       ceiling_ratio_batch1: round(fanout10 ? fanout10.saturated.deliveriesPerSecond / fanout10.ceiling : undefined),
