@@ -14,8 +14,8 @@ interface Submitted {
 /** A transaction holds at most 100 operations, on rows of one partition, each row at most once. */
 const MAX_OPERATIONS = 100;
 
-const partitionOf = (action: TransactionAction): string => action[1].partitionKey ?? '';
-const rowKeyOf = (action: TransactionAction): string => action[1].rowKey ?? '';
+const partitionOf = (action: TransactionAction): string => action[1].partitionKey;
+const rowKeyOf = (action: TransactionAction): string => action[1].rowKey;
 
 /**
  * Group commit per partition. Transactions submitted for one partition while another of its transactions is on

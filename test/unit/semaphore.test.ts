@@ -20,8 +20,9 @@ function gated(log: string[], name: string, fail = false): { work: () => Promise
 /** Whether `run` started its work before returning (it does when the permits it needs are free, nobody waiting). */
 function startsAtOnce(semaphore: Semaphore, weight: number): { started: boolean; settled: Promise<unknown> } {
   let started = false;
-  const settled = semaphore.run(async () => {
+  const settled = semaphore.run(() => {
     started = true;
+    return Promise.resolve();
   }, weight);
   return { started, settled };
 }
