@@ -12,10 +12,11 @@ export class Semaphore {
 
   /**
    * Runs `work` holding `weight` permits (at most all of them), granted first come, first served: a heavy
-   * waiter is never overtaken by lighter ones behind it.
+   * waiter is never overtaken by lighter ones behind it. A weight that is no whole count (NaN, a fraction) is
+   * rounded up to one that is: a NaN waiter would never be granted, and stall everyone behind it.
    */
   async run<T>(work: () => Promise<T>, weight = 1): Promise<T> {
-    const held = Math.min(Math.max(1, weight), this.permits);
+    const held = Math.min(Math.max(1, Math.ceil(weight) || 1), this.permits);
     if (this.waiting.length === 0 && this.free >= held) this.free -= held;
     else await new Promise<void>((grant) => this.waiting.push({ weight: held, grant }));
     try {

@@ -1,4 +1,5 @@
 import type { TableClient, TableTransactionResponse, TransactionAction } from '@azure/data-tables';
+import { isStorageTrouble } from './rest-errors.js';
 
 /** One caller's share of a transaction's answer: a sub-response per action it submitted, in its order. */
 export type SubResponses = TableTransactionResponse['subResponses'];
@@ -13,8 +14,8 @@ interface Submitted {
 /** A transaction holds at most 100 operations, on rows of one partition, each row at most once. */
 const MAX_OPERATIONS = 100;
 
-const partitionOf = (action: TransactionAction): string => action[1].partitionKey ?? '';
-const rowKeyOf = (action: TransactionAction): string => action[1].rowKey ?? '';
+const partitionOf = (action: TransactionAction): string => action[1].partitionKey;
+const rowKeyOf = (action: TransactionAction): string => action[1].rowKey;
 
 /**
  * Group commit per partition. Transactions submitted for one partition while another of its transactions is on
@@ -22,7 +23,8 @@ const rowKeyOf = (action: TransactionAction): string => action[1].rowKey ?? '';
  * operations: concurrent fan-outs writing to one webhook's partition share requests instead of each paying one.
  * Each caller's answer is its own: if the shared transaction fails (one caller's row exists, or changed since it
  * was read), every caller's actions are sent again on their own, so each sees exactly the outcome it would have
- * had alone, and nothing is written that its own transaction would not have written.
+ * had alone, and nothing is written that its own transaction would not have written. Storage trouble (busy,
+ * failing, out of reach) is answered to every caller of the request as it is.
  */
 export class PartitionBatcher {
   private readonly queued = new Map<string, Submitted[]>();
@@ -63,8 +65,11 @@ export class PartitionBatcher {
     let answer: TableTransactionResponse;
     try {
       answer = await this.table.submitTransaction(batch.flatMap((submitted) => submitted.actions));
-    } catch {
-      await Promise.all(batch.map((submitted) => this.write([submitted])));
+    } catch (error) {
+      // Storage trouble is no caller's doing: each is answered it, as it would be alone, instead of one more
+      // request per caller to a service that is throttling (or that applied the transaction and lost its answer).
+      if (isStorageTrouble(error)) for (const submitted of batch) submitted.reject(error);
+      else await Promise.all(batch.map((submitted) => this.write([submitted])));
       return;
     }
     let offset = 0;
