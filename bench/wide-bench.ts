@@ -6,10 +6,11 @@
  * answer while it ran, and lost/duplicate deliveries. Linux only (reads /proc).
  */
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
-import { API, BENCH_TOKEN, rssMb, treeOf, type Sink } from './bench-kit.js';
+import { API, BENCH_TOKEN, cpuMs, rssMb, treeOf, type Sink } from './bench-kit.js';
 import { startCountingProxy } from './storage-proxy.js';
 
 const MODEL_WEBHOOKS = 100;
@@ -99,6 +100,7 @@ export async function wideScenario(options: {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     })();
+    const cpuBefore = { runtime: cpuMs(runtimePid), azurite: cpuMs(azuritePid), bench: process.cpuUsage() };
     const started = Date.now();
     const published = await runtime.api('POST', `${API}/publish`, {
       body: { events: Array.from({ length: events }, (_, index) => ({ event: 'MODEL_VERSION_CREATED', model_name: model, version: String(index + 1) })) },
@@ -110,6 +112,13 @@ export async function wideScenario(options: {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     running = false;
     await Promise.all([sampler, health]);
+    // Who used the machine's CPU meanwhile: the runtime, Azurite, and this process (sink, storage proxy, health probe).
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const cpuSeconds = {
+      runtime: (cpuMs(runtimePid) - cpuBefore.runtime) / 1000,
+      azurite: (cpuMs(azuritePid) - cpuBefore.azurite) / 1000,
+      bench: (benchCpu.user + benchCpu.system) / 1e6,
+    };
     const delivered = sink.received.size - before;
     const { table, queue } = proxy.counts;
     const seconds = (sink.lastAt - started) / 1000;
@@ -121,6 +130,7 @@ export async function wideScenario(options: {
       `peak open fds of the runtime ${peak.fds}`,
       `${((table + queue) / Math.max(1, delivered)).toFixed(2)} storage requests/delivery (table ${(table / Math.max(1, delivered)).toFixed(2)}, queue ${(queue / Math.max(1, delivered)).toFixed(2)})`,
       `/api/health slowest ${peak.healthMs} ms, not 200 ${peak.healthFailures} times`,
+      `CPU meanwhile: runtime ${cpuSeconds.runtime.toFixed(1)} s (${((cpuSeconds.runtime * 1000) / Math.max(1, delivered)).toFixed(2)} ms/delivery), Azurite ${cpuSeconds.azurite.toFixed(1)} s, bench (sink, proxy) ${cpuSeconds.bench.toFixed(1)} s, over ${((sink.lastAt - started) / 1000 + 3).toFixed(1)} s on ${availableParallelism()} cores`,
     ].join(' | ');
     return { deliveries: delivered, lost: expected - delivered, seconds, peakRssMb: peak.runtimeRss, text };
   } finally {
