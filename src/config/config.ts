@@ -2,6 +2,7 @@ import { parseOidcGrants, type GrantSpec } from '../auth/grants.js';
 import { parseAuthTokens, type StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
+import { ENTRA_AUDIENCES_SETTING, parseEntraAudiences, type EntraAudience } from './entra-audiences.js';
 import { parseAliasStages, type MlflowIngestConfig } from '../sources/mlflow-alias-stages.js';
 import { readUnityCatalogSource, UNITY_CATALOG_SETTINGS, type UnityCatalogSource } from '../unity-catalog/settings.js';
 
@@ -34,7 +35,7 @@ export const SETTINGS = {
   mlflowWebhookSecrets: 'MLFLOW_WEBHOOK_SECRETS',
   mlflowAliasStages: 'MLFLOW_ALIAS_STAGES',
   /** The Entra audiences webhooks may ask a delivery token for (comma list); none when empty. */
-  entraAudiences: 'WEBHOOKS_ENTRA_AUDIENCES',
+  entraAudiences: ENTRA_AUDIENCES_SETTING,
   /** The client id of the delivery identity: a user-assigned identity holding no roles, never the app's own. */
   entraClientId: 'WEBHOOKS_ENTRA_CLIENT_ID',
 } as const;
@@ -114,7 +115,7 @@ export interface Config {
   autoDisableAfterMs: number;
   /** The first cool-down of an origin's open circuit (it doubles per failed probe, up to 10 min). */
   circuitCooldownMs: number;
-  /** Entra tokens for webhooks (`azure_ad_audience`): the delivery identity and the audiences allowed; absent: none. */
+  /** Entra tokens for webhooks (`azure_ad_audience`): the delivery identity, the audiences allowed and where each may go; absent: none. */
   entra?: EntraDeliveryConfig;
   /** The MLflow ingest endpoint; absent (the endpoint answers 404) until `MLFLOW_WEBHOOK_SECRETS` is set. */
   mlflow?: MlflowIngestConfig;
@@ -124,7 +125,7 @@ export interface Config {
 
 export interface EntraDeliveryConfig {
   clientId: string;
-  audiences: string[];
+  audiences: EntraAudience[];
 }
 
 export interface ConsoleSignIn {
@@ -206,13 +207,11 @@ export function loadConfig(env: Env = process.env): Config {
 
 /**
  * `WEBHOOKS_ENTRA_AUDIENCES` needs `WEBHOOKS_ENTRA_CLIENT_ID`, the delivery identity, which must not be the app's own
- * (`AZURE_CLIENT_ID`, `AzureWebJobsStorage__clientId`): its tokens go to URLs that managers choose.
+ * (`AZURE_CLIENT_ID`, `AzureWebJobsStorage__clientId`): its tokens go to URLs that managers choose, so each audience
+ * names the origins its tokens may go to.
  */
 function parseEntraDelivery(env: Env): { entra?: EntraDeliveryConfig } {
-  const audiences = (value(env, SETTINGS.entraAudiences) ?? '')
-    .split(',')
-    .map((audience) => audience.trim())
-    .filter((audience) => audience !== '');
+  const audiences = parseEntraAudiences(value(env, SETTINGS.entraAudiences) ?? '');
   const clientId = value(env, SETTINGS.entraClientId);
   if (audiences.length === 0) return {};
   if (clientId === undefined) {
@@ -222,9 +221,6 @@ function parseEntraDelivery(env: Env): { entra?: EntraDeliveryConfig } {
   const appIdentities = [value(env, 'AZURE_CLIENT_ID'), value(env, STORAGE_IDENTITY_SETTINGS.clientId)].map((id) => id?.toLowerCase());
   if (appIdentities.includes(clientId.toLowerCase())) {
     throw new ConfigError(`${SETTINGS.entraClientId} names the app's own identity; it must name the delivery identity, which holds no roles`, SETTINGS.entraClientId);
-  }
-  if (audiences.some((audience) => !/^[\x21-\x7e]{1,256}$/.test(audience))) {
-    throw new ConfigError(`${SETTINGS.entraAudiences} must be a comma list of audiences (application ID URIs or client ids), each without spaces`, SETTINGS.entraAudiences);
   }
   return { entra: { clientId, audiences } };
 }

@@ -1,33 +1,31 @@
+import { scopeOfAudience, whyAudienceRefused, type EntraAudience } from '../config/entra-audiences.js';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { errorMessage } from '../shared/errors.js';
 import type { Clock } from '../shared/ids.js';
 import { TokenCache, type TokenAnswer } from './token-cache.js';
 
-/** `api://x` and `https://x/` become the scope `api://x/.default` and `https://x/.default`; a `/.default` scope stays. */
-export const scopeOfAudience = (audience: string): string => (audience.endsWith('/.default') ? audience : `${audience.replace(/\/+$/, '')}/.default`);
-
 /**
  * Entra tokens for webhook endpoints, from the delivery identity (a user-assigned identity holding no roles, named
- * by its client id) and only for the audiences an admin allows: checked again at every attempt, so an audience
- * taken off the list gets no more tokens.
+ * by its client id) and only for the audiences an admin allows, to the origins listed for each: checked again at
+ * every attempt, so an audience or origin taken off the list gets no more tokens.
  */
 export class EntraTokens {
   private readonly cache: TokenCache;
   private credential: TokenCredential | undefined;
 
   constructor(
-    private readonly settings: { clientId: string; audiences: readonly string[] } | undefined,
+    private readonly settings: { clientId: string; audiences: readonly EntraAudience[] } | undefined,
     clock: Clock,
     private readonly makeCredential: (clientId: string) => TokenCredential = (clientId) => new ManagedIdentityCredential({ clientId }),
   ) {
     this.cache = new TokenCache(clock);
   }
 
-  tokenFor(audience: string): Promise<TokenAnswer> {
+  /** A token for `audience`, if its tokens may go to `origin` (where the attempt is sent, normalised). */
+  tokenFor(audience: string, origin: string): Promise<TokenAnswer> {
     const settings = this.settings;
-    if (!settings || !settings.audiences.includes(audience)) {
-      return Promise.resolve({ kind: 'error', error: `no Entra token for audience '${audience}': it is not in WEBHOOKS_ENTRA_AUDIENCES`, retryable: false });
-    }
+    const refused = whyAudienceRefused(settings?.audiences ?? [], audience, origin);
+    if (!settings || refused !== undefined) return Promise.resolve({ kind: 'error', error: `no Entra token: ${refused ?? 'no delivery identity'}`, retryable: false });
     return this.cache.get(audience, async () => {
       try {
         this.credential ??= this.makeCredential(settings.clientId);

@@ -30,7 +30,8 @@ export interface TargetSender {
 /** Where bearer tokens come from: a webhook's OAuth2 client, or the delivery identity for an Entra audience. */
 export interface BearerSources {
   oauth2: { tokenFor(webhookId: string, oauth2: OAuth2Client, refused?: string): Promise<TokenAnswer> };
-  entra: { tokenFor(audience: string): Promise<TokenAnswer> };
+  /** `origin` is where the token would be sent: an audience's tokens go only to the origins listed for it. */
+  entra: { tokenFor(audience: string, origin: string): Promise<TokenAnswer> };
 }
 
 /** HTTP targets: a signed POST of the payload in the webhook's format, with its credential. */
@@ -84,7 +85,7 @@ export class HttpTargetSender implements TargetSender {
 
   private bearerFor(webhookId: string, target: HttpTarget, refused: string | undefined): Promise<TokenAnswer> | undefined {
     if (target.oauth2) return this.bearers ? this.bearers.oauth2.tokenFor(webhookId, target.oauth2, refused) : noSource('OAuth2');
-    if (target.azureAdAudience !== undefined) return this.bearers ? this.bearers.entra.tokenFor(target.azureAdAudience) : noSource('Entra');
+    if (target.azureAdAudience !== undefined) return this.bearers ? this.bearers.entra.tokenFor(target.azureAdAudience, destinationOfUrl(target.url).origin) : noSource('Entra');
     return undefined;
   }
 

@@ -4,12 +4,13 @@ import type { CreateWebhookInput } from './schemas.js';
 import { checkTargetUrl, type Resolver, type TargetPolicy } from './target-policy.js';
 import type { HttpTarget, PayloadFormat } from './webhook.js';
 import { definedOnly } from '../shared/defined.js';
+import { whyAudienceRefused, type EntraAudience } from '../config/entra-audiences.js';
 
 export interface HttpTargetDeps {
   policy: TargetPolicy;
   resolve: Resolver;
-  /** The Entra audiences a webhook may ask a token for (WEBHOOKS_ENTRA_AUDIENCES); none when empty. */
-  entraAudiences: readonly string[];
+  /** The Entra audiences a webhook may ask a token for, and the origins of each (WEBHOOKS_ENTRA_AUDIENCES); none when empty. */
+  entraAudiences: readonly EntraAudience[];
 }
 
 type HttpSpec = Partial<NonNullable<CreateWebhookInput['http_url_spec']>>;
@@ -78,10 +79,8 @@ async function credentialFor(deps: HttpTargetDeps, spec: HttpSpec, previous: Par
     return { oauth2: { tokenUrl, clientId, clientSecret, ...definedOnly({ scope }) } };
   }
   if (spec.azure_ad_audience) {
-    if (!deps.entraAudiences.includes(spec.azure_ad_audience)) {
-      const allowed = deps.entraAudiences.length > 0 ? `one of ${deps.entraAudiences.join(', ')}` : 'none (an admin lists them in WEBHOOKS_ENTRA_AUDIENCES)';
-      throw invalidParameter(`Invalid parameter 'http_url_spec.azure_ad_audience': not an audience tokens may be sent for; allowed: ${allowed}`);
-    }
+    const refused = whyAudienceRefused(deps.entraAudiences, spec.azure_ad_audience, origin);
+    if (refused !== undefined) throw invalidParameter(`Invalid parameter 'http_url_spec.azure_ad_audience': ${refused}`);
     return { azureAdAudience: spec.azure_ad_audience };
   }
   return spec.authorization ? { authorization: spec.authorization } : {};

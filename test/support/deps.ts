@@ -26,7 +26,7 @@ export function webhookDeps(overrides: Partial<WebhookDeps> = {}) {
     clock: clock.read,
     newId: () => (next++).toString(16).padStart(32, '0'),
     policy: { allowHttp: false, allowPrivate: false },
-    entraAudiences: ['api://orders-receiver'],
+    entraAudiences: [{ audience: 'api://orders-receiver', origins: ['https://hooks.example.com'] }],
     resolve: PUBLIC_RESOLVER,
     limits: DEFAULT_WEBHOOK_LIMITS,
     ...overrides,

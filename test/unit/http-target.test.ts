@@ -40,6 +40,31 @@ describe('routing fields of an HTTP target', () => {
     assert.equal(stored?.kind === 'http' ? stored.oauth2?.clientSecret : undefined, oauth2.client_secret);
   });
 
+  it("an audience's tokens go only to the origins the setting lists for it: a harvest attempt is refused and stores nothing", async () => {
+    const { deps, store } = webhookDeps({ resolve });
+    const harvest = createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://other.example.com/collect', azure_ad_audience: 'api://orders-receiver' } });
+    await refused(harvest, 'http_url_spec.azure_ad_audience');
+    await assert.rejects(harvest, (error: unknown) => error instanceof ApiError && error.message.includes('https://hooks.example.com'));
+    assert.equal(store.rows.size, 0, 'nothing stored');
+    // The same audience spelled as its scope, with a trailing slash or in capitals asks for the same token.
+    for (const audience of ['api://orders-receiver/.default', 'api://orders-receiver/', 'API://Orders-Receiver']) {
+      await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://other.example.com/collect', azure_ad_audience: audience } }), 'http_url_spec.azure_ad_audience');
+    }
+    assert.equal(store.rows.size, 0);
+    const listed = await createWebhook(deps, admin, { ...base, http_url_spec: { url: 'HTTPS://Hooks.Example.COM:443/in', azure_ad_audience: 'api://orders-receiver' } });
+    assert.equal(listed.webhook.http_url_spec?.azure_ad_audience, 'api://orders-receiver', 'the listed origin in another spelling');
+  });
+
+  it('an update moving an Entra webhook to an unlisted origin is refused even with the audience sent again, and changes nothing', async () => {
+    const { deps, store } = webhookDeps({ resolve });
+    const { webhook } = await createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', azure_ad_audience: 'api://orders-receiver' } });
+    const before = JSON.stringify(await store.get(webhook.id));
+    await refused(updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://other.example.com/x', azure_ad_audience: 'api://orders-receiver' } }), 'http_url_spec.azure_ad_audience');
+    assert.equal(JSON.stringify(await store.get(webhook.id)), before);
+    const samePlace = await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/y', azure_ad_audience: 'api://orders-receiver' } });
+    assert.equal(samePlace.webhook.http_url_spec?.url, 'https://hooks.example.com/y');
+  });
+
   it('a format whose service has a fixed URL shape refuses another URL', async () => {
     const { deps } = webhookDeps({ resolve });
     await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', format: 'github_dispatch' } }), 'http_url_spec.url');
