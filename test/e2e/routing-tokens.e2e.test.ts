@@ -18,12 +18,14 @@ describe('tokens instead of static secrets', async () => {
   const azurite = await testAzurite();
   const identity = await startFakeManagedIdentityEndpoint([DELIVERY_IDENTITY, APP_IDENTITY]);
   recordSecrets([identity.env.IDENTITY_HEADER]);
+  // The one origin tokens for api://orders-receiver may go to; every other receiver here is another origin.
+  const ordersApi = await startReceiver();
   const runtime = await startRuntime(
     testEnv(azurite.connectionString, {
       ...identity.env,
       AZURE_CLIENT_ID: APP_IDENTITY,
       WEBHOOKS_ENTRA_CLIENT_ID: DELIVERY_IDENTITY,
-      WEBHOOKS_ENTRA_AUDIENCES: 'api://orders-receiver,499b84ac-1321-427f-aa17-267ca6975798',
+      WEBHOOKS_ENTRA_AUDIENCES: `api://orders-receiver ${new URL(ordersApi.url).origin}, 499b84ac-1321-427f-aa17-267ca6975798 https://dev.azure.com`,
     }),
   );
   const oauth2Of = (server: { tokenUrl: string }, secret = CLIENT.secret) => ({ token_url: server.tokenUrl, client_id: CLIENT.id, client_secret: secret, scope: 'api://receiver/.default' });
@@ -97,6 +99,8 @@ describe('tokens instead of static secrets', async () => {
       [{ oauth2: { ...oauth2Of(tokens), token_url: 'ftp://tokens.example/x' } }, 'http_url_spec.oauth2.token_url'],
       [{ oauth2: oauth2Of(tokens), authorization: 'Bearer x' }, 'http_url_spec.oauth2'],
       [{ azure_ad_audience: 'https://storage.azure.com' }, 'http_url_spec.azure_ad_audience'],
+      [{ azure_ad_audience: 'api://orders-receiver' }, 'http_url_spec.azure_ad_audience'],
+      [{ url: elsewhere.url, azure_ad_audience: 'api://orders-receiver' }, 'http_url_spec.azure_ad_audience'],
       [{ max_requests_per_second: 0.5 }, 'http_url_spec.max_requests_per_second'],
       [{ max_requests_per_second: 1001 }, 'http_url_spec.max_requests_per_second'],
     ];
@@ -115,7 +119,7 @@ describe('tokens instead of static secrets', async () => {
   });
 
   it('entra: a token for an allowed audience from the dedicated delivery identity, never the app identity', async () => {
-    const receiver = await startReceiver();
+    const receiver = ordersApi;
     const id = await createHook(runtime, { model_name: 'tok-entra', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: receiver.url, azure_ad_audience: 'api://orders-receiver' } });
     await publish(runtime, [versionCreated('tok-entra', { version: '1' }), versionCreated('tok-entra', { version: '2' })]);
     await waitForDeliveries(runtime, id, (list) => list.length === 2 && list.every((delivery) => delivery.status === 'SUCCEEDED'));
@@ -130,5 +134,19 @@ describe('tokens instead of static secrets', async () => {
     assert.equal(storage.status, 400);
     assert.match(String(storage.json.message), /'http_url_spec\.azure_ad_audience'.*api:\/\/orders-receiver/);
     assert.ok(!identity.calls.some((call) => call.resource.includes('storage')));
+  });
+
+  it("entra: a manager's own receiver cannot collect another team's tokens: an allowed audience to an unlisted origin is a 400 that stores nothing", async () => {
+    const collector = await startReceiver();
+    const listBefore = (await runtime.api('GET', `${API}/list?model_name=tok-harvest`)).json;
+    const harvest = await runtime.api('POST', `${API}/create`, {
+      body: { model_name: 'tok-harvest', events: ['MODEL_VERSION_CREATED'], http_url_spec: { url: collector.url, azure_ad_audience: 'api://orders-receiver' } },
+    });
+    assert.equal(harvest.status, 400, harvest.text);
+    assert.equal(harvest.json.error_code, 'INVALID_PARAMETER_VALUE');
+    assert.ok(String(harvest.json.message).includes("'http_url_spec.azure_ad_audience'"), harvest.text);
+    assert.ok(String(harvest.json.message).includes(new URL(ordersApi.url).origin), 'says where the tokens may go');
+    assert.deepEqual((await runtime.api('GET', `${API}/list?model_name=tok-harvest`)).json, listBefore);
+    assert.equal(collector.requests.length, 0);
   });
 });
