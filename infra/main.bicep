@@ -114,7 +114,7 @@ param autoDisableAfter string = '5d'
 @description('WEBHOOKS_CIRCUIT_COOLDOWN: the first cool-down of an origin\'s open circuit (doubles per failed probe, up to 10m).')
 param circuitCooldown string = '30s'
 
-@description('Entra audiences webhooks may ask a delivery token for (http_url_spec.azure_ad_audience), comma-separated; empty: none.')
+@description('WEBHOOKS_ENTRA_AUDIENCES: Entra audiences webhooks may ask a delivery token for (http_url_spec.azure_ad_audience), each with the only origins its tokens may go to: comma-separated entries \'<audience> <origin> [<origin> ...]\', e.g. \'api://orders https://orders.contoso.com\'; empty: none.')
 param entraAudiences string = ''
 
 @description('Email address alerts are sent to; empty for none (the alert rules and action group are still created).')

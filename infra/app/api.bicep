@@ -14,6 +14,7 @@ param identityClientId string
 @description('Resource id and client id of the delivery identity, which holds no roles: the source of Entra tokens sent to webhooks.')
 param deliveryIdentityId string
 param deliveryIdentityClientId string
+@description('WEBHOOKS_ENTRA_AUDIENCES: comma-separated entries \'<audience> <origin> [<origin> ...]\'; each audience\'s tokens go only to its origins.')
 param entraAudiences string
 param storageAccountName string
 param deploymentContainerName string

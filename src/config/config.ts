@@ -2,7 +2,8 @@ import { parseOidcGrants, type GrantSpec } from '../auth/grants.js';
 import { parseAuthTokens, type StaticToken } from '../auth/static-tokens.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from './duration.js';
-import { ENTRA_AUDIENCES_SETTING, parseEntraAudiences, type EntraAudience } from './entra-audiences.js';
+import { ENTRA_AUDIENCES_SETTING, type EntraAudience } from '../shared/entra-audiences.js';
+import { parseEntraAudiences } from './entra-audiences.js';
 import { parseAliasStages, type MlflowIngestConfig } from '../sources/mlflow-alias-stages.js';
 import { readUnityCatalogSource, UNITY_CATALOG_SETTINGS, type UnityCatalogSource } from '../unity-catalog/settings.js';
 

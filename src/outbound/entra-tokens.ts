@@ -1,4 +1,4 @@
-import { scopeOfAudience, whyAudienceRefused, type EntraAudience } from '../config/entra-audiences.js';
+import { scopeOfAudience, whyAudienceRefused, type EntraAudience } from '../shared/entra-audiences.js';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { errorMessage } from '../shared/errors.js';
 import type { Clock } from '../shared/ids.js';

@@ -4,7 +4,7 @@ import type { CreateWebhookInput } from './schemas.js';
 import { checkTargetUrl, type Resolver, type TargetPolicy } from './target-policy.js';
 import type { HttpTarget, PayloadFormat } from './webhook.js';
 import { definedOnly } from '../shared/defined.js';
-import { whyAudienceRefused, type EntraAudience } from '../config/entra-audiences.js';
+import { whyAudienceRefused, type EntraAudience } from '../shared/entra-audiences.js';
 
 export interface HttpTargetDeps {
   policy: TargetPolicy;

@@ -314,7 +314,7 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
   });
 
   it('creates a delivery identity for Entra tokens to webhooks that holds no role and is not the app identity', () => {
-    const deployed = deployment(main, { principalId: '00000000-0000-0000-0000-00000000abcd', entraAudiences: 'api://orders' });
+    const deployed = deployment(main, { principalId: '00000000-0000-0000-0000-00000000abcd', entraAudiences: 'api://orders https://orders.contoso.com' });
     assert.ok(mod(deployed, 'delivery-identity').deployed);
     const api = mod(deployed, 'api');
     assert.match(JSON.stringify(api.raw.deliveryIdentityClientId), /'delivery-identity'.*outputs\.clientId/);
@@ -329,7 +329,7 @@ describe('infrastructure (compiled by the real Bicep compiler)', () => {
     }
     assert.ok(everything.includes('delivery-identity'));
     const [settings] = evaluated(api, 'Microsoft.Web/sites/config').filter((resource) => resource.name.includes('appsettings'));
-    assert.equal(settings?.properties.WEBHOOKS_ENTRA_AUDIENCES, 'api://orders');
+    assert.equal(settings?.properties.WEBHOOKS_ENTRA_AUDIENCES, 'api://orders https://orders.contoso.com');
     assert.equal(settings?.properties.WEBHOOKS_ENTRA_CLIENT_ID, api.scope.parameters.deliveryIdentityClientId);
     assert.notEqual(settings?.properties.WEBHOOKS_ENTRA_CLIENT_ID, settings?.properties.AZURE_CLIENT_ID);
   });

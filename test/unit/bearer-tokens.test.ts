@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { loadConfig } from '../../src/config/config.js';
-import { scopeOfAudience } from '../../src/config/entra-audiences.js';
+import { scopeOfAudience } from '../../src/shared/entra-audiences.js';
 import { EntraTokens } from '../../src/outbound/entra-tokens.js';
 import type { OutboundClient } from '../../src/outbound/http-client.js';
 import { HttpTargetSender, TargetSenders } from '../../src/outbound/target-sender.js';

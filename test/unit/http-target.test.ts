@@ -53,6 +53,9 @@ describe('routing fields of an HTTP target', () => {
     assert.equal(store.rows.size, 0);
     const listed = await createWebhook(deps, admin, { ...base, http_url_spec: { url: 'HTTPS://Hooks.Example.COM:443/in', azure_ad_audience: 'api://orders-receiver' } });
     assert.equal(listed.webhook.http_url_spec?.azure_ad_audience, 'api://orders-receiver', 'the listed origin in another spelling');
+    // The listed host as user info is no way in: the URL is refused, and its origin is the other host anyway.
+    await assert.rejects(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com@other.example.com/x', azure_ad_audience: 'api://orders-receiver' } }), ApiError);
+    await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com:8443/x', azure_ad_audience: 'api://orders-receiver' } }), 'http_url_spec.azure_ad_audience');
   });
 
   it('an update moving an Entra webhook to an unlisted origin is refused even with the audience sent again, and changes nothing', async () => {
