@@ -26,10 +26,24 @@ export const originOf = (url: string): string | undefined => {
   }
 };
 
-/** Stored credentials never follow a webhook to a new origin: the caller must send them again. */
-export const credentialsMustBeResent = (credential: string, moved: string): ApiError =>
+/**
+ * Where a stored credential may follow a URL change: the same origin and path. One origin often serves many owners
+ * (a Logic Apps or Power Automate host serves every tenant's workflows, each at its own path), so a new path is a
+ * new receiver; a new query (a rotated signature) is the same one.
+ */
+const receiverOf = (url: string): string | undefined => {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Stored credentials never follow a webhook to a new origin or path: the caller must send them again. */
+export const credentialsMustBeResent = (credential: string, moved: string, where = 'another origin'): ApiError =>
   invalidParameter(
-    `Missing required parameter '${credential}': '${moved}' moves to another origin, where the stored value is never sent; send it again${credential.endsWith('authorization') ? ' (or "" for none)' : ''}`,
+    `Missing required parameter '${credential}': '${moved}' moves to ${where}, where the stored value is never sent; send it again${credential.endsWith('authorization') ? ' (or "" for none)' : ''}`,
   );
 
 /**
@@ -43,7 +57,7 @@ export async function httpTargetFor(deps: HttpTargetDeps, spec: HttpSpec, previo
   const format = spec.format ?? previous.format;
   const problem = urlProblemFor(format, checked);
   if (problem !== undefined) throw invalidParameter(`Invalid parameter 'http_url_spec.url': ${problem}`);
-  const credential = await credentialFor(deps, spec, previous, checked.origin);
+  const credential = await credentialFor(deps, spec, previous, url, checked.origin);
   const secret = spec.secret ?? previous.secret;
   const rate = spec.max_requests_per_second ?? previous.maxRequestsPerSecond;
   return {
@@ -59,14 +73,16 @@ export async function httpTargetFor(deps: HttpTargetDeps, spec: HttpSpec, previo
 
 /**
  * A webhook has one kind of credential at most. Any credential field given replaces every stored one (`""` for
- * none); none given keeps the stored one, unless the URL moves to another origin.
+ * none); none given keeps the stored one, unless the URL moves to another origin or path.
  */
-async function credentialFor(deps: HttpTargetDeps, spec: HttpSpec, previous: Partial<HttpTarget>, origin: string): Promise<Credential> {
+async function credentialFor(deps: HttpTargetDeps, spec: HttpSpec, previous: Partial<HttpTarget>, url: string, origin: string): Promise<Credential> {
   const set = CREDENTIAL_FIELDS.filter((field) => spec[field]);
   if (set.length > 1) throw invalidParameter(`Invalid parameter 'http_url_spec.${set[1]}': only one of ${CREDENTIAL_FIELDS.map((field) => `'http_url_spec.${field}'`).join(', ')} may be set`);
   if (CREDENTIAL_FIELDS.every((field) => spec[field] === undefined)) {
     const stored = previous.authorization ? 'authorization' : previous.oauth2 ? 'oauth2' : previous.azureAdAudience ? 'azure_ad_audience' : undefined;
-    if (stored && previous.url !== undefined && originOf(previous.url) !== origin) throw credentialsMustBeResent(`http_url_spec.${stored}`, 'http_url_spec.url');
+    if (stored && previous.url !== undefined && receiverOf(previous.url) !== receiverOf(url)) {
+      throw credentialsMustBeResent(`http_url_spec.${stored}`, 'http_url_spec.url', originOf(previous.url) === origin ? 'another path' : 'another origin');
+    }
     return {
       ...(previous.authorization ? { authorization: previous.authorization } : {}),
       ...(previous.oauth2 ? { oauth2: previous.oauth2 } : {}),

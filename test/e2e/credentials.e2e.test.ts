@@ -18,7 +18,7 @@ const TOKEN = 'dapi-admin-workspace-token-0815';
 const OTHER_TOKEN = 'dapi-other-workspace-token-0816';
 recordSecrets([ADMIN_AUTHORIZATION, TOKEN, OTHER_TOKEN]);
 
-describe('stored credentials never follow a webhook to a new origin', async () => {
+describe('stored credentials never follow a webhook to a new origin or path', async () => {
   const azurite = await testAzurite();
   const workspace = await startFakeDatabricks(TOKEN);
   const elsewhere = await startFakeDatabricks(OTHER_TOKEN);
@@ -28,7 +28,7 @@ describe('stored credentials never follow a webhook to a new origin', async () =
   const update = (body: Record<string, unknown>) => runtime.api('PATCH', `${API}/update`, { body });
   const test = (id: string) => runtime.api('POST', `${API}/test`, { body: { id } });
 
-  it('an HTTP webhook moved to another origin needs its authorization sent again; a path change keeps it', async () => {
+  it('an HTTP webhook moved to another origin or path needs its authorization sent again; a new query keeps it', async () => {
     const admins = await startReceiver();
     const attackers = await startReceiver();
     const id = await createHook(runtime, {
@@ -47,11 +47,20 @@ describe('stored credentials never follow a webhook to a new origin', async () =
     assert.equal(attackers.requests.length, 0, 'the refused update changed nothing');
     assert.equal(admins.requests.at(-1)?.headers.authorization, ADMIN_AUTHORIZATION);
 
-    const newPath = await update({ id, http_url_spec: { url: `${admins.url}/elsewhere?x=1` } });
-    assert.equal(newPath.status, 200, newPath.text);
+    // One origin often serves many owners (a Logic Apps or Power Automate host serves every tenant's workflows, each at
+    // its own path): the stored value must not follow a webhook to another path there either.
+    const newPath = await update({ id, http_url_spec: { url: `${admins.url}/elsewhere` } });
+    assert.equal(newPath.status, 400, newPath.text);
+    assert.match(String(newPath.json.message), /http_url_spec\.authorization/);
+    const newQuery = await update({ id, http_url_spec: { url: `${admins.url}?sig=rotated` } });
+    assert.equal(newQuery.status, 200, newQuery.text);
     assert.equal((await test(id)).status, 200);
-    assert.equal(admins.requests.at(-1)?.path, '/hook/elsewhere?x=1');
-    assert.equal(admins.requests.at(-1)?.headers.authorization, ADMIN_AUTHORIZATION, 'same origin: kept');
+    assert.equal(admins.requests.at(-1)?.path, '/hook?sig=rotated');
+    assert.equal(admins.requests.at(-1)?.headers.authorization, ADMIN_AUTHORIZATION, 'same origin and path: kept');
+    const resent = await update({ id, http_url_spec: { url: `${admins.url}/elsewhere`, authorization: ADMIN_AUTHORIZATION } });
+    assert.equal(resent.status, 200, resent.text);
+    assert.equal((await test(id)).status, 200);
+    assert.equal(admins.requests.at(-1)?.path, '/hook/elsewhere');
 
     const cleared = await update({ id, http_url_spec: { url: attackers.url, authorization: '' } });
     assert.equal(cleared.status, 200, cleared.text);

@@ -24,13 +24,14 @@ describe('routing fields of an HTTP target', () => {
     await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', oauth2: { ...oauth2, token_url: 'https://169.254.169.254/metadata/identity/oauth2/token' } } }), 'http_url_spec.oauth2.token_url');
   });
 
-  it('holds one credential kind; an audience must be allowed; none follows a move to another origin', async () => {
+  it('holds one credential kind; an audience must be allowed; none follows a move to another origin or path', async () => {
     const { deps, store } = webhookDeps({ resolve });
     await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', oauth2, azure_ad_audience: 'api://orders-receiver' } }), 'http_url_spec.azure_ad_audience');
     await refused(createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', azure_ad_audience: 'https://management.azure.com' } }), 'http_url_spec.azure_ad_audience');
     const { webhook } = await createWebhook(deps, admin, { ...base, http_url_spec: { url: 'https://hooks.example.com/x', azure_ad_audience: 'api://orders-receiver' } });
     await refused(updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://other.example.com/x' } }), 'http_url_spec.azure_ad_audience');
-    const samePlace = await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/y' } });
+    await refused(updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/y' } }), 'http_url_spec.azure_ad_audience');
+    const samePlace = await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/x?v=2' } });
     assert.equal(samePlace.webhook.http_url_spec?.azure_ad_audience, 'api://orders-receiver');
     const switched = await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { oauth2 } });
     assert.deepEqual(switched.webhook.http_url_spec?.oauth2, { token_url: oauth2.token_url, client_id: 'c' });

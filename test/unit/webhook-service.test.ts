@@ -170,12 +170,14 @@ describe('update', () => {
     const { deps, store } = webhookDeps();
     const { webhook } = await createWebhook(deps, admin, slack);
     const target = async () => (await store.get(webhook.id))?.value.target;
-    await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/new' } });
-    assert.deepEqual(await target(), { kind: 'http', url: 'https://hooks.example.com/new', enableSslVerification: true, secret: http.secret, authorization: http.authorization });
+    const renewed = 'https://hooks.example.com/services/x?sig=new';
+    await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: renewed } });
+    assert.deepEqual(await target(), { kind: 'http', url: renewed, enableSslVerification: true, secret: http.secret, authorization: http.authorization });
+    await rejects(updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { url: 'https://hooks.example.com/services/y' } }), 'INVALID_PARAMETER_VALUE', /http_url_spec\.authorization.*another path/);
     await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { secret: '', enable_ssl_verification: false } });
-    assert.deepEqual(await target(), { kind: 'http', url: 'https://hooks.example.com/new', enableSslVerification: false, authorization: http.authorization });
+    assert.deepEqual(await target(), { kind: 'http', url: renewed, enableSslVerification: false, authorization: http.authorization });
     await updateWebhook(deps, admin, { id: webhook.id, http_url_spec: { authorization: '' } });
-    assert.deepEqual(await target(), { kind: 'http', url: 'https://hooks.example.com/new', enableSslVerification: false });
+    assert.deepEqual(await target(), { kind: 'http', url: renewed, enableSslVerification: false });
   });
 
   it('switches the target kind when the other spec is sent', async () => {
