@@ -29,6 +29,13 @@ const slackInert = (value: string): string => value.replaceAll('<', '&lt;').repl
 /** The payload's `text` is written Slack-ready (escaped); a Teams card shows it plain. */
 const slackUnescape = (value: string): string => value.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 
+/**
+ * Teams renders card text as markdown, where `[words](url)` is a link showing only the words: a zero-width space
+ * between `]` and `(` leaves the text as it reads but no longer a link, so event text cannot disguise one.
+ * (Backslash escapes render differently on Teams' desktop and mobile clients.)
+ */
+const teamsInert = (value: string): string => value.replaceAll('](', ']\u200B(');
+
 const httpsLink = (value: string | undefined): string | undefined => (value !== undefined && /^https:\/\/[^\s<>|]+$/.test(value) ? value : undefined);
 
 /** The facts every message lists: model, version, event, and the stage move or the alias. */
@@ -73,8 +80,8 @@ export function teamsMessage(payload: PayloadFields): Record<string, unknown> {
           type: 'AdaptiveCard',
           version: '1.4',
           body: [
-            { type: 'TextBlock', text: cut(slackUnescape(headlineOf(payload)), MAX_TEXT_CHARS), wrap: true, weight: 'Bolder' },
-            { type: 'FactSet', facts: factsOf(payload) },
+            { type: 'TextBlock', text: teamsInert(cut(slackUnescape(headlineOf(payload)), MAX_TEXT_CHARS)), wrap: true, weight: 'Bolder' },
+            { type: 'FactSet', facts: factsOf(payload).map((fact) => ({ ...fact, value: teamsInert(fact.value) })) },
           ],
           ...(link ? { actions: [{ type: 'Action.OpenUrl', title: 'Open in the registry', url: link }] } : {}),
         },

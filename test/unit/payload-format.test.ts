@@ -47,4 +47,17 @@ describe('payload formats', () => {
     const own = buildPayload({ eventId: 'e', idSupplied: false, event: 'MODEL_VERSION_CREATED', modelName: '<a> & b', version: '1', eventTimestamp: 1, publishedBy: 'p' }, 'w', 'MODEL_VERSION_CREATED');
     assert.equal((JSON.parse(renderBody('slack', own, 'd').body) as { text: string }).text, "A new version 1 of registered model '&lt;a&gt; &amp; b' was created.");
   });
+
+  it('teams: a model name, comment or text cannot forge a link in the card (its markdown links are broken up)', () => {
+    const forged = '[Approve the release](https://evil.example/login)';
+    const published = buildPayload(
+      { eventId: 'e', idSupplied: false, event: 'COMMENT_CREATED', modelName: forged, version: '1', eventTimestamp: 1, publishedBy: 'p', comment: forged, text: `see ${forged}` },
+      'w',
+      'COMMENT_CREATED',
+    );
+    const card = (JSON.parse(renderBody('teams', published, 'd').body) as { attachments: { content: { body: Record<string, unknown>[] } }[] }).attachments[0]?.content;
+    const shown = JSON.stringify(card?.body);
+    assert.ok(!shown.includes(']('), shown);
+    assert.match(shown, /Approve the release/, 'the words are still shown');
+  });
 });
