@@ -39,15 +39,25 @@ describe('races and re-runs: every delivery once, duplicates under one webhook-i
 
   it('sends an attempt once when several messages are due for it (concurrent redelivers of a RETRYING delivery)', async () => {
     const ledger = new Ledger();
-    // Each receiver fails its first request, so every delivery waits a minute as RETRYING, then accepts.
-    const failFirst: Behaviour = (request, n, response, socket) => (n === 1 ? void response.writeHead(500).end('not yet') : accepting(ledger, () => undefined)(request, n, response, socket));
+    // Each receiver fails its first request, so every delivery waits a minute as RETRYING, then accepts; but not
+    // before every redeliver call has been answered. Otherwise a call arriving after the second attempt succeeded
+    // would redeliver a SUCCEEDED delivery, which sends it again by design (a new chain, a new run token).
+    let allAnswered: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (allAnswered = resolve));
+    const failFirst: Behaviour = async (request, n, response, socket) => {
+      if (n === 1) return void response.writeHead(500).end('not yet');
+      await answered;
+      return accepting(ledger, () => undefined)(request, n, response, socket);
+    };
     const { receivers, ids } = await hooksFor('race-one-attempt', Array.from({ length: FAN_OUT }, () => failFirst));
     ledger.expect('1', ids);
     await publish(runtime, [{ event: 'MODEL_VERSION_CREATED', model_name: 'race-one-attempt', version: '1' }]);
     const retrying = await Promise.all(ids.map((id) => waitForDeliveries(runtime, id, (list) => list[0]?.status === 'RETRYING')));
     // Three messages for the second attempt of each delivery, at once.
     const calls = retrying.flatMap(([delivery]) => Array.from({ length: 3 }, () => runtime.api('POST', `${API}/deliveries/redeliver`, { body: { delivery_id: delivery?.id } })));
-    for (const response of await Promise.all(calls)) assert.equal(response.status, 200, response.text);
+    const responses = await Promise.all(calls);
+    allAnswered();
+    for (const response of responses) assert.equal(response.status, 200, response.text);
     for (const id of ids) await waitForDeliveries(runtime, id, (list) => list[0]?.status === 'SUCCEEDED');
     const row = settleRow(ledger, 'messages for one attempt (3 at once)');
     assert.equal(row.duplicates, 0, 'the attempt was sent once');
