@@ -230,8 +230,10 @@ describe('console (chromium)', async () => {
     const first = await page.locator('table[aria-label="Webhooks"] tbody').innerText();
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.getByText('Page 2').waitFor();
-    await page.locator('table[aria-label="Webhooks"] tbody tr').first().waitFor();
-    assert.notEqual(await page.locator('table[aria-label="Webhooks"] tbody').innerText(), first);
+    // The page label can change a moment before the rows do: wait for the rows (a console that never pages still fails below).
+    const webhookRows = page.locator('table[aria-label="Webhooks"] tbody');
+    for (const deadline = Date.now() + 10_000; (await webhookRows.innerText()) === first && Date.now() < deadline; ) await page.waitForTimeout(50);
+    assert.notEqual(await webhookRows.innerText(), first);
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.getByText('Page 1').waitFor();
 

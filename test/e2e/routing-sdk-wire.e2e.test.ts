@@ -44,10 +44,16 @@ describe("the official Python SDK's wire format, with and without the routing fi
     assert.deepEqual(Object.keys(listed.json), ['webhooks'], 'no next_page_token on the last page');
     assert.deepEqual((listed.json.webhooks as unknown[])[0], webhook);
 
-    // w.model_registry.update_webhook(id=..., description=..., http_url_spec=HttpUrlSpec(url=...), status=...)
+    // w.model_registry.update_webhook(id=..., description=..., http_url_spec=HttpUrlSpec(url=..., authorization=...), status=...):
+    // a new path is a new receiver as far as the stored authorization goes, so it is sent again (docs/security.md).
     const updated = await runtime.api('PATCH', `${API}/update`, {
       headers: sdkHeaders,
-      body: { description: 'sdk hook, edited', http_url_spec: { enable_ssl_verification: true, url: `${receiver.url}/v2` }, id: webhook.id, status: 'ACTIVE' },
+      body: {
+        description: 'sdk hook, edited',
+        http_url_spec: { authorization: 'Bearer sdk-receiver-token', enable_ssl_verification: true, url: `${receiver.url}/v2` },
+        id: webhook.id,
+        status: 'ACTIVE',
+      },
     });
     assert.equal(updated.status, 200, updated.text);
     assert.deepEqual(Object.keys(updated.json), ['webhook']);
