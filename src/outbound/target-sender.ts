@@ -1,4 +1,4 @@
-import type { HttpTarget, OAuth2Client, Webhook } from '../webhooks/webhook.js';
+import { destinationOfUrl, type HttpTarget, type OAuth2Client, type Webhook } from '../webhooks/webhook.js';
 import type { AttemptResult, Outcome } from './classify-outcome.js';
 import { classifyAttempt } from './classify-outcome.js';
 import type { OutboundClient } from './http-client.js';
@@ -102,13 +102,6 @@ export class HttpTargetSender implements TargetSender {
 }
 
 const noSource = (kind: string): Promise<TokenAnswer> => Promise.resolve({ kind: 'error', error: `no ${kind} token source is configured`, retryable: false });
-
-/** The URL's origin, and the URL without its query (or fragment) as its endpoint. */
-export const destinationOfUrl = (url: string): Destination => {
-  if (!URL.canParse(url)) return { origin: url, endpoint: url };
-  const { origin, pathname } = new URL(url);
-  return { origin, endpoint: `${origin}${pathname}` };
-};
 
 /** Picks the sender for a webhook's target kind. */
 export class TargetSenders {

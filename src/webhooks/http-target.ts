@@ -2,7 +2,7 @@ import { invalidParameter, type ApiError } from '../shared/errors.js';
 import { urlProblemFor } from './format-url.js';
 import type { CreateWebhookInput } from './schemas.js';
 import { checkTargetUrl, type Resolver, type TargetPolicy } from './target-policy.js';
-import type { HttpTarget, PayloadFormat } from './webhook.js';
+import { destinationOfUrl, type HttpTarget, type PayloadFormat } from './webhook.js';
 import { definedOnly } from '../shared/defined.js';
 import { whyAudienceRefused, type EntraAudience } from '../shared/entra-audiences.js';
 
@@ -17,28 +17,6 @@ type HttpSpec = Partial<NonNullable<CreateWebhookInput['http_url_spec']>>;
 type Credential = Pick<HttpTarget, 'authorization' | 'oauth2' | 'azureAdAudience'>;
 
 const CREDENTIAL_FIELDS = ['authorization', 'oauth2', 'azure_ad_audience'] as const;
-
-export const originOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
-};
-
-/**
- * Where a stored credential may follow a URL change: the same origin and path. One origin often serves many owners
- * (a Logic Apps or Power Automate host serves every tenant's workflows, each at its own path), so a new path is a
- * new receiver; a new query (a rotated signature) is the same one.
- */
-const receiverOf = (url: string): string | undefined => {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return undefined;
-  }
-};
 
 /** Stored credentials never follow a webhook to a new origin or path: the caller must send them again. */
 export const credentialsMustBeResent = (credential: string, moved: string, where = 'another origin'): ApiError =>
@@ -80,8 +58,11 @@ async function credentialFor(deps: HttpTargetDeps, spec: HttpSpec, previous: Par
   if (set.length > 1) throw invalidParameter(`Invalid parameter 'http_url_spec.${set[1]}': only one of ${CREDENTIAL_FIELDS.map((field) => `'http_url_spec.${field}'`).join(', ')} may be set`);
   if (CREDENTIAL_FIELDS.every((field) => spec[field] === undefined)) {
     const stored = previous.authorization ? 'authorization' : previous.oauth2 ? 'oauth2' : previous.azureAdAudience ? 'azure_ad_audience' : undefined;
-    if (stored && previous.url !== undefined && receiverOf(previous.url) !== receiverOf(url)) {
-      throw credentialsMustBeResent(`http_url_spec.${stored}`, 'http_url_spec.url', originOf(previous.url) === origin ? 'another path' : 'another origin');
+    // A stored credential follows a URL change within its endpoint (origin and path) only: one origin often serves many
+    // owners (a Logic Apps or Power Automate host serves every tenant's workflows, each at its own path).
+    const before = previous.url === undefined ? undefined : destinationOfUrl(previous.url);
+    if (stored && before && before.endpoint !== destinationOfUrl(url).endpoint) {
+      throw credentialsMustBeResent(`http_url_spec.${stored}`, 'http_url_spec.url', before.origin === origin ? 'another path' : 'another origin');
     }
     return {
       ...(previous.authorization ? { authorization: previous.authorization } : {}),

@@ -87,6 +87,16 @@ export const isServiceDisabled = (webhook: Webhook): boolean => webhook.status =
 export const receivesEvents = (webhook: Webhook): boolean => webhook.status === 'ACTIVE' || isServiceDisabled(webhook);
 
 /**
+ * The URL's origin, and the URL without its query (or fragment) as its endpoint: where attempts are counted and held,
+ * and where a stored credential may follow a URL change (a new query, a rotated signature, is the same receiver).
+ */
+export const destinationOfUrl = (url: string): { origin: string; endpoint: string } => {
+  if (!URL.canParse(url)) return { origin: url, endpoint: url };
+  const { origin, pathname } = new URL(url);
+  return { origin, endpoint: `${origin}${pathname}` };
+};
+
+/**
  * What an audit entry for a delivery (triggered, redelivered, or a 410 disable) says about a target: the URL's
  * origin only, since some URLs (Slack's) carry a secret in their path and these entries are written often.
  */

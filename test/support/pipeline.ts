@@ -3,10 +3,10 @@ import { classifyAttempt } from '../../src/outbound/classify-outcome.js';
 import type { FanOutDeps } from '../../src/pipeline/fan-out.js';
 import { OriginGate, type Destination } from '../../src/outbound/origin-gate.js';
 import { SubscriberLookup } from '../../src/pipeline/subscriber-lookup.js';
-import { destinationOfUrl, TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
+import { TargetSenders, type TargetSender } from '../../src/outbound/target-sender.js';
 import { Semaphore } from '../../src/shared/limit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
-import type { Webhook } from '../../src/webhooks/webhook.js';
+import { destinationOfUrl, type Webhook } from '../../src/webhooks/webhook.js';
 import { ManualClock, MemoryAuditLog, MemoryDeliveryStore, MemoryEventClaims, MemoryQueue, MemoryWebhookStore } from './memory.js';
 
 export interface SentAttempt {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { AttemptResult, NetworkFailure } from '../../src/outbound/classify-outcome.js';
 import { CIRCUIT_COOLDOWN_MS, CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_MAX_COOLDOWN_MS, MAX_CIRCUITS } from '../../src/outbound/circuit-book.js';
 import { describeCircuitOpening, OriginGate, type CircuitOpening, type Destination, type GateOptions } from '../../src/outbound/origin-gate.js';
-import { destinationOfUrl } from '../../src/outbound/target-sender.js';
+import { destinationOfUrl } from '../../src/webhooks/webhook.js';
 import { ManualClock } from '../support/memory.js';
 
 const held = () => {
