@@ -6,6 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
+import type { RunningAzurite } from '../src/local/azurite.js';
+import type { TestRuntime } from '../test/support/spawn-runtime.js';
+import type { CountingProxy } from './storage-proxy.js';
 
 export const API = '/api/2.0/mlflow/registry-webhooks';
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -168,3 +171,18 @@ export const benchEnv = (connectionString: string, extra: Record<string, string>
   WEBHOOKS_RATE_LIMIT: '0',
   ...extra,
 });
+
+/** With BENCH_PROFILE=DIR, the runtime's Node options that write its CPU profile there as `<name>.cpuprofile`. */
+export const profileOptions = (name: string): { nodeArgs?: string[] } =>
+  process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`] } : {};
+
+/** Stops a scenario's runtime, proxy and Azurite; with BENCH_PROFILE, lets the runtime exit on its own first, as the profile is written at exit. */
+export async function stopScenario(runtime: TestRuntime, proxy: CountingProxy, azurite: Pick<RunningAzurite, 'stop'>): Promise<void> {
+  if (process.env.BENCH_PROFILE) {
+    runtime.process.kill('SIGTERM');
+    await new Promise((resolve) => runtime.process.once('exit', resolve));
+  }
+  await runtime.stop();
+  await proxy.close();
+  await azurite.stop();
+}

@@ -26,7 +26,7 @@ import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
 import { PRICES_AS_OF, PRICES_REGION, costPerMillionDeliveries, type CostPerMillion } from './azure-prices.js';
 import { httpCeiling } from './baselines.js';
-import { API, BENCH_TOKEN, benchEnv, cpuMs, loadAverage, percentile, publishLoad, startSink, waitUntil, type Sink } from './bench-kit.js';
+import { API, BENCH_TOKEN, benchEnv, cpuMs, loadAverage, percentile, profileOptions, publishLoad, startSink, stopScenario, waitUntil, type Sink } from './bench-kit.js';
 import { instancesScenario, type InstancesFigures } from './instances-bench.js';
 import { retentionScenario } from './retention-bench.js';
 import { startCountingProxy, type CountingProxy } from './storage-proxy.js';
@@ -147,7 +147,7 @@ async function runScenario(sink: Sink, name: string, fanOut: number, batch: numb
     defaultToken: BENCH_TOKEN,
     queueLease: '10m',
     runtimeArgs: RUNTIME_ARGS,
-    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
+    ...profileOptions(name),
   });
   try {
     const shape = { model: `bench-${name}`, fanOut, batch };
@@ -167,14 +167,7 @@ async function runScenario(sink: Sink, name: string, fanOut: number, batch: numb
     });
     return { name, fanOut, batch, idle, saturated, half, halfPace, ceiling, cost };
   } finally {
-    if (process.env.BENCH_PROFILE) {
-      // The profile is written at exit: give the runtime all the time it needs to stop.
-      runtime.process.kill('SIGTERM');
-      await new Promise((resolve) => runtime.process.once('exit', resolve));
-    }
-    await runtime.stop();
-    await proxy.close();
-    await azurite.stop();
+    await stopScenario(runtime, proxy, azurite);
   }
 }
 

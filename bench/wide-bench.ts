@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { startAzurite } from '../src/local/azurite.js';
 import { azuriteConnectionString } from '../src/storage/azure-clients.js';
 import { spawnRuntime, type TestRuntime } from '../test/support/spawn-runtime.js';
-import { API, BENCH_TOKEN, cpuMs, rssMb, treeOf, type Sink } from './bench-kit.js';
+import { API, BENCH_TOKEN, cpuMs, profileOptions, rssMb, stopScenario, treeOf, type Sink } from './bench-kit.js';
 import { startCountingProxy } from './storage-proxy.js';
 
 const MODEL_WEBHOOKS = 100;
@@ -60,7 +60,7 @@ export async function wideScenario(options: {
   const runtime = await spawnRuntime(options.env(azuriteConnectionString(proxy.endpoints)), {
     defaultToken: BENCH_TOKEN,
     runtimeArgs: options.runtimeArgs,
-    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, '--cpu-prof-name=wide.cpuprofile'] } : {}),
+    ...profileOptions('wide'),
   });
   const model = 'bench-wide';
   try {
@@ -134,13 +134,6 @@ export async function wideScenario(options: {
     ].join(' | ');
     return { deliveries: delivered, lost: expected - delivered, seconds, peakRssMb: peak.runtimeRss, text };
   } finally {
-    if (process.env.BENCH_PROFILE) {
-      // The profile is written at exit: give the runtime all the time it needs to stop.
-      runtime.process.kill('SIGTERM');
-      await new Promise((resolve) => runtime.process.once('exit', resolve));
-    }
-    await runtime.stop();
-    await proxy.close();
-    await azurite.stop();
+    await stopScenario(runtime, proxy, azurite);
   }
 }
