@@ -57,7 +57,8 @@ export interface FakeSlack extends Receiver {
 
 /**
  * A Slack incoming webhook (`POST /services/T…/B…/…`): JSON with `text` and optional Block Kit `blocks`; answers
- * `200 ok`, or the plain-text errors Slack documents (`invalid_payload`, `no_text`, `invalid_blocks`, `no_service`).
+ * `200 ok`, or the plain-text errors Slack's webhook endpoint answers (`invalid_payload`, `missing_text_or_fallback_or_attachments`,
+ * `invalid_blocks`, `no_service`).
  */
 export async function startFakeSlack(): Promise<FakeSlack> {
   const posted: Record<string, unknown>[] = [];
@@ -66,7 +67,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       if (request.method !== 'POST' || !/^\/services\/T\w+\/B\w+\/\w+$/.test(request.path)) return slackError(response, 404, 'no_service');
       const body = parse(request.body);
       if (!request.headers['content-type']?.startsWith('application/json') || !isObject(body)) return slackError(response, 400, 'invalid_payload');
-      if (typeof body.text !== 'string' && body.blocks === undefined) return slackError(response, 400, 'no_text');
+      if (typeof body.text !== 'string' && body.blocks === undefined) return slackError(response, 400, 'missing_text_or_fallback_or_attachments');
       if (body.blocks !== undefined) {
         if (!Array.isArray(body.blocks) || body.blocks.length > 50) return slackError(response, 400, 'invalid_blocks');
         const problem = body.blocks.map(blockProblem).find((entry) => entry !== undefined);
